@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Set up whatworks on a fresh Debian/Ubuntu machine: Debian packages, a virtualenv, the package.
+#   scripts/setup.sh          what a review needs (Python, Tesseract for scanned PDFs)
+#   scripts/setup.sh --test   plus what the test suite needs (Chromium, PostgreSQL)
+# Safe to run again: it installs only what is missing.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+debs=(python3 python3-venv python3-pip tesseract-ocr tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-por)
+if [ $want_test = 1 ]; then
+  debs+=(chromium chromium-driver postgresql fonts-dejavu-core)
+fi
+
+missing=()
+if command -v dpkg-query >/dev/null 2>&1; then
+  for p in "${debs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+fi
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages: ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq >/dev/null
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  elif command -v sudo >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+    echo "installing Debian packages (sudo): ${missing[*]}"
+    sudo apt-get update -qq >/dev/null
+    sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "note: could not install ${missing[*]} (not root, no apt-get); whatworks runs without them," \
+         "but scanned PDFs need Tesseract and some tests will be skipped" >&2
+  fi
+fi
+
+# A Python 3.11+ for the virtualenv: the newest on PATH.
+PY=""
+for c in python3.13 python3.12 python3.11 python3; do
+  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+    PY=$c; break
+  fi
+done
+[ -n "$PY" ] || { echo "error: whatworks needs Python 3.11 or newer" >&2; exit 1; }
+
+stamp=.venv/.installed
+if [ ! -x .venv/bin/python ]; then
+  echo "creating .venv with $PY"
+  "$PY" -m venv .venv
+fi
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "installing whatworks and its dependencies into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip
+  .venv/bin/python -m pip install -q -e ".[dev]"
+  touch "$stamp"
+fi

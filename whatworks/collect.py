@@ -1,0 +1,177 @@
+"""collect: find report files, skip what is unchanged, read and describe the rest.
+
+`add_paths` is the ingest step behind `whatworks read` and `whatworks add`. Work on
+one file is a pure function (`process_file`) that any executor can run; results are
+written by the calling process, one transaction per file, so an interrupted run
+resumes where it stopped and never leaves half a document.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whatworks import executor as executors
+from whatworks.errors import ReadError
+from whatworks.model import Description, Document
+from whatworks.read import sha256_file
+from whatworks.store import Database
+
+log = logging.getLogger(__name__)
+
+#: Bumped when describe changes enough that stored descriptions should be redone.
+DESCRIBE_VERSION = "1"
+
+
+def collect(paths: Iterable[str | Path]) -> Iterator[Path]:
+    """Every file under `paths` (files or folders, recursive), hidden ones skipped, sorted."""
+    for p in paths:
+        p = Path(p)
+        if p.is_dir():
+            for root, dirs, files in os.walk(p):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                for name in sorted(files):
+                    if not name.startswith(".") and not name.startswith("~$"):
+                        yield Path(root) / name
+        elif p.exists():
+            yield p
+        else:
+            log.warning("%s: no such file or folder", p)
+
+
+@dataclass
+class FileResult:
+    """What happened to one file: its document (packed) and description, or its error."""
+
+    path: str
+    sha256: str | None
+    size: int
+    mtime: float
+    document: bytes | None = None
+    description: dict | None = None
+    error_code: str | None = None
+    error: str | None = None
+    fix: str | None = None
+    read_seconds: float = 0.0
+    describe_seconds: float = 0.0
+    pages: int = 0
+    warnings: list[str] = field(default_factory=list)
+
+
+def process_file(task: tuple[str, str | None, bool]) -> FileResult:
+    """Read (and describe) one file. Never raises: errors come back in the result."""
+    from whatworks.read import read_document
+
+    path, sha, describe = task
+    st = os.stat(path)
+    result = FileResult(path=path, sha256=sha, size=st.st_size, mtime=st.st_mtime)
+    try:
+        result.sha256 = sha or sha256_file(Path(path))
+        t0 = time.perf_counter()
+        document = read_document(path, result.sha256)
+        result.read_seconds = time.perf_counter() - t0
+        result.pages = len(document.pages)
+        result.warnings = document.warnings
+        if describe:
+            from whatworks.describe import describe as describe_document
+
+            t1 = time.perf_counter()
+            result.description = describe_document(document).to_dict()
+            result.describe_seconds = time.perf_counter() - t1
+        result.document = document.pack()
+    except ReadError as e:
+        result.error_code, result.error, result.fix = e.code, e.message, e.fix
+    except executors.TaskTimeout:
+        result.error_code = "timeout"
+        result.error = f"reading took longer than the per-file limit ({executors.DEFAULT_TIMEOUT} s)"
+        result.fix = "check the file; raise the limit with --timeout if it is a very long report"
+    except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
+        log.debug("failed on %s", path, exc_info=True)
+        result.error_code = "internal"
+        result.error = f"whatworks failed on this file: {type(e).__name__}: {e}"
+        result.fix = "please report this as a bug with the file if you can share it"
+    return result
+
+
+@dataclass
+class AddSummary:
+    read: int = 0
+    unchanged: int = 0
+    failed: int = 0
+    pages: int = 0
+    seconds: float = 0.0
+    errors: list[FileResult] = field(default_factory=list)
+
+    def line(self) -> str:
+        return (f"{self.read} read, {self.unchanged} unchanged (skipped), {self.failed} failed"
+                f" — {self.pages} pages in {self.seconds:.1f} s")
+
+
+def save_result(db: Database, result: FileResult) -> None:
+    """Write one file's outcome in a single transaction."""
+    with db.transaction():
+        if result.document is not None:
+            document = Document.unpack(result.document)
+            db.save_document(document, result.read_seconds)
+            if result.description is not None:
+                db.save_description(result.sha256, Description.from_dict(result.description),
+                                    result.describe_seconds, DESCRIBE_VERSION)
+            db.record_file(result.path, result.sha256, result.size, result.mtime, "read")
+        else:
+            db.record_file(result.path, result.sha256, result.size, result.mtime, "failed",
+                           result.error_code, result.error, result.fix)
+
+
+def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = True, jobs: int | None = None,
+              executor: str = "local", scheduler: str | None = None, timeout: float | None = None,
+              progress: Callable[[FileResult | None, int, int], None] | None = None) -> AddSummary:
+    """Read every new or changed file under `paths` into `db`; unchanged files are skipped.
+
+    A file whose content (sha256) is already in the database is recorded without being
+    read again. `progress(result, done, total)` is called after each file.
+    """
+    start = time.perf_counter()
+    summary = AddSummary()
+    tasks: list[tuple[str, str | None, bool]] = []
+    for path in collect(paths):
+        st = path.stat()
+        key = str(path)
+        if db.file_unchanged(key, st.st_size, st.st_mtime) and (
+                not describe or db.scalar("SELECT 1 FROM descriptions d JOIN files f ON f.sha256 = d.sha256 "
+                                          "WHERE f.path = ? AND d.version = ?", (key, DESCRIBE_VERSION))):
+            summary.unchanged += 1
+            continue
+        try:
+            sha = sha256_file(path)
+        except OSError as e:
+            tasks.append((key, None, describe))  # process_file reports the error
+            log.debug("cannot hash %s: %s", path, e)
+            continue
+        if db.has_document(sha) and (not describe or db.scalar(
+                "SELECT 1 FROM descriptions WHERE sha256 = ? AND version = ?", (sha, DESCRIBE_VERSION))):
+            db.record_file(key, sha, st.st_size, st.st_mtime, "read")  # same content seen before
+            summary.unchanged += 1
+            continue
+        tasks.append((key, sha, describe))
+    total = len(tasks)
+    if progress:
+        progress(None, 0, total)
+    done = 0
+    for result in executors.run(process_file, tasks, jobs=jobs, executor=executor, scheduler=scheduler,
+                                timeout=timeout or executors.DEFAULT_TIMEOUT):
+        save_result(db, result)
+        done += 1
+        if result.document is not None:
+            summary.read += 1
+            summary.pages += result.pages
+        else:
+            summary.failed += 1
+            summary.errors.append(result)
+        if progress:
+            progress(result, done, total)
+    summary.seconds = time.perf_counter() - start
+    return summary
