@@ -19,7 +19,6 @@ import argparse
 import json
 import logging
 import sys
-from pathlib import Path
 from typing import Any
 
 from whatworks.errors import WhatworksError

@@ -8,8 +8,10 @@ resumes where it stopped and never leaves half a document.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
+import platform
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -67,7 +69,14 @@ def process_file(task: tuple[str, str | None, bool]) -> FileResult:
     from whatworks.read import read_document
 
     path, sha, describe = task
-    st = os.stat(path)
+    try:  # a missing file (a dangling symlink, or not visible on a Dask worker) is a result too
+        st = os.stat(path)
+    except OSError as e:
+        return FileResult(path=path, sha256=sha, size=0, mtime=0.0,
+                          error_code="not_found" if e.errno == errno.ENOENT else "unreadable",
+                          error=f"the file cannot be opened on {platform.node()}: {e.strerror}",
+                          fix="check the path and any symbolic link; on a cluster every worker must see "
+                              "the same paths (see docs/scale.md)")
     result = FileResult(path=path, sha256=sha, size=st.st_size, mtime=st.st_mtime)
     try:
         result.sha256 = sha or sha256_file(Path(path))
@@ -85,16 +94,64 @@ def process_file(task: tuple[str, str | None, bool]) -> FileResult:
         result.document = document.pack()
     except ReadError as e:
         result.error_code, result.error, result.fix = e.code, e.message, e.fix
-    except executors.TaskTimeout:
-        result.error_code = "timeout"
-        result.error = f"reading took longer than the per-file limit ({executors.DEFAULT_TIMEOUT} s)"
-        result.fix = "check the file; raise the limit with --timeout if it is a very long report"
+    except executors.TaskTimeout as e:
+        failed = failed_result(task, "timeout", f"took longer than the time limit ({e.seconds or executors.DEFAULT_TIMEOUT:g} s)")
+        result.error_code, result.error, result.fix = failed.error_code, failed.error, failed.fix
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         log.debug("failed on %s", path, exc_info=True)
         result.error_code = "internal"
         result.error = f"whatworks failed on this file: {type(e).__name__}: {e}"
         result.fix = "please report this as a bug with the file if you can share it"
     return result
+
+
+_WARMUP_TEXT = ("Final evaluation of the social protection programme\n\nExecutive summary\n\n"
+                "The programme extended social security coverage to domestic workers.\n\n"
+                "Recommendations\n\n1. The ministry should continue its support to the institute.\n")
+
+
+def _warm_up() -> None:
+    """Load readers, language models and describe's data once per worker process, so that
+    loading them is not charged to the first file's time limit (executor calls it)."""
+    import tempfile
+
+    import whatworks.read.docx  # noqa: F401
+    import whatworks.read.html  # noqa: F401
+    import whatworks.read.pdf  # noqa: F401
+
+    with tempfile.TemporaryDirectory(prefix="whatworks-warmup-") as tmp:
+        path = Path(tmp) / "warmup.txt"
+        path.write_text(_WARMUP_TEXT, encoding="utf-8")
+        process_file((str(path), None, True))
+
+
+process_file.warmup = _warm_up  # type: ignore[attr-defined]
+
+
+#: What to tell the user when the executor had to give up on a file (see executor.TaskFailure).
+_FAILURES = {
+    "timeout": ("timeout", "reading {message}",
+                "check the file; raise the limit with --timeout if it is a very long report"),
+    "memory": ("too_large", "reading {message}",
+               "check the file (a huge or malformed file?); raise WHATWORKS_WORKER_MB if it is a real report"),
+    "crashed": ("crashed", "{message} while reading this file",
+                "check the file; please report it as a bug if you can share it"),
+    "internal": ("internal", "whatworks failed on this file: {message}",
+                 "please report this as a bug with the file if you can share it"),
+}
+
+
+def failed_result(task: tuple[str, str | None, bool], code: str, message: str) -> FileResult:
+    """The error row for a file the executor gave up on (time or memory limit, crash)."""
+    path, sha, _ = task
+    try:
+        st = os.stat(path)
+        size, mtime = st.st_size, st.st_mtime
+    except OSError:
+        size, mtime = 0, 0.0
+    error_code, text, fix = _FAILURES.get(code, _FAILURES["internal"])
+    return FileResult(path=path, sha256=sha, size=size, mtime=mtime, error_code=error_code,
+                      error=text.format(message=message), fix=fix)
 
 
 @dataclass
@@ -138,8 +195,12 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
     summary = AddSummary()
     tasks: list[tuple[str, str | None, bool]] = []
     for path in collect(paths):
-        st = path.stat()
         key = str(path)
+        try:
+            st = path.stat()
+        except OSError:  # a dangling or looping symlink, a file gone since listing: process_file says so
+            tasks.append((key, None, describe))
+            continue
         if db.file_unchanged(key, st.st_size, st.st_mtime) and (
                 not describe or db.scalar("SELECT 1 FROM descriptions d JOIN files f ON f.sha256 = d.sha256 "
                                           "WHERE f.path = ? AND d.version = ?", (key, DESCRIBE_VERSION))):
@@ -162,7 +223,7 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
         progress(None, 0, total)
     done = 0
     for result in executors.run(process_file, tasks, jobs=jobs, executor=executor, scheduler=scheduler,
-                                timeout=timeout or executors.DEFAULT_TIMEOUT):
+                                timeout=timeout or executors.DEFAULT_TIMEOUT, on_failure=failed_result):
         save_result(db, result)
         done += 1
         if result.document is not None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from whatworks.errors import ReadError
 from whatworks.language import annotate
 from whatworks.model import Document
+from whatworks.read.text import looks_utf16
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +62,8 @@ def sniff(path: Path) -> str:
         try:
             with zipfile.ZipFile(path) as z:
                 names = set(z.namelist())
-        except zipfile.BadZipFile as e:
-            raise ReadError("corrupt", f"the file starts like a ZIP/DOCX archive but is damaged ({e})",
+        except Exception as e:  # noqa: BLE001 - BadZipFile, and the odd ValueError/OSError of a mangled directory
+            raise ReadError("corrupt", f"the file starts like a ZIP/DOCX archive but is damaged or incomplete ({e})",
                             "re-save it from Word as .docx or export it to PDF") from None
         if "word/document.xml" in names:
             return "docx"
@@ -77,6 +78,10 @@ def sniff(path: Path) -> str:
         raise ReadError("unsupported", f"the file is {what}, not a report format whatworks reads",
                         "export the report to PDF or DOCX")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        with open(path, "rb") as f:  # a password-protected .docx/.xlsx is an OLE file holding EncryptionInfo
+            if "EncryptionInfo".encode("utf-16-le") in f.read(1 << 20):
+                raise ReadError("encrypted", "the Office file is password-protected (encrypted)",
+                                "open it with the password and save an unprotected copy (or export it to PDF)")
         raise ReadError("unsupported", "the file is a legacy Office (.doc/.xls) file",
                         "open it in Word or LibreOffice and save it as .docx or PDF")
     for magic, what in ((b"\x89PNG", "a PNG image"), (b"\xff\xd8\xff", "a JPEG image"),
@@ -86,6 +91,8 @@ def sniff(path: Path) -> str:
                             "export the report to PDF, DOCX, HTML or text")
     if head.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 text: decided after decoding
         sample = head.decode("utf-16", errors="ignore").lower()
+    elif looks_utf16(head):
+        sample = head.decode(looks_utf16(head) or "utf-16", errors="ignore").lower()
     else:
         control = sum(1 for b in head if b < 9 or 13 < b < 32)
         if b"\x00" in head or control > len(head) * 0.05:
@@ -95,6 +102,8 @@ def sniff(path: Path) -> str:
     stripped = sample.lstrip("\ufeff \t\r\n")
     if stripped.startswith(("<!doctype html", "<html", "<?xml")) or "<body" in sample or "<html" in sample[:2000]:
         return "html"
+    if path.suffix.lower() in EXTENSIONS["html"] and stripped.startswith("<"):
+        return "html"  # a fragment saved as .html (no <html>/<body>)
     if path.suffix.lower() in EXTENSIONS["markdown"]:
         return "markdown"
     return "text"
@@ -103,6 +112,7 @@ def sniff(path: Path) -> str:
 def read_document(path: str | Path, sha256: str | None = None) -> Document:
     """Read one file into a Document, or raise ReadError saying what is wrong and what to do."""
     path = Path(path)
+    fmt = "unknown"
     try:
         fmt = sniff(path)
         sha256 = sha256 or sha256_file(path)
@@ -120,6 +130,13 @@ def read_document(path: str | Path, sha256: str | None = None) -> Document:
     except ReadError as e:
         e.path = e.path or str(path)
         raise
+    except FileNotFoundError:
+        raise ReadError("not_found", "the file does not exist (moved, deleted, or a broken link)",
+                        "check the path; add the file again where it now is", str(path)) from None
+    except OSError as e:  # permissions, a symlink loop, a device error
+        raise ReadError("unreadable", f"the file cannot be opened: {e.strerror or e}",
+                        "check that the file is readable (permissions, links) and copy it locally if it is "
+                        "on a network drive", str(path)) from None
     except MemoryError:
         raise ReadError("too_large", "the file needs more memory than allowed to read",
                         "check the file; split it if it is really a report", str(path)) from None
@@ -132,7 +149,12 @@ def read_document(path: str | Path, sha256: str | None = None) -> Document:
     if suffix and fmt in EXTENSIONS and suffix not in EXTENSIONS[fmt] and not (fmt == "text" and suffix in EXTENSIONS["markdown"]):
         document.warnings.append(f"the name ends in {suffix} but the content is {fmt}; read as {fmt}")
     if not document.text.strip():
-        raise ReadError("no_text", "no text could be extracted from the file",
-                        "if it is a scan, install Tesseract for OCR (see README); otherwise re-export it",
-                        str(path))
+        if fmt == "html":
+            fix = "the page holds no readable text (only scripts, images or menus?): save it from a browser " \
+                  "after it has loaded, or get the report as PDF"
+        elif fmt in ("pdf", "docx"):
+            fix = "if it is a scan, install Tesseract for OCR (see README); otherwise re-export it"
+        else:
+            fix = "check that this is the report and not an empty export"
+        raise ReadError("no_text", f"no text could be extracted from the file (read as {fmt})", fix, str(path))
     return annotate(document)

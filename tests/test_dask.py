@@ -1,0 +1,80 @@
+"""The Dask executor: the same review database as a single-machine run, and the same
+time limit, memory limit and crash isolation, on a real (local, loopback) cluster."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from test_executor import mixed
+
+from whatworks.collect import add_paths, process_file
+from whatworks.executor import run
+from whatworks.store import Database
+
+distributed = pytest.importorskip("distributed")
+
+#: Columns compared between runs: everything except timings.
+TABLES = {
+    "files": "path, sha256, size, mtime, status, error_code, error, fix",
+    "documents": "sha256, source, format, title, language, pages, chars, ocr, warnings, data",
+    "descriptions": "sha256, kind, data, version",
+    "items": "sha256, idx, kind, text, page, section_kind, data",
+}
+
+
+def table(db: Database, name: str) -> list[tuple]:
+    cols = TABLES[name]
+    return [tuple(r) for r in db.query(f"SELECT {cols} FROM {name} ORDER BY {cols.split(',')[0]}, "
+                                       f"{cols.split(',')[1]}")]
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    with distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1, dashboard_address=None,
+                                  host="127.0.0.1") as c:
+        yield c
+
+
+@pytest.fixture(scope="module")
+def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("dask-reports")
+    for p in sorted((corpus / "canada").glob("esdc_*.html"))[:3]:
+        shutil.copy(p, folder / p.name)
+    for p in sorted((corpus / "idrc").rglob("*.md"))[-3:]:
+        shutil.copy(p, folder / p.name)
+    shutil.copy(corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
+                folder / "aap-brief.pdf")
+    (folder / "empty.docx").write_bytes(b"")  # an error row must travel the same way
+    return folder
+
+
+def test_dask_run_equals_local_run(cluster, reports: Path, tmp_path: Path):
+    local, dask = Database(tmp_path / "local.db"), Database(tmp_path / "dask.db")
+    a = add_paths(local, [reports], jobs=2)
+    b = add_paths(dask, [reports], executor="dask", scheduler=cluster.scheduler_address)
+    assert (a.read, a.failed) == (b.read, b.failed) == (7, 1)
+    for name in TABLES:
+        rows = table(local, name)
+        assert rows, name
+        assert table(dask, name) == rows, name
+    assert add_paths(dask, [reports], executor="dask", scheduler=cluster.scheduler_address).read == 0
+    local.close()
+    dask.close()
+
+
+def test_limits_and_crashes_hold_on_dask(cluster):
+    results = list(run(mixed, range(10), executor="dask", scheduler=cluster.scheduler_address, timeout=1))
+    failed = {r.task: r.code for r in results if not isinstance(r, int)}
+    assert failed == {3: "crashed", 5: "timeout", 7: "internal"}
+    assert sorted(r for r in results if isinstance(r, int)) == [0, 1, 2, 4, 6, 8, 9]
+    # the Dask workers survived the segfault and the hang
+    assert len(cluster.scheduler_info["workers"]) == 2
+    assert sorted(run(mixed, [0, 1, 2], executor="dask", scheduler=cluster.scheduler_address)) == [0, 1, 2]
+
+
+def test_a_file_a_worker_cannot_see_is_one_clear_row(cluster, tmp_path: Path):
+    [result] = run(process_file, [(str(tmp_path / "not-on-this-worker.pdf"), None, True)], executor="dask",
+                   scheduler=cluster.scheduler_address)
+    assert result.error_code == "not_found" and "docs/scale.md" in result.fix

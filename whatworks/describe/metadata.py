@@ -1,0 +1,589 @@
+"""What a document is about: title, organisation, year, period, timing, evaluator, type, places,
+donors, project codes and language — each a Value with a confidence and the passage it came from.
+
+Every value is found by the same idea: candidates are collected with points that depend on *where*
+they were found (the title and the cover count most, a list of people met in an annex least) and
+how often; the best candidate wins. The vocabulary (EN/FR/ES/PT) is in
+whatworks/data/metadata_vocab.yaml, countries in countries.json, regions in regions.yaml.
+
+Keys and value formats (what other modules can rely on):
+    title            str
+    organisation     str — a key of metadata_vocab.yaml organisations ("ILO", "IOM", "ESDC"…)
+    year             int — the year the report was issued
+    period           [start, end] — years of the evaluated period (either may be None)
+    timing           final | midterm | ex_post | other          (evaluation kinds only)
+    evaluator_type   independent | internal | self | joint      (evaluation kinds only)
+    evaluation_type  project | programme | country_programme | thematic | strategy | high_level |
+                     meta | impact | other                      (evaluation kinds only)
+    scope            national | multi_country | regional | global
+    countries        [ISO 3166 alpha-3], most prominent first
+    regions_ilo      [Africa | Americas | Arab States | Asia and the Pacific |
+                      Europe and Central Asia | Global/interregional]
+    regions_m49      [UN M49 region, sub-region and intermediate-region names]
+    donors           [donor names as in donors.yaml]
+    project_codes    [{code, system, scope, region_ilo, country, start_year, number, donor_code, donor}]
+    language         ISO 639-1 code (document.language)
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import re
+from collections import defaultdict
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from whatworks.describe.codes import ProjectCode, find_codes, region_of
+from whatworks.describe.kind import EVALUATION_KINDS, DocView, Phrases, PhraseSet, phrase_pattern
+from whatworks.describe.places import (
+    GLOBAL,
+    ILO_REGIONS,
+    Mention,
+    area_regions,
+    countries,
+    find_places,
+    ilo_region,
+    m49_names,
+)
+from whatworks.model import Document, Evidence, Section, Value
+
+log = logging.getLogger(__name__)
+
+#: Characters at the start of a document that count as its cover and first pages.
+COVER_CHARS = 1500
+FRONT_CHARS = 5000
+HEAD_CHARS = 30_000
+#: At most this many countries are listed (a report naming 40 is global or regional).
+MAX_COUNTRIES = 12
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict[str, Any]:
+    return yaml.safe_load((DATA / "metadata_vocab.yaml").read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def _donor_names() -> dict[str, list[str]]:
+    data = yaml.safe_load((DATA / "donors.yaml").read_text(encoding="utf-8"))
+    return data.get("names", {})
+
+
+@cache
+def _pattern(group: str, key: str | None = None) -> Phrases | None:
+    data = vocab()[group]
+    phrases = data[key] if key is not None else data
+    return phrase_pattern(list(phrases))
+
+
+@lru_cache(maxsize=1)
+def _org_set() -> PhraseSet:
+    # case-sensitive: organisations are proper nouns and acronyms ("CRA" is not "cra")
+    return PhraseSet({org: spec["names"] for org, spec in vocab()["organisations"].items()}, exact=True)
+
+
+@cache
+def _group_set(group: str) -> PhraseSet:
+    return PhraseSet(vocab()[group])
+
+
+@lru_cache(maxsize=1)
+def _date_re() -> re.Pattern[str]:
+    months = sorted(vocab()["months"], key=len, reverse=True)
+    mon = "|".join(re.escape(m) for m in months)
+    # "17 March 2023", "March 17, 2023", "March 2023", "Juin 2025", "1er juin 2025", "10 de junio de 2025"
+    return re.compile(
+        rf"(?i)(?<![\w])(?:(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:de\s+)?)?({mon})\.?,?\s+(?:\d{{1,2}},?\s+)?(?:de\s+|del\s+)?"
+        rf"((?:19|20)\d\d))(?!\d)"
+    )
+
+
+ISO_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)-(\d\d)-(\d\d)(?!\d)")
+YEAR_RE = re.compile(r"(?<![\d/.-])((?:19|20)\d\d)(?![\d/])")
+FISCAL_RANGE_RE = re.compile(
+    r"(?<!\d)((?:19|20)\d\d)\s*[-–/]\s*(\d\d|(?:19|20)\d\d)\s+(?:to|à|a|au|until|–|-)\s+"
+    r"(?:the\s+fiscal\s+year\s+)?((?:19|20)\d\d)\s*[-–/]\s*(\d\d|(?:19|20)\d\d)(?!\d)", re.IGNORECASE)
+RANGE_RE = re.compile(
+    r"(?i)(?<![\d/])(?:(?:from|de|del|desde|entre|between)\s+)?(?:[A-Za-zéûçã]+\.?\s+)?((?:19|20)\d\d)\s*"
+    r"(?:[-–—]|to|à|a|au|até|hasta|and|et|y|e)\s*(?:[A-Za-zéûçã]+\.?\s+)?((?:19|20)\d\d)(?![\d/])")
+LINE_END_DATE_MAX = 110
+#: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
+ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
+                        r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: A country named as a case study of a wider evaluation does not make it a country evaluation.
+CASE_STUDY_RE = re.compile(r"(?i)case stud|étude de cas|etude de cas|estudio de caso|estudo de caso")  # a cover line holding a date is short
+
+
+def extract_metadata(document: Document, sections: list[Section], kind: Value) -> dict[str, Value]:
+    """Every metadata value we can find in `document`, each with confidence and evidence."""
+    view = DocView(document, sections)
+    md: dict[str, Value] = {}
+    md["title"] = title_of(view)
+    md["language"] = Value(document.language, 0.9 if document.language != "und" else 0.0, None)
+    org, org_home = organisation_of(view)
+    if org:
+        md["organisation"] = org
+    codes = find_codes(view.head + "\n" + view.text[-HEAD_CHARS:] if len(view.text) > 2 * HEAD_CHARS else view.text)
+    if codes:
+        first = codes[0]
+        md["project_codes"] = Value([pc.to_dict() for pc, _, _ in codes], 0.95,
+                                    _evidence_in(view, first[0].code))
+    period = period_of(view)
+    if period:
+        md["period"] = period
+    year = year_of(view, period.value if period else None)
+    if year:
+        md["year"] = year
+    places = places_of(view, [pc for pc, _, _ in codes], org_home)
+    md.update(places)
+    donors = donors_of(view, [pc for pc, _, _ in codes])
+    if donors:
+        md["donors"] = donors
+    if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
+        md["timing"] = choose(view, "timing", default="other")
+        md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
+        md["evaluation_type"] = evaluation_type_of(view, codes)
+    return md
+
+
+# --- title -------------------------------------------------------------------------------
+
+
+def title_of(view: DocView) -> Value:
+    title = view.title
+    doc = view.document
+    junk = not title or len(title) < 8 or title.lower() in {"untitled", "title", "document"} or \
+        re.search(r"\.(docx?|pdf|indd|pptx?)$", title, re.I) or title == view.filename
+    if not junk:
+        return Value(title, 0.9, Evidence(1, title))
+    # the first heading, or the first lines of the cover (until a date or 200 characters)
+    first_page = [b for b in doc.blocks if b.page == (doc.pages[0].number if doc.pages else 1)]
+    heads = [b for b in first_page if b.kind == "heading" and len(b.text.strip()) >= 8]
+    if heads:
+        best = max(heads[:5], key=lambda b: (b.font_size or 0, -doc.blocks.index(b) if False else 0))
+        text = re.sub(r"\s+", " ", best.text).strip()
+        return Value(text[:300], 0.75, Evidence(best.page, best.text.strip()[:300]))
+    lines: list[str] = []
+    for b in first_page[:8]:
+        line = re.sub(r"\s+", " ", b.text).strip()
+        if not line or re.fullmatch(r"[\d\W]+", line):
+            continue
+        if _date_re().search(line) and lines:
+            break
+        lines.append(line)
+        if sum(map(len, lines)) > 150:
+            break
+    text = " ".join(lines)[:300] or view.filename
+    return Value(text, 0.5, Evidence(1, text))
+
+
+# --- organisation ----------------------------------------------------------------------
+
+
+def organisation_of(view: DocView) -> tuple[Value | None, str | None]:
+    meta = view.document.meta or {}
+    meta_text = " ".join(str(meta.get(k, "")) for k in ("dcterms.creator", "dcterms.publisher", "author",
+                                                          "citation_publisher", "og:site_name", "Author", "author"))
+    scores: dict[str, float] = defaultdict(float)
+    where: dict[str, Evidence] = {}
+    title = " ".join(t for _, t in view.title_sources()[:1])
+    orgs = _org_set()
+    for org, _ in orgs.finditer(meta_text) if meta_text else []:
+        if org not in where or scores[org] < 10:
+            scores[org] += 10
+            where[org] = Evidence(None, f"file metadata: {meta_text.strip()[:150]}")
+    for org in {o for o, _ in orgs.finditer(title)}:
+        scores[org] += 5
+        where.setdefault(org, Evidence(1, title[:200]))
+    for org, ms in orgs.by_name(view.head).items():
+        cover = [m for m in ms if m.start() < COVER_CHARS]
+        scores[org] += 3 * min(len(cover), 2) + 0.3 * min(len(ms), 10)
+        where.setdefault(org, view.evidence(ms[0].start(), ms[0].end()))
+    if not scores or max(scores.values()) < 1:
+        return None, None
+    best = max(scores, key=lambda o: scores[o])
+    ranked = sorted(scores.values(), reverse=True)
+    margin = ranked[0] - (ranked[1] if len(ranked) > 1 else 0)
+    conf = min(0.95, 0.5 + margin / 20)
+    home = vocab()["organisations"][best].get("home")
+    return Value(best, round(conf, 3), where.get(best)), home
+
+
+# --- dates ------------------------------------------------------------------------------
+
+
+def _year_ok(y: int) -> bool:
+    return 1950 <= y <= _dt.date.today().year + 1
+
+
+def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
+    """The year the report was issued: a labelled date, the cover's date, the file's own metadata."""
+    cands: list[tuple[float, int, Evidence]] = []  # (points, year, evidence)
+    text = view.text
+    head = text[:HEAD_CHARS]
+    labels = _pattern("report_date_labels")
+    if labels is not None:
+        for m in labels.finditer(head):
+            tail = head[m.end(): m.end() + 60]
+            sep = re.match(r"\s*[:：]?\s*[-–,(]?\s*", tail)
+            colon = ":" in sep.group(0) or "：" in sep.group(0)
+            d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (YEAR_RE.search(tail) if colon else None)
+            # a label, not prose: "Date of publication: …", "Final report – March 2019", not "published in 2003"
+            if not d or not (colon or d.start() == sep.end()):
+                continue
+            y = int(d.group(2) if d.re is _date_re() else d.group(1))
+            if _year_ok(y):
+                pts = 7 if "publi" in m.group(0).lower() else 10
+                cands.append((pts, y, view.evidence(m.start(), m.end() + d.end())))
+    # dates standing on a short cover line ("Final Evaluation Report, 17 March 2023", "Juin 2025")
+    pos = 0
+    for line in text[:COVER_CHARS * 2].split("\n"):
+        s = line.strip()
+        if 0 < len(s) <= LINE_END_DATE_MAX:
+            d = _date_re().search(s)
+            if d and _year_ok(int(d.group(2))):
+                # a line that is nothing but a date, or ends with it, is the cover's date
+                rest = (s[: d.start()] + s[d.end():]).strip(" ,.;:-–()[]")
+                pts = 8 if len(rest) < 60 else 5
+                pts -= 2 * (pos > COVER_CHARS) + pos / (COVER_CHARS * 2)  # the earlier, the likelier
+                pts -= 3 * ("|" in s)  # a table row (a timeline), not a cover
+                cands.append((pts, int(d.group(2)), view.evidence(pos + line.find(s) + d.start(), pos + line.find(s) + d.end())))
+            elif re.fullmatch(r"(?:19|20)\d\d", s) and pos < COVER_CHARS:
+                cands.append((3, int(s), view.evidence(pos + line.find(s), pos + line.find(s) + 4)))
+        pos += len(line) + 1
+    # citation of the report itself: "EBA (2017)", "Rapport 2017:12"
+    for m in re.finditer(r"(?<![\d])((?:19|20)\d\d):\d{1,2}\b", text[:FRONT_CHARS]):
+        if _year_ok(int(m.group(1))):
+            cands.append((4, int(m.group(1)), view.evidence(m.start(), m.end())))
+    meta = view.document.meta or {}
+    for key, pts in (("dcterms.issued", 6), ("citation_date", 5), ("creationDate", 3), ("CreationDate", 3),
+                     ("created", 3), ("dcterms.modified", 2), ("modified", 1.5), ("ModDate", 1.5), ("modDate", 1.5)):
+        val = str(meta.get(key) or "")
+        m = re.search(r"((?:19|20)\d\d)", val)
+        if m and _year_ok(int(m.group(1))):
+            cands.append((pts, int(m.group(1)), Evidence(None, f"file metadata {key}: {val}")))
+    end = period[1] if period and period[1] else None
+    if not cands:
+        years = [int(y) for y in YEAR_RE.findall(text[:FRONT_CHARS]) if _year_ok(int(y))]
+        if years:
+            y = max(years)
+            i = text.find(str(y))
+            return Value(y, 0.3, view.evidence(i, i + 4))
+        return None
+    best: dict[int, float] = defaultdict(float)
+    ev: dict[int, tuple[float, Evidence]] = {}
+    for pts, y, e in cands:
+        if end and y < end - 1:  # a report is not issued before the period it evaluates ends
+            pts -= 4
+        best[y] = max(best[y], pts) + 0.5 * min(best[y], pts) / 10
+        if y not in ev or pts > ev[y][0]:
+            ev[y] = (pts, e)
+    y = max(best, key=lambda k: (best[k], -abs(k - (end or k))))
+    conf = min(0.95, 0.4 + best[y] / 15)
+    return Value(y, round(conf, 3), ev[y][1])
+
+
+def _fy_end(a: str, b: str) -> int:
+    return int(b) if len(b) == 4 else int(a[:2] + b) if int(b) >= int(a[2:]) else int(a[:2]) * 100 + 100 + int(b)
+
+
+def period_of(view: DocView) -> Value | None:
+    """The evaluated period [start, end] in years: from the title, a labelled line, or the cover."""
+    sources = [("title", view.title or view.heading, 10)]
+    labels = _pattern("period_labels")
+    if labels is not None:
+        for m in labels.finditer(view.text[:HEAD_CHARS]):
+            line_end = view.text.find("\n", m.end())
+            seg = view.text[m.end(): min(line_end if line_end > 0 else m.end() + 120, m.end() + 120)]
+            if len(seg) < 150:
+                sources.append(("label", view.text[m.start(): m.end() + len(seg)], 8))
+                break
+    best: tuple[float, list[int], Evidence] | None = None
+    for source, text, pts in sources:
+        if not text:
+            continue
+        fm = FISCAL_RANGE_RE.search(text)
+        if fm:
+            start, end = int(fm.group(1)), _fy_end(fm.group(3), fm.group(4))
+            cand = (pts + 1, [start, end], Evidence(1 if source == "title" else None, text.strip()[:200]))
+        else:
+            rm = RANGE_RE.search(text)
+            if not rm:
+                continue
+            start, end = int(rm.group(1)), int(rm.group(2))
+            cand = (pts, [start, end], Evidence(1 if source == "title" else None, text.strip()[:200]))
+        if not (_year_ok(start) and _year_ok(end) and 0 <= end - start <= 30):
+            continue
+        if best is None or cand[0] > best[0]:
+            best = cand
+    if best is None:
+        return None
+    pts, value, ev = best
+    if ev.page is None:
+        i = view.text.find(ev.text[:60])
+        if i >= 0:
+            ev = Evidence(view.page_at(i), ev.text)
+    return Value(value, 0.85 if pts >= 10 else 0.7, ev)
+
+
+# --- timing, evaluator, type ----------------------------------------------------------------
+
+
+def choose(view: DocView, group: str, default: str | None) -> Value | None:
+    """The vocabulary class of `group` named most prominently: title > cover > first pages."""
+    scores: dict[str, float] = defaultdict(float)
+    where: dict[str, tuple[float, Evidence]] = {}
+    title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
+    gset = _group_set(group)
+    for cls in {c for c, _ in gset.finditer(title)}:
+        scores[cls] += 10
+        where[cls] = (10, Evidence(1, title[:200]))
+    for cls, found in gset.by_name(view.head).items():
+        ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])]
+        cover = [x for x in ms if x.start() < FRONT_CHARS]
+        if cover:
+            scores[cls] += 5
+        scores[cls] += min(len(ms), 4)
+        if ms and (cls not in where):
+            where[cls] = (5, view.evidence(ms[0].start(), ms[0].end()))
+    scores = {k: v for k, v in scores.items() if v >= 3}
+    if not scores:
+        return Value(default, 0.4, None) if default else None
+    best = max(scores, key=lambda k: scores[k])
+    ranked = sorted(scores.values(), reverse=True)
+    margin = ranked[0] - (ranked[1] if len(ranked) > 1 else 0)
+    conf = min(0.95, 0.45 + scores[best] / 40 + margin / 40)
+    return Value(best, round(conf, 3), where[best][1])
+
+
+def _default_evaluator(home: str | None) -> Value:
+    # a national department's evaluation unit evaluates its own programmes
+    return Value("internal" if home else "independent", 0.4, None)
+
+
+def evaluation_type_of(view: DocView, codes: list[tuple[ProjectCode, int, int]]) -> Value:
+    """project | programme | … : specific types from the vocabulary, then project vs programme."""
+    specific = ("meta", "high_level", "strategy", "country_programme", "thematic", "impact")
+    title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
+    cover = view.text[:FRONT_CHARS]
+    for where, text, conf in (("title", title, 0.85), ("cover", cover, 0.65)):
+        for cls in specific:
+            pat = _pattern("evaluation_type", cls)
+            m = pat.search(text) if pat else None
+            if m:
+                ev = Evidence(1, title[:200]) if where == "title" else view.evidence(m.start(), m.end())
+                return Value(cls, conf, ev)
+    for where, text, conf in (("title", title, 0.7), ("cover", view.text[:COVER_CHARS], 0.55)):
+        found = {}
+        for cls in ("programme", "project"):
+            pat = _pattern("evaluation_type", cls)
+            m = pat.search(text) if pat else None
+            if m:
+                found[cls] = m
+        if found:
+            cls = min(found, key=lambda c: found[c].start())
+            ev = Evidence(1, title[:200]) if where == "title" else view.evidence(found[cls].start(), found[cls].end())
+            return Value(cls, conf, ev)
+    if codes:
+        return Value("project", 0.5, _evidence_in(view, codes[0][0].code))
+    return Value("other", 0.3, None)
+
+
+# --- places -------------------------------------------------------------------------------
+
+
+def _weight(view: DocView, offset: int) -> float:
+    n = len(view.text)
+    if offset >= view.annex_from:
+        return 0.2
+    if offset < COVER_CHARS * 2:
+        return 3.0
+    if offset < max(n * 0.15, 20_000):
+        return 1.5
+    return 1.0
+
+
+def places_of(view: DocView, codes: list[ProjectCode], home: str | None) -> dict[str, Value]:
+    """countries, regions_ilo, regions_m49 and scope, weighted by where places are named."""
+    out: dict[str, Value] = {}
+    title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
+    score: dict[str, float] = defaultdict(float)
+    area_score: dict[str, float] = defaultdict(float)
+    first: dict[str, Evidence] = {}
+    in_title: set[str] = set()
+    for m in find_places(title):
+        key = m.iso3 or m.area
+        if key:
+            (score if m.iso3 else area_score)[key] += 10
+            in_title.add(key)
+            first.setdefault(key, Evidence(1, title[:200]))
+    mentions: list[Mention] = find_places(view.text)
+    on_cover: set[str] = set()
+    for m in mentions:
+        if m.iso3 and m.start < COVER_CHARS and not CASE_STUDY_RE.search(
+                view.text[max(0, m.start - 40): m.end + 40]):
+            on_cover.add(m.iso3)
+        w = _weight(view, m.start)
+        if m.iso3:
+            score[m.iso3] += w
+        elif m.area:
+            area_score[m.area] += w
+        key = m.iso3 or m.area
+        if key and key not in first:
+            first[key] = view.evidence(m.start, m.end)
+    covered: set[str] = set()
+    coverage = _pattern("coverage_labels")
+    if coverage is not None:
+        for cm in coverage.finditer(view.text[:HEAD_CHARS]):
+            after = view.text[cm.end(): cm.end() + 3]
+            if not re.match(r"\s*[:：]", after):
+                continue
+            line_end = view.text.find("\n", cm.end())
+            line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
+            for m in find_places(line):
+                if m.iso3:
+                    score[m.iso3] += 10
+                    covered.add(m.iso3)
+                    first[m.iso3] = view.evidence(cm.start(), cm.end() + len(line))
+    for pc in codes:
+        if pc.country:
+            score[pc.country] += 10
+            first.setdefault(pc.country, Evidence(None, pc.code))
+    if home:
+        score[home] += 5
+    chosen: list[str] = []
+    if score:
+        top = max(score.values())
+        # a national body's evaluation is about its country: foreign ones must be prominent
+        floor = max(4.0, (0.5 if home else 0.2) * top)
+        chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
+        chosen = chosen[:MAX_COUNTRIES]
+    scope = _scope(view, title, codes, chosen, area_score)
+    if (scope.confidence < 0.8 and not home and not codes and not in_title and not covered
+            and not on_cover.intersection(chosen) and scope.value != "global"):
+        # an international body's evaluation whose title names no place is organisation-wide
+        scope = Value("global", 0.55, Evidence(1, title[:200]) if title else None)
+    if scope.value == "global" and chosen:
+        # a global evaluation lists only the countries it studied closely (case studies)
+        top = max(score.values())
+        chosen = [c for c in chosen if score[c] >= 0.5 * top or c in in_title]
+    if chosen:
+        top_c = chosen[0]
+        strong = top_c in in_title or score[top_c] >= 20
+        out["countries"] = Value(chosen, 0.9 if strong else 0.65, first.get(top_c))
+    out["scope"] = scope
+    regions: list[str] = []
+    m49: list[str] = []
+    if scope.value == "global":
+        regions = [GLOBAL]
+    else:
+        for c in chosen:
+            r = ilo_region(c)
+            if r and r not in regions:
+                regions.append(r)
+        for pc in codes:
+            r = region_of(pc)
+            if r and r not in regions:
+                regions.append(r)
+        if not regions and area_score:
+            best_area = max(area_score, key=lambda a: area_score[a])
+            if area_score[best_area] >= 4:
+                regions = area_regions(best_area)[0]
+    for c in chosen:
+        for n in m49_names(c):
+            if n not in m49:
+                m49.append(n)
+    if not m49 and area_score:
+        best_area = max(area_score, key=lambda a: area_score[a])
+        if area_score[best_area] >= 4:
+            m49 = area_regions(best_area)[1]
+    if regions:
+        ev = first.get(chosen[0]) if chosen else scope.evidence
+        out["regions_ilo"] = Value(regions, out["countries"].confidence if chosen else 0.6, ev)
+    if m49:
+        out["regions_m49"] = Value(m49, out["countries"].confidence if chosen else 0.5,
+                                   first.get(chosen[0]) if chosen else None)
+    return out
+
+
+def _scope(view: DocView, title: str, codes: list[ProjectCode], chosen: list[str],
+           area_score: dict[str, float]) -> Value:
+    for pc in codes:
+        if pc.scope in ("global", "interregional"):
+            return Value("global", 0.85, Evidence(None, pc.code))
+        if pc.scope == "regional":
+            return Value("regional", 0.85, Evidence(None, pc.code))
+    cover = view.text[:FRONT_CHARS]
+    if any(m.area for m in find_places(title)) and len(chosen) != 1:
+        return Value("regional", 0.75, Evidence(1, title[:200]))
+    for cls in ("global", "regional", "multi_country"):
+        pat = _pattern("scope", cls)
+        if pat is None:
+            continue
+        m = pat.search(title)
+        if m:
+            return Value(cls, 0.8, Evidence(1, title[:200]))
+    gl = _pattern("scope", "global")
+    if gl is not None and not chosen:
+        m = gl.search(cover)
+        if m:
+            return Value("global", 0.6, view.evidence(m.start(), m.end()))
+    if not chosen:
+        if area_score:
+            return Value("regional", 0.5, None)
+        return Value("global", 0.3, None) if gl is not None and gl.search(view.head) else Value("national", 0.2, None)
+    if len(chosen) == 1:
+        return Value("national", 0.75, None)
+    regions = {ilo_region(c) for c in chosen}
+    if len(regions) >= 3:
+        return Value("global", 0.55, None)
+    return Value("multi_country" if len(chosen) <= 4 else "regional", 0.6, None)
+
+
+# --- donors -------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def _donor_patterns() -> dict[str, Phrases | None]:
+    return {d: phrase_pattern(names, exact=True) for d, names in _donor_names().items()}
+
+
+def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
+    """Donors named after a funding label ("Donor:", "funded by", "financé par") or in ILO codes."""
+    found: dict[str, Evidence] = {}
+    labels = _pattern("donor_labels")
+    head = view.text[:HEAD_CHARS]
+    if labels is not None:
+        for lm in labels.finditer(head):
+            seg = head[lm.end(): lm.end() + 120].split("\n")[0]
+            for donor, pat in _donor_patterns().items():
+                if pat is not None and pat.search(seg):
+                    found.setdefault(donor, view.evidence(lm.start(), lm.end() + len(seg)))
+    for pc in codes:
+        if pc.donor and pc.donor not in found:
+            found[pc.donor] = Evidence(None, pc.code)
+    if not found:
+        return None
+    first = next(iter(found.values()))
+    return Value(list(found), 0.7, first)
+
+
+# --- helpers -------------------------------------------------------------------------------
+
+
+def _evidence_in(view: DocView, needle: str) -> Evidence:
+    i = view.text.find(needle)
+    return view.evidence(i, i + len(needle)) if i >= 0 else Evidence(None, needle)
+
+
+def iso3_names() -> dict[str, str]:
+    """ISO3 → English country name (for reports and the web view)."""
+    return {k: v["name"] for k, v in countries().items()}
+
+
+__all__ = ["extract_metadata", "ILO_REGIONS"]

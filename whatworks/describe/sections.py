@@ -1,0 +1,574 @@
+"""Sections of a report: which headings it has and what kind each one is.
+
+A synthesis reads a report by its parts (findings, conclusions, recommendations,
+lessons learned…), whatever the language or numbering. Headings come from the
+readers (`heading` blocks with a level); short bold, numbered or upper-case lines the
+reader missed are promoted when their words name a known section. The vocabulary is in
+data/headings.yaml. A section runs until the next heading of the same or a higher
+level; table-of-contents entries never become sections.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from whatworks.model import Block, Document, Section
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).resolve().parent.parent / "data"
+
+#: Kinds whose sub-headings belong to them whatever their words say (an annex's
+#: "Background" is not the report's background).
+CONTAINERS = ("annex", "terms_of_reference", "people_met", "references", "acronyms",
+              "table_of_contents", "front_matter", "management_response")
+#: Kinds a container may still hold as themselves (ILO templates sit in annexes).
+CONTAINED_OK = ("lessons_learned", "good_practices")
+#: The evaluation criteria under which findings are often organised.
+CRITERIA = ("relevance", "coherence", "design", "effectiveness", "efficiency", "impact",
+            "sustainability")
+FINDINGS_FAMILY = ("findings", *CRITERIA)
+#: Item kind → the section kind that holds it.
+ITEM_SECTION = {
+    "recommendation": "recommendations",
+    "finding": "findings",
+    "conclusion": "conclusions",
+    "lesson_learned": "lessons_learned",
+    "good_practice": "good_practices",
+}
+CONJUNCTIONS = {"and", "et", "y", "e", "och", "und", "amp"}
+
+
+# --- text helpers -------------------------------------------------------------------
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, one character for one, so spans stay valid."""
+    out = []
+    for c in text:
+        if ord(c) < 128:
+            out.append(c.lower())
+            continue
+        d = unicodedata.normalize("NFKD", c)
+        low = (d[0] if d else c).lower()
+        out.append(low[0] if low else c)
+    return "".join(out)
+
+
+_BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
+_NUMBERING = re.compile(
+    rf"^\s*(?:{_BULLET}+\s*)?"
+    r"(?:(?:chapter|chapitre|cap[ií]tulo|part|partie|parte|section|secci[oó]n|sec[cç][aã]o|se[cç][aã]o)\s+)?"
+    r"(?P<num>\d{1,2}(?:\.\d{1,2}){0,4}\.?(?=[\s:)\-\u2013\u2014]|[A-Za-z\u00c0-\u024f])"
+    r"|[IVXLC]{1,6}(?:[.):]|\s+[\-\u2013\u2014])"
+    r"|[A-Za-z][.)])"
+    r"[\s.):\-\u2013\u2014]*",
+    re.IGNORECASE,
+)
+_BULLET_ONLY = re.compile(rf"^\s*{_BULLET}+\s*")
+_FOOTNOTE_TAIL = re.compile(r"(?<=[A-Za-z\u00c0-\u024f)])(?:\d{1,3}|[\u00b9\u00b2\u00b3\u2070-\u2079]+|Footnote\s*\w+)\s*$")
+
+
+def split_number(text: str) -> tuple[str, str | None]:
+    """("4.2 Relevance") → ("Relevance", "4.2"); bullets are dropped too."""
+    m = _NUMBERING.match(text)
+    if m and m.end() < len(text):
+        num = m.group("num").rstrip(".):-\u2013\u2014 ")
+        return text[m.end():].strip(), num
+    m = _BULLET_ONLY.match(text)
+    if m and m.end() < len(text):
+        return text[m.end():].strip(), None
+    return text.strip(), None
+
+
+def first_line(text: str) -> str:
+    return text.strip().split("\n", 1)[0].strip()
+
+
+def normalize(text: str) -> str:
+    """Words of a heading for matching: folded, punctuation out, list separators → 'and'."""
+    text = _FOOTNOTE_TAIL.sub("", text.strip())
+    t = fold(text).replace("\u0153", "oe").replace("\u00e6", "ae")
+    t = re.sub(r"\s*[,;/&+]\s*", " and ", t)
+    t = re.sub(r"[^a-z0-9]+", " ", t)
+    return " ".join(t.split())
+
+
+def numbering_depth(number: str | None) -> int | None:
+    """"4" → 1, "4.2" → 2, "4.2.1" → 3; letters/roman → None."""
+    if not number or not re.fullmatch(r"\d+(?:\.\d+)*\.?", number):
+        return None
+    parts = [p for p in number.rstrip(".").split(".")]
+    if len(parts) > 1 and parts[-1] == "0":  # "1.0 Introduction"
+        parts = parts[:-1]
+    return len(parts)
+
+
+# --- vocabulary -------------------------------------------------------------------------
+
+
+@dataclass
+class Vocabulary:
+    phrases: dict[tuple[str, ...], str]
+    modifiers: list[tuple[str, ...]]
+    annex_words: set[str]
+    annex_kinds: set[str]
+    markers: dict[str, re.Pattern]  # item kind → pattern on folded text
+    list_intros: list[str] = field(default_factory=list)
+    max_len: int = 1
+
+
+def _words(phrase: str) -> tuple[str, ...]:
+    return tuple(normalize(phrase).split())
+
+
+@lru_cache(maxsize=1)
+def vocabulary() -> Vocabulary:
+    data = yaml.safe_load((DATA / "headings.yaml").read_text(encoding="utf-8"))
+    phrases: dict[tuple[str, ...], str] = {}
+    for kind, by_lang in data["kinds"].items():
+        for lang_phrases in by_lang.values():
+            for p in lang_phrases:
+                w = _words(str(p))
+                if w and w not in phrases:
+                    phrases[w] = kind
+    modifiers = sorted({_words(str(m)) for ms in data["modifiers"].values() for m in ms} - {()},
+                       key=len, reverse=True)
+    markers = {}
+    for item_kind, spec in data["item_markers"].items():
+        words = sorted((normalize(w) for w in spec["words"]), key=len, reverse=True)
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        short = "|".join(re.escape(s) for s in sorted(spec.get("short", []), key=len, reverse=True))
+        markers[item_kind] = re.compile(
+            rf"^\s*(?:{_BULLET}\s*)?(?:\(\s*)?"
+            rf"(?:(?P<word>{alt})s?\s*(?:n[o\u00b0\u00ba]\.?|nr\.?|num\.?|#)?\s*"
+            rf"(?P<num>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?)"
+            rf"|(?P<short>{short})\s?(?P<snum>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?))"
+            r"(?![\d%])\s*(?:[:.)\-\u2013\u2014\]]|(?=\s)|$)"
+        )
+    intros = [normalize(s) for ss in data.get("list_intros", {}).values() for s in ss]
+    return Vocabulary(
+        phrases=phrases,
+        modifiers=modifiers,
+        annex_words={normalize(w) for w in data["annex_words"]},
+        annex_kinds=set(data["annex_kinds"]),
+        markers=markers,
+        list_intros=intros,
+        max_len=max(len(p) for p in phrases),
+    )
+
+
+def _phrase_at(words: list[str], i: int, v: Vocabulary) -> tuple[str, int] | None:
+    for n in range(min(v.max_len, len(words) - i), 0, -1):
+        kind = v.phrases.get(tuple(words[i:i + n]))
+        if kind:
+            return kind, n
+    return None
+
+
+def _skip_modifiers(words: list[str], i: int, v: Vocabulary) -> list[int]:
+    """Positions to try after dropping leading modifiers ("Key", "Summary of", "Main")."""
+    starts = [i]
+    moved = True
+    while moved:
+        moved = False
+        for m in v.modifiers:
+            if tuple(words[i:i + len(m)]) == m and i + len(m) < len(words):
+                i += len(m)
+                starts.append(i)
+                moved = True
+                break
+    return starts
+
+
+def _match(words: list[str], v: Vocabulary) -> list[str]:
+    for start in _skip_modifiers(words, 0, v):
+        hit = _phrase_at(words, start, v)
+        if not hit:
+            continue
+        kind, n = hit
+        end = start + n
+        if len(words) - end > 12:  # a sentence that happens to start with "Impact…"
+            return []
+        kinds = [kind]
+        j = end
+        while j < len(words):
+            if words[j] in CONJUNCTIONS:
+                for s in _skip_modifiers(words, j + 1, v):
+                    more = _phrase_at(words, s, v)
+                    if more:
+                        if more[0] not in kinds:
+                            kinds.append(more[0])
+                        j = s + more[1] - 1
+                        break
+            j += 1
+        return kinds
+    return []
+
+
+def item_marker(text: str) -> tuple[str, str, int] | None:
+    """("Recommendation 3: Do X") → ("recommendation", "3", end of the marker)."""
+    head = fold(text[:80])
+    for kind, pattern in vocabulary().markers.items():
+        m = pattern.match(head)
+        if m:
+            num = m.group("num") or m.group("snum")
+            if m.group("short"):
+                num = text[m.start("short"):m.end("snum")].strip()
+            return kind, num, m.end()
+    return None
+
+
+def heading_kinds(text: str) -> list[str]:
+    """Section kinds a heading names, main one first; [] when it names none.
+
+    "3. Conclusions and recommendations" → ["conclusions", "recommendations"];
+    "Annexe 2 : Termes de référence" → ["terms_of_reference"]; "Annex C" → ["annex"].
+    """
+    v = vocabulary()
+    title, _ = split_number(first_line(text))
+    words = normalize(title).split()
+    if not words:
+        return []
+    if words[0] in v.annex_words:
+        rest = words[1:]
+        if rest and re.fullmatch(r"\d+|[a-z]|[ivx]+", rest[0]):
+            rest = rest[1:]
+        kinds = _match(rest, v) if rest else []
+        kept = [k for k in kinds if k in v.annex_kinds]
+        return kept or ["annex"]
+    if item_marker(title) or item_marker(text):
+        return []
+    return _match(words, v)
+
+
+# --- table of contents --------------------------------------------------------------------
+
+_LEADER = re.compile(r"(?:\.{3,}|\u2026{2,}|_{3,}|(?:\s?\.\s){3,}|-{4,}|\u00b7{3,})\s*\(?\d{1,3}\)?\s*$")
+_TRAILING_PAGE = re.compile(r"[A-Za-z\u00c0-\u024f)]\s+\d{1,3}\s*$")
+
+
+def _lines(b: Block) -> list[str]:
+    return [ln for ln in b.text.split("\n") if ln.strip()]
+
+
+def toc_blocks(blocks: list[Block]) -> set[int]:
+    """Indices of table-of-contents entries: dotted leaders or page numbers, on early pages."""
+    if not blocks:
+        return set()
+    last_page = blocks[-1].page
+    by_page: dict[int, list[int]] = {}
+    for i, b in enumerate(blocks):
+        by_page.setdefault(b.page, []).append(i)
+    out: set[int] = set()
+    for page, idx in by_page.items():
+        lines = [(i, ln) for i in idx for ln in _lines(blocks[i])]
+        if not lines:
+            continue
+        leader = sum(1 for _, ln in lines if _LEADER.search(ln))
+        trailing = sum(1 for _, ln in lines if _TRAILING_PAGE.search(ln) and len(ln) < 150)
+        toc_page = leader >= 3 or (trailing >= 5 and trailing >= 0.4 * len(lines)
+                                   and (page <= max(6, last_page * 0.15) or leader))
+        for i in idx:
+            ls = _lines(blocks[i])
+            if any(_LEADER.search(ln) for ln in ls):
+                out.add(i)
+            elif toc_page and ls and all(_TRAILING_PAGE.search(ln) or len(ln) < 60 for ln in ls) \
+                    and any(_TRAILING_PAGE.search(ln) for ln in ls):
+                out.add(i)
+    return out
+
+
+# --- candidate headings ---------------------------------------------------------------------
+
+
+@dataclass
+class _Candidate:
+    index: int
+    block: Block
+    kinds: list[str]
+    number: str | None
+    level: int | None
+    promoted: bool
+    item: str | None = None  # item kind when the heading is one item ("Recommendation 2")
+
+
+def _looks_like_heading(b: Block) -> bool:
+    """A short line that could be a heading the reader did not mark."""
+    text = b.text.strip()
+    if "\n" in text or len(text) > 110 or len(text) < 3:
+        return False
+    title, number = split_number(text)
+    words = title.split()
+    if not words or len(words) > 12:
+        return False
+    if title.endswith((".", ",", ";")) and not number:
+        return False
+    letters = [c for c in title if c.isalpha()]
+    caps = bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters) and len(letters) > 3
+    return b.bold or caps or number is not None or len(words) <= 6
+
+
+def _exact(text: str) -> bool:
+    """The whole line is a known heading phrase (after numbering and modifiers)."""
+    v = vocabulary()
+    title, _ = split_number(first_line(text))
+    words = normalize(title).split()
+    if words and words[0] in v.annex_words:
+        return len(words) <= 10
+    for start in _skip_modifiers(words, 0, v):
+        hit = _phrase_at(words, start, v)
+        if hit and start + hit[1] == len(words):
+            return True
+    return False
+
+
+def _candidates(blocks: list[Block], toc: set[int]) -> list[_Candidate]:
+    cands: list[_Candidate] = []
+    in_toc = False
+    for i, b in enumerate(blocks):
+        if b.kind == "heading":
+            text = first_line(b.text)
+            if not text or i in toc:
+                continue
+            kinds = heading_kinds(text)
+            in_toc = bool(kinds) and kinds[0] == "table_of_contents"
+            marker = item_marker(text)
+            title, number = split_number(text)
+            cands.append(_Candidate(i, b, kinds, number, b.level, False,
+                                    marker[0] if marker else None))
+        elif b.kind in ("paragraph", "list_item") and not in_toc and i not in toc:
+            if not _looks_like_heading(b):
+                continue
+            kinds = heading_kinds(b.text)
+            if not kinds or not (b.bold or _exact(b.text) or kinds[0] == "annex"):
+                continue
+            title, number = split_number(first_line(b.text))
+            if b.kind == "list_item" and not (b.bold or title.isupper()):
+                continue
+            cands.append(_Candidate(i, b, kinds, number, None, True))
+    return cands
+
+
+def _font_levels(cands: list[_Candidate]) -> list[tuple[float, int]]:
+    sizes: dict[float, Counter] = {}
+    for c in cands:
+        if not c.promoted and c.level and c.block.font_size:
+            sizes.setdefault(round(c.block.font_size, 1), Counter())[c.level] += 1
+    return sorted((s, cnt.most_common(1)[0][0]) for s, cnt in sizes.items())
+
+
+def _chapter_level(cands: list[_Candidate]) -> int:
+    """The level of the report's chapters: that of "1. Introduction", "2. Findings"…, else
+    the most common level of headings that name a chapter-like section."""
+    numbered = [c.level for c in cands if not c.promoted and c.level
+                and numbering_depth(c.number) == 1 and c.kinds]
+    if len(numbered) >= 2:
+        return Counter(numbered).most_common(1)[0][0]
+    major = ("executive_summary", "background", "methodology", "findings", "conclusions",
+             "recommendations", "lessons_learned", "annex", "references")
+    levels = [c.level for c in cands if not c.promoted and c.level and c.kinds and c.kinds[0] in major]
+    if levels:
+        counts = Counter(levels)
+        best = max(counts.values())
+        return min(lvl for lvl, n in counts.items() if n == best)
+    reader = [c.level for c in cands if not c.promoted and c.level]
+    return min(reader) if reader else 1
+
+
+def is_annex_heading(text: str) -> bool:
+    """"Annex 2: …", "Anexo B", "Appendix C": a heading that opens the back matter."""
+    words = normalize(split_number(first_line(text))[0]).split()
+    return bool(words) and words[0] in vocabulary().annex_words
+
+
+def _is_annex(c: _Candidate) -> bool:
+    return is_annex_heading(c.block.text)
+
+
+def _assign_levels(cands: list[_Candidate]) -> int:
+    """Give every candidate a level: the reader's, else from numbering, font size or context.
+    Annex headings are chapters whatever their size. Returns the chapter level."""
+    top = _chapter_level(cands)
+    fonts = _font_levels(cands)
+    container: _Candidate | None = None  # an open executive summary or annex
+    seen_in_container: set[str] = set()
+    for c in cands:
+        if _is_annex(c) and (c.level is None or c.level > top):
+            c.level = top
+        if c.level is None:
+            depth = numbering_depth(c.number)
+            size = round(c.block.font_size, 1) if c.block.font_size else None
+            if depth is not None:
+                c.level = top + depth - 1
+            elif size is not None and fonts:
+                near = min(fonts, key=lambda f: abs(f[0] - size))
+                if abs(near[0] - size) <= 0.6:
+                    c.level = near[1]
+                elif size > fonts[-1][0]:
+                    c.level = top
+                else:
+                    c.level = max(lvl for _, lvl in fonts) + 1
+            if c.level is None:
+                kind = c.kinds[0] if c.kinds else None
+                if (container is not None and kind != "annex" and kind not in seen_in_container
+                        and not (container.kinds and container.kinds[0] == "executive_summary"
+                                 and kind == "executive_summary")):
+                    c.level = (container.level or top) + 1
+                else:
+                    c.level = top
+        kind = c.kinds[0] if c.kinds else None
+        if container is not None and c.level <= (container.level or top):
+            container = None
+            seen_in_container = set()
+        if kind in ("executive_summary", "annex") and c.level <= top:
+            container = c
+            seen_in_container = set()
+        elif container is not None and kind:
+            seen_in_container.add(kind)
+    return top
+
+
+# --- sections --------------------------------------------------------------------------------
+
+
+def find_sections(document: Document) -> list[Section]:
+    """The sections of `document`, in reading order (parents before their children)."""
+    blocks = document.blocks
+    if not blocks:
+        return []
+    toc = toc_blocks(blocks)
+    cands = _candidates(blocks, toc)
+    if not cands:
+        return _synthetic(blocks, [])
+    top = _assign_levels(cands)
+    sections: list[Section] = []
+    stack: list[tuple[_Candidate, Section]] = []
+    front = True  # still on the title page: unnamed headings there are the title
+    for k, c in enumerate(cands):
+        end = len(blocks)
+        is_title = (front and not c.kinds and c.item is None and c.block.page <= 2
+                    and not any(o.kinds for o in cands[:k]))
+        front = is_title
+        if is_title:
+            end = cands[k + 1].index if k + 1 < len(cands) else len(blocks)
+        else:
+            for o in cands[k + 1:]:
+                if (o.level or top) <= (c.level or top):
+                    end = o.index
+                    break
+        while stack and (stack[-1][0].level or top) >= (c.level or top):
+            stack.pop()
+        parent = stack[-1][1] if stack else None
+        kind = _kind(c, parent, is_title)
+        if kind == "table_of_contents":
+            end = _toc_end(blocks, toc, c.index, end)
+        last = blocks[end - 1] if end > c.index else c.block
+        section = Section(kind=kind, heading=first_line(c.block.text), page_start=c.block.page,
+                          page_end=max(last.page, c.block.page), level=c.level or top,
+                          block_start=c.index, block_end=end)
+        sections.append(section)
+        if not is_title:
+            stack.append((c, section))
+    sections += _split_combined(blocks, sections)
+    sections += _synthetic(blocks, sections)
+    sections.sort(key=lambda s: (s.block_start, s.level))
+    return sections
+
+
+def _toc_end(blocks: list[Block], toc: set[int], start: int, end: int) -> int:
+    """A contents list ends with its last entry, not at the next heading (which may be
+    pages away when the body's headings were not recognised)."""
+    entries = [i for i in range(start + 1, end) if i in toc]
+    if not entries:
+        return end
+    last = entries[-1]
+    pages = {blocks[i].page for i in entries}
+    stop = last + 1
+    while stop < end and blocks[stop].page in pages and (stop - last) <= 3 and stop not in toc \
+            and len(blocks[stop].text) < 80:
+        stop += 1
+    return stop
+
+
+def _kind(c: _Candidate, parent: Section | None, is_title: bool) -> str:
+    if is_title:
+        return "front_matter"
+    pk = parent.kind if parent else None
+    if c.item:
+        kind = ITEM_SECTION[c.item]
+        if pk in CONTAINERS:
+            return pk
+        return kind
+    if c.kinds:
+        kind = c.kinds[0]
+        annex_heading = is_annex_heading(c.block.text)
+        if pk in CONTAINERS and not annex_heading and kind not in CONTAINED_OK and kind != pk:
+            if pk == "management_response" and kind not in ("recommendations",):
+                return kind if kind in CONTAINERS else pk
+            return pk
+        return kind
+    if pk and pk not in ("other", "front_matter", "table_of_contents"):
+        return pk
+    return "other"
+
+
+def section_kinds(section: Section) -> list[str]:
+    """All kinds a section's heading names (its own kind first)."""
+    kinds = heading_kinds(section.heading)
+    return [section.kind] + [k for k in kinds if k != section.kind]
+
+
+def _split_combined(blocks: list[Block], sections: list[Section]) -> list[Section]:
+    """"Conclusions and recommendations" with no sub-heading for the recommendations:
+    a nested section from the first numbered recommendation on."""
+    from whatworks.describe.items import first_item_start
+
+    out = []
+    for s in sections:
+        kinds = heading_kinds(s.heading)
+        if len(kinds) < 2 or s.kind not in ("conclusions", "lessons_learned"):
+            continue
+        for second in kinds[1:]:
+            if second not in ("recommendations", "lessons_learned", "good_practices"):
+                continue
+            if any(o is not s and o.kind == second and s.block_start < o.block_start < s.block_end
+                   for o in sections):
+                continue
+            start = first_item_start(blocks, s.block_start + 1, s.block_end, second)
+            if start is None or start <= s.block_start + 1:
+                continue
+            out.append(Section(kind=second, heading=s.heading, page_start=blocks[start].page,
+                               page_end=s.page_end, level=s.level + 1, block_start=start,
+                               block_end=s.block_end))
+    return out
+
+
+def _synthetic(blocks: list[Block], sections: list[Section]) -> list[Section]:
+    """No recommendations heading but "Recommendation 1:" paragraphs: a section around them."""
+    if any("recommendations" in section_kinds(s) for s in sections):
+        return []
+    starts = [i for i, b in enumerate(blocks)
+              if b.kind in ("paragraph", "list_item", "heading")
+              and (m := item_marker(b.text)) and m[0] == "recommendation"]
+    if not starts:
+        return []
+    annex_from = min((s.block_start for s in sections if s.kind in CONTAINERS[:4]), default=len(blocks))
+    starts = [i for i in starts if i < annex_from]
+    if not starts:
+        return []
+    first = starts[0]
+    # the run ends at the next heading after the last recommendation
+    end = next((s.block_start for s in sections if s.block_start > starts[-1]), len(blocks))
+    level = min((s.level for s in sections if s.block_start <= first < s.block_end), default=0) + 1
+    return [Section(kind="recommendations", heading=first_line(blocks[first].text)[:120],
+                    page_start=blocks[first].page, page_end=blocks[end - 1].page, level=level,
+                    block_start=first, block_end=end)]

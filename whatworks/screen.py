@@ -1,0 +1,1193 @@
+"""screen: apply the review protocol to every document, and log why.
+
+The order follows a systematic review's selection (PRISMA 2020):
+
+1. identification — every file found is a record; unreadable files are `error`; the same file
+   under two names, and the same report in two formats or versions (same title and
+   near-identical text, by MinHash over word shingles), are `duplicate`, each naming the
+   record kept (the most complete, richest format, newest);
+2. search — the protocol's keyword queries short-list reports (run on the search index, so
+   a reviewer can repeat them with `whatworks search`);
+3. eligibility — kind, language, period, organisation, evaluation type, timing, evaluator
+   type and country against the protocol; what the description could not tell becomes
+   `maybe`, never a silent exclusion;
+4. content — the three tiers of criteria (figure 2 of the ILO review), each with its machine
+   test and the passages and pages that meet it;
+5. quality — the appraisal of kept reports (comprehensive, complete, evidence-based,
+   recommendations/lessons/good practices) with a score;
+6. a midterm evaluation of a project whose final evaluation is included becomes
+   `supplementary`.
+
+Every check writes a reason with evidence (page and text) into `screen_criteria`, and the
+record's decision (include / maybe / exclude / duplicate / error) into `screen_records`.
+Re-running rewrites only these machine tables: human decisions (`screen_human`) are never
+touched, and the final decision is the lead's latest, else any reviewer's latest, else the
+machine's (the `screen_final` view).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import logging
+import re
+import time
+import zlib
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from whatworks import search as S
+from whatworks.model import Description
+from whatworks.protocol import Criterion, Protocol, Test
+from whatworks.store import Database
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).parent / "data"
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS screen_records (
+    source TEXT PRIMARY KEY,       -- the file path: one row per record identified
+    sha256 TEXT,
+    is_primary INTEGER NOT NULL,   -- 1: carries the document's decision; 0: another path of the same file
+    decision TEXT NOT NULL,        -- machine: include | maybe | exclude | duplicate | error
+    stage TEXT NOT NULL,           -- error | duplicate | search | eligibility | content | quality | included | supplementary
+    duplicate_of TEXT,             -- the source kept, for duplicates
+    quality_score REAL,
+    reasons TEXT NOT NULL,         -- JSON list of {criterion, decision, reason, evidence: {page, text}}
+    protocol TEXT,
+    screened_at REAL
+);
+CREATE INDEX IF NOT EXISTS screen_records_sha ON screen_records(sha256);
+CREATE TABLE IF NOT EXISTS screen_criteria (
+    sha256 TEXT NOT NULL,
+    criterion TEXT NOT NULL,
+    stage TEXT NOT NULL,
+    decision TEXT NOT NULL,        -- include | maybe | exclude (what this check says)
+    reason TEXT NOT NULL,
+    page INTEGER,
+    evidence TEXT,
+    PRIMARY KEY (sha256, criterion)
+);
+CREATE TABLE IF NOT EXISTS screen_human (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    reviewer TEXT NOT NULL,
+    role TEXT NOT NULL DEFAULT 'reviewer',   -- lead | reviewer
+    decision TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    created_at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS screen_human_sha ON screen_human(sha256);
+CREATE TABLE IF NOT EXISTS report_ids (
+    sha256 TEXT PRIMARY KEY,
+    report_id TEXT NOT NULL UNIQUE,
+    series TEXT NOT NULL,          -- E (independent/external) | I (internal/self)
+    number INTEGER NOT NULL,
+    assigned_at REAL
+);
+CREATE VIEW IF NOT EXISTS screen_final AS
+SELECT r.source, r.sha256, r.is_primary, r.decision AS machine_decision, r.stage, r.duplicate_of,
+       r.quality_score, r.reasons, h.decision AS human_decision, h.reviewer AS human_reviewer,
+       h.role AS human_role, h.reason AS human_reason, h.created_at AS human_at,
+       COALESCE(h.decision, r.decision) AS decision
+FROM screen_records r
+LEFT JOIN screen_human h ON h.id = (
+    SELECT x.id FROM screen_human x WHERE r.is_primary = 1 AND x.sha256 = r.sha256
+    ORDER BY (x.role = 'lead') DESC, x.created_at DESC, x.id DESC LIMIT 1);
+"""
+
+DECISIONS = ("include", "maybe", "exclude", "duplicate", "error")
+HUMAN_DECISIONS = ("include", "maybe", "exclude", "duplicate")
+STAGES = ("error", "duplicate", "search", "eligibility", "content", "quality", "included", "supplementary")
+#: Sections that are not the report's own text (left out of the "text" scope).
+NOT_TEXT = frozenset({"table_of_contents", "acronyms", "references", "people_met"})
+SCOPE_SECTIONS = {
+    "summary": {"executive_summary"},
+    "objectives": {"executive_summary", "background", "design", "relevance"},
+    "findings": {"findings", "relevance", "coherence", "design", "effectiveness", "efficiency", "impact",
+                 "sustainability"},
+    "conclusions": {"conclusions"},
+    "recommendations": {"recommendations"},
+    "lessons": {"lessons_learned", "good_practices"},
+}
+#: When a document has no section of a scope, the scope falls back to its first N passages.
+SCOPE_FALLBACK = {"summary": 12, "objectives": 25}
+ITEM_SECTIONS = {"recommendation": "recommendations", "lesson_learned": "lessons_learned",
+                 "good_practice": "good_practices", "finding": "findings", "conclusion": "conclusions"}
+FORMAT_RANK = {"pdf": 4, "docx": 3, "html": 3, "markdown": 2, "text": 1}
+#: Near-duplicates: Jaccard similarity of 5-word shingles (MinHash estimate).
+SHINGLE = 5
+NEAR_SAME = 0.9  # this similar: the same report, whatever the titles say
+NEAR_SAME_TITLE = 0.7  # this similar and the same title: another version of the same report
+EVIDENCE_CHARS = 320
+
+
+@lru_cache(maxsize=1)
+def vocab() -> dict[str, Any]:
+    return yaml.safe_load((DATA / "screen.yaml").read_text(encoding="utf-8"))
+
+
+def language_name(code: str | None) -> str:
+    if not code or code == "und":
+        return "an unidentified language"
+    return f"{vocab()['language_names'].get(code, code)} ({code})"
+
+
+# --- the document as the screen sees it -----------------------------------------------------
+
+
+@dataclass
+class _Passage:
+    id: int
+    page: int | None
+    text: str
+    lang: str
+    kinds: frozenset[str]
+    toks: list[str]
+    _stems: dict[str, list[str]] = field(default_factory=dict)
+    _sets: dict[str, set[str]] = field(default_factory=dict)
+
+    def stems(self, lang: str) -> list[str]:
+        s = self._stems.get(lang)
+        if s is None:
+            s = self._stems[lang] = [S.stem(t, lang) for t in self.toks]
+        return s
+
+    def stemset(self, lang: str) -> set[str]:
+        s = self._sets.get(lang)
+        if s is None:
+            s = self._sets[lang] = set(self.stems(lang))
+        return s
+
+
+@dataclass
+class _Doc:
+    sha256: str
+    source: str
+    format: str
+    title: str
+    language: str
+    languages: dict[str, float]
+    chars: int
+    description: Description | None
+    passages: list[_Passage]
+    title_passage: _Passage
+    words: int
+    tokset: set[str]
+    mtime: float = 0.0
+
+    def meta(self, key: str) -> Any:
+        return self.description.value(key) if self.description else None
+
+    def meta_value(self, key: str):
+        return self.description.metadata.get(key) if self.description else None
+
+    @property
+    def kind(self) -> str | None:
+        return self.description.kind.value if self.description else None
+
+    @property
+    def section_kinds(self) -> set[str]:
+        return {s.kind for s in self.description.sections} if self.description else set()
+
+    def scope(self, name: str) -> list[_Passage]:
+        body = [p for p in self.passages if not (p.kinds & NOT_TEXT)]
+        if name == "title":
+            return [self.title_passage]
+        if name == "text":
+            return body
+        kinds = SCOPE_SECTIONS[name]
+        found = [p for p in body if p.kinds & kinds]
+        if not found and name in SCOPE_FALLBACK:
+            front = [p for p in body if not (p.kinds - {"front_matter", "other"})]
+            found = (front or body)[: SCOPE_FALLBACK[name]]
+        if not found and name == "findings":
+            found = [p for p in body if not (p.kinds & {"front_matter", "annex", "terms_of_reference"})]
+        return found
+
+    def passages_in(self, scopes: Iterable[str]) -> list[_Passage]:
+        seen: dict[int, _Passage] = {}
+        for name in scopes:
+            for p in self.scope(name):
+                seen.setdefault(p.id, p)
+        return list(seen.values())
+
+
+def _load_doc(db: Database, row: Any) -> _Doc:
+    sha = row["sha256"]
+    description = db.description(sha)
+    sections = description.sections if description else []
+    title = (description.value("title") if description else None) or row["title"] or Path(row["source"]).stem
+    language = row["language"] or "und"
+    passages = []
+    tokset: set[str] = set()
+    words = 0
+    for r in db.query("SELECT id, page, block_start, block_end, language, text FROM passages "
+                      "WHERE sha256 = ? ORDER BY id", (sha,)):
+        kinds = frozenset(s.kind for s in sections
+                          if s.block_start < r["block_end"] and r["block_start"] < s.block_end)
+        toks = S.words(r["text"])
+        words += len(toks)
+        tokset.update(toks)
+        passages.append(_Passage(r["id"], r["page"], r["text"], r["language"] or language, kinds, toks))
+    title_toks = S.words(str(title))
+    tokset.update(title_toks)
+    weights: Counter[str] = Counter()
+    for p in passages:
+        weights[p.lang] += len(p.text)
+    total = sum(weights.values()) or 1
+    languages = {k: v / total for k, v in weights.items()}
+    return _Doc(sha, row["source"], row["format"], str(title), language, languages, row["chars"] or 0,
+                description, passages, _Passage(0, 1, str(title), language, frozenset({"title"}), title_toks),
+                words, tokset)
+
+
+# --- term matching --------------------------------------------------------------------------
+
+
+_Pattern = tuple[tuple[str, bool], ...]  # (stem or folded prefix, is_prefix) per word
+
+
+def compile_pattern(pattern: str, lang: str) -> _Pattern:
+    """A protocol term ("maternity benefit*") as stems in `lang`; a trailing * is a prefix."""
+    out: list[tuple[str, bool]] = []
+    for chunk in pattern.split():
+        star = chunk.endswith("*")
+        ws = S.words(chunk)
+        for k, w in enumerate(ws):
+            last = k == len(ws) - 1
+            out.append((w, True) if star and last else (S.stem(w, lang), False))
+    return tuple(out)
+
+
+class Terms:
+    """A term set compiled for matching passages in their own language."""
+
+    def __init__(self, by_lang: dict[str, list[str]]):
+        self.by_lang: dict[str, list[tuple[_Pattern, str]]] = {}
+        for lang, pats in by_lang.items():
+            compiled = [(compile_pattern(p, lang), p) for p in pats]
+            self.by_lang[lang] = [(c, p) for c, p in compiled if c]
+        self._doc: tuple[str, dict[str, list[tuple[_Pattern, str]]]] | None = None
+
+    def __bool__(self) -> bool:
+        return any(self.by_lang.values())
+
+    def labels(self, n: int = 6) -> str:
+        seen: list[str] = []
+        for pats in self.by_lang.values():
+            for _, p in pats:
+                if p not in seen:
+                    seen.append(p)
+        return ", ".join(seen[:n]) + ("…" if len(seen) > n else "")
+
+    def _active(self, doc: _Doc) -> dict[str, list[tuple[_Pattern, str]]]:
+        """Patterns whose first word occurs in the document at all (a cheap first cut)."""
+        if self._doc is not None and self._doc[0] == doc.sha256:
+            return self._doc[1]
+        active: dict[str, list[tuple[_Pattern, str]]] = {}
+        stemsets: dict[str, set[str]] = {}
+        for lang, pats in self.by_lang.items():
+            if lang not in stemsets:
+                stemsets[lang] = {S.stem(t, lang) for t in doc.tokset}
+            keep = []
+            for pat, label in pats:
+                first, prefix = pat[0]
+                if (prefix and any(t.startswith(first) for t in doc.tokset)) or \
+                        (not prefix and first in stemsets[lang]):
+                    keep.append((pat, label))
+            active[lang] = keep
+        self._doc = (doc.sha256, active)
+        return active
+
+    def match(self, doc: _Doc, p: _Passage) -> str | None:
+        """The first term of the set found in passage `p`, or None."""
+        active = self._active(doc)
+        langs = [p.lang] if p.lang in self.by_lang else list(self.by_lang)
+        for lang in langs:
+            pats = active.get(lang)
+            if not pats:
+                continue
+            stems = p.stems(lang)
+            stemset = p.stemset(lang)
+            for pat, label in pats:
+                if _found(pat, stems, p.toks, stemset):
+                    return label
+        return None
+
+
+def _found(pat: _Pattern, stems: list[str], toks: list[str], stemset: set[str]) -> bool:
+    for w, prefix in pat:
+        if not prefix and w not in stemset:
+            return False
+    n = len(pat)
+    for i in range(len(stems) - n + 1):
+        ok = True
+        for k, (w, prefix) in enumerate(pat):
+            if (prefix and not toks[i + k].startswith(w)) or (not prefix and stems[i + k] != w):
+                ok = False
+                break
+        if ok:
+            return True
+    return False
+
+
+def _excerpt(text: str, needle: str | None = None) -> str:
+    text = " ".join(text.split())
+    if len(text) <= EVIDENCE_CHARS:
+        return text
+    start = 0
+    if needle:
+        first = S.words(needle)[:1]
+        if first:
+            m = re.search(re.escape(first[0][:5]), S.fold(text))
+            if m:
+                start = max(0, m.start() - EVIDENCE_CHARS // 3)
+    piece = text[start:start + EVIDENCE_CHARS]
+    return ("…" if start else "") + piece + ("…" if start + EVIDENCE_CHARS < len(text) else "")
+
+
+# --- checks -----------------------------------------------------------------------------------
+
+
+@dataclass
+class Check:
+    """One check's verdict on one document, with the evidence a reviewer can open."""
+
+    criterion: str
+    stage: str
+    decision: str  # include | maybe | exclude
+    reason: str
+    page: int | None = None
+    evidence: str = ""
+    met: bool = True  # for protocol criteria: whether the criterion holds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"criterion": self.criterion, "decision": self.decision, "reason": self.reason,
+                "evidence": {"page": self.page, "text": self.evidence}}
+
+
+@dataclass
+class Outcome:
+    holds: bool
+    reason: str
+    page: int | None = None
+    evidence: str = ""
+    count: int = 0
+
+
+_TERMS_CACHE: dict[int, tuple[dict[str, list[str]], Terms]] = {}
+
+
+def _terms(by_lang: dict[str, list[str]]) -> Terms:
+    """Compiled terms, cached per term dict (the dict is held, so its id is never reused)."""
+    cached = _TERMS_CACHE.get(id(by_lang))
+    if cached is None or cached[0] is not by_lang:
+        cached = _TERMS_CACHE[id(by_lang)] = (by_lang, Terms(by_lang))
+    return cached[1]
+
+
+def _listing(values: Iterable[Any]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def period_status(doc: _Doc, protocol: Protocol) -> tuple[str, str, int | None, str]:
+    """inside | outside | unknown, with a reason and the evidence of the year or period used."""
+    if protocol.period is None:
+        return "inside", "the protocol admits any year", None, ""
+    start, end = protocol.period
+    year = doc.meta("year")
+    year_v = doc.meta_value("year")
+    period = doc.meta("period")
+    period_v = doc.meta_value("period")
+
+    def ev(v) -> tuple[int | None, str]:
+        return (v.evidence.page, _excerpt(v.evidence.text)) if v is not None and v.evidence else (None, "")
+
+    if protocol.period_basis == "period_evaluated" and isinstance(period, list | tuple) and len(period) == 2 \
+            and any(isinstance(x, int) for x in period):
+        lo = period[0] if isinstance(period[0], int) else period[1]
+        hi = period[1] if isinstance(period[1], int) else period[0]
+        page, text = ev(period_v)
+        if hi >= start and lo <= end:
+            return "inside", f"the period evaluated ({lo}–{hi}) overlaps {start}–{end}", page, text
+        return "outside", f"the period evaluated ({lo}–{hi}) is outside {start}–{end}", page, text
+    if isinstance(year, int):
+        page, text = ev(year_v)
+        if start <= year <= end:
+            return "inside", f"the report year {year} is within {start}–{end}", page, text
+        return "outside", f"the report year {year} is outside {start}–{end}", page, text
+    return "unknown", f"no report year or evaluated period was found, so {start}–{end} cannot be checked", None, ""
+
+
+def run_test(test: Test, doc: _Doc, protocol: Protocol) -> Outcome:
+    """Apply a criterion's machine test to a document."""
+    holds = True
+    parts: list[str] = []
+    page: int | None = None
+    evidence = ""
+    count = 0
+    if test.metadata:
+        for key, admitted in test.metadata.items():
+            value = doc.meta(key)
+            values = [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+            ok = any(v in admitted for v in values)
+            holds &= ok
+            parts.append(f"{key} is {_listing(values) or 'not stated'}" + ("" if ok else f", not {' or '.join(admitted)}"))
+    if test.period:
+        status, why, p, text = period_status(doc, protocol)
+        holds &= status == test.period
+        parts.append(why)
+        page, evidence = page or p, evidence or text
+    if test.words_min:
+        ok = doc.words >= test.words_min
+        holds &= ok
+        parts.append(f"{doc.words:,} words ({'≥' if ok else '<'} {test.words_min:,})")
+    if test.sections:
+        present = [k for k in test.sections if k in doc.section_kinds]
+        ok = len(present) >= test.sections_min
+        holds &= ok
+        parts.append(f"sections found: {_listing(present) or 'none'} of {_listing(test.sections)} "
+                     f"(need {test.sections_min})")
+        if present and doc.description:
+            first = next(s for s in doc.description.sections if s.kind in present)
+            page, evidence = page or first.page_start, evidence or f"section “{first.heading}”"
+    if test.items:
+        items = [i for i in (doc.description.items if doc.description else []) if i.kind in test.items]
+        sections = [s for s in (doc.description.sections if doc.description else [])
+                    if s.kind in {ITEM_SECTIONS.get(k, k) for k in test.items}]
+        ok = len(items) >= test.items_min or bool(sections)
+        holds &= ok
+        counts = Counter(i.kind for i in items)
+        parts.append(("items found: " + _listing(f"{n} {k}" for k, n in counts.items()) if counts else
+                      "no " + " / ".join(k.replace("_", " ") for k in test.items) + " found")
+                     + (f"; sections: {_listing(s.heading for s in sections[:3])}" if sections else ""))
+        if items:
+            page, evidence = page or items[0].page, evidence or _excerpt(items[0].text)
+        elif sections:
+            page, evidence = page or sections[0].page_start, evidence or f"section “{sections[0].heading}”"
+    if test.has_terms:
+        terms = _terms(test.terms)
+        near = _terms(test.near) if test.near else None
+        scope = doc.passages_in(test.where)
+        hits: list[tuple[_Passage, str, str | None]] = []
+        for p in scope:
+            label = terms.match(doc, p)
+            if label is None:
+                continue
+            near_label = None
+            if near is not None and "title" not in p.kinds:
+                near_label = near.match(doc, p)
+                if near_label is None:
+                    continue
+            hits.append((p, label, near_label))
+        count = len(hits)
+        total = len(scope)
+        what = "/".join(test.term_sets) or terms.labels(4)
+        if near is not None:
+            what += f" next to {'/'.join(test.near_sets) or near.labels(4)} words"
+        share = count / total if total else 0.0
+        if test.max is not None:
+            ok = count <= test.max
+            need = f"at most {test.max}"
+        else:
+            ok = count >= test.min and (test.min_share is None or share >= test.min_share)
+            need = f"at least {test.min}" + (f" and {test.min_share:.0%}" if test.min_share else "")
+        holds &= ok
+        parts.append(f"{count} of {total} passages in {'/'.join(test.where)} mention {what} "
+                     f"({share:.0%}; the test needs {need})")
+        if hits:
+            p, label, near_label = hits[0]
+            page = page or p.page
+            evidence = evidence or (f"“{label}”" + (f" + “{near_label}”" if near_label else "") + ": "
+                                    + _excerpt(p.text, label))
+        elif not evidence:
+            evidence = f"no passage mentions: {terms.labels(8)}"
+    return Outcome(holds, "; ".join(parts), page, evidence, count)
+
+
+def _criterion_check(c: Criterion, doc: _Doc, protocol: Protocol, stage: str) -> Check:
+    if c.test is None:
+        return Check(c.id, stage, "maybe", f"{c.text} — no machine test: a reviewer decides", met=False)
+    o = run_test(c.test, doc, protocol)
+    verdict = {"inclusion": "include", "possible": "maybe", "exclusion": "exclude",
+               "quality": "include"}[c.tier] if o.holds else "not_met"
+    head = f"{'met' if o.holds else 'not met'} — {c.text.rstrip('.')}"
+    return Check(c.id, stage, verdict, f"{head}: {o.reason}", o.page, o.evidence, met=o.holds)
+
+
+def _value_check(name: str, doc: _Doc, admitted: list[str], label: str) -> Check | None:
+    """Evaluation type / timing / evaluator type against the protocol's list."""
+    if not admitted:
+        return None
+    v = doc.meta_value(name)
+    value = v.value if v is not None else None
+    page, text = (v.evidence.page, _excerpt(v.evidence.text)) if v is not None and v.evidence else (None, "")
+    if value in (None, "", "other"):
+        return Check(name, "eligibility", "include",
+                     f"{label} not stated in the report ({_listing(admitted)} admitted); not used to exclude",
+                     page, text)
+    if value in admitted:
+        return Check(name, "eligibility", "include", f"{label} is {value} (admitted: {_listing(admitted)})",
+                     page, text)
+    if v is not None and v.confidence < 0.6:
+        return Check(name, "eligibility", "maybe",
+                     f"{label} looks like {value} (confidence {v.confidence:.2f}), not one of {_listing(admitted)}"
+                     " — a reviewer confirms", page, text)
+    return Check(name, "eligibility", "exclude", f"{label} is {value}, not one of {_listing(admitted)}", page, text)
+
+
+def eligibility(doc: _Doc, protocol: Protocol) -> list[Check]:
+    """Kind, language, period, organisation, evaluation type, timing, evaluator type, country."""
+    out: list[Check] = []
+    # kind
+    if doc.description is None:
+        out.append(Check("kind", "eligibility", "maybe", "the document was not described, so its kind is unknown "
+                         "(run `whatworks add` again with describe on)"))
+    else:
+        kv = doc.description.kind
+        page, text = (kv.evidence.page, _excerpt(kv.evidence.text)) if kv.evidence else (None, "")
+        kind = kv.value
+        if kind in protocol.kinds:
+            out.append(Check("kind", "eligibility", "include",
+                             f"it is a {kind.replace('_', ' ')} (admitted: {_listing(protocol.kinds)})", page, text))
+        elif kind in (None, "other") or kv.confidence < 0.5:
+            out.append(Check("kind", "eligibility", "maybe",
+                             f"its kind is unclear ({kind or 'unknown'}, confidence {kv.confidence:.2f}); "
+                             f"the protocol admits {_listing(protocol.kinds)}", page, text))
+        else:
+            out.append(Check("kind", "eligibility", "exclude",
+                             f"it is a {kind.replace('_', ' ')}, not {' or '.join(k.replace('_', ' ') for k in protocol.kinds)}"
+                             f" (confidence {kv.confidence:.2f})", page, text))
+    # language
+    lang = doc.meta("language") or doc.language
+    if lang in protocol.languages:
+        out.append(Check("language", "eligibility", "include", f"written in {language_name(lang)}"))
+    else:
+        share = sum(v for k, v in doc.languages.items() if k in protocol.languages)
+        other = [language_name(k) for k in doc.languages if k in protocol.languages]
+        if share >= 0.2 and other:
+            out.append(Check("language", "eligibility", "maybe",
+                             f"mostly in {language_name(lang)}, with {share:.0%} in {_listing(other)}: "
+                             "a reviewer decides whether it can be read"))
+        else:
+            sample = next((p for p in doc.passages if p.lang == lang), None)
+            out.append(Check("language", "eligibility", "exclude",
+                             f"the report is in {language_name(lang)}, not in an admitted language "
+                             f"({_listing(language_name(x) for x in protocol.languages)}); "
+                             "screen a translation if one exists",
+                             sample.page if sample else None, _excerpt(sample.text) if sample else ""))
+    # period
+    status, why, page, text = period_status(doc, protocol)
+    out.append(Check("period", "eligibility", {"inside": "include", "outside": "exclude", "unknown": "maybe"}[status],
+                     why, page, text))
+    # organisation
+    if protocol.organisations:
+        out.append(_organisation_check(doc, protocol))
+    for name, admitted, label in (("evaluation_type", protocol.evaluation_types, "evaluation type"),
+                                  ("timing", protocol.timings, "timing"),
+                                  ("evaluator_type", protocol.evaluator_types, "evaluator type")):
+        c = _value_check(name, doc, admitted, label)
+        if c:
+            out.append(c)
+    if protocol.countries:
+        countries = [str(c) for c in (doc.meta("countries") or [])]
+        inter = [c for c in countries if c in protocol.countries]
+        if inter:
+            out.append(Check("country", "eligibility", "include", f"covers {_listing(inter)}"))
+        elif not countries:
+            out.append(Check("country", "eligibility", "maybe",
+                             f"no country found; the protocol admits {_listing(protocol.countries)}"))
+        else:
+            out.append(Check("country", "eligibility", "exclude",
+                             f"covers {_listing(countries)}, none of {_listing(protocol.countries)}"))
+    return out
+
+
+def _organisation_check(doc: _Doc, protocol: Protocol) -> Check:
+    names = {o.name: [o.name, *o.aliases] for o in protocol.organisations}
+    org = doc.meta("organisation")
+    org_values = [str(v) for v in (org if isinstance(org, list) else [org]) if v]
+
+    def mentions(text: str) -> str | None:
+        folded = " " + " ".join(S.words(text)) + " "
+        for name, aliases in names.items():
+            for a in aliases:
+                if f" {' '.join(S.words(a))} " in folded:
+                    return name
+        return None
+
+    for v in org_values:
+        hit = mentions(v)
+        if hit:
+            ov = doc.meta_value("organisation")
+            page, text = (ov.evidence.page, _excerpt(ov.evidence.text)) if ov and ov.evidence else (None, "")
+            return Check("organisation", "eligibility", "include", f"the organisation is {v} ({hit})", page, text)
+    for p in [doc.title_passage, *doc.passages[:15]]:  # cover and first pages
+        hit = mentions(p.text)
+        if hit:
+            return Check("organisation", "eligibility", "include" if not org_values else "maybe",
+                         f"{hit} is named on the first pages" + (f", though the organisation found is "
+                                                                  f"{_listing(org_values)}" if org_values else ""),
+                         p.page, _excerpt(p.text, hit))
+    if not org_values:
+        return Check("organisation", "eligibility", "maybe",
+                     f"no organisation found; the protocol admits {_listing(names)}")
+    return Check("organisation", "eligibility", "exclude",
+                 f"the organisation is {_listing(org_values)}, not {_listing(names)}, and none of its names "
+                 "appears on the first pages")
+
+
+def content(doc: _Doc, protocol: Protocol) -> list[Check]:
+    """The three tiers of content criteria and their combined verdict (criterion 'content')."""
+    checks = {t: [_criterion_check(c, doc, protocol, "content") for c in protocol.criteria.get(t, [])]
+              for t in ("inclusion", "possible", "exclusion")}
+    met = {t: [c for c in cs if c.met] for t, cs in checks.items()}
+    ids = {t: _listing(c.criterion for c in cs) for t, cs in met.items()}
+    if met["inclusion"] and not met["exclusion"]:
+        verdict, why, basis = "include", f"inclusion criteria met: {ids['inclusion']}", met["inclusion"][0]
+    elif met["inclusion"]:
+        verdict, basis = "maybe", met["exclusion"][0]
+        why = (f"inclusion criteria met ({ids['inclusion']}) but so are exclusion criteria ({ids['exclusion']}): "
+               "a reviewer decides")
+    elif met["exclusion"]:
+        verdict, basis = "exclude", met["exclusion"][0]
+        why = f"no inclusion criterion met; exclusion criteria met: {ids['exclusion']}"
+        if met["possible"]:
+            why += f" (outweighing possible-inclusion criteria {ids['possible']})"
+    elif met["possible"]:
+        verdict, why, basis = "maybe", f"possible inclusion: {ids['possible']} — a reviewer decides", met["possible"][0]
+    else:
+        verdict, basis = "maybe", None
+        why = "no content criterion decided (none of inclusion, possible or exclusion met): a reviewer decides"
+    not_met = [c.criterion for t in ("inclusion", "possible", "exclusion") for c in checks[t] if not c.met]
+    if not_met:
+        why += f" (not met: {_listing(not_met)})"
+    summary = Check("content", "content", verdict, why, basis.page if basis else None,
+                    basis.evidence if basis else "")
+    listed = [c for t in ("inclusion", "possible", "exclusion") for c in checks[t]]
+    return [summary, *listed]
+
+
+def quality(doc: _Doc, protocol: Protocol) -> tuple[list[Check], float | None]:
+    """The quality appraisal: its verdict (criterion 'quality'), one check per criterion, a score.
+
+    The score is the share of quality criteria met. A required criterion not met excludes
+    the report; a score below the protocol's `quality_min_score` sends it to a reviewer.
+    """
+    if not protocol.quality:
+        return [], None
+    checks = []
+    for c in protocol.quality:
+        ch = _criterion_check(c, doc, protocol, "quality")
+        if not ch.met:
+            ch.decision = "exclude" if c.required else "maybe"
+        checks.append(ch)
+    score = round(sum(1 for c in checks if c.met) / len(checks), 3)
+    failed_required = [c for c, q in zip(checks, protocol.quality, strict=True) if q.required and not c.met]
+    met = _listing(c.criterion for c in checks if c.met) or "none"
+    if failed_required:
+        f = failed_required[0]
+        summary = Check("quality", "quality", "exclude",
+                        f"a required quality criterion is not met ({_listing(c.criterion for c in failed_required)}):"
+                        f" {f.reason}", f.page, f.evidence)
+    elif score < protocol.quality_min_score:
+        summary = Check("quality", "quality", "maybe",
+                        f"quality score {score:.2f} (met: {met}) is below the protocol's "
+                        f"{protocol.quality_min_score:.2f}: a reviewer decides")
+    else:
+        summary = Check("quality", "quality", "include", f"quality score {score:.2f} (met: {met})")
+    return [summary, *checks], score
+
+
+# --- duplicates ------------------------------------------------------------------------------
+
+_PRIME = (1 << 61) - 1
+_RNG = np.random.default_rng(20240601)
+_A = _RNG.integers(1, _PRIME, size=64, dtype=np.uint64)
+_B = _RNG.integers(0, _PRIME, size=64, dtype=np.uint64)
+BANDS, ROWS = 16, 4
+
+
+def minhash(tokens: list[str]) -> np.ndarray | None:
+    """A 64-value MinHash signature of the 5-word shingles of `tokens` (None when too short)."""
+    if len(tokens) < SHINGLE * 4:
+        return None
+    shingles = {" ".join(tokens[i:i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
+    h = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
+    # (a*h + b) mod p with 32-bit h: keep products below 2^64 by folding a to 32 bits
+    a = (_A & np.uint64(0xFFFFFFFF))[:, None]
+    b = (_B & np.uint64(0xFFFFFFFF))[:, None]
+    return ((a * h[None, :] + b) % np.uint64(4294967311)).min(axis=1)
+
+
+def similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(a == b))
+
+
+def _norm_title(title: str) -> str:
+    return " ".join(S.words(title or ""))
+
+
+@dataclass
+class _Light:
+    """What later passes need about a document, kept for every document."""
+
+    sha256: str
+    source: str
+    format: str
+    title: str
+    chars: int
+    year: int | None
+    mtime: float
+    timing: str | None
+    evaluator_type: str | None
+    evaluation_type: str | None
+    project_codes: list[str]
+    kind: str | None
+
+
+def near_duplicates(lights: dict[str, _Light], sigs: dict[str, np.ndarray]) -> dict[str, tuple[str, str]]:
+    """sha256 → (kept sha256, reason) for documents that are another copy of a kept one."""
+    buckets: dict[tuple[int, bytes], list[str]] = defaultdict(list)
+    for sha, sig in sigs.items():
+        for band in range(BANDS):
+            buckets[(band, sig[band * ROWS:(band + 1) * ROWS].tobytes())].append(sha)
+    parent = {sha: sha for sha in sigs}
+
+    def find(x: str) -> str:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    sims: dict[frozenset[str], float] = {}
+    for members in buckets.values():
+        if len(members) < 2:
+            continue
+        for i, a in enumerate(members):
+            for b in members[i + 1:]:
+                key = frozenset((a, b))
+                if key in sims:
+                    continue
+                sim = similarity(sigs[a], sigs[b])
+                sims[key] = sim
+                same_title = _norm_title(lights[a].title) == _norm_title(lights[b].title)
+                if sim >= NEAR_SAME or (same_title and sim >= NEAR_SAME_TITLE):
+                    parent[find(a)] = find(b)
+    groups: dict[str, list[str]] = defaultdict(list)
+    for sha in sigs:
+        groups[find(sha)].append(sha)
+    out: dict[str, tuple[str, str]] = {}
+    for members in groups.values():
+        if len(members) < 2:
+            continue
+        longest = max(lights[m].chars for m in members)
+
+        def rank(m: str, longest: int = longest) -> tuple:
+            d = lights[m]
+            return (d.chars >= 0.95 * longest, d.year or 0, FORMAT_RANK.get(d.format, 0), d.mtime, d.chars,
+                    -len(d.source))
+
+        kept = max(members, key=rank)
+        k = lights[kept]
+        for m in members:
+            if m == kept:
+                continue
+            d = lights[m]
+            sim = sims.get(frozenset((m, kept)))
+            if sim is None:
+                sim = similarity(sigs[m], sigs[kept])
+            why = []
+            if k.chars >= 0.95 * longest and d.chars < 0.95 * longest:
+                why.append(f"it is more complete ({k.chars:,} vs {d.chars:,} characters)")
+            elif (k.year or 0) > (d.year or 0):
+                why.append(f"it is newer ({k.year} vs {d.year})")
+            elif FORMAT_RANK.get(k.format, 0) > FORMAT_RANK.get(d.format, 0):
+                why.append(f"its format ({k.format}) keeps more structure than {d.format}")
+            else:
+                why.append("it is the newest or most complete copy")
+            same_title = _norm_title(k.title) == _norm_title(d.title)
+            out[m] = (kept, f"the same report as {k.source}: {'the same title and ' if same_title else ''}"
+                            f"{sim:.0%} of its text in common (MinHash of {SHINGLE}-word shingles); "
+                            f"kept {Path(k.source).name} because {why[0]}")
+    return out
+
+
+# --- the screen -------------------------------------------------------------------------------
+
+
+@dataclass
+class ScreenSummary:
+    records: int = 0
+    documents: int = 0
+    decisions: Counter = field(default_factory=Counter)  # final decisions (human wins)
+    stages: Counter = field(default_factory=Counter)
+    human: int = 0
+    seconds: float = 0.0
+    maybe: list[str] = field(default_factory=list)  # sources a human should look at
+
+    def line(self) -> str:
+        d = self.decisions
+        return (f"{self.records} records: {d['include']} include, {d['maybe']} maybe, {d['exclude']} exclude, "
+                f"{d['duplicate']} duplicate, {d['error']} error"
+                + (f" ({self.stages['supplementary']} of the included supplementary)" if self.stages['supplementary'] else "")
+                + (f"; {self.human} human decision(s) kept" if self.human else "")
+                + f" — {self.seconds:.1f} s")
+
+
+def _records(db: Database) -> list[dict[str, Any]]:
+    """Every file found (read or failed), plus documents stored without a file row."""
+    out = [dict(r) for r in db.query("SELECT path AS source, sha256, status, error_code, error, fix, mtime "
+                                     "FROM files ORDER BY path")]
+    known = {r["sha256"] for r in out if r["status"] == "read"}
+    for r in db.query("SELECT sha256, source FROM documents ORDER BY source"):
+        if r["sha256"] not in known:
+            out.append({"source": r["source"], "sha256": r["sha256"], "status": "read", "error_code": None,
+                        "error": None, "fix": None, "mtime": 0.0})
+            known.add(r["sha256"])
+    return out
+
+
+def _shortlist(db: Database, protocol: Protocol) -> dict[str, tuple[int, str, int | None, str]]:
+    """sha256 → (matching passages, query, page, text of the first match) for the keyword queries."""
+    out: dict[str, tuple[int, str, int | None, str]] = {}
+    for lang, queries in protocol.queries.items():
+        langs = (lang,) if lang in S.STEM_LANGUAGES else S.STEM_LANGUAGES
+        for q in queries:
+            try:
+                match = f"body:({S.to_fts(q, langs)})"
+            except S.QueryError as e:
+                log.warning("protocol query %r cannot run: %s", q, e)
+                continue
+            rows = db.query("SELECT p.sha256, COUNT(*) AS n, MIN(p.id) AS first FROM passages_fts "
+                            "JOIN passages p ON p.id = passages_fts.rowid WHERE passages_fts MATCH ? "
+                            "GROUP BY p.sha256", (match,))
+            for r in rows:
+                prev = out.get(r["sha256"])
+                if prev is None or r["n"] > prev[0]:
+                    first = db.one("SELECT page, text FROM passages WHERE id = ?", (r["first"],))
+                    out[r["sha256"]] = (r["n"], q, first["page"], _excerpt(first["text"], q.strip('"')))
+    # a title that matches counts too (titles are in doc_facets, not always in a passage)
+    return out
+
+
+def _project_codes(value: Any) -> list[str]:
+    out = []
+    for c in value or []:
+        code = c.get("code") if isinstance(c, dict) else c
+        if code:
+            out.append(str(code).upper())
+    return out
+
+
+def _same_project(a: _Light, b: _Light) -> str | None:
+    shared = set(a.project_codes) & set(b.project_codes)
+    if shared:
+        return f"the same project code ({_listing(sorted(shared))})"
+    stop = set(vocab()["title_stopwords"])
+    ta = [w for w in S.words(a.title) if w not in stop]
+    tb = [w for w in S.words(b.title) if w not in stop]
+    if len(ta) >= 3 and len(tb) >= 3:
+        ratio = difflib.SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()
+        if ratio >= 0.9:
+            return f"a near-identical title ({ratio:.0%} alike once 'mid-term', 'final', 'evaluation'… are left out)"
+    return None
+
+
+def _decide(checks: list[Check], shortlisted: bool) -> tuple[str, str]:
+    """The record's decision and the stage it was taken at: any exclusion wins (first stage
+    first), then any 'maybe'; content and quality speak through their summary checks."""
+    if not shortlisted:
+        return "exclude", "search"
+    stages = ("eligibility", "content", "quality")
+
+    def verdicts(stage: str) -> list[str]:
+        if stage == "eligibility":
+            return [c.decision for c in checks if c.stage == stage]
+        return [c.decision for c in checks if c.criterion == stage]
+
+    for wanted in ("exclude", "maybe"):
+        for stage in stages:
+            if wanted in verdicts(stage):
+                return wanted, stage
+    return "include", "included"
+
+
+def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
+    """Screen every record of the project's database against its protocol (see the module doc)."""
+    t0 = time.perf_counter()
+    protocol = protocol or project.protocol()
+    db: Database = project.db if hasattr(project, "db") else project
+    S.index(db)
+    _TERMS_CACHE.clear()
+    records = _records(db)
+    doc_rows = {r["sha256"]: r for r in db.query(
+        "SELECT sha256, source, format, title, language, chars FROM documents")}
+    primary: dict[str, str] = {}
+    for r in records:
+        sha = r["sha256"]
+        if r["status"] == "read" and sha in doc_rows:
+            current = primary.get(sha)
+            stored = doc_rows[sha]["source"]
+            if current is None or (r["source"] == stored and current != stored):
+                primary[sha] = r["source"]
+    mtimes = {r["sha256"]: r["mtime"] or 0.0 for r in records if r["sha256"] and r["source"] == primary.get(r["sha256"])}
+    shortlist = _shortlist(db, protocol)
+
+    # pass 1: per-document checks (one document in memory at a time)
+    lights: dict[str, _Light] = {}
+    sigs: dict[str, np.ndarray] = {}
+    results: dict[str, tuple[list[Check], float | None, bool]] = {}
+    for sha in primary:
+        doc = _load_doc(db, doc_rows[sha])
+        doc.mtime = mtimes.get(sha, 0.0)
+        sig = minhash([t for p in doc.passages if not (p.kinds & NOT_TEXT) for t in p.toks])
+        if sig is not None:
+            sigs[sha] = sig
+        lights[sha] = _Light(sha, doc.source, doc.format, doc.title, doc.chars,
+                             doc.meta("year") if isinstance(doc.meta("year"), int) else None, doc.mtime,
+                             doc.meta("timing"), doc.meta("evaluator_type"), doc.meta("evaluation_type"),
+                             _project_codes(doc.meta("project_codes")), doc.kind)
+        checks: list[Check] = []
+        sl = shortlist.get(sha)
+        title_hit = _title_query_hit(doc, protocol)
+        if sl and sl[0] >= protocol.shortlist_min:
+            checks.append(Check("shortlist", "search", "include",
+                                f"{sl[0]} passage(s) match the query {sl[1]}", sl[2], sl[3]))
+            shortlisted = True
+        elif title_hit:
+            checks.append(Check("shortlist", "search", "include", f"the title matches the query {title_hit}",
+                                1, doc.title))
+            shortlisted = True
+        else:
+            found = f"only {sl[0]} passage(s) match {sl[1]}, fewer than {protocol.shortlist_min}" if sl else \
+                "no passage matches any of them"
+            checks.append(Check("shortlist", "search", "exclude",
+                                f"not found by the keyword search ({_listing(protocol.query_terms()[:6])}"
+                                f"{'…' if len(protocol.query_terms()) > 6 else ''}): {found}",
+                                sl[2] if sl else None, sl[3] if sl else f"searched {len(doc.passages)} passages"))
+            shortlisted = False
+        checks += eligibility(doc, protocol)
+        checks += content(doc, protocol)
+        score = None
+        decision, _ = _decide(checks, shortlisted)
+        if decision != "exclude":  # appraise what is kept
+            q, score = quality(doc, protocol)
+            checks += q
+        results[sha] = (checks, score, shortlisted)
+
+    # pass 2: near-duplicates (same report in two formats or versions)
+    dups = near_duplicates(lights, sigs)
+
+    # pass 3: decisions, then midterms superseded by an included final evaluation
+    decided: dict[str, tuple[str, str]] = {}
+    for sha, (checks, _score, shortlisted) in results.items():
+        decided[sha] = ("duplicate", "duplicate") if sha in dups else _decide(checks, shortlisted)
+    human = _latest_human(db)
+    supersede: dict[str, Check] = {}
+    if protocol.supersede_midterm:
+        finals = [s for s, (d, _) in decided.items()
+                  if human.get(s, d) == "include" and lights[s].timing == "final"]
+        for sha, (d, _stage) in decided.items():
+            if human.get(sha, d) != "include" or lights[sha].timing != "midterm":
+                continue
+            for f in finals:
+                why = _same_project(lights[sha], lights[f])
+                if why:
+                    supersede[sha] = Check("supersede", "supplementary", "include",
+                                           f"a midterm evaluation of a project whose final evaluation is included "
+                                           f"({lights[f].source}): {why}; kept as a supplementary report",
+                                           1, lights[f].title)
+                    break
+
+    now = time.time()
+    rows, crit_rows = [], []
+    for r in records:
+        sha, source = r["sha256"], r["source"]
+        if r["status"] != "read" or sha not in doc_rows:
+            reason = f"{r['error_code'] or 'failed'}: {r['error'] or 'the file could not be read'}" + \
+                (f" — {r['fix']}" if r["fix"] else "")
+            c = Check("read", "error", "exclude", reason, None, r["error"] or "")
+            rows.append((source, sha, 1, "error", "error", None, None, json.dumps([c.to_dict()], ensure_ascii=False)))
+            continue
+        if primary[sha] != source:
+            c = Check("duplicate", "duplicate", "exclude",
+                      f"the same file (sha256 {sha[:12]}…) as {primary[sha]}", None, primary[sha])
+            rows.append((source, sha, 0, "duplicate", "duplicate", primary[sha], None,
+                         json.dumps([c.to_dict()], ensure_ascii=False)))
+            continue
+        checks, score, _ = results[sha]
+        decision, stage = decided[sha]
+        dup_of = None
+        if sha in dups:
+            kept, why = dups[sha]
+            dup_of = lights[kept].source
+            checks = [Check("duplicate", "duplicate", "exclude", why, None, lights[kept].title), *checks]
+        elif sha in supersede:
+            checks = [*checks, supersede[sha]]
+            stage = "supplementary"
+        shown = [c for c in checks if c.decision != "not_met"]  # unmet criteria are named in 'content'
+        rows.append((source, sha, 1, decision, stage, dup_of, score,
+                     json.dumps([c.to_dict() for c in shown], ensure_ascii=False)))
+        crit_rows += [(sha, c.criterion, c.stage, c.decision, c.reason, c.page, c.evidence) for c in checks]
+    with db.transaction():
+        db.set_meta("screen.criteria", json.dumps({c.id: c.text for c in [*protocol.all_criteria(), *protocol.quality]},
+                                                  ensure_ascii=False))
+        db.execute("DELETE FROM screen_records")
+        db.execute("DELETE FROM screen_criteria")
+        db.executemany("INSERT INTO screen_records(source, sha256, is_primary, decision, stage, duplicate_of, "
+                       "quality_score, reasons, protocol, screened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                       [(*row, protocol.name, now) for row in rows])
+        db.executemany("INSERT OR REPLACE INTO screen_criteria(sha256, criterion, stage, decision, reason, page, "
+                       "evidence) VALUES (?, ?, ?, ?, ?, ?, ?)", crit_rows)
+    report_ids(db)  # number newly included reports
+    summary = ScreenSummary(records=len(rows), documents=len(primary), seconds=time.perf_counter() - t0)
+    for r in db.query("SELECT source, decision, stage, human_decision FROM screen_final"):
+        summary.decisions[r["decision"]] += 1
+        summary.stages[r["stage"]] += 1
+        summary.human += r["human_decision"] is not None
+        if r["decision"] == "maybe":
+            summary.maybe.append(r["source"])
+    log.info("screen: %s", summary.line())
+    return summary
+
+
+def _title_query_hit(doc: _Doc, protocol: Protocol) -> str | None:
+    """A keyword query found in the title (titles are short: one match is enough)."""
+    for lang, queries in protocol.queries.items():
+        for q in queries:
+            phrases = re.findall(r'"([^"]+)"', q) or [q]
+            for ph in phrases:
+                pat = compile_pattern(ph, lang)
+                if pat and _found(pat, doc.title_passage.stems(lang), doc.title_passage.toks,
+                                  doc.title_passage.stemset(lang)):
+                    return q
+    return None
+
+
+def _latest_human(db: Database) -> dict[str, str]:
+    return {r["sha256"]: r["decision"] for r in db.query(
+        "SELECT sha256, decision FROM screen_human h WHERE h.id = (SELECT x.id FROM screen_human x "
+        "WHERE x.sha256 = h.sha256 ORDER BY (x.role = 'lead') DESC, x.created_at DESC, x.id DESC LIMIT 1)")}
+
+
+# --- human decisions and results -------------------------------------------------------------------
+
+
+def decide(db: Database, sha256: str, decision: str, reason: str, reviewer: str = "cli",
+           role: str = "lead") -> None:
+    """Record a human screening decision; it wins over the machine's on every re-run of screen()."""
+    if decision not in HUMAN_DECISIONS:
+        raise ValueError(f"decision {decision!r}: use one of {', '.join(HUMAN_DECISIONS)}")
+    if role not in ("lead", "reviewer"):
+        raise ValueError(f"role {role!r}: use lead or reviewer")
+    if not (reason or "").strip():
+        raise ValueError("a human decision needs a reason (it goes into the selection log)")
+    if not db.one("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)):
+        raise KeyError(f"no document {sha256}")
+    with db.transaction():
+        db.execute("INSERT INTO screen_human(sha256, reviewer, role, decision, reason, created_at) "
+                   "VALUES (?, ?, ?, ?, ?, ?)", (sha256, reviewer, role, decision, reason.strip(), time.time()))
+    if decision == "include":
+        report_ids(db)
+
+
+def human_decisions(db: Database, sha256: str | None = None) -> list[dict[str, Any]]:
+    """Every human decision (never deleted), oldest first."""
+    sql = "SELECT sha256, reviewer, role, decision, reason, created_at FROM screen_human"
+    params: tuple = ()
+    if sha256:
+        sql += " WHERE sha256 = ?"
+        params = (sha256,)
+    return [dict(r) for r in db.query(sql + " ORDER BY created_at, id", params)]
+
+
+def screen_results(db: Database) -> list[dict[str, Any]]:
+    """One dict per record, the JSON lines of `whatworks screen --json` (docs/screen-json.md)."""
+    ids = report_ids(db)
+    out = []
+    for r in db.query("SELECT * FROM screen_final ORDER BY source"):
+        reasons = json.loads(r["reasons"])
+        if r["human_decision"] is not None:
+            reasons.insert(0, {"criterion": "human", "decision": r["human_decision"],
+                               "reason": f"{r['human_reason']} ({r['human_role']} {r['human_reviewer']})",
+                               "evidence": {"page": None, "text": ""}})
+        out.append({
+            "source": r["source"],
+            "sha256": r["sha256"],
+            "decision": r["decision"],
+            "stage": r["stage"],
+            "reasons": reasons,
+            "machine_decision": r["machine_decision"],
+            "human_decision": r["human_decision"],
+            "quality_score": r["quality_score"],
+            "report_id": ids.get(r["sha256"]) if r["is_primary"] and r["decision"] == "include" else None,
+            "duplicate_of": r["duplicate_of"],
+        })
+    return out
+
+
+def final_decisions(db: Database) -> dict[str, dict[str, Any]]:
+    """sha256 → the primary record's final row (decision, stage, machine/human decisions, score)."""
+    return {r["sha256"]: dict(r) for r in db.query("SELECT * FROM screen_final WHERE is_primary = 1 "
+                                                   "AND sha256 IS NOT NULL")}
+
+
+def included(db: Database) -> list[str]:
+    """sha256 of every report finally included (supplementary ones too: see `supplementary`)."""
+    return [r["sha256"] for r in db.query(
+        "SELECT sha256 FROM screen_final WHERE is_primary = 1 AND decision = 'include' ORDER BY source")]
+
+
+def supplementary(db: Database) -> list[str]:
+    """The included reports kept to complement others (midterms of projects with a final evaluation)."""
+    return [r["sha256"] for r in db.query(
+        "SELECT sha256 FROM screen_final WHERE is_primary = 1 AND decision = 'include' "
+        "AND stage = 'supplementary' ORDER BY source")]
+
+
+def report_ids(db: Database) -> dict[str, str]:
+    """Short ids of the included reports, as in the seed's Annex II: E1, E2… for independent or
+    external evaluations, I-1, I-2… for internal and self-evaluations. Stored, so a report keeps
+    its id across re-runs; new reports get the next free number."""
+    rows = db.query("SELECT f.sha256, f.source, d.data, s.year FROM screen_final f "
+                    "LEFT JOIN descriptions d ON d.sha256 = f.sha256 LEFT JOIN doc_facets s ON s.sha256 = f.sha256 "
+                    "WHERE f.is_primary = 1 AND f.decision = 'include'")
+    have = {r["sha256"]: r["report_id"] for r in db.query("SELECT sha256, report_id FROM report_ids")}
+    new = [r for r in rows if r["sha256"] not in have]
+    if new:
+        nums = {s: (db.scalar("SELECT MAX(number) FROM report_ids WHERE series = ?", (s,)) or 0) for s in "EI"}
+
+        def series(r) -> str:
+            try:
+                ev = json.loads(r["data"])["metadata"].get("evaluator_type", {}).get("value") if r["data"] else None
+            except (ValueError, AttributeError):
+                ev = None
+            return "I" if ev in ("internal", "self") else "E"
+
+        new.sort(key=lambda r: (r["year"] or 0, r["source"]))
+        with db.transaction():
+            for r in new:
+                s = series(r)
+                nums[s] += 1
+                rid = f"E{nums[s]}" if s == "E" else f"I-{nums[s]}"
+                db.execute("INSERT INTO report_ids(sha256, report_id, series, number, assigned_at) "
+                           "VALUES (?, ?, ?, ?, ?)", (r["sha256"], rid, s, nums[s], time.time()))
+                have[r["sha256"]] = rid
+    current = {r["sha256"] for r in rows}
+    return {sha: rid for sha, rid in have.items() if sha in current}
+
+
+def criteria_rows(db: Database, sha256: str) -> list[dict[str, Any]]:
+    """The checks of one document, in the order they were made."""
+    return [dict(r) for r in db.query("SELECT criterion, stage, decision, reason, page, evidence "
+                                      "FROM screen_criteria WHERE sha256 = ? ORDER BY rowid", (sha256,))]

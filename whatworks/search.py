@@ -1,0 +1,726 @@
+"""Full-text search over the review's passages, in four languages, with filters.
+
+Documents are cut into passages of about one paragraph (a block; a heading joins the
+paragraph after it), each with its page, its block range and the kind of section it sits
+in. The original text stays in `passages`; the FTS5 index (contentless, `unicode61
+remove_diacritics 2`) holds the *stemmed* text, because FTS5's porter stemmer is
+English-only: a light stemmer per language (rules in data/stemming.yaml) runs at index
+time on each passage in its own language, and at query time on each query word in every
+language, so "recomendaciones" finds "recomendación" and "evaluations" finds "evaluated".
+
+Queries: words (implicit AND), "phrases", AND / OR / NOT, parentheses, prefix*.
+Filters (year, kind, region, country, language, section) join `doc_facets`, a small table
+of description fields kept beside the index. Results are passages ranked by bm25, with a
+snippet of the original text in which the matching words are marked.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from whatworks.model import Block, Description, Document, Section
+from whatworks.store import Database
+
+log = logging.getLogger(__name__)
+
+DATA = Path(__file__).parent / "data"
+STEM_LANGUAGES = ("en", "fr", "es", "pt")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS passages (
+    id INTEGER PRIMARY KEY,
+    sha256 TEXT NOT NULL,
+    page INTEGER,
+    block_start INTEGER NOT NULL,   -- index into Document.blocks, inclusive
+    block_end INTEGER NOT NULL,     -- exclusive
+    section_kind TEXT,
+    language TEXT,
+    text TEXT NOT NULL,
+    tags TEXT               -- the filter tokens indexed with it (see `tags`)
+);
+CREATE INDEX IF NOT EXISTS passages_sha ON passages(sha256);
+CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
+    body, tags, content='', tokenize='unicode61 remove_diacritics 2'
+);
+CREATE TABLE IF NOT EXISTS doc_facets (
+    sha256 TEXT PRIMARY KEY,
+    source TEXT,
+    title TEXT,
+    kind TEXT,
+    year INTEGER,
+    language TEXT,
+    countries TEXT,        -- '|CAN|FRA|'
+    regions TEXT,          -- '|africa|western africa|'
+    organisation TEXT,
+    evaluation_type TEXT,
+    timing TEXT,
+    evaluator_type TEXT,
+    passages INTEGER,
+    described_at REAL,     -- descriptions.updated_at when indexed (re-index when it changes)
+    indexed_at REAL
+);
+CREATE INDEX IF NOT EXISTS doc_facets_year ON doc_facets(year);
+CREATE INDEX IF NOT EXISTS doc_facets_kind ON doc_facets(kind);
+"""
+
+# --- normalising and stemming ------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+_FOLD = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o",
+                       "ł": "l", "Ł": "l", "đ": "d", "ı": "i"})
+
+
+@lru_cache(maxsize=200_000)
+def fold(word: str) -> str:
+    """Lower case, accents removed: the form every comparison uses."""
+    word = word.translate(_FOLD).lower()
+    if word.isascii():
+        return word
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def words(text: str) -> list[str]:
+    """The folded words of `text` (letters and digits; apostrophes and hyphens split words)."""
+    return [fold(w) for w in _WORD.findall(text)]
+
+
+@dataclass
+class _Step:
+    rules: list[tuple[str, str, int]]  # longest suffix first
+    vowel: bool
+    add_e: tuple[str, ...]
+    undouble: tuple[str, ...]
+
+
+@dataclass
+class _Lang:
+    steps: list[_Step]
+    keep: frozenset[str]
+    vowels: str
+
+
+@lru_cache(maxsize=1)
+def _rules() -> tuple[int, dict[str, _Lang]]:
+    data = yaml.safe_load((DATA / "stemming.yaml").read_text(encoding="utf-8"))
+    out = {}
+    for lang, spec in data["languages"].items():
+        min_stem = spec.get("min_stem", 3)
+        steps = []
+        for step in spec["steps"]:
+            rules = [(r[0], r[1] or "", r[2] if len(r) > 2 else step.get("min", min_stem)) for r in step["rules"]]
+            rules.sort(key=lambda r: -len(r[0]))
+            after = step.get("after", {})
+            steps.append(_Step(rules, bool(step.get("vowel")), tuple(after.get("add_e", ())),
+                               tuple(after.get("undouble", ()))))
+        out[lang] = _Lang(steps, frozenset(spec.get("keep", ())), spec.get("vowels", "aeiou"))
+    return int(data.get("version", 1)), out
+
+
+def stemmer_version() -> int:
+    return _rules()[0]
+
+
+@lru_cache(maxsize=400_000)
+def stem(word: str, lang: str) -> str:
+    """The light stem of one folded word in `lang` (unchanged for languages without rules)."""
+    spec = _rules()[1].get(lang)
+    if spec is None or len(word) <= 3 or word in spec.keep or not word.isalpha():
+        return word
+    for step in spec.steps:
+        for suffix, repl, min_len in step.rules:
+            if word.endswith(suffix):
+                base = word[: len(word) - len(suffix)]
+                if len(base) < min_len or (step.vowel and not any(c in spec.vowels for c in base)):
+                    break  # the longest matching suffix decides; a too-short stem stops the step
+                word = base + repl
+                if step.add_e and base.endswith(step.add_e) and not repl:
+                    word += "e"
+                elif step.undouble and word[-2:] in step.undouble:
+                    word = word[:-1]
+                break
+    return word
+
+
+def stem_text(text: str, lang: str) -> str:
+    """Folded, stemmed words of `text` joined by spaces: what the FTS index stores."""
+    return " ".join(stem(w, lang) for w in words(text))
+
+
+def stem_variants(word: str, languages: Iterable[str] = STEM_LANGUAGES) -> list[str]:
+    """The stems of one word in each language (deduplicated, in order)."""
+    w = fold(word)
+    out: list[str] = []
+    for lang in languages:
+        s = stem(w, lang)
+        if s not in out:
+            out.append(s)
+    return out
+
+
+# --- passages ------------------------------------------------------------------------------
+
+SKIP_BLOCKS = ("header", "footer")
+MIN_PASSAGE = 60  # characters: shorter blocks join the next one
+MAX_PASSAGE = 1800  # characters: longer blocks are cut at a sentence end
+
+
+@dataclass
+class Passage:
+    page: int
+    block_start: int
+    block_end: int
+    section_kind: str | None
+    language: str | None
+    text: str
+
+
+def section_of(sections: list[Section], index: int) -> str | None:
+    """The kind of the innermost section whose block range holds block `index`."""
+    best: Section | None = None
+    for s in sections:
+        if s.block_start <= index < s.block_end and (best is None or s.level >= best.level):
+            best = s
+    return best.kind if best else None
+
+
+def _split_long(text: str) -> list[str]:
+    if len(text) <= MAX_PASSAGE:
+        return [text]
+    parts, current = [], ""
+    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+        if current and len(current) + len(sentence) > MAX_PASSAGE:
+            parts.append(current)
+            current = ""
+        current = f"{current} {sentence}".strip()
+    if current:
+        parts.append(current)
+    return parts
+
+
+def passages(document: Document, description: Description | None = None) -> list[Passage]:
+    """Group a document's blocks into passages of about a paragraph, each with its section kind.
+
+    A heading joins the paragraph after it; short blocks join the next block on the same
+    page; consecutive table rows form one passage; running headers and footers are left out.
+    """
+    sections = description.sections if description else []
+    out: list[Passage] = []
+    pending: list[tuple[int, Block]] = []
+
+    def flush() -> None:
+        if not pending:
+            return
+        first_i, first = pending[0]
+        text = "\n".join(b.text.strip() for _, b in pending)
+        langs = [b.language for _, b in pending if b.language and b.kind != "heading"] or \
+            [b.language for _, b in pending if b.language]
+        lang = max(set(langs), key=langs.count) if langs else document.language
+        body = [i for i, b in pending if b.kind != "heading"] or [first_i]
+        kind = section_of(sections, body[0])
+        for part in _split_long(text):
+            out.append(Passage(first.page, first_i, pending[-1][0] + 1, kind, lang, part))
+        pending.clear()
+
+    def size() -> int:
+        return sum(len(b.text) for _, b in pending)
+
+    for i, block in enumerate(document.blocks):
+        if block.kind in SKIP_BLOCKS or not block.text.strip():
+            continue
+        content = [b for _, b in pending if b.kind != "heading"]
+        if block.kind == "heading":
+            if content:
+                flush()
+        elif block.kind == "table_row":
+            if any(b.kind != "table_row" for b in content) or size() + len(block.text) > MAX_PASSAGE:
+                flush()
+        elif content and (content[-1].kind == "table_row" or content[-1].page != block.page):
+            flush()
+        pending.append((i, block))
+        if block.kind not in ("heading", "table_row") and size() >= MIN_PASSAGE:
+            flush()
+    flush()
+    return out
+
+
+# --- facets --------------------------------------------------------------------------------
+
+
+def _year(value: Any) -> int | None:
+    if isinstance(value, int):
+        return value
+    m = re.search(r"\b(19|20)\d\d\b", str(value or ""))
+    return int(m.group(0)) if m else None
+
+
+def _bar(values: Any) -> str:
+    if values is None:
+        return ""
+    if isinstance(values, str):
+        values = [values]
+    items = [str(v).strip() for v in values if str(v).strip()]
+    return "|" + "|".join(items) + "|" if items else ""
+
+
+def facets(document: Document, description: Description | None) -> dict[str, Any]:
+    d = description
+    v = d.value if d else (lambda key, default=None: default)
+    regions = list(_as_list(v("regions_ilo"))) + list(_as_list(v("regions_m49")))
+    return {
+        "sha256": document.sha256,
+        "source": document.source,
+        "title": v("title") or document.title,
+        "kind": d.kind.value if d else None,
+        "year": _year(v("year")),
+        "language": (v("language") or document.language or "und"),
+        "countries": _bar([str(c).upper() for c in _as_list(v("countries"))]),
+        "regions": _bar([str(r).lower() for r in regions]),
+        "organisation": _first(v("organisation")),
+        "evaluation_type": _first(v("evaluation_type")),
+        "timing": _first(v("timing")),
+        "evaluator_type": _first(v("evaluator_type")),
+    }
+
+
+def _as_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, list | tuple):
+        return list(value)
+    return [value]
+
+
+def _first(value: Any) -> str | None:
+    values = _as_list(value)
+    return str(values[0]) if values else None
+
+
+# --- indexing ------------------------------------------------------------------------------
+
+
+def _slug(value: Any) -> str:
+    return re.sub(r"[^0-9a-z]", "", fold(str(value)))
+
+
+def tags(facet: dict[str, Any], section_kind: str | None, language: str | None) -> str:
+    """Filter tokens indexed in the `tags` column beside a passage's words.
+
+    Filters then run inside FTS5 (an AND on posting lists) instead of a join over every
+    match, which keeps filtered queries as fast as plain ones on a large database.
+    """
+    out = []
+    if facet.get("year"):
+        out.append(f"y{facet['year']}")
+    if facet.get("kind"):
+        out.append("k" + _slug(facet["kind"]))
+    if language:
+        out.append("l" + _slug(language))
+    if section_kind:
+        out.append("s" + _slug(section_kind))
+    for c in (facet.get("countries") or "").strip("|").split("|"):
+        if c:
+            out.append("c" + _slug(c))
+    for r in (facet.get("regions") or "").strip("|").split("|"):
+        if r:
+            out.append("r" + _slug(r))
+    return " ".join(out)
+
+
+def _check_version(db: Database) -> None:
+    """Rebuild the index from the stored passages when the stemming rules changed."""
+    version = str(stemmer_version())
+    current = db.get_meta("search.stemmer")
+    if current == version:
+        return
+    if current is not None:
+        log.info("stemming rules changed (%s → %s): rebuilding the search index", current, version)
+        rows = db.query("SELECT id, language, text, tags FROM passages")
+        with db.transaction():
+            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('delete-all')")
+            db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)",
+                           ((r["id"], stem_text(r["text"], r["language"] or ""), r["tags"] or "") for r in rows))
+    db.set_meta("search.stemmer", version)
+
+
+def _unindex(db: Database, sha256: str) -> None:
+    rows = db.query("SELECT id, language, text, tags FROM passages WHERE sha256 = ?", (sha256,))
+    if rows:  # a contentless index forgets a row when given the exact values it indexed
+        db.executemany("INSERT INTO passages_fts(passages_fts, rowid, body, tags) VALUES ('delete', ?, ?, ?)",
+                       ((r["id"], stem_text(r["text"], r["language"] or ""), r["tags"] or "") for r in rows))
+    db.execute("DELETE FROM passages WHERE sha256 = ?", (sha256,))
+    db.execute("DELETE FROM doc_facets WHERE sha256 = ?", (sha256,))
+
+
+def index_document(db: Database, document: Document, description: Description | None,
+                   described_at: float | None = None) -> int:
+    """(Re)index one document; returns its number of passages."""
+    with db.transaction():
+        _unindex(db, document.sha256)
+        ps = passages(document, description)
+        f = facets(document, description)
+        next_id = (db.scalar("SELECT MAX(id) FROM passages") or 0) + 1
+        rows = [(next_id + k, document.sha256, p.page, p.block_start, p.block_end, p.section_kind,
+                 p.language, p.text, tags(f, p.section_kind, p.language)) for k, p in enumerate(ps)]
+        db.executemany("INSERT INTO passages(id, sha256, page, block_start, block_end, section_kind, language, "
+                       "text, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)",
+                       ((r[0], stem_text(r[7], r[6] or ""), r[8]) for r in rows))
+        f.update(passages=len(ps), described_at=described_at, indexed_at=time.time())
+        cols = ", ".join(f)
+        db.execute(f"INSERT INTO doc_facets({cols}) VALUES ({', '.join('?' * len(f))})", tuple(f.values()))
+    return len(ps)
+
+
+def index(db: Database) -> int:
+    """Index every document not yet indexed or re-described since; returns how many were indexed.
+
+    Incremental: call it after `add`. Documents deleted from the database leave the index too.
+    """
+    _check_version(db)
+    rows = db.query(
+        """SELECT d.sha256, s.updated_at AS described_at, f.described_at AS indexed_desc, f.sha256 AS done
+           FROM documents d LEFT JOIN descriptions s ON s.sha256 = d.sha256
+           LEFT JOIN doc_facets f ON f.sha256 = d.sha256""")
+    todo = [r["sha256"] for r in rows
+            if r["done"] is None or (r["described_at"] or 0) != (r["indexed_desc"] or 0)]
+    gone = db.query("SELECT sha256 FROM doc_facets WHERE sha256 NOT IN (SELECT sha256 FROM documents)")
+    for r in gone:
+        with db.transaction():
+            _unindex(db, r["sha256"])
+    described = {r["sha256"]: r["described_at"] for r in rows}
+    for sha in todo:
+        document = db.document(sha)
+        index_document(db, document, db.description(sha), described.get(sha))
+    if todo:
+        log.info("indexed %d document(s)", len(todo))
+    return len(todo)
+
+
+# --- queries -------------------------------------------------------------------------------
+
+
+class QueryError(ValueError):
+    """A search query that cannot be parsed; the message says how to write it."""
+
+
+_TOKEN = re.compile(r'"([^"]*)"|(\()|(\))|([^\s()"]+)')
+
+
+@dataclass
+class _Term:
+    words: list[str]  # folded words (a phrase when more than one)
+    prefix: bool = False
+
+
+def _lex(query: str) -> list[Any]:
+    if query.count('"') % 2:
+        raise QueryError(f'unclosed quote in {query!r}: close the phrase with "')
+    out: list[Any] = []
+    for m in _TOKEN.finditer(query):
+        phrase, lp, rp, word = m.groups()
+        if phrase is not None:
+            ws = words(phrase)
+            if ws:
+                out.append(_Term(ws))
+        elif lp:
+            out.append("(")
+        elif rp:
+            out.append(")")
+        elif word in ("AND", "OR", "NOT"):
+            out.append(word)
+        else:
+            prefix = word.endswith("*")
+            ws = words(word)
+            if len(ws) == 1:
+                out.append(_Term(ws, prefix))
+            elif ws:  # "social-security", "d'invalidité": a phrase
+                out.append(_Term(ws))
+    return out
+
+
+def _term_fts(term: _Term, languages: tuple[str, ...]) -> str:
+    if term.prefix:
+        return f'"{term.words[0]}"*'
+    variants: list[str] = []
+    for lang in languages:
+        v = " ".join(stem(w, lang) for w in term.words)
+        if v not in variants:
+            variants.append(v)
+    parts = [f'"{v}"' for v in variants]
+    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+
+
+def to_fts(query: str, languages: Iterable[str] = STEM_LANGUAGES) -> str:
+    """Translate a user query into an FTS5 MATCH expression over the stemmed index."""
+    langs = tuple(languages)
+    tokens = _lex(query)
+    if not any(isinstance(t, _Term) for t in tokens):
+        raise QueryError(f"no search word in {query!r}: write words, \"a phrase\", AND, OR, NOT")
+    pos = 0
+
+    def peek() -> Any:
+        return tokens[pos] if pos < len(tokens) else None
+
+    def take() -> Any:
+        nonlocal pos
+        pos += 1
+        return tokens[pos - 1]
+
+    def primary() -> str:
+        t = peek()
+        if t == "(":
+            take()
+            inner = expr()
+            if peek() != ")":
+                raise QueryError(f"missing ')' in {query!r}")
+            take()
+            return f"({inner})"
+        if isinstance(t, _Term):
+            take()
+            return _term_fts(t, langs)
+        if t is None:
+            raise QueryError(f"the query {query!r} ends too early: a word is missing after the last operator")
+        raise QueryError(f"unexpected {t!r} in {query!r}: put a word before it")
+
+    def conj() -> str:
+        left = primary()
+        while True:
+            t = peek()
+            if t == "AND":
+                take()
+                left = f"{left} AND {primary()}"
+            elif t == "NOT":
+                take()
+                left = f"{left} NOT {primary()}"
+            elif t is not None and t not in (")", "OR"):
+                left = f"{left} AND {primary()}"  # implicit AND
+            else:
+                return left
+
+    def expr() -> str:
+        left = conj()
+        while peek() == "OR":
+            take()
+            left = f"{left} OR {conj()}"
+        return left
+
+    if peek() == "NOT":
+        raise QueryError(f"{query!r} starts with NOT: say what to find first (e.g. pension NOT disability)")
+    result = expr()
+    if pos != len(tokens):
+        raise QueryError(f"unbalanced ')' in {query!r}")
+    return result
+
+
+def query_stems(query: str, languages: Iterable[str] = STEM_LANGUAGES) -> tuple[set[str], list[str]]:
+    """The stems to highlight for `query` (all variants) and its prefixes; NOT terms are left out."""
+    langs = tuple(languages)
+    stems: set[str] = set()
+    prefixes: list[str] = []
+    negated = False
+    depth_neg: list[bool] = []
+    for t in _lex(query):
+        if t == "NOT":
+            negated = True
+            continue
+        if t == "(":
+            depth_neg.append(negated)
+            continue
+        if t == ")":
+            negated = depth_neg.pop() if depth_neg else False
+            continue
+        if isinstance(t, _Term):
+            if not negated and not (depth_neg and depth_neg[-1]):
+                if t.prefix:
+                    prefixes.append(t.words[0])
+                else:
+                    for w in t.words:
+                        stems.update(stem(w, lang) for lang in langs)
+            negated = False
+    return stems, prefixes
+
+
+# --- search ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Hit:
+    sha256: str
+    source: str
+    title: str | None
+    page: int
+    section_kind: str | None
+    snippet: str
+    score: float  # bm25: lower is better (FTS5 convention)
+    passage_id: int = 0
+    block_start: int = 0
+    block_end: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"sha256": self.sha256, "source": self.source, "title": self.title, "page": self.page,
+                "section_kind": self.section_kind, "snippet": self.snippet, "score": round(self.score, 4),
+                "block_start": self.block_start, "block_end": self.block_end}
+
+
+MARK = ("**", "**")
+
+
+def snippet(text: str, lang: str | None, stems: set[str], prefixes: list[str], *, width: int = 40,
+            mark: tuple[str, str] = MARK) -> str:
+    """A window of about `width` words of `text` around its matches, matching words marked."""
+    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    if not spans:
+        return text[:300]
+    hit = []
+    for i, (a, b) in enumerate(spans):
+        w = fold(text[a:b])
+        s = stem(w, lang or "")
+        if s in stems or w in stems or any(stem(w, lg) in stems for lg in STEM_LANGUAGES) or \
+                any(w.startswith(p) for p in prefixes):
+            hit.append(i)
+    if hit:  # the window with the most hits
+        best, best_n = hit[0], 0
+        for h in hit:
+            n = sum(1 for k in hit if h <= k < h + width)
+            if n > best_n:
+                best, best_n = h, n
+        start = max(0, best - width // 4)
+    else:
+        start = 0
+    end = min(len(spans), start + width)
+    hits = set(hit)
+    pieces = []
+    cursor = spans[start][0]
+    for i in range(start, end):
+        a, b = spans[i]
+        pieces.append(text[cursor:a])
+        pieces.append(f"{mark[0]}{text[a:b]}{mark[1]}" if i in hits else text[a:b])
+        cursor = b
+    out = "".join(pieces).replace("\n", " ")
+    if start > 0:
+        out = "…" + out
+    if end < len(spans):
+        out += "…"
+    return out
+
+
+def _years(year: Any) -> list[int]:
+    if isinstance(year, int):
+        return [year]
+    if isinstance(year, tuple | list) and len(year) == 2:
+        lo, hi = year
+    else:
+        m = re.fullmatch(r"\s*(\d{4})\s*(?:(-|–|\.\.|:|to)\s*(\d{4})?)?\s*", str(year))
+        if not m:
+            raise QueryError(f"year {year!r}: give a year (2015) or a range (2012-2018)")
+        lo, hi = m.group(1), (m.group(3) or (None if m.group(2) else m.group(1)))
+    lo = int(lo) if lo is not None else 1950
+    hi = int(hi) if hi is not None else 2100
+    if hi < lo:
+        raise QueryError(f"year range {year!r} ends before it starts")
+    return list(range(lo, hi + 1))
+
+
+def _values(value: Any) -> list[str]:
+    return [value] if isinstance(value, str) else [str(v) for v in value]
+
+
+def filter_expr(year: Any = None, kind: Any = None, region: Any = None, country: Any = None,
+                language: Any = None, section: Any = None) -> str:
+    """The FTS5 condition on the `tags` column for the given filters ('' when none)."""
+    groups: list[list[str]] = []
+    if year is not None:
+        groups.append([f"y{y}" for y in _years(year)])
+    if kind is not None:
+        groups.append(["k" + _slug(v) for v in _values(kind)])
+    if region is not None:
+        groups.append(["r" + _slug(v) for v in _values(region)])
+    if country is not None:
+        groups.append(["c" + _slug(v) for v in _values(country)])
+    if language is not None:
+        groups.append(["l" + _slug(v) for v in _values(language)])
+    if section is not None:
+        groups.append(["s" + _slug(v) for v in _values(section)])
+    parts = []
+    for g in groups:
+        g = [t for t in g if len(t) > 1] or ["xnothing"]
+        parts.append("tags:(" + " OR ".join(g) + ")")
+    return " AND ".join(parts)
+
+
+def _match(query: str, language: Any, filters: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+    langs = (language,) if isinstance(language, str) and language in STEM_LANGUAGES else STEM_LANGUAGES
+    expr = f"body:({to_fts(query, langs)})"
+    cond = filter_expr(language=language, **filters)
+    return (f"{expr} AND {cond}" if cond else expr), langs
+
+
+def search(db: Database, query: str, *, year: Any = None, kind: Any = None, region: str | None = None,
+           country: Any = None, language: Any = None, section: Any = None, limit: int = 20,
+           offset: int = 0, mark: tuple[str, str] = MARK) -> list[Hit]:
+    """Passages matching `query`, best first (bm25), with a marked snippet and the page.
+
+    `year` is a year, a (start, end) pair or "2012-2018"; `kind`, `country` (ISO3),
+    `language` (ISO 639-1) and `section` (section kind) take a value or a list; `region`
+    matches an ILO or M49 region name. Raises QueryError for a query it cannot read.
+    """
+    match, langs = _match(query, language, dict(year=year, kind=kind, region=region, country=country,
+                                                 section=section))
+    try:
+        top = db.query("SELECT rowid, bm25(passages_fts, 1.0, 0.0) AS score FROM passages_fts "
+                       "WHERE passages_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?", (match, limit, offset))
+    except Exception as e:  # sqlite3.OperationalError: an FTS5 syntax we did not foresee
+        raise QueryError(f"cannot search for {query!r}: {e}") from None
+    if not top:
+        return []
+    ids = [r["rowid"] for r in top]
+    rows = {r["id"]: r for r in db.query(
+        "SELECT p.id, p.sha256, p.page, p.section_kind, p.language, p.text, p.block_start, p.block_end, "
+        "d.source, COALESCE(f.title, d.title) AS title FROM passages p "
+        "LEFT JOIN documents d ON d.sha256 = p.sha256 LEFT JOIN doc_facets f ON f.sha256 = p.sha256 "
+        f"WHERE p.id IN ({', '.join('?' * len(ids))})", ids)}
+    stems, prefixes = query_stems(query, langs)
+    hits = []
+    for t in top:
+        r = rows.get(t["rowid"])
+        if r is None:
+            continue
+        hits.append(Hit(sha256=r["sha256"], source=r["source"] or "", title=r["title"], page=r["page"],
+                        section_kind=r["section_kind"],
+                        snippet=snippet(r["text"], r["language"], stems, prefixes, mark=mark),
+                        score=float(t["score"]), passage_id=r["id"], block_start=r["block_start"],
+                        block_end=r["block_end"]))
+    return hits
+
+
+def count(db: Database, query: str, *, language: Any = None, **filters: Any) -> int:
+    """How many passages match (for paging); same arguments as `search`."""
+    match, _ = _match(query, language, filters)
+    return int(db.scalar("SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?", (match,)) or 0)
+
+
+def document_passages(db: Database, sha256: str) -> list[dict[str, Any]]:
+    """A document's passages as dicts (id, page, block range, section kind, language, text)."""
+    return [dict(r) for r in db.query(
+        "SELECT id, page, block_start, block_end, section_kind, language, text FROM passages "
+        "WHERE sha256 = ? ORDER BY id", (sha256,))]
+
+
+def facet_row(db: Database, sha256: str) -> dict[str, Any] | None:
+    row = db.one("SELECT * FROM doc_facets WHERE sha256 = ?", (sha256,))
+    return dict(row) if row else None
+
+
+def dumps_hits(hits: list[Hit]) -> str:
+    return "\n".join(json.dumps(h.to_dict(), ensure_ascii=False) for h in hits)

@@ -1,0 +1,184 @@
+"""Who is asking, and may they: sessions, roles and CSRF for the workspace.
+
+Single-user mode has no login: the person at the machine is the lead, and the server
+only answers on 127.0.0.1 (the Host header is checked too, against DNS rebinding).
+Team mode needs an account: the session cookie holds a random token (HttpOnly,
+SameSite=Lax) whose hash is looked up server-side. Every POST carries a CSRF token
+tied to the session (or, before login and in single-user mode, to a per-process secret
+plus a cookie) and is refused with 403 without it.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hmac
+import secrets
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+
+from whatworks import workspace as ws
+
+COOKIE = "ww_session"
+PRE_COOKIE = "ww_pre"  # the login form's CSRF pair before a session exists
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+
+
+@dataclass
+class Viewer:
+    """The person behind a request, with the CSRF token their forms must carry."""
+
+    user: ws.User
+    csrf: str
+    team: bool
+
+    @property
+    def name(self) -> str:
+        return self.user.name
+
+    @property
+    def role(self) -> str:
+        return self.user.role
+
+
+class LoginRequired(Exception):
+    """Raised by dependencies; the app turns it into a redirect to /login."""
+
+    def __init__(self, next_path: str):
+        self.next_path = next_path
+
+
+def local_user() -> ws.User:
+    try:
+        name = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no user name in some containers
+        name = "local"
+    return ws.User(name if name != ws.MACHINE else "local", "lead")
+
+
+def safe_next(path: str | None) -> str:
+    """A local path to go back to after login; anything else (//evil, http://…) becomes /."""
+    if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or "\n" in path:
+        return "/"
+    return path
+
+
+def host_allowed(request: Request, team: bool, allowed: set[str] | None) -> bool:
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if allowed is not None:
+        return name in allowed or host in allowed
+    return team or name in LOCAL_HOSTS
+
+
+def get_db(request: Request):
+    with request.app.state.pool.connection() as db:
+        yield db
+
+
+def viewer(request: Request, db: Annotated[Any, Depends(get_db)]) -> Viewer:
+    state = request.app.state
+    if not state.team:
+        return Viewer(state.local_user, state.local_csrf, False)
+    found = ws.session_user(db, request.cookies.get(COOKIE))
+    if found is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    user, csrf = found
+    return Viewer(user, csrf, True)
+
+
+def _check_csrf(request: Request, given: str | None, expected: str) -> None:
+    if not given or not hmac.compare_digest(str(given), expected):
+        raise HTTPException(403, "This form has expired or did not come from the workspace (CSRF token "
+                                 "missing or wrong). Go back, reload the page and try again.")
+    origin = request.headers.get("origin")
+    if origin and origin != "null":
+        host = request.headers.get("host", "")
+        if origin.split("://", 1)[-1] != host:
+            raise HTTPException(403, "This form was sent from another site and was refused.")
+
+
+async def writer(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """A POST by someone who may change the review (lead or reviewer), with a valid CSRF token."""
+    form = await request.form()
+    _check_csrf(request, form.get("csrf"), v.csrf)  # type: ignore[arg-type]
+    if not v.user.can_review:
+        raise HTTPException(403, f"{v.name} is a {v.role}: viewers can read the review but not change it.")
+    return v
+
+
+async def lead(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """A POST only the lead may make (resolve conflicts, reveal, accounts)."""
+    form = await request.form()
+    _check_csrf(request, form.get("csrf"), v.csrf)  # type: ignore[arg-type]
+    if not v.user.is_lead:
+        raise HTTPException(403, f"Only a lead can do this; {v.name} is a {v.role}.")
+    return v
+
+
+async def poster(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """A POST any signed-in person may make (log out), with a valid CSRF token."""
+    form = await request.form()
+    _check_csrf(request, form.get("csrf"), v.csrf)  # type: ignore[arg-type]
+    return v
+
+
+def lead_page(v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    if not v.user.is_lead:
+        raise HTTPException(403, f"Only a lead can see this page; {v.name} is a {v.role}.")
+    return v
+
+
+# --- the login form's CSRF (no session yet) ------------------------------------------------
+
+
+def pre_token(request: Request) -> str:
+    """The login form's token: the ww_pre cookie's value, or a new one (set by the caller)."""
+    token = request.cookies.get(PRE_COOKIE)
+    return token if token and 20 <= len(token) <= 100 else secrets.token_urlsafe(24)
+
+
+def check_pre_token(request: Request, given: str | None) -> None:
+    cookie = request.cookies.get(PRE_COOKIE)
+    if not cookie or not given or not hmac.compare_digest(cookie, str(given)):
+        raise HTTPException(403, "The login form has expired (CSRF token missing or wrong). Reload the page.")
+
+
+class Throttle:
+    """At most `limit` failed logins per name in `window` seconds (in memory, per process)."""
+
+    def __init__(self, limit: int = 10, window: float = 600.0):
+        self.limit, self.window = limit, window
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+
+    def blocked(self, name: str) -> bool:
+        q = self.failures[name]
+        now = time.time()
+        while q and q[0] < now - self.window:
+            q.popleft()
+        return len(q) >= self.limit
+
+    def fail(self, name: str) -> None:
+        self.failures[name].append(time.time())
+
+    def clear(self, name: str) -> None:
+        self.failures.pop(name, None)
+
+
+def login_redirect(next_path: str) -> str:
+    return "/login?next=" + quote(safe_next(next_path), safe="/")
+
+
+#: Route parameter types: `db: DB`, `v: Who` (anyone signed in), `v: Writer` (a POST by a lead or
+#: reviewer with a valid CSRF token), `v: Lead` (a POST by a lead), `v: Poster`, `v: LeadPage`.
+DB = Annotated[Any, Depends(get_db)]
+Who = Annotated[Viewer, Depends(viewer)]
+Writer = Annotated[Viewer, Depends(writer)]
+Lead = Annotated[Viewer, Depends(lead)]
+Poster = Annotated[Viewer, Depends(poster)]
+LeadPage = Annotated[Viewer, Depends(lead_page)]
