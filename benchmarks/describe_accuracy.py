@@ -42,6 +42,8 @@ class Result:
     sections_s: float = 0.0
     describe_s: float = 0.0  # kind + metadata
     error: str | None = None
+    sections: list = field(default_factory=list)  # whatworks.model.Section (sections/items figures)
+    items: list = field(default_factory=list)  # whatworks.model.Item
 
 
 # --- running ------------------------------------------------------------------------------
@@ -94,6 +96,7 @@ def run(only: list[str] | None = None, cache: Path | None = None) -> list[Result
             sections = find_sections(doc)
             items = find_items(doc, sections)
             r.sections_s = time.perf_counter() - t
+            r.sections, r.items = sections, items
             t = time.perf_counter()
             kind = classify(doc, sections, items)
             md = extract_metadata(doc, sections, kind)
@@ -177,6 +180,88 @@ def speed(results: list[Result]) -> dict[str, float]:
 
 # --- SECTION FIGURES (sections/items engineer: add functions here, same shape) -------------
 
+SECTION_LABELS = ROOT / "tests" / "labels" / "sections.yaml"
+#: Kinds whose sections must be located with F1 >= 0.95; criteria chapters count as findings.
+TARGET_KINDS = ("findings", "conclusions", "recommendations", "lessons_learned")
+
+
+def load_section_labels() -> dict[str, dict[str, Any]]:
+    return yaml.safe_load(SECTION_LABELS.read_text(encoding="utf-8"))["documents"]
+
+
+def found_kinds(sections: list) -> dict[str, list[int]]:
+    """Kind → start pages of the sections found, as the labels count them: every kind a heading
+    names (combined headings too), criteria as findings, nothing nested inside an annex."""
+    from whatworks.describe.sections import (
+        CONTAINERS,
+        FINDINGS_FAMILY,
+        is_annex_heading,
+        section_kinds,
+    )
+
+    out: dict[str, list[int]] = {}
+    backs = [s for s in sections if s.kind in CONTAINERS[:4] or is_annex_heading(s.heading)]
+    for s in sections:
+        if any(b is not s and b.block_start < s.block_start < b.block_end for b in backs):
+            continue
+        kinds = set(section_kinds(s))
+        if is_annex_heading(s.heading):
+            kinds.add("annex")
+        for k in kinds:
+            k = "findings" if k in FINDINGS_FAMILY else k
+            out.setdefault(k, []).append(s.page_start)
+    return out
+
+
+def _labelled(results: list[Result]) -> list[tuple[Result, dict[str, Any]]]:
+    labels = load_section_labels()
+    return [(r, labels[r.path]) for r in results if r.path in labels and not r.error]
+
+
+def _located(label_pages: list[int] | None, found_pages: list[int] | None) -> bool:
+    if not found_pages:
+        return False
+    return label_pages is None or any(abs(a - b) <= 1 for a in label_pages for b in found_pages)
+
+
+def section_f1(kind: str):
+    """F1 of locating `kind` sections over the labelled documents (PDFs: on the labelled page ±1)."""
+    def figure(results: list[Result]) -> tuple[float, list[str]]:
+        tp = fp = fn = 0
+        wrong = []
+        for r, label in _labelled(results):
+            secs = label["sections"]
+            pages = secs.get(kind) if isinstance(secs, dict) else None
+            labelled = kind in secs
+            found = found_kinds(r.sections).get(kind)
+            ok = _located(pages, found)
+            if labelled and ok:
+                tp += 1
+            elif labelled:
+                fn += 1
+                wrong.append(f"{r.path}: missed {kind} (label pages {pages}, found {found})")
+            elif found:
+                fp += 1
+                wrong.append(f"{r.path}: spurious {kind} on pages {found}")
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+        return f1, wrong
+    figure.__doc__ = f"F1 of {kind} sections located."
+    return figure
+
+
+def recommendation_counts(results: list[Result]) -> tuple[float, list[str]]:
+    """Share of reports with recommendations whose recommendations are counted exactly."""
+    pairs = [(r.path, label["recommendations"], sum(1 for i in r.items if i.kind == "recommendation"))
+             for r, label in _labelled(results) if label.get("recommendations")]
+    return _accuracy(pairs)
+
+
+def recommendation_none(results: list[Result]) -> tuple[float, list[str]]:
+    """Share of labelled documents without recommendations where none are found."""
+    pairs = [(r.path, 0, sum(1 for i in r.items if i.kind == "recommendation"))
+             for r, label in _labelled(results) if not label.get("recommendations")]
+    return _accuracy(pairs)
+
 
 # --- printing -----------------------------------------------------------------------------
 
@@ -189,6 +274,13 @@ FIGURES = [
     ("ILO regions", region_accuracy, 0.95),
     ("organisation", organisation_accuracy, None),
     ("evaluation type", evaluation_type_accuracy, None),
+    # sections/items (labels: tests/labels/sections.yaml)
+    ("findings sect. F1", section_f1("findings"), 0.95),
+    ("conclusions F1", section_f1("conclusions"), 0.95),
+    ("recommend. F1", section_f1("recommendations"), 0.95),
+    ("lessons F1", section_f1("lessons_learned"), 0.95),
+    ("rec. count exact", recommendation_counts, 0.90),
+    ("no rec. when none", recommendation_none, None),
 ]
 
 

@@ -35,6 +35,11 @@ Recommendations
 Recommendation 1: Extend the pension pilot to all provinces. <b onmouseover="window.__pwned=4">bold</b>
 """
 
+# argon2id stays argon2id, only cheaper: each hash costs ~0.5 s with the production parameters
+from whatworks import workspace as _ws  # noqa: E402
+
+_ws.HASH_PARAMS.update(time_cost=1, memory_cost=8192, parallelism=1)
+
 _BASE: dict[str, Path] = {}
 _LOCK = threading.Lock()
 
@@ -59,7 +64,7 @@ def _build(corpus: Path, hostile: bool) -> Path:
         extra.mkdir()
         (extra / "hostile-report.txt").write_text(HOSTILE, encoding="utf-8")
         paths.append(extra / "hostile-report.txt")
-    add_paths(project.db, paths, jobs=1)
+    add_paths(project.db, paths, jobs=2)
     index(project.db)
     screen(project)
     code_db(project.db, project.codebook(), scope_shas(project.db), use_embeddings=False)

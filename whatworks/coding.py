@@ -400,7 +400,7 @@ class Thresholds:
     z = (sim(item, theme) − mean over all themes) / std over all themes.
     """
 
-    z_embedding_only: float = 3.0  # code on embeddings alone: far above the item's average theme…
+    z_embedding_only: float = 3.5  # code on embeddings alone: far above the item's average theme…
     embedding_top: int = 1  # …and among the top-n themes of its group
     z_veto: float = -1.0  # a single weak keyword hit is dropped when the item is this far from the theme
     min_margin: float = 0.0  # embedding-only: best in group must beat the runner-up by this (in z)

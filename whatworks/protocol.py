@@ -77,6 +77,7 @@ class Criterion:
     tier: str  # inclusion | possible | exclusion | quality
     test: Test | None = None
     required: bool = False  # quality: a report failing it is excluded
+    overrides: list[str] = field(default_factory=list)  # exclusion: inclusion criteria it outweighs
     line: int | None = None
 
 
@@ -147,7 +148,8 @@ _TOP = {
 _PERIOD = {"start": "first year (e.g. 2012)", "end": "last year (e.g. 2018)",
            "basis": "report_year or period_evaluated"}
 _CRITERION = {"id": "a short unique id (e.g. I1)", "text": "the criterion as a reviewer reads it",
-              "test": "the machine test", "required": "quality only: failing it excludes the report"}
+              "test": "the machine test", "required": "quality only: failing it excludes the report",
+              "overrides": "exclusion only: ids of inclusion criteria this one outweighs when both hold"}
 _TEST = {
     "terms": "term set name(s) or {lang: [patterns]}",
     "near": "term set name(s) or {lang: [patterns]} that must occur in the same passage",
@@ -369,6 +371,12 @@ def parse_protocol(text: str, path: str | None = None) -> Protocol:
                             (ld.sequence(crit[tier], f"criteria.{tier}") if tier in crit else [])]
     if not p.criteria["inclusion"]:
         raise ld.error(crit["inclusion"], "criteria.inclusion is empty — add at least one inclusion criterion")
+    inclusion_ids = {c.id for c in p.criteria["inclusion"]}
+    for c in p.criteria["exclusion"]:
+        for ref in c.overrides:
+            if ref not in inclusion_ids:
+                raise ProtocolError(f"criterion {c.id} overrides '{ref}', which is not an inclusion criterion "
+                                    f"(inclusion ids: {', '.join(sorted(inclusion_ids))})", line=c.line, path=path)
     if "quality" in top:
         p.quality = [_criterion(ld, n, "quality", p, ids) for n in ld.sequence(top["quality"], "quality")]
     if "quality_min_score" in top:
@@ -469,6 +477,11 @@ def _criterion(ld: _Loader, node: yaml.Node, tier: str, p: Protocol, ids: dict[s
         if tier != "quality":
             raise ld.error(f["required"], "`required` applies to quality criteria only — remove it")
         c.required = ld.boolean(f["required"], f"criterion {cid} required")
+    if "overrides" in f:
+        if tier != "exclusion":
+            raise ld.error(f["overrides"], "`overrides` applies to exclusion criteria only — remove it")
+        c.overrides = ld.strings(f["overrides"], f"criterion {cid} overrides")
+        c.line = f["overrides"].start_mark.line + 1
     if "test" in f:
         c.test = _test(ld, f["test"], cid, p)
     return c

@@ -27,12 +27,12 @@ machine's (the `screen_final` view).
 
 from __future__ import annotations
 
+import bisect
 import difflib
 import json
 import logging
 import re
 import time
-import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -183,6 +183,21 @@ class _Doc:
     words: int
     tokset: set[str]
     mtime: float = 0.0
+    _stemsets: dict[str, set[str]] = field(default_factory=dict)
+    _sorted: list[str] | None = None
+
+    def stemset(self, lang: str) -> set[str]:
+        """The stems (in `lang`) of every word of the document."""
+        s = self._stemsets.get(lang)
+        if s is None:
+            s = self._stemsets[lang] = {S.stem(t, lang) for t in self.tokset}
+        return s
+
+    def has_prefix(self, prefix: str) -> bool:
+        if self._sorted is None:
+            self._sorted = sorted(self.tokset)
+        i = bisect.bisect_left(self._sorted, prefix)
+        return i < len(self._sorted) and self._sorted[i].startswith(prefix)
 
     def meta(self, key: str) -> Any:
         return self.description.value(key) if self.description else None
@@ -294,17 +309,10 @@ class Terms:
         if self._doc is not None and self._doc[0] == doc.sha256:
             return self._doc[1]
         active: dict[str, list[tuple[_Pattern, str]]] = {}
-        stemsets: dict[str, set[str]] = {}
         for lang, pats in self.by_lang.items():
-            if lang not in stemsets:
-                stemsets[lang] = {S.stem(t, lang) for t in doc.tokset}
-            keep = []
-            for pat, label in pats:
-                first, prefix = pat[0]
-                if (prefix and any(t.startswith(first) for t in doc.tokset)) or \
-                        (not prefix and first in stemsets[lang]):
-                    keep.append((pat, label))
-            active[lang] = keep
+            stemset = doc.stemset(lang)
+            active[lang] = [(pat, label) for pat, label in pats
+                            if all(doc.has_prefix(w) if prefix else w in stemset for w, prefix in pat)]
         self._doc = (doc.sha256, active)
         return active
 
@@ -455,8 +463,8 @@ def run_test(test: Test, doc: _Doc, protocol: Protocol) -> Outcome:
         present = [k for k in test.sections if k in doc.section_kinds]
         ok = len(present) >= test.sections_min
         holds &= ok
-        parts.append(f"sections found: {_listing(present) or 'none'} of {_listing(test.sections)} "
-                     f"(need {test.sections_min})")
+        parts.append(f"{len(present)} of the sections {_listing(test.sections)} found "
+                     f"({_listing(present) or 'none'}; the test needs {test.sections_min})")
         if present and doc.description:
             first = next(s for s in doc.description.sections if s.kind in present)
             page, evidence = page or first.page_start, evidence or f"section “{first.heading}”"
@@ -651,6 +659,20 @@ def content(doc: _Doc, protocol: Protocol) -> list[Check]:
     checks = {t: [_criterion_check(c, doc, protocol, "content") for c in protocol.criteria.get(t, [])]
               for t in ("inclusion", "possible", "exclusion")}
     met = {t: [c for c in cs if c.met] for t, cs in checks.items()}
+    # an exclusion criterion may outweigh named inclusion criteria (e.g. a title naming an
+    # out-of-scope programme outweighs body-text evidence)
+    outweighed: dict[str, str] = {}
+    met_inclusion = {c.criterion for c in met["inclusion"]}
+    for crit, check in zip(protocol.criteria.get("exclusion", []), checks["exclusion"], strict=True):
+        if check.met:
+            for ref in crit.overrides:
+                if ref in met_inclusion:
+                    outweighed.setdefault(ref, crit.id)
+    for c in met["inclusion"]:
+        if c.criterion in outweighed:
+            c.decision = "not_met"
+            c.reason += f" — outweighed by {outweighed[c.criterion]}"
+    met["inclusion"] = [c for c in met["inclusion"] if c.criterion not in outweighed]
     ids = {t: _listing(c.criterion for c in cs) for t, cs in met.items()}
     if met["inclusion"] and not met["exclusion"]:
         verdict, why, basis = "include", f"inclusion criteria met: {ids['inclusion']}", met["inclusion"][0]
@@ -668,7 +690,10 @@ def content(doc: _Doc, protocol: Protocol) -> list[Check]:
     else:
         verdict, basis = "maybe", None
         why = "no content criterion decided (none of inclusion, possible or exclusion met): a reviewer decides"
-    not_met = [c.criterion for t in ("inclusion", "possible", "exclusion") for c in checks[t] if not c.met]
+    not_met = [c.criterion for t in ("inclusion", "possible", "exclusion") for c in checks[t]
+               if not c.met and c.criterion not in outweighed]
+    if outweighed:
+        why += f" (outweighed: {_listing(f'{k} by {v}' for k, v in outweighed.items())})"
     if not_met:
         why += f" (not met: {_listing(not_met)})"
     summary = Check("content", "content", verdict, why, basis.page if basis else None,
@@ -722,7 +747,7 @@ def minhash(tokens: list[str]) -> np.ndarray | None:
     if len(tokens) < SHINGLE * 4:
         return None
     shingles = {" ".join(tokens[i:i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
-    h = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
+    h = np.fromiter((hash(s) & 0xFFFFFFFF for s in shingles), dtype=np.uint64, count=len(shingles))
     # (a*h + b) mod p with 32-bit h: keep products below 2^64 by folding a to 32 bits
     a = (_A & np.uint64(0xFFFFFFFF))[:, None]
     b = (_B & np.uint64(0xFFFFFFFF))[:, None]
@@ -932,14 +957,15 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
     records = _records(db)
     doc_rows = {r["sha256"]: r for r in db.query(
         "SELECT sha256, source, format, title, language, chars FROM documents")}
+    # the same file under several names: the oldest copy (the original, as far as we can tell) carries it
     primary: dict[str, str] = {}
+    best: dict[str, tuple] = {}
     for r in records:
         sha = r["sha256"]
         if r["status"] == "read" and sha in doc_rows:
-            current = primary.get(sha)
-            stored = doc_rows[sha]["source"]
-            if current is None or (r["source"] == stored and current != stored):
-                primary[sha] = r["source"]
+            key = (r["mtime"] or 0.0, len(r["source"]), r["source"])
+            if sha not in best or key < best[sha]:
+                best[sha], primary[sha] = key, r["source"]
     mtimes = {r["sha256"]: r["mtime"] or 0.0 for r in records if r["sha256"] and r["source"] == primary.get(r["sha256"])}
     shortlist = _shortlist(db, protocol)
 

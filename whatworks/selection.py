@@ -68,6 +68,7 @@ def exclusion_reason(row: dict[str, Any], texts: dict[str, str] | None = None) -
                 cid = r["criterion"]
                 text = texts.get(cid, "")
                 prefix = "Content" if stage == "content" else "Quality"
+                text = text.strip().rstrip(".")
                 return f"{prefix} {cid}: {text}" if text else f"{prefix} criterion {cid}"
         if stage == "content":
             return "Content criteria not met"
@@ -209,7 +210,9 @@ def prisma_values(c: dict[str, Any]) -> dict[str, Any]:
     is a project (main report), and supplementary reports are further reports of included
     studies.
     """
-    reasons = [f"{label.replace(';', ',')}, {n}" for label, n in c["excluded_by_reason"].items()]
+    # the app splits reasons on ';' and a reason from its number on ',': keep both out of labels
+    reasons = [f"{label.replace(';', ' -').replace(',', '').rstrip('.')}, {n}"
+               for label, n in c["excluded_by_reason"].items()]
     if c["maybe"]:
         reasons.append(f"Awaiting a reviewer's decision (maybe), {c['maybe']}")
     v: dict[str, Any] = {row[0]: 0 for row in PRISMA_TEMPLATE if row[0] != "NA"}
@@ -279,13 +282,13 @@ def draw_flow(c: dict[str, Any], title: str = ""):
         ax.text(0.5, 0.975, title, ha="center", va="center", fontsize=11, fontweight="bold")
         top = 0.93
     lx, lw, rx, rw = 0.1, 0.38, 0.56, 0.41
-    h1 = 0.11
+    h1 = 0.13
     # Identification
     y1 = top - h1
     _box(ax, lx, y1, lw, h1, f"Records identified (files collected):\nn = {c['identified']}")
     _box(ax, rx, y1, rw, h1, "Records removed before screening:\n"
-         f"Duplicate records (same file or same report): n = {c['duplicates']}\n"
-         f"Records that could not be read: n = {c['failed']}", width_chars=46)
+         f"Duplicates (same file or same report): n = {c['duplicates']}\n"
+         f"Could not be read: n = {c['failed']}", width_chars=50)
     _arrow(ax, lx + lw, y1 + h1 / 2, rx, y1 + h1 / 2)
     # Screening: keyword search
     y2 = y1 - 0.06 - 0.09
@@ -296,14 +299,13 @@ def draw_flow(c: dict[str, Any], title: str = ""):
     _arrow(ax, lx + lw, y2 + 0.045, rx, y2 + 0.045)
     # Eligibility
     lines = [f"{label}: n = {n}" for label, n in reasons] or ["none"]
-    wrapped = sum(len(textwrap.wrap(s, 50)) for s in lines)
-    hx = 0.05 + 0.026 * wrapped + (0.05 if c["maybe"] else 0)
-    y3 = y2 - 0.06 - max(0.09, hx)
-    h3 = max(0.09, hx)
+    if c["maybe"]:
+        lines.append(f"Awaiting a reviewer's decision (maybe): n = {c['maybe']}")
+    wrapped = 1 + sum(len(textwrap.wrap(s, 50)) for s in lines)
+    h3 = max(0.09, 0.03 + 0.0175 * wrapped * 8.6 / fig.get_figheight())
+    y3 = y2 - 0.06 - h3
     _box(ax, lx, y3 + h3 - 0.09, lw, 0.09, f"Reports assessed for eligibility (full text):\nn = {c['shortlisted']}")
     text = f"Reports excluded: n = {c['excluded']}\n" + "\n".join(lines)
-    if c["maybe"]:
-        text += f"\nAwaiting a reviewer's decision (maybe): n = {c['maybe']}"
     _box(ax, rx, y3, rw, h3, text, size=8.5, width_chars=50)
     _arrow(ax, lx + lw / 2, y2, lx + lw / 2, y3 + h3)
     _arrow(ax, lx + lw, y3 + h3 - 0.045, rx, y3 + h3 - 0.045)
@@ -321,7 +323,7 @@ def draw_flow(c: dict[str, Any], title: str = ""):
 
         ax.add_patch(FancyBboxPatch((0.02, ya), 0.05, yb - ya, boxstyle="round,pad=0.003,rounding_size=0.01",
                                     facecolor="#a6c8e8", edgecolor="#4a7fb0"))
-        ax.text(0.045, (ya + yb) / 2, label, rotation=90, ha="center", va="center", fontsize=10, fontweight="bold")
+        ax.text(0.045, (ya + yb) / 2, label, rotation=90, ha="center", va="center", fontsize=9, fontweight="bold")
     if c["human_decisions"]:
         ax.text(0.5, max(0.01, y4 - 0.04), f"Counts use the reviewers' decisions where they exist "
                 f"({c['human_decisions']} human decision(s)); otherwise the machine's.",
@@ -341,8 +343,8 @@ def write_flow(db: Database, out_dir: str | Path, title: str | None = None) -> l
         log.error("selection flow does not add up: %s", "; ".join(problems))
     fig = draw_flow(c, title if title is not None else "Selection of reports (PRISMA 2020)")
     paths = [out / "flow.svg", out / "flow.png"]
-    fig.savefig(paths[0])
-    fig.savefig(paths[1], dpi=200)
+    fig.savefig(paths[0], bbox_inches="tight", pad_inches=0.15)
+    fig.savefig(paths[1], dpi=200, bbox_inches="tight", pad_inches=0.15)
     plt.close(fig)
     paths.append(write_prisma_csv(c, out / "prisma_flow.csv"))
     (out / "flow_counts.json").write_text(json.dumps(c, indent=2, ensure_ascii=False), encoding="utf-8")
@@ -550,7 +552,7 @@ def _bars(counts: dict[str, Counter], title: str):
         items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])) or [("none", 0)]
         labels = [k for k, _ in items][::-1]
         values = [v for _, v in items][::-1]
-        bars = ax.barh(labels, values, color=colors[facet])
+        bars = ax.barh(labels, values, color=colors[facet], height=0.6)
         ax.set_title(facet, fontsize=11)
         ax.tick_params(axis="y", labelsize=9)
         ax.spines[["top", "right"]].set_visible(False)

@@ -27,6 +27,7 @@ from whatworks.describe.sections import (
     heading_kinds,
     is_annex_heading,
     item_marker,
+    load_yaml,
     normalize,
     numbering_depth,
     split_number,
@@ -64,11 +65,7 @@ class _Raw:
 
 @lru_cache(maxsize=1)
 def _stops() -> tuple[str, ...]:
-    import yaml
-
-    from whatworks.describe.sections import DATA
-
-    data = yaml.safe_load((DATA / "headings.yaml").read_text(encoding="utf-8"))
+    data = load_yaml("headings.yaml")
     return tuple(sorted({normalize(s) for ss in data.get("item_stops", {}).values() for s in ss},
                         key=len, reverse=True))
 
@@ -196,11 +193,18 @@ def _bullet_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]
     return [(i, None) for i in items]
 
 
+_ABOUT_ITEMS = re.compile(r"recommendation|recommandation|recomendaci|recomenda[cç]|lessons? learn|lecons? apprise|lecciones? aprendida|lic(?:ao|oes) aprendida")
+
+
 def _paragraph_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]]:
+    """Paragraphs as items, the last resort; a sentence about the list ("A total of 3
+    recommendations emerge…") is not one of them."""
     out = []
     for i in idx:
         b = blocks[i]
         if b.kind != "paragraph" or len(b.text.strip()) < 40 or _is_intro(b.text):
+            continue
+        if _ABOUT_ITEMS.search(fold(b.text)):
             continue
         if out and _continues(blocks[out[-1][0]], b):
             continue
@@ -521,6 +525,7 @@ def find_items(document: Document, sections: list[Section]) -> list[Item]:
         item = _finish(d, raw)
         if item:
             items.append((raw.blocks[0], item))
+    items = _dedupe(items)
     templates = find_templates(d.blocks, sections)
     items = _merge_templates(items, templates)
     items.sort(key=lambda x: x[0])
@@ -529,6 +534,21 @@ def find_items(document: Document, sections: list[Section]) -> list[Item]:
         item.section_index = _innermost(sections, start)
         out.append(item)
     return out
+
+
+def _dedupe(items: list[tuple[int, Item]]) -> list[tuple[int, Item]]:
+    """One item told twice — a "Recommendations" summary up front and the chapter later —
+    is kept once: the longer telling (the later one when equal)."""
+    keep: list[tuple[int, Item]] = []
+    for start, item in items:
+        twin = next((k for k, (_, o) in enumerate(keep) if o.kind == item.kind and (
+            similar(o.text, item.text) if o.number and item.number and o.number == item.number
+            else not (o.number and item.number) and similar(o.text, item.text, 0.8))), None)
+        if twin is None:
+            keep.append((start, item))
+        elif len(item.text) >= len(keep[twin][1].text):
+            keep[twin] = (start, item)
+    return keep
 
 
 def _innermost(sections: list[Section], i: int) -> int | None:

@@ -280,30 +280,18 @@ def vocabulary() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class KindRules:
+    """How much a kind's title phrases and body phrases count."""
+
     kind: str
     title_weight: float
     body_weight: float
-    title: Phrases | None
-    body: Phrases | None
-    self_ref: Phrases | None
 
 
 @lru_cache(maxsize=1)
 def rules() -> dict[str, KindRules]:
-    vocab = vocabulary()
-    self_refs = vocab.get("self_reference", {})
-    out = {}
-    for kind in KINDS:
-        spec = vocab["kinds"].get(kind, {})
-        out[kind] = KindRules(
-            kind=kind,
-            title_weight=float(spec.get("title_weight", 3.0)),
-            body_weight=float(spec.get("body_weight", 0.5)),
-            title=phrase_pattern(spec.get("title") or []),
-            body=phrase_pattern(spec.get("body") or []),
-            self_ref=phrase_pattern(self_refs.get(kind) or []),
-        )
-    return out
+    kinds = vocabulary()["kinds"]
+    return {k: KindRules(k, float(kinds.get(k, {}).get("title_weight", 3.0)),
+                         float(kinds.get(k, {}).get("body_weight", 0.5))) for k in KINDS}
 
 
 @lru_cache(maxsize=1)
@@ -356,13 +344,17 @@ def explain(document: Document, sections: list[Section] | None = None,
             if kind not in seen:  # the first phrase of each kind in each place
                 seen.add(kind)
                 found.setdefault(kind, []).append((SOURCE_WEIGHT[source], source, m))
-    texts = dict(sources)
     for kind, places in found.items():
         r = rules()[kind]
         places.sort(key=lambda f: -f[0])
         weight, source, m = places[0]
         points = r.title_weight * (weight + 0.25 * (len(places) - 1))
-        ev = view.evidence(m.start(), m.end()) if source == "top" else Evidence(1, f"{source}: {texts[source][:200]}")
+        if source == "top":
+            ev = view.evidence(m.start(), m.end())
+        elif source == "title":
+            ev = Evidence(view.page_at(0) or 1, (view.heading or view.title)[:300])
+        else:  # the file name is on no page
+            ev = Evidence(None, f"file name: {Path(view.document.source).name}")
         hits.append(Hit(kind, points, f"{source} names it: “{m.group(0)}”"
                         + (f" (+{len(places) - 1} other place)" if len(places) > 1 else ""), ev))
     for kind, ms in sets["body"].by_name(view.head).items():

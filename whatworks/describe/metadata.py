@@ -45,6 +45,7 @@ from whatworks.describe.places import (
     Mention,
     area_regions,
     countries,
+    find_countries,
     find_places,
     ilo_region,
     m49_names,
@@ -139,15 +140,19 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
     year = year_of(view, period.value if period else None)
     if year:
         md["year"] = year
-    places = places_of(view, [pc for pc, _, _ in codes], org_home)
-    md.update(places)
     donors = donors_of(view, [pc for pc, _, _ in codes])
     if donors:
         md["donors"] = donors
+    donor_countries = {c for d in (donors.value if donors else []) for c in find_countries(d)}
+    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries)
+    md.update(places)
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
         md["timing"] = choose(view, "timing", default="other")
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
         md["evaluation_type"] = evaluation_type_of(view, codes)
+        if md["evaluation_type"].value == "other" and md["scope"].value == "global":
+            # an organisation-wide evaluation of neither a project nor a programme: a theme
+            md["evaluation_type"] = Value("thematic", 0.45, md["scope"].evidence)
     return md
 
 
@@ -408,7 +413,8 @@ def _weight(view: DocView, offset: int) -> float:
     return 1.0
 
 
-def places_of(view: DocView, codes: list[ProjectCode], home: str | None) -> dict[str, Value]:
+def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
+              donor_countries: set[str] | None = None) -> dict[str, Value]:
     """countries, regions_ilo, regions_m49 and scope, weighted by where places are named."""
     out: dict[str, Value] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
@@ -437,6 +443,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None) -> dict
         if key and key not in first:
             first[key] = view.evidence(m.start, m.end)
     covered: set[str] = set()
+    coverage_global: Evidence | None = None
     coverage = _pattern("coverage_labels")
     if coverage is not None:
         for cm in coverage.finditer(view.text[:HEAD_CHARS]):
@@ -445,6 +452,11 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None) -> dict
                 continue
             line_end = view.text.find("\n", cm.end())
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
+            gl = _pattern("scope", "global")
+            if gl is not None and gl.search(line) and coverage_global is None:
+                # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"
+                coverage_global = view.evidence(cm.start(), cm.end() + len(line))
+                continue
             for m in find_places(line):
                 if m.iso3:
                     score[m.iso3] += 10
@@ -456,6 +468,10 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None) -> dict
             first.setdefault(pc.country, Evidence(None, pc.code))
     if home:
         score[home] += 5
+    for c in donor_countries or ():
+        # "funded by the Government of Japan": a donor country is not a country covered
+        if c not in in_title and c not in covered and not any(pc.country == c for pc in codes):
+            score.pop(c, None)
     chosen: list[str] = []
     if score:
         top = max(score.values())
@@ -464,6 +480,8 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None) -> dict
         chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
         chosen = chosen[:MAX_COUNTRIES]
     scope = _scope(view, title, codes, chosen, area_score)
+    if coverage_global is not None:
+        scope = Value("global", 0.85, coverage_global)
     if (scope.confidence < 0.8 and not home and not codes and not in_title and not covered
             and not on_cover.intersection(chosen) and scope.value != "global"):
         # an international body's evaluation whose title names no place is organisation-wide

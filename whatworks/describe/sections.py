@@ -45,22 +45,37 @@ ITEM_SECTION = {
     "good_practice": "good_practices",
 }
 CONJUNCTIONS = {"and", "et", "y", "e", "och", "und", "amp"}
+SUMMARY_OF = {"of", "des", "du", "de", "del", "das", "dos", "da"}
 
 
 # --- text helpers -------------------------------------------------------------------
 
 
-def fold(text: str) -> str:
-    """Lower case without accents, one character for one, so spans stay valid."""
-    out = []
-    for c in text:
-        if ord(c) < 128:
-            out.append(c.lower())
-            continue
+class _FoldTable(dict):
+    """str.translate table that folds a character the first time it is seen."""
+
+    def __missing__(self, code: int) -> str:
+        c = chr(code)
         d = unicodedata.normalize("NFKD", c)
         low = (d[0] if d else c).lower()
-        out.append(low[0] if low else c)
-    return "".join(out)
+        self[code] = value = low[0] if low else c
+        return value
+
+
+_FOLD = _FoldTable()
+
+
+def fold(text: str) -> str:
+    """Lower case without accents, one character for one, so spans stay valid."""
+    if text.isascii():
+        return text.lower()
+    return text.translate(_FOLD)
+
+
+def load_yaml(name: str) -> dict:
+    """A data file (the C loader when PyYAML has it: these files are read on every run)."""
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return yaml.load((DATA / name).read_text(encoding="utf-8"), Loader=loader)
 
 
 _BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
@@ -132,7 +147,7 @@ def _words(phrase: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    data = yaml.safe_load((DATA / "headings.yaml").read_text(encoding="utf-8"))
+    data = load_yaml("headings.yaml")
     phrases: dict[tuple[str, ...], str] = {}
     for kind, by_lang in data["kinds"].items():
         for lang_phrases in by_lang.values():
@@ -201,7 +216,9 @@ def _match(words: list[str], v: Vocabulary) -> list[str]:
         kinds = [kind]
         j = end
         while j < len(words):
-            if words[j] in CONJUNCTIONS:
+            # "Summary of findings and recommendations": what the summary is of counts too
+            joins = CONJUNCTIONS | (SUMMARY_OF if kind == "executive_summary" else set())
+            if words[j] in joins:
                 for s in _skip_modifiers(words, j + 1, v):
                     more = _phrase_at(words, s, v)
                     if more:
@@ -247,6 +264,22 @@ def heading_kinds(text: str) -> list[str]:
         return kept or ["annex"]
     if item_marker(title) or item_marker(text):
         return []
+    # "Terms of reference: final evaluation of …", "Conclusions – Relevance": the words
+    # before the colon or dash name the section, the rest is a subtitle
+    parts = re.split(r"\s*:\s*|\s+[\u2013\u2014-]\s+", title)
+    if len(parts) > 1:
+        kinds = _match(normalize(parts[0]).split(), v)
+        if kinds:
+            return kinds
+        # "Performance: Issue #4 – Achievement of expected outcomes": a short lead-in,
+        # then the words that name the section
+        if len(parts[0].split()) <= 2:
+            for part in parts[1:]:
+                part_words = normalize(part).split()
+                if 0 < len(part_words) <= 8:
+                    kinds = _match(part_words, v)
+                    if kinds:
+                        return kinds
     return _match(words, v)
 
 
@@ -273,16 +306,16 @@ def toc_blocks(blocks: list[Block]) -> set[int]:
         lines = [(i, ln) for i in idx for ln in _lines(blocks[i])]
         if not lines:
             continue
-        leader = sum(1 for _, ln in lines if _LEADER.search(ln))
-        trailing = sum(1 for _, ln in lines if _TRAILING_PAGE.search(ln) and len(ln) < 150)
+        leader = sum(1 for _, ln in lines if _LEADER.search(ln[-60:]))
+        trailing = sum(1 for _, ln in lines if len(ln) < 150 and _TRAILING_PAGE.search(ln[-12:]))
         toc_page = leader >= 3 or (trailing >= 5 and trailing >= 0.4 * len(lines)
                                    and (page <= max(6, last_page * 0.15) or leader))
         for i in idx:
             ls = _lines(blocks[i])
-            if any(_LEADER.search(ln) for ln in ls):
+            if any(_LEADER.search(ln[-60:]) for ln in ls):
                 out.add(i)
-            elif toc_page and ls and all(_TRAILING_PAGE.search(ln) or len(ln) < 60 for ln in ls) \
-                    and any(_TRAILING_PAGE.search(ln) for ln in ls):
+            elif toc_page and ls and all(_TRAILING_PAGE.search(ln[-12:]) or len(ln) < 60 for ln in ls) \
+                    and any(_TRAILING_PAGE.search(ln[-12:]) for ln in ls):
                 out.add(i)
     return out
 
@@ -346,6 +379,11 @@ def _candidates(blocks: list[Block], toc: set[int]) -> list[_Candidate]:
             cands.append(_Candidate(i, b, kinds, number, b.level, False,
                                     marker[0] if marker else None))
         elif b.kind in ("paragraph", "list_item") and not in_toc and i not in toc:
+            marker = item_marker(b.text)
+            if marker and len(b.text) < 60 and len(b.text[marker[2]:].split()) < 4:
+                # "Recommendation 2" alone on its line: the heading of one item
+                cands.append(_Candidate(i, b, [], None, None, True, marker[0]))
+                continue
             if not _looks_like_heading(b):
                 continue
             kinds = heading_kinds(b.text)
@@ -401,9 +439,15 @@ def _assign_levels(cands: list[_Candidate]) -> int:
     fonts = _font_levels(cands)
     container: _Candidate | None = None  # an open executive summary or annex
     seen_in_container: set[str] = set()
+    # when the reader marks headings itself (HTML, DOCX, Markdown), a line it left as a
+    # paragraph is at most a sub-heading of the section it sits in
+    reader_marks = any(not c.promoted and c.level for c in cands) and not fonts
+    last_reader: _Candidate | None = None
     for c in cands:
         if _is_annex(c) and (c.level is None or c.level > top):
             c.level = top
+        if c.level is None and reader_marks and last_reader is not None and last_reader.level:
+            c.level = last_reader.level + 1
         if c.level is None:
             depth = numbering_depth(c.number)
             size = round(c.block.font_size, 1) if c.block.font_size else None
@@ -434,6 +478,8 @@ def _assign_levels(cands: list[_Candidate]) -> int:
             seen_in_container = set()
         elif container is not None and kind:
             seen_in_container.add(kind)
+        if not c.promoted:
+            last_reader = c
     return top
 
 

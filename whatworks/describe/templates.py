@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-import yaml
-
-from whatworks.describe.sections import DATA, first_line, normalize, split_number, vocabulary
+from whatworks.describe.sections import first_line, load_yaml, normalize, split_number, vocabulary
 from whatworks.model import Block, Item, Section
 
 TEMPLATE_KINDS = ("lesson_learned", "good_practice")
@@ -36,7 +34,7 @@ def _phrases(by_lang: dict[str, list[str]]) -> list[str]:
 
 @lru_cache(maxsize=1)
 def labels() -> _Labels:
-    data = yaml.safe_load((DATA / "templates.yaml").read_text(encoding="utf-8"))
+    data = load_yaml("templates.yaml")
     fields = {}
     for kind, spec in data["fields"].items():
         pairs = [(p, key) for key, by_lang in spec.items() for p in _phrases(by_lang)]
@@ -79,10 +77,24 @@ def template_title(text: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=1)
+def _by_first_word() -> dict[str, dict[str, list[tuple[str, str]]]]:
+    """kind → first word → [(phrase, key)], longest first: a block is tried only against
+    the labels that begin with its own first word."""
+    out: dict[str, dict[str, list[tuple[str, str]]]] = {}
+    for kind, pairs in labels().fields.items():
+        index: dict[str, list[tuple[str, str]]] = {}
+        for p, key in pairs:
+            index.setdefault(p.split()[0], []).append((p, key))
+        out[kind] = index
+    return out
+
+
 def _label(text: str, kind: str) -> tuple[str, int] | None:
     """(field key, number of label words) when `text` starts with a field label."""
     norm = normalize(text[:300])
-    for p, key in labels().fields[kind]:
+    first = norm.split(" ", 1)[0]
+    for p, key in _by_first_word()[kind].get(first, ()):
         if _starts(norm, p):
             return key, len(p.split())
     return None
@@ -158,14 +170,19 @@ def find_templates(blocks: list[Block], sections: list[Section]) -> list[tuple[i
         text = b.text.strip()
         if not text:
             continue
-        title = template_title(text) if b.kind != "table_row" or len(b.cells or []) <= 1 else None
-        if title is None and b.kind == "table_row" and b.cells and len(b.cells) > 1:
-            title = template_title(b.cells[0]) if not any(c.strip() for c in b.cells[1:]) else None
+        cells = [c.strip() for c in (b.cells or [])] if b.kind == "table_row" else []
+        title = None
+        if len(cells) > 1:
+            if not any(cells[1:]) and len(cells[0]) < 160:
+                title = template_title(cells[0])
+        elif len(text) < 160:
+            title = template_title(text)
         if title:
             close()
             current = _Template(title, i)
             continue
-        cells = [c.strip() for c in (b.cells or [])] if b.kind == "table_row" else []
+        if current is None and len(cells) < 2:
+            continue  # outside a template only a table row can open one
         label_text = cells[0] if cells else text
         kinds = [current.kind] if current else list(TEMPLATE_KINDS)
         hit = None
@@ -207,10 +224,10 @@ def find_templates(blocks: list[Block], sections: list[Section]) -> list[tuple[i
 _CONTENT = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
 
 
-def similar(a: str, b: str) -> bool:
+def similar(a: str, b: str, threshold: float = 0.5) -> bool:
     """Two texts tell the same lesson: most content words of the shorter are in the longer."""
     wa = {w.lower() for w in _CONTENT.findall(a)}
     wb = {w.lower() for w in _CONTENT.findall(b)}
     if not wa or not wb:
         return False
-    return len(wa & wb) / min(len(wa), len(wb)) >= 0.5
+    return len(wa & wb) / min(len(wa), len(wb)) >= threshold

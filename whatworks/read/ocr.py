@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -86,10 +87,13 @@ def ocr_page(page, binary: str, langs: str) -> list[OcrWord]:
         image.save(buf, format="PNG")
     finally:
         bitmap.close()
+    # One thread per page: files are read by parallel workers already, and OpenMP threads
+    # fighting over the same cores make Tesseract several times slower.
+    env = {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1")}
     try:
         proc = subprocess.run(
             [binary, "stdin", "stdout", "-l", langs, "--dpi", str(DPI), "tsv"],
-            input=buf.getvalue(), capture_output=True, timeout=PAGE_TIMEOUT,
+            input=buf.getvalue(), capture_output=True, timeout=PAGE_TIMEOUT, env=env,
         )
     except subprocess.TimeoutExpired:
         log.warning("tesseract timed out on a page after %s s", PAGE_TIMEOUT)

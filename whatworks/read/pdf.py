@@ -606,7 +606,7 @@ def _ocr_scanned(pdf: pdfium.PdfDocument, pages: list[_PageData], path: Path, wa
             words = ocr.ocr_page(page, binary, langs)
         finally:
             page.close()
-        pd.frags = _fragments(_ocr_words(words))
+        pd.frags = _ocr_fragments(words)
         pd.ocr = True
     mostly = len(scanned) >= 0.5 * len(pages)
     if not mostly:
@@ -618,16 +618,30 @@ def _pages_phrase(numbers: list[int]) -> str:
     return f"page {numbers[0]} is" if len(numbers) == 1 else f"pages {_ranges(numbers)} are"
 
 
-def _ocr_words(words: list[ocr.OcrWord]) -> list[_Word]:
-    out = []
+def _ocr_fragments(words: list[ocr.OcrWord]) -> list[_Frag]:
+    """One fragment per Tesseract line: its line finding is better than our gap rule on OCR
+    boxes, where a misread word leaves a hole."""
+    frags: list[_Frag] = []
+    current = None
+    heights = sorted({w.line: w.line_bottom - w.line_top for w in words}.values())
+    typical = heights[len(heights) // 2] if heights else 12.0
     for w in words:
-        # A line box runs from ascender to descender: about 1.15 font sizes.
-        size = max((w.line_bottom - w.line_top) / 1.15, 4.0)
-        base = w.line_bottom - 0.2 * size
         text = _clean(w.text)
-        if text:
-            out.append(_Word(text, w.x0, w.x1, base, size, False, False, 0, (w.x0, w.top, w.x1, w.bottom)))
-    return out
+        if not text:
+            continue
+        # A line box runs from ascender to descender, about 1.15 font sizes, but varies with
+        # the letters in it: lines within a quarter of the typical height count as body text.
+        ratio = (w.line_bottom - w.line_top) / typical
+        ratio = 1.0 if 0.75 < ratio < 1.25 else round(ratio * 4) / 4
+        size = max(typical / 1.15 * ratio, 4.0)
+        base = w.line_bottom - 0.2 * size
+        word = _Word(text, w.x0, w.x1, base, size, False, False, 0, (w.x0, w.top, w.x1, w.bottom))
+        if current is not None and w.line == current:
+            frags[-1].add(word)
+        else:
+            frags.append(_Frag(word))
+            current = w.line
+    return frags
 
 
 # --- document statistics and running headers ---------------------------------------------------
@@ -641,13 +655,19 @@ class _Stats:
         colors: Counter[int] = Counter()
         spacing: Counter[float] = Counter()
         plain: list[str] = []  # words not cut by a line-break hyphen, for the vocabulary
+        all_sizes: Counter[float] = Counter()
         for pd in pages:
             prev = None
             after_hyphen = False
+            wide = 0.4 * (pd.width or 595)
             for f in sorted(pd.frags, key=lambda f: (f.u0 // 50, f.base)):
+                running = f.u1 - f.u0 >= wide  # lines of running text, not table cells or labels
                 for w in f.words:
                     n = len(w.text)
-                    sizes[round(w.size * 2) / 2] += n
+                    key = round(w.size * 2) / 2
+                    all_sizes[key] += n
+                    if running:
+                        sizes[key] += n
                     colors[w.color] += n
                     if not (w.hyph or after_hyphen):
                         plain.append(w.text)
@@ -658,6 +678,7 @@ class _Stats:
                         spacing[round(d / f.size, 1)] += 1
                 prev = f
         vocab = set(WORD_RE.findall(" ".join(plain).lower()))
+        sizes = sizes if sum(sizes.values()) >= 0.2 * sum(all_sizes.values()) else all_sizes
         self.body = sizes.most_common(1)[0][0] if sizes else 10.0
         # Line spacing as a multiple of the font size (1.2 is the typographers' default).
         self.leading = spacing.most_common(1)[0][0] if spacing else 1.2
@@ -693,7 +714,7 @@ def _mark_running(pages: list[_PageData]) -> None:
     for pd, f, value in numbers:
         if offsets[value - pd.number] >= need:
             _mark(pd, f)
-    need = max(need, round(0.08 * len(pages)))  # a table header repeated on a few pages is content
+    need = max(2, need, round(0.08 * len(pages)))  # a table header repeated on a few pages is content
     for hits in seen.values():
         if len({pd.number for pd, _ in hits}) < need:
             continue
@@ -1168,9 +1189,10 @@ def _assign_levels(document: Document, stats: _Stats) -> None:
         size = round((h.font_size or stats.body) * 2) / 2
         return (size, h.bold or size > large)
 
-    counts = Counter(style(h) for h in headings if h.page > cover)
+    counts = Counter(style(h) for h in headings if h.page > cover) or Counter(style(h) for h in headings)
+    repeated = [s for s, c in counts.items() if c >= 2] or list(counts)  # few headings: every style counts
     rungs: list[list[tuple[float, bool]]] = []
-    for st in sorted((s for s, c in counts.items() if c >= 2), reverse=True):
+    for st in sorted(repeated, reverse=True):
         if rungs and st[0] > large and st[0] >= 0.88 * rungs[-1][0][0]:
             rungs[-1].append(st)
         else:
@@ -1178,6 +1200,7 @@ def _assign_levels(document: Document, stats: _Stats) -> None:
     tops = Counter(style(h) for h in headings if h.page > cover and _numbering_depth(h.text) == 1)
     anchor = tops.most_common(1)[0][0] if tops and tops.most_common(1)[0][1] >= 2 else None
     first = next((i for i, rung in enumerate(rungs) if anchor in rung), 0)
+    first = first if first <= 1 else 0  # numbered items far down the ladder are lists, not chapters
     rung_level = {st: max(1, i - first + 1) for i, rung in enumerate(rungs) for st in rung}
     ladder = sorted(rung_level, reverse=True)
     deepest = max(rung_level.values(), default=0)

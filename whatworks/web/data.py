@@ -447,10 +447,14 @@ def apply_correction(db, sha256: str, form: dict[str, str], user: ws.User) -> No
     npages = db.scalar("SELECT pages FROM documents WHERE sha256 = ?", (sha256,)) or 1
 
     def page(name: str, default: int) -> int:
+        raw = form.get(name) or default
         try:
-            return max(1, min(int(form.get(name, default)), npages))
+            value = int(raw)
         except ValueError:
-            return default
+            raise HTTPException(400, f"{name.replace('_', ' ')}: {raw!r} is not a page number.") from None
+        if not 1 <= value <= npages:
+            raise HTTPException(400, f"{name.replace('_', ' ')}: the document has pages 1 to {npages}, not {value}.")
+        return value
 
     if target == "kind":
         from whatworks.protocol import KINDS
@@ -812,11 +816,16 @@ def export(project, db, fmt: str, user: ws.User) -> list[Path]:
 
 
 def agreement_view(db, v, cache: Cache) -> dict[str, Any]:
+    """Agreement per stage; a stage still blind for this reviewer shows nothing (it would tell
+    them how others decided)."""
     from whatworks.web import stage
 
-    hidden = hide_others(db, v, "screening") or hide_others(db, v, "coding")
     stages = []
-    if not hidden:
-        stages.append(("screening", ws.agreement(db, "screening", machine=stage.machine_map(db))))
-        stages.append(("coding", ws.agreement(db, "coding", themes=cache.theme_ids())))
-    return {"stages": stages, "hidden": hidden}
+    for name in ws.STAGES:
+        if hide_others(db, v, name):
+            stages.append((name, None))
+        elif name == "screening":
+            stages.append((name, ws.agreement(db, "screening", machine=stage.machine_map(db))))
+        else:
+            stages.append((name, ws.agreement(db, "coding", themes=cache.theme_ids())))
+    return {"stages": stages}

@@ -1,0 +1,222 @@
+"""Nothing is lost when ingest is killed: SIGKILL it at random moments, run it again, and
+the final database equals an uninterrupted run's, with human decisions untouched.
+
+Two kinds of kill: (1) the real thing — a driver process running `add_paths` with two
+worker processes, killed with SIGKILL (its workers must die with it); (2) many quick
+kills of a process forked from a warmed-up "zygote", so that each kill lands while
+documents are being read and written rather than while libraries load (loading the
+language and place models takes ~3 s per process, which would make 20 real restarts
+slow). Both write to the same database file through the same code path.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from whatworks.read import sha256_file
+from whatworks.store import Database
+
+SEED = 20261127
+QUICK_KILLS = 22
+DRIVER_KILLS = 3
+
+DRIVER = """
+import sys
+from whatworks.collect import add_paths
+from whatworks.store import Database
+summary = add_paths(Database(sys.argv[1]), [sys.argv[2]], jobs=2)
+print(summary.line(), flush=True)
+"""
+
+ZYGOTE = """
+import os, signal, sys
+from whatworks.collect import add_paths, process_file
+process_file.warmup()
+signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
+print("ready", flush=True)
+for line in sys.stdin:
+    db_path, folder = line.rstrip("\\n").split("\\t")
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            from whatworks.store import Database
+            add_paths(Database(db_path), [folder], executor="inline")
+            code = 0
+        finally:
+            os._exit(code)
+    print(pid, flush=True)
+"""
+
+#: Everything but timings, per table.
+TABLES = {
+    "files": "path, sha256, size, mtime, status, error_code, error, fix",
+    "documents": "sha256, source, format, title, language, pages, chars, ocr, warnings, data",
+    "descriptions": "sha256, kind, data, version",
+    "items": "sha256, idx, kind, text, page, section_kind, data",
+}
+KEYS = {"files": "path", "documents": "sha256", "descriptions": "sha256", "items": "sha256, idx"}
+
+
+def snapshot(db: Database) -> dict[str, list[tuple]]:
+    return {name: [tuple(r) for r in db.query(f"SELECT {cols} FROM {name} ORDER BY {KEYS[name]}")]
+            for name, cols in TABLES.items()}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().split()[2] != "Z"
+    except OSError:
+        return True
+
+
+def _workers_of(pid: int) -> list[int]:
+    """Sandbox worker processes started by `pid` (they carry its pid as their last argument)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if any(b"_serve()" in a for a in argv) and str(pid).encode() in argv[-3:]:
+                found.append(int(entry.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 small real files (Canada HTML, IDRC Markdown, two IOM briefs) and two bad ones."""
+    folder = tmp_path_factory.mktemp("crash-reports")
+
+    def smallish(paths, n):
+        return sorted(paths, key=lambda p: (p.stat().st_size, p.name))[5:5 + n]
+
+    for p in smallish(corpus.glob("canada/*.html"), 12) + smallish(corpus.glob("idrc/**/*.md"), 24):
+        shutil.copy(p, folder / p.name)
+    shutil.copy(corpus / "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf",
+                folder / "brief-fr.pdf")
+    shutil.copy(corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
+                folder / "brief-aap.pdf")
+    (folder / "empty.md").write_bytes(b"")
+    (folder / "junk.txt").write_bytes(bytes(range(256)) * 20)
+    assert len(list(folder.iterdir())) == 40
+    return folder
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    proc = subprocess.Popen([sys.executable, "-c", ZYGOTE], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    yield proc
+    proc.stdin.close()
+    proc.wait(timeout=30)
+
+
+def _fork_run(zygote, db_path: Path, folder: Path) -> int:
+    zygote.stdin.write(f"{db_path}\t{folder}\n")
+    zygote.stdin.flush()
+    return int(zygote.stdout.readline())
+
+
+def _wait_gone(pid: int, seconds: float = 60) -> None:
+    end = time.monotonic() + seconds
+    while _alive(pid):
+        assert time.monotonic() < end, f"process {pid} did not finish"
+        time.sleep(0.01)
+
+
+def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
+    rng = random.Random(SEED)
+
+    # the uninterrupted run
+    ref_path = tmp_path / "reference.db"
+    start = time.monotonic()
+    _wait_gone(_fork_run(zygote, ref_path, reports))
+    ref_seconds = time.monotonic() - start
+    ref = Database(ref_path)
+    expected = snapshot(ref)
+    ref.close()
+    assert len(expected["files"]) == 40 and len(expected["documents"]) == 38 and expected["items"]
+
+    # the run that will be killed, with human decisions recorded before it starts
+    db_path = tmp_path / "review.db"
+    db = Database(db_path)
+    human_table = "screen_human" if db.scalar(
+        "SELECT 1 FROM sqlite_master WHERE name = 'screen_human'") else "test_human_decisions"
+    if human_table == "test_human_decisions":
+        db.execute("CREATE TABLE test_human_decisions (id INTEGER PRIMARY KEY, sha256 TEXT, reviewer TEXT, "
+                   "role TEXT, decision TEXT, reason TEXT, created_at REAL)")
+    for i, path in enumerate(sorted(reports.iterdir())[:5]):
+        db.execute(f"INSERT INTO {human_table}(sha256, reviewer, role, decision, reason, created_at) "
+                   "VALUES (?, ?, 'lead', ?, ?, ?)",
+                   (sha256_file(path), f"reviewer{i}", ("include", "exclude")[i % 2], f"reason {i} ✓", 1e9 + i))
+    human = db.query(f"SELECT * FROM {human_table} ORDER BY id")
+    db.close()
+
+    # (1) the real driver with worker processes, killed outright; its workers must die too
+    seen_workers = 0
+    for _ in range(DRIVER_KILLS):
+        driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(db_path), str(reports)],
+                                  stdout=subprocess.DEVNULL)
+        time.sleep(rng.uniform(1.0, 3.5))
+        workers = _workers_of(driver.pid)
+        seen_workers += len(workers)
+        driver.send_signal(signal.SIGKILL)
+        driver.wait(timeout=30)
+        end = time.monotonic() + 5
+        while any(_alive(w) for w in workers) and time.monotonic() < end:
+            time.sleep(0.05)
+        assert not [w for w in workers if _alive(w)], "worker processes outlived their killed parent"
+    assert seen_workers >= 2
+
+    # (2) quick kills at random moments while documents are read and written
+    interrupted, progress = 0, []
+    mean = max(0.05, 0.6 * ref_seconds / QUICK_KILLS)
+    for _ in range(QUICK_KILLS):
+        pid = _fork_run(zygote, db_path, reports)
+        time.sleep(rng.uniform(0.01, 2 * mean))
+        if _alive(pid):
+            os.kill(pid, signal.SIGKILL)
+            interrupted += 1
+        _wait_gone(pid)
+        check = Database(db_path)
+        progress.append(check.scalar("SELECT count(*) FROM files"))
+        check.close()
+    assert interrupted >= 20, interrupted
+    assert len({n for n in progress if n < 40}) >= 3, f"too few kills landed mid-work: {progress}"
+
+    # then a run to completion, with the real driver
+    done = subprocess.run([sys.executable, "-c", DRIVER, str(db_path), str(reports)], capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+    db = Database(db_path)
+    assert db.scalar("PRAGMA integrity_check") == "ok"
+    got = snapshot(db)
+    for name in TABLES:
+        assert len(got[name]) == len(expected[name]), (name, len(got[name]), len(expected[name]))
+        assert got[name] == expected[name], name
+    keys = {"files": "path", "documents": "sha256", "descriptions": "sha256", "items": "sha256 || '/' || idx"}
+    for name, key in keys.items():
+        assert db.scalar(f"SELECT count(*) - count(DISTINCT {key}) FROM {name}") == 0, name
+    assert [tuple(r) for r in db.query(f"SELECT * FROM {human_table} ORDER BY id")] == [tuple(r) for r in human]
+    again = subprocess.run([sys.executable, "-c", DRIVER, str(db_path), str(reports)], capture_output=True,
+                           text=True, timeout=120)
+    assert again.stdout.startswith("0 read, 38 unchanged"), again.stdout
+    db.close()

@@ -1,0 +1,197 @@
+"""The workspace refuses what it should: no session, wrong role, forged forms, foreign hosts,
+and report text that tries to be HTML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from web_helpers import copy_project
+
+pytest.importorskip("fastapi")
+from fastapi.testclient import TestClient  # noqa: E402
+
+from whatworks import workspace as ws  # noqa: E402
+from whatworks.web.app import create_app  # noqa: E402
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+PASSWORDS = {"lead": "lead-password", "rita": "rita-password", "vic": "vic-password"}
+
+
+def csrf_of(html: str) -> str:
+    return CSRF.search(html).group(1)
+
+
+@pytest.fixture()
+def team(corpus: Path, tmp_path: Path):
+    project = copy_project(corpus, tmp_path / "review")
+    ws.add_user(project, "lead", "lead", PASSWORDS["lead"])
+    ws.add_user(project, "rita", "reviewer", PASSWORDS["rita"])
+    ws.add_user(project, "vic", "viewer", PASSWORDS["vic"])
+    app = create_app(project, team=True)
+    yield app
+    app.state.pool.close()
+
+
+def login(app, name: str) -> tuple[TestClient, str]:
+    c = TestClient(app)
+    page = c.get("/login")
+    r = c.post("/login", data={"name": name, "password": PASSWORDS[name], "csrf": csrf_of(page.text)})
+    assert r.status_code == 200, r.text[:300]
+    return c, csrf_of(r.text)
+
+
+def a_document(app) -> str:
+    with app.state.pool.connection() as db:
+        return db.scalar("SELECT sha256 FROM documents ORDER BY source LIMIT 1")
+
+
+def hostile_document(app) -> str:
+    with app.state.pool.connection() as db:
+        return db.scalar("SELECT sha256 FROM documents WHERE source LIKE '%hostile-report.txt'")
+
+
+def decisions(app) -> int:
+    with app.state.pool.connection() as db:
+        return db.scalar("SELECT COUNT(*) FROM ws_screening")
+
+
+def test_no_session_no_page(team):
+    c = TestClient(team)
+    sha = a_document(team)
+    for url in ["/corpus", f"/doc/{sha}", "/screen", "/code", "/synthesis", "/agreement", "/audit", "/audit.csv",
+                "/team", "/themes", "/output/anything"]:
+        r = c.get(url, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), url
+    for url, form in [(f"/screen/{sha}", {"decision": "include", "reason": "x"}),
+                      (f"/screen/{sha}/resolve", {"decision": "include", "reason": "x"}),
+                      (f"/doc/{sha}/correct", {"target": "kind", "key": "kind", "value": "audit"}),
+                      ("/export", {"fmt": "all"}), ("/reveal/screening", {"revealed": "1"}),
+                      ("/team/users", {"name": "eve", "role": "lead", "password": "eve-password"})]:
+        r = c.post(url, data={**form, "csrf": "guess"}, follow_redirects=False)
+        assert r.status_code == 401, url
+    assert decisions(team) == 0
+    with team.state.pool.connection() as db:
+        assert db.scalar("SELECT COUNT(*) FROM ws_users WHERE name = 'eve'") == 0
+    # a forged or stale session cookie is no session
+    c.cookies.set("ww_session", "x" * 43)
+    assert c.get("/corpus", follow_redirects=False).status_code == 303
+
+
+def test_wrong_role_is_refused(team):
+    sha = a_document(team)
+    viewer, vtoken = login(team, "vic")
+    assert viewer.get("/corpus").status_code == 200  # viewers read
+    assert "Include" not in viewer.get(f"/screen?sha={sha}").text.split("Your decision")[1][:400]
+    r = viewer.post(f"/screen/{sha}", data={"decision": "include", "reason": "x", "csrf": vtoken})
+    assert r.status_code == 403 and "viewer" in r.text
+    assert viewer.post(f"/doc/{sha}/correct", data={"target": "kind", "key": "kind", "value": "audit",
+                                                     "csrf": vtoken}).status_code == 403
+    assert viewer.post("/export", data={"fmt": "all", "csrf": vtoken}).status_code == 403
+    reviewer, rtoken = login(team, "rita")
+    assert reviewer.post(f"/screen/{sha}/resolve", data={"decision": "include", "reason": "x",
+                                                          "csrf": rtoken}).status_code == 403
+    assert reviewer.post("/reveal/screening", data={"revealed": "1", "csrf": rtoken}).status_code == 403
+    assert reviewer.get("/team").status_code == 403
+    assert reviewer.post("/team/users", data={"name": "eve", "role": "lead", "password": "eve-password",
+                                              "csrf": rtoken}).status_code == 403
+    assert decisions(team) == 0
+    with team.state.pool.connection() as db:
+        assert db.scalar("SELECT COUNT(*) FROM ws_resolutions") == 0
+        assert ws.blind(db, "screening")
+
+
+def test_forged_forms_are_refused(team):
+    sha = a_document(team)
+    reviewer, token = login(team, "rita")
+    lead, lead_token = login(team, "lead")
+    form = {"decision": "include", "reason": "forged"}
+    assert reviewer.post(f"/screen/{sha}", data=form).status_code == 403  # no token
+    assert reviewer.post(f"/screen/{sha}", data={**form, "csrf": "x" * 43}).status_code == 403  # wrong token
+    assert reviewer.post(f"/screen/{sha}", data={**form, "csrf": lead_token}).status_code == 403  # someone else's
+    r = reviewer.post(f"/screen/{sha}", data={**form, "csrf": token}, headers={"Origin": "http://evil.example"})
+    assert r.status_code == 403  # right token, posted from another site
+    assert decisions(team) == 0
+    assert reviewer.post(f"/screen/{sha}", data={**form, "csrf": token}).status_code == 200
+    assert decisions(team) == 1
+    # the login form has its own token
+    fresh = TestClient(team)
+    r = fresh.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": "made-up-token-123456789"})
+    assert r.status_code == 403 and "ww_session" not in fresh.cookies
+
+
+def test_single_user_mode_forms_need_the_token_too(corpus: Path, tmp_path: Path):
+    project = copy_project(corpus, tmp_path / "review")
+    app = create_app(project)
+    c = TestClient(app)
+    sha = a_document(app)
+    assert c.post(f"/screen/{sha}", data={"decision": "include", "reason": "x"}).status_code == 403
+    token = csrf_of(c.get("/screen").text)
+    assert c.post(f"/screen/{sha}", data={"decision": "include", "reason": "x", "csrf": token}).status_code == 200
+    # DNS rebinding: a page on another name that resolves to 127.0.0.1 gets nothing
+    assert c.get("/corpus", headers={"Host": "evil.example:8000"}).status_code == 421
+    assert c.get("/corpus", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+
+
+def test_session_cookie_and_headers(team):
+    c = TestClient(team)
+    page = c.get("/login")
+    r = c.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": csrf_of(page.text)},
+               follow_redirects=False)
+    cookie = r.headers["set-cookie"]
+    assert "ww_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
+    token = re.search(r"ww_session=([^;]+)", cookie).group(1)
+    with team.state.pool.connection() as db:
+        stored = [r[0] for r in db.query("SELECT token_hash FROM ws_sessions")]
+        hashes = [r[0] for r in db.query("SELECT password_hash FROM ws_users")]
+    assert token not in stored and len(stored) == 1  # only a hash of the token is kept
+    assert all(h.startswith("$argon2id$") for h in hashes)
+    page = c.get("/corpus")
+    csp = page.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+    assert page.headers["x-content-type-options"] == "nosniff"
+
+
+def test_login_redirects_only_inside_the_workspace(team):
+    c = TestClient(team)
+    for nxt in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
+        page = c.get("/login", params={"next": nxt})
+        r = c.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": csrf_of(page.text),
+                                   "next": nxt}, follow_redirects=False)
+        assert r.headers["location"] in ("/", "/corpus"), nxt
+    page = c.get("/login", params={"next": "/screen?only=maybe"})
+    r = c.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": csrf_of(page.text),
+                               "next": "/screen?only=maybe"}, follow_redirects=False)
+    assert r.headers["location"] == "/screen?only=maybe"
+
+
+def test_too_many_failed_logins(team):
+    c = TestClient(team)
+    page = c.get("/login")
+    token = csrf_of(page.text)
+    for _ in range(10):
+        assert c.post("/login", data={"name": "rita", "password": "nope-nope", "csrf": token}).status_code == 401
+    r = c.post("/login", data={"name": "rita", "password": PASSWORDS["rita"], "csrf": token})
+    assert r.status_code == 429
+
+
+def test_report_text_is_never_html(team):
+    sha = hostile_document(team)
+    assert sha, "the hostile report was read"
+    lead, token = login(team, "lead")
+    pages = [lead.get(u).text for u in ("/corpus", f"/doc/{sha}", f"/screen?sha={sha}",
+                                         "/corpus?q=pension+pilot")]
+    for html in pages:
+        assert "<script>window.__pwned" not in html
+        assert "<img src=x" not in html and "<b onmouseover" not in html
+    assert "&lt;script&gt;window.__pwned=3&lt;/script&gt;" in pages[1]  # shown as text
+    # a correction or a reason carrying HTML is stored as typed and shown as text
+    lead.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "title",
+                                           "value": "<script>alert(1)</script>"})
+    lead.post(f"/screen/{sha}", data={"csrf": token, "decision": "maybe", "reason": "<img src=x onerror=alert(2)>"})
+    for url in (f"/doc/{sha}", f"/screen?sha={sha}", "/audit", "/corpus"):
+        html = lead.get(url).text
+        assert "<script>alert(1)</script>" not in html and "<img src=x onerror" not in html, url
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in lead.get(f"/doc/{sha}").text
