@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from whatworks.codebook import load_codebook  # noqa: E402
-from whatworks.coding import Coder, Embedder, Thresholds, agreement  # noqa: E402
+from whatworks.coding import DEFAULT_EMBED, Coder, Embedder, Thresholds, agreement  # noqa: E402
 
 LABELS = ROOT / "tests" / "labels" / "coding.yaml"
 
@@ -35,7 +35,7 @@ WHY: dict[str, dict[str, str]] = {}  # item id → theme → how it was coded (f
 
 
 def predict(items: list[dict], mode: str = "default") -> tuple[dict[str, set[str]], float]:
-    """Predicted theme ids per item id; mode default | keywords | embeddings."""
+    """Predicted theme ids per item id; mode default | embed-all | keywords | embeddings."""
     out: dict[str, set[str]] = {}
     seconds = 0.0
     embedder = Embedder()  # no database: measure without the cache
@@ -52,7 +52,8 @@ def predict(items: list[dict], mode: str = "default") -> tuple[dict[str, set[str
             coder = Coder(codebook, embedder, thresholds=Thresholds())
         coder.theme_matrix if coder.embedder is not None else None  # noqa: B018 - themes embedded once
         t0 = time.perf_counter()
-        codes = coder.code_texts([i["text"] for i in group])
+        embed = "all" if mode in ("embed-all", "embeddings") else DEFAULT_EMBED
+        codes = coder.code_texts([i["text"] for i in group], embed=embed)
         seconds += time.perf_counter() - t0
         for item, cs in zip(group, codes, strict=True):
             out[item["id"]] = {c.theme for c in cs}
@@ -90,6 +91,7 @@ def main() -> None:
     print(f"{len(items)} hand-coded items: " + ", ".join(
         f"{k[0]}/{k[1]}: {v}" for k, v in sorted(Counter((i['codebook'], i['split']) for i in items).items())))
     predicted, seconds = predict(items)
+    print(f"default coder: descriptors, plus embeddings for items no descriptor matched (embed={DEFAULT_EMBED!r})")
     for split in ("test", "dev"):
         report([i for i in items if i["split"] == split], predicted, f"default coder, {split} split")
     report(items, predicted, "default coder, all items")
@@ -104,7 +106,7 @@ def main() -> None:
                   f"kappa {a.kappa:.2f}")
     print(f"\nspeed: {len(items) / seconds:.0f} items/s ({seconds:.2f} s for {len(items)} items, embeddings "
           "computed, no cache)")
-    for mode in ("keywords", "embeddings"):
+    for mode in ("embed-all", "keywords", "embeddings"):
         p, _ = predict(items, mode)
         a = report([i for i in items if i["split"] == "test"], p, f"{mode} only, test split")["all"]
         del a

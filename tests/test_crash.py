@@ -41,6 +41,8 @@ ZYGOTE = """
 import os, signal, sys
 from whatworks.collect import add_paths, process_file
 process_file.warmup()
+from whatworks.store import Database
+Database(":memory:").close()  # (screen helper) warm the store's SCHEMA modules too: without bytecode caching a fork spent its kill window compiling them
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
 print("ready", flush=True)
 for line in sys.stdin:

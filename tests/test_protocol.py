@@ -99,6 +99,11 @@ def test_minimal_protocol_and_defaults():
     ("    - id: X1", "    - id: I1", 19, ["already used on line 15"]),
     ("period:\n  start: 2012\n  end: 2018", "period:\n  start: 2012\n  end: 2018\n  basis: calendar", 8,
      ["period.basis"]),
+    # an exclusion that outweighs an inclusion criterion that does not exist
+    ("      text: Not about social protection.", "      text: Not about social protection.\n      overrides: [I9]",
+     21, ["overrides 'I9'", "inclusion ids: I1"]),
+    ("      test: {terms: topic, where: [text], max: 0}", "      test: {terms: topic, where: [text], max: 0, "
+     "distinct_min: 0}", 21, ["distinct_min must be at least 1"]),
 ])
 def test_errors_name_the_line(old, new, line, words):
     assert old in MINIMAL

@@ -101,11 +101,14 @@ def prose(x: float, top: float, n: int, words_per_line: int = 7, start: int = 0,
 # --- generated PDFs ----------------------------------------------------------------------
 
 
-def test_two_columns_read_left_then_right(tmp_path):
+@pytest.mark.parametrize("drawn", ["by column", "by row"])
+def test_two_columns_read_left_then_right(tmp_path, drawn):
     # Baselines of both columns coincide: the hard case for telling columns from table rows.
+    # "by row": the PDF draws left line 1, right line 1, left line 2… with a 16 pt gutter.
     page = [(72, 80, 20, "Two Column Brief", "bold")]
-    page += [(72, 130 + i * 14, 11, f"Left {i} " + " ".join(LOREM[i : i + 5])) for i in range(10)]
-    page += [(320, 130 + i * 14, 11, f"Right {i} " + " ".join(LOREM[i + 3 : i + 8])) for i in range(10)]
+    left = [(72, 130 + i * 14, 11, f"Left {i} " + " ".join(LOREM[i : i + 5])) for i in range(10)]
+    right = [(288, 130 + i * 14, 11, f"Right {i} " + " ".join(LOREM[i + 3 : i + 8])) for i in range(10)]
+    page += left + right if drawn == "by column" else [x for pair in zip(left, right, strict=True) for x in pair]
     page += [(72, 330, 14, "Full Width Section heading running across both of the columns", "bold")]
     page += [(72, 360 + i * 14, 11, f"Lower left {i} " + " ".join(LOREM[i : i + 4])) for i in range(6)]
     page += [(320, 360 + i * 14, 11, f"Lower right {i} " + " ".join(LOREM[i : i + 4])) for i in range(6)]

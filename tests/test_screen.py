@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
-from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,8 @@ import pytest
 from whatworks import screen as SC
 from whatworks.collect import add_paths
 from whatworks.model import Description, Value
-from whatworks.project import Project
+from whatworks.project import Project, builtin_protocols
 from whatworks.protocol import load_protocol
-from whatworks.project import builtin_protocols
 
 CANADA = {
     # relevant: evaluations of federal social security programmes
@@ -58,9 +57,14 @@ def canada(corpus: Path, key: str) -> Path:
     return corpus / "canada" / f"{key}_{CANADA[key]}"
 
 
-@lru_cache(maxsize=1)
-def build_screened_project(corpus: Path, root: Path) -> Project:
+_BUILT: dict[Path, Project] = {}
+
+
+def build_screened_project(corpus: Path, tmp_path_factory) -> Project:
     """One real project for the screen and selection tests (built once per session)."""
+    if corpus in _BUILT:
+        return _BUILT[corpus]
+    root = tmp_path_factory.mktemp("screen")
     extra = root / "extra"
     extra.mkdir(parents=True)
     # the same file under another name, the same page saved as text, a Swedish report, an empty file
@@ -76,12 +80,13 @@ def build_screened_project(corpus: Path, root: Path) -> Project:
     (extra / "gis-saved-as.txt").write_text(text, encoding="utf-8")
     add_paths(project.db, [extra / "gis-saved-as.txt"], jobs=1)
     SC.screen(project)
+    _BUILT[corpus] = project
     return project
 
 
 @pytest.fixture(scope="session")
 def screened(corpus: Path, tmp_path_factory) -> Project:
-    return build_screened_project(corpus, tmp_path_factory.mktemp("screen"))
+    return build_screened_project(corpus, tmp_path_factory)
 
 
 def copy_project(project: Project, dest: Path) -> Project:
@@ -98,7 +103,8 @@ def results_by_key(project: Project) -> dict[str, dict]:
     out = {}
     for r in SC.screen_results(project.db):
         name = Path(r["source"]).name
-        out[name[:8] if name[:3] in ("esd", "cra") else name[:6] if name.startswith(("hc_", "nrc")) else name] = r
+        m = re.match(r"(esdc|cra|hc|nrc)_\d{3}", name)
+        out[m.group(0) if m else name] = r
     return out
 
 

@@ -10,7 +10,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from web_helpers import copy_project
 
 fastapi = pytest.importorskip("fastapi")

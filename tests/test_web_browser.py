@@ -12,7 +12,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from web_helpers import LiveServer, copy_project
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

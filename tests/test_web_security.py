@@ -7,7 +7,6 @@ import re
 from pathlib import Path
 
 import pytest
-
 from web_helpers import copy_project
 
 pytest.importorskip("fastapi")

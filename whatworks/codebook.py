@@ -58,12 +58,15 @@ class Theme:
         return [d for lang in self.negators for d in self.negators[lang]]
 
     def embedding_texts(self) -> list[str]:
-        """What stands for the theme in embedding space: label and definition, plus phrases per language."""
+        """What stands for the theme in embedding space: its label and definition, and its English phrases.
+
+        The embedding model is multilingual, so English is enough to place the theme; the other
+        languages' descriptors serve the exact matching.
+        """
         texts = [f"{self.label}. {self.definition}"]
-        for lang in LANGUAGES:
-            words = [d.replace("*", "").replace(" ~ ", " ") for d in self.descriptors.get(lang, [])]
-            if words:
-                texts.append(f"{self.label}: " + ", ".join(words[:12]))
+        words = [d.replace("*", "").replace(" ~ ", " ") for d in self.descriptors.get("en", [])]
+        if words:
+            texts.append(f"{self.label}: " + ", ".join(words[:12]))
         return texts
 
 

@@ -326,6 +326,10 @@ def _usem3():
 
 #: Items longer than this are embedded from their start (the topic is stated early).
 EMBED_CHARS = 1500
+#: Which items are embedded: every one, only those no descriptor matched (default: fast, and
+#: what emerging themes need), or none.
+EMBED_MODES = ("all", "uncoded", "none")
+DEFAULT_EMBED = "uncoded"
 
 
 class Embedder:
@@ -406,6 +410,9 @@ class Thresholds:
     min_margin: float = 0.0  # embedding-only: best in group must beat the runner-up by this (in z)
 
 
+_THEME_MATRICES: dict[tuple[str, str], np.ndarray] = {}
+
+
 class Coder:
     """Codes texts to a codebook's themes: descriptor matching plus embedding similarity."""
 
@@ -428,9 +435,13 @@ class Coder:
 
     @property
     def theme_matrix(self) -> np.ndarray:
-        """One unit vector per theme: the mean of its definition and per-language descriptor texts."""
+        """One unit vector per theme: the mean of its definition and descriptor texts (computed once per process)."""
         if self._theme_matrix is None:
             assert self.embedder is not None
+            cache_key = (self.embedder.name, self.codebook.fingerprint())
+            if cache_key in _THEME_MATRICES:
+                self._theme_matrix = _THEME_MATRICES[cache_key]
+                return self._theme_matrix
             texts, owner = [], []
             for i, t in enumerate(self.themes):
                 for text in t.embedding_texts():
@@ -440,7 +451,7 @@ class Coder:
             m = np.zeros((len(self.themes), vecs.shape[1]), dtype=np.float32)
             np.add.at(m, np.asarray(owner), vecs)
             m /= np.maximum(np.linalg.norm(m, axis=1, keepdims=True), 1e-9)
-            self._theme_matrix = m
+            self._theme_matrix = _THEME_MATRICES[cache_key] = m
         return self._theme_matrix
 
     def keyword_hits(self, text: str) -> dict[str, list[tuple[str, int, int]]]:
@@ -455,10 +466,31 @@ class Coder:
         assert self.embedder is not None
         return self.embedder.embed(texts) @ self.theme_matrix.T
 
-    def code_texts(self, texts: Sequence[str]) -> list[list[Code]]:
-        """Codes for each text (deterministic; each text's codes depend on it alone)."""
-        sims = self.similarities(texts) if self.embedder is not None else None
-        return [self._decide(text, None if sims is None else sims[i]) for i, text in enumerate(texts)]
+    def code_texts(self, texts: Sequence[str], embed: str = DEFAULT_EMBED) -> list[list[Code]]:
+        """Codes for each text (deterministic; each text's codes depend on it alone).
+
+        embed: "all" embeds every text; "uncoded" only texts no descriptor matched (the
+        embeddings add little where descriptors hit, and cost most of the time); "none".
+        """
+        return [codes for codes, _ in self.code_with_sims(texts, embed)]
+
+    def code_with_sims(self, texts: Sequence[str],
+                       embed: str = "all") -> list[tuple[list[Code], np.ndarray | None]]:
+        if embed not in EMBED_MODES:
+            raise ValueError(f"embed must be one of {', '.join(EMBED_MODES)}, not {embed!r}")
+        out: list[tuple[list[Code], np.ndarray | None]] = []
+        if self.embedder is None or embed == "none":
+            return [(self._decide(t, None), None) for t in texts]
+        first = [self._decide(t, None) for t in texts] if embed == "uncoded" else [[] for _ in texts]
+        want = [i for i, codes in enumerate(first) if embed == "all" or not codes]
+        sims = self.similarities([texts[i] for i in want]) if want else np.zeros((0, len(self.themes)))
+        by_index = {i: sims[k] for k, i in enumerate(want)}
+        for i, text in enumerate(texts):
+            if i in by_index:
+                out.append((self._decide(text, by_index[i]), by_index[i]))
+            else:
+                out.append((first[i], None))
+        return out
 
     def _decide(self, text: str, sims: np.ndarray | None) -> list[Code]:
         th = self.thresholds
@@ -585,7 +617,7 @@ def scope_shas(db: Database, all_items: bool = False) -> list[str]:
 
 
 def code(project, *, all_items: bool = False, force: bool = False, use_embeddings: bool = True,
-         llm: Any = None) -> CodingSummary:
+         embed: str | None = None, llm: Any = None) -> CodingSummary:
     """Code the items of the included reports (or all, with all_items) to the project's codebook.
 
     Only items not yet coded with this codebook are coded (force=True redoes all). When a
@@ -599,19 +631,31 @@ def code(project, *, all_items: bool = False, force: bool = False, use_embedding
         from whatworks import llm as llm_module
 
         llm = llm_module.client_for(project)
+    if embed is None:
+        settings = getattr(_protocol_or_none(project), "coding", None) or {}
+        embed = settings.get("embed", DEFAULT_EMBED) if isinstance(settings, dict) else DEFAULT_EMBED
     summary = code_db(db, codebook, scope_shas(db, all_items), force=force, use_embeddings=use_embeddings,
-                      llm=llm)
+                      embed=embed, llm=llm)
     summary.seconds = time.perf_counter() - start
     log.info("coding: %s", summary.line())
     return summary
 
 
+def _protocol_or_none(project):
+    try:
+        return project.protocol()
+    except Exception as e:  # noqa: BLE001 - the protocol's own stage reports its errors
+        log.debug("protocol not readable: %s", e)
+        return None
+
+
 def code_db(db: Database, codebook: Codebook, shas: Sequence[str], *, force: bool = False,
-            use_embeddings: bool = True, llm: Any = None, batch: int = 256) -> CodingSummary:
+            use_embeddings: bool = True, embed: str = DEFAULT_EMBED, llm: Any = None,
+            batch: int = 256) -> CodingSummary:
     from whatworks.language import detect
 
     summary = CodingSummary(reports=len(shas))
-    fingerprint = f"{codebook.fingerprint()}:{CODER_VERSION}"
+    fingerprint = f"{codebook.fingerprint()}:{CODER_VERSION}:{embed if use_embeddings else 'none'}"
     embedder = Embedder(db) if use_embeddings else None
     coder = Coder(codebook, embedder, use_embeddings=use_embeddings)
     done = {(r["sha256"], r["item_key"]) for r in db.query(
@@ -639,18 +683,18 @@ def code_db(db: Database, codebook: Codebook, shas: Sequence[str], *, force: boo
     for i in range(0, len(todo), batch):
         chunk = todo[i:i + batch]
         texts = [t[3] for t in chunk]
-        sims = coder.similarities(texts) if embedder is not None else None
+        decided = coder.code_with_sims(texts, embed if embedder is not None else "none")
         rows_codes, rows_items = [], []
         for j, (sha, idx, key, text) in enumerate(chunk):
             lang = detect(text[:400])[0]
-            s = None if sims is None else sims[j]
-            codes = coder._decide(text, s)
+            codes, s = decided[j]
             for c in codes:
                 c.quote = supporting_sentence(text, c.triggers, lang)
                 rows_codes.append((sha, key, c.theme, "offline", c.score, c.keyword_score, c.embedding_score,
                                    json.dumps(c.triggers, ensure_ascii=False), c.method, c.quote, codebook.name))
                 summary.per_theme[c.theme] = summary.per_theme.get(c.theme, 0) + 1
-            rows_items.append((sha, key, idx, fingerprint, lang, coder.best_score(text, s), time.time()))
+            best = coder.best_score(text, s) if s is not None else max((c.score for c in codes), default=0.0)
+            rows_items.append((sha, key, idx, fingerprint, lang, best, time.time()))
         if llm is not None:
             from whatworks.llm import code_with_llm
 

@@ -4,7 +4,8 @@ Every stage writes the SQLite dialect; this class translates what the project us
 ``?`` placeholders → ``%s`` (and a literal ``%`` → ``%%``), ``LIKE`` → ``ILIKE`` (SQLite's
 LIKE ignores ASCII case), ``INSERT OR IGNORE`` → ``ON CONFLICT DO NOTHING``, and in schemas
 ``BLOB`` → ``BYTEA``, ``REAL`` → ``DOUBLE PRECISION``, ``INTEGER`` → ``BIGINT``,
-``INTEGER PRIMARY KEY [AUTOINCREMENT]`` → an identity column (explicit ids still allowed), ``CREATE VIEW IF
+``REFERENCES`` dropped (SQLite runs with foreign keys off), ``INTEGER PRIMARY KEY [AUTOINCREMENT]`` → an
+identity column (explicit ids still allowed), ``CREATE VIEW IF
 NOT EXISTS`` → ``CREATE OR REPLACE VIEW``, ``rowid`` → ``ctid``. ``INSERT … ON CONFLICT … DO UPDATE`` is the same in both.
 FTS5 has no PostgreSQL equivalent: a ``CREATE VIRTUAL TABLE … USING fts5(…)`` becomes a plain
 table with the same columns, so writes work, and `dialect` tells readers to search with ILIKE.
@@ -79,11 +80,15 @@ def translate(sql: str, keep_rowid: bool = False) -> str:
             out.append("ctid")  # insertion order, near enough, for ORDER BY rowid
         else:
             out.append(tok)
-    text = "".join(out)
+    text = re.sub(r"\s+COLLATE\s+NOCASE\b", "", "".join(out), flags=re.I)  # PostgreSQL sorts case-sensitively
     if re.match(r"\s*INSERT\s+OR\s+IGNORE\s+", text, re.I):
         text = re.sub(r"^\s*INSERT\s+OR\s+IGNORE\s+", "INSERT ", text, flags=re.I).rstrip().rstrip(";")
         text += " ON CONFLICT DO NOTHING"
     return text
+
+
+#: One token per word, literal, placeholder, space run or punctuation character.
+_FINE = re.compile(r"'(?:[^']|'')*'|\"(?:[^\"]|\"\")*\"|--[^\n]*|\?|\w+|\s+|.", re.S)
 
 
 def split_statements(script: str) -> list[str]:
@@ -148,6 +153,9 @@ def translate_ddl(statement: str) -> list[str]:
     s = re.sub(r"\bREAL\b", "DOUBLE PRECISION", s, flags=re.I)
     s = re.sub(r"\bINTEGER\b", "BIGINT", s, flags=re.I)
     s = re.sub(r"\bWITHOUT\s+ROWID\b", "", s, flags=re.I)
+    s = re.sub(r"\s+COLLATE\s+NOCASE\b", "", s, flags=re.I)
+    # the project's SQLite runs with foreign_keys=OFF: a REFERENCES clause documents, it does not enforce
+    s = re.sub(r"\s+REFERENCES\s+\w+\s*(\([^)]*\))?", "", s, flags=re.I)
     return [s]
 
 
@@ -348,7 +356,7 @@ class PostgresDatabase(Database):
 
     def _fts_query(self, sql: str, params: tuple) -> tuple[str, tuple]:
         """`T MATCH ?` → `T.tsv @@ to_tsquery(…)`; `bm25(T, …)` → `-ts_rank(T.tsv, …)`."""
-        tokens = [m.group(0) for m in _TOKEN.finditer(sql)]
+        tokens = [m.group(0) for m in _FINE.finditer(sql)]
         words = [(i, t.lower()) for i, t in enumerate(tokens) if t.strip()]
         match_param = None
         q = 0

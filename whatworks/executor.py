@@ -461,6 +461,11 @@ def _run_dask(func: Callable[[Any], Any], tasks: Iterable[Any], scheduler: str |
         client = Client(cluster)
     try:
         try:
+            client.wait_for_workers(1, timeout=60)
+        except TimeoutError as e:
+            raise RuntimeError(f"the Dask cluster at {scheduler} has no workers after 60 s: "
+                               "start some with `dask worker` (see docs/scale.md)") from e
+        try:
             versions = client.run(_worker_check)
         except Exception as e:  # noqa: BLE001 - typically whatworks missing on a worker
             raise RuntimeError(f"the Dask workers cannot run whatworks ({type(e).__name__}: {e}); install "

@@ -244,7 +244,7 @@ def draft_narrative(client: LLMClient, theme_label: str, question: str, counts: 
     except LLMError as e:
         log.warning("language model narrative skipped: %s", e)
         return None
-    pool = " ".join(q for _, q, _ in evidence)
+    pool = " ".join(q for _, q, _ in evidence).translate(_QUOTE_CHARS)
     for quoted in _QUOTED.findall(text.translate(_QUOTE_CHARS)):
         if not verify_quote(quoted, pool):
             log.warning("language model narrative for %r quotes words not in the evidence: dropped (%r)",

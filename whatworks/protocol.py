@@ -57,6 +57,7 @@ class Test:
     min: int = 1
     max: int | None = None
     min_share: float | None = None
+    distinct_min: int | None = None  # different terms that must be found (e.g. two lines of evidence)
     sections: list[str] = field(default_factory=list)  # section kinds that must be present
     sections_min: int = 1
     items: list[str] = field(default_factory=list)  # item kinds that must be present
@@ -157,6 +158,7 @@ _TEST = {
     "min": "least number of matching passages",
     "max": "greatest number of matching passages (for exclusion: 'not addressed')",
     "min_share": "least share (0–1) of the scope's passages that match",
+    "distinct_min": "least number of different terms found (e.g. 2: two lines of evidence)",
     "sections": "section kinds that must be present",
     "sections_min": "how many of `sections` must be present (default 1)",
     "items": "item kinds (recommendation, lesson_learned…) that must be present",
@@ -521,6 +523,8 @@ def _test(ld: _Loader, node: yaml.Node, cid: str, p: Protocol) -> Test:
         t.max = ld.integer(f["max"], f"{cid}.test.max")
     if "min_share" in f:
         t.min_share = ld.number(f["min_share"], f"{cid}.test.min_share")
+    if "distinct_min" in f:
+        t.distinct_min = ld.integer(f["distinct_min"], f"{cid}.test.distinct_min", lo=1)
     if "sections" in f:
         t.sections = ld.strings(f["sections"], f"{cid}.test.sections")
     if "sections_min" in f:
@@ -538,7 +542,7 @@ def _test(ld: _Loader, node: yaml.Node, cid: str, p: Protocol) -> Test:
         t.period = ld.string(f["period"], f"{cid}.test.period")
         if t.period not in PERIOD_TESTS:
             raise ld.error(f["period"], f"{cid}.test.period must be one of {', '.join(PERIOD_TESTS)}")
-    if ("min" in f or "max" in f or "min_share" in f or "where" in f) and "terms" not in f:
+    if ("min" in f or "max" in f or "min_share" in f or "where" in f or "distinct_min" in f) and "terms" not in f:
         raise ld.error(node, f"the test of {cid} sets thresholds but no `terms:` to count")
     if not (t.has_terms or t.sections or t.items or t.words_min or t.metadata or t.period):
         raise ld.error(node, f"the test of {cid} checks nothing — give terms, sections, items, words_min, "

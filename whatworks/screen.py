@@ -33,20 +33,23 @@ import json
 import logging
 import re
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import yaml
 
 from whatworks import search as S
 from whatworks.model import Description
 from whatworks.protocol import Criterion, Protocol, Test
 from whatworks.store import Database
+
+if TYPE_CHECKING:
+    import numpy as np
 
 log = logging.getLogger(__name__)
 
@@ -318,8 +321,14 @@ class Terms:
 
     def match(self, doc: _Doc, p: _Passage) -> str | None:
         """The first term of the set found in passage `p`, or None."""
+        found = self.matches(doc, p, first=True)
+        return found[0] if found else None
+
+    def matches(self, doc: _Doc, p: _Passage, first: bool = False) -> list[str]:
+        """The terms of the set found in passage `p` (the first one only with `first`)."""
         active = self._active(doc)
         langs = [p.lang] if p.lang in self.by_lang else list(self.by_lang)
+        out: list[str] = []
         for lang in langs:
             pats = active.get(lang)
             if not pats:
@@ -328,8 +337,10 @@ class Terms:
             stemset = p.stemset(lang)
             for pat, label in pats:
                 if _found(pat, stems, p.toks, stemset):
-                    return label
-        return None
+                    out.append(label)
+                    if first:
+                        return out
+        return out
 
 
 def _found(pat: _Pattern, stems: list[str], toks: list[str], stemset: set[str]) -> bool:
@@ -377,6 +388,7 @@ class Check:
     page: int | None = None
     evidence: str = ""
     met: bool = True  # for protocol criteria: whether the criterion holds
+    tier: str = ""  # for protocol criteria: inclusion | possible | exclusion | quality
 
     def to_dict(self) -> dict[str, Any]:
         return {"criterion": self.criterion, "decision": self.decision, "reason": self.reason,
@@ -512,6 +524,16 @@ def run_test(test: Test, doc: _Doc, protocol: Protocol) -> Outcome:
         holds &= ok
         parts.append(f"{count} of {total} passages in {'/'.join(test.where)} mention {what} "
                      f"({share:.0%}; the test needs {need})")
+        if test.distinct_min:
+            distinct: list[str] = []
+            for p, _label, _near in hits:
+                for label in terms.matches(doc, p):
+                    if label not in distinct:
+                        distinct.append(label)
+            ok = len(distinct) >= test.distinct_min
+            holds &= ok
+            parts.append(f"{len(distinct)} different terms found ({_listing(distinct[:6]) or 'none'}; "
+                         f"the test needs {test.distinct_min})")
         if hits:
             p, label, near_label = hits[0]
             page = page or p.page
@@ -529,7 +551,7 @@ def _criterion_check(c: Criterion, doc: _Doc, protocol: Protocol, stage: str) ->
     verdict = {"inclusion": "include", "possible": "maybe", "exclusion": "exclude",
                "quality": "include"}[c.tier] if o.holds else "not_met"
     head = f"{'met' if o.holds else 'not met'} — {c.text.rstrip('.')}"
-    return Check(c.id, stage, verdict, f"{head}: {o.reason}", o.page, o.evidence, met=o.holds)
+    return Check(c.id, stage, verdict, f"{head}: {o.reason}", o.page, o.evidence, met=o.holds, tier=c.tier)
 
 
 def _value_check(name: str, doc: _Doc, admitted: list[str], label: str) -> Check | None:
@@ -553,6 +575,11 @@ def _value_check(name: str, doc: _Doc, admitted: list[str], label: str) -> Check
     return Check(name, "eligibility", "exclude", f"{label} is {value}, not one of {_listing(admitted)}", page, text)
 
 
+def _a(kind: str) -> str:
+    words = kind.replace("_", " ")
+    return ("an " if words[:1] in "aeiou" else "a ") + words
+
+
 def eligibility(doc: _Doc, protocol: Protocol) -> list[Check]:
     """Kind, language, period, organisation, evaluation type, timing, evaluator type, country."""
     out: list[Check] = []
@@ -566,14 +593,14 @@ def eligibility(doc: _Doc, protocol: Protocol) -> list[Check]:
         kind = kv.value
         if kind in protocol.kinds:
             out.append(Check("kind", "eligibility", "include",
-                             f"it is a {kind.replace('_', ' ')} (admitted: {_listing(protocol.kinds)})", page, text))
+                             f"it is {_a(kind)} (admitted: {_listing(protocol.kinds)})", page, text))
         elif kind in (None, "other") or kv.confidence < 0.5:
             out.append(Check("kind", "eligibility", "maybe",
                              f"its kind is unclear ({kind or 'unknown'}, confidence {kv.confidence:.2f}); "
                              f"the protocol admits {_listing(protocol.kinds)}", page, text))
         else:
             out.append(Check("kind", "eligibility", "exclude",
-                             f"it is a {kind.replace('_', ' ')}, not {' or '.join(k.replace('_', ' ') for k in protocol.kinds)}"
+                             f"it is {_a(kind)}, not {' or '.join(_a(k) for k in protocol.kinds)}"
                              f" (confidence {kv.confidence:.2f})", page, text))
     # language
     lang = doc.meta("language") or doc.language
@@ -735,27 +762,35 @@ def quality(doc: _Doc, protocol: Protocol) -> tuple[list[Check], float | None]:
 
 # --- duplicates ------------------------------------------------------------------------------
 
-_PRIME = (1 << 61) - 1
-_RNG = np.random.default_rng(20240601)
-_A = _RNG.integers(1, _PRIME, size=64, dtype=np.uint64)
-_B = _RNG.integers(0, _PRIME, size=64, dtype=np.uint64)
 BANDS, ROWS = 16, 4
+
+
+@lru_cache(maxsize=1)
+def _hash_params():
+    """64 fixed hash functions (a*h + b mod p) for MinHash; numpy is imported only when needed."""
+    import numpy as np
+
+    rng = np.random.default_rng(20240601)
+    a = rng.integers(1, 1 << 32, size=64, dtype=np.uint64)[:, None]
+    b = rng.integers(0, 1 << 32, size=64, dtype=np.uint64)[:, None]
+    return a, b, np.uint64(4294967311)  # a prime above 2^32: products stay below 2^64
 
 
 def minhash(tokens: list[str]) -> np.ndarray | None:
     """A 64-value MinHash signature of the 5-word shingles of `tokens` (None when too short)."""
+    import numpy as np
+
     if len(tokens) < SHINGLE * 4:
         return None
     shingles = {" ".join(tokens[i:i + SHINGLE]) for i in range(len(tokens) - SHINGLE + 1)}
-    h = np.fromiter((hash(s) & 0xFFFFFFFF for s in shingles), dtype=np.uint64, count=len(shingles))
-    # (a*h + b) mod p with 32-bit h: keep products below 2^64 by folding a to 32 bits
-    a = (_A & np.uint64(0xFFFFFFFF))[:, None]
-    b = (_B & np.uint64(0xFFFFFFFF))[:, None]
-    return ((a * h[None, :] + b) % np.uint64(4294967311)).min(axis=1)
+    # crc32, not hash(): the same text must give the same decision in every run
+    h = np.fromiter((zlib.crc32(s.encode()) for s in shingles), dtype=np.uint64, count=len(shingles))
+    a, b, p = _hash_params()
+    return ((a * h[None, :] + b) % p).min(axis=1)
 
 
 def similarity(a: np.ndarray, b: np.ndarray) -> float:
-    return float(np.mean(a == b))
+    return float((a == b).mean())
 
 
 def _norm_title(title: str) -> str:
@@ -976,10 +1011,10 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
     for sha in primary:
         doc = _load_doc(db, doc_rows[sha])
         doc.mtime = mtimes.get(sha, 0.0)
-        sig = minhash([t for p in doc.passages if not (p.kinds & NOT_TEXT) for t in p.toks])
+        sig = minhash([t for p in doc.passages for t in p.toks])  # all the text, whatever its sections
         if sig is not None:
             sigs[sha] = sig
-        lights[sha] = _Light(sha, doc.source, doc.format, doc.title, doc.chars,
+        lights[sha] = _Light(sha, primary[sha], doc.format, doc.title, doc.chars,
                              doc.meta("year") if isinstance(doc.meta("year"), int) else None, doc.mtime,
                              doc.meta("timing"), doc.meta("evaluator_type"), doc.meta("evaluation_type"),
                              _project_codes(doc.meta("project_codes")), doc.kind)
@@ -1061,7 +1096,11 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
         elif sha in supersede:
             checks = [*checks, supersede[sha]]
             stage = "supplementary"
-        shown = [c for c in checks if c.decision != "not_met"]  # unmet criteria are named in 'content'
+        # unmet criteria are named in the 'content' reason; possible-inclusion criteria matter
+        # only when no inclusion criterion decided
+        content_verdict = next((c.decision for c in checks if c.criterion == "content"), None)
+        shown = [c for c in checks if c.decision != "not_met"
+                 and not (c.tier == "possible" and content_verdict == "include")]
         rows.append((source, sha, 1, decision, stage, dup_of, score,
                      json.dumps([c.to_dict() for c in shown], ensure_ascii=False)))
         crit_rows += [(sha, c.criterion, c.stage, c.decision, c.reason, c.page, c.evidence) for c in checks]

@@ -106,6 +106,14 @@ CREATE TABLE IF NOT EXISTS ws_audit (
     after TEXT
 );
 CREATE INDEX IF NOT EXISTS ws_audit_at ON ws_audit(at);
+CREATE INDEX IF NOT EXISTS ws_audit_user ON ws_audit(user_name, id);
+-- covering indexes for the workspace's listings: `documents` and `descriptions` rows carry large
+-- bodies, so a listing that scans the tables reads megabytes; these indexes hold what a listing reads
+CREATE INDEX IF NOT EXISTS ws_documents_listing ON documents(source, sha256, format, pages, language, title);
+CREATE INDEX IF NOT EXISTS ws_descriptions_kind ON descriptions(sha256, kind);
+CREATE INDEX IF NOT EXISTS ws_facets_listing ON doc_facets(sha256, title, kind, year, language, countries);
+CREATE INDEX IF NOT EXISTS ws_screen_records_listing ON screen_records(sha256, is_primary, decision);
+CREATE INDEX IF NOT EXISTS ws_facets_title ON doc_facets(title COLLATE NOCASE);
 """
 
 
@@ -407,17 +415,17 @@ def conflicts(db, machine: dict[str, str]) -> list[dict[str, Any]]:
     """Documents where reviewers disagree, or a reviewer disagrees with the machine (`machine`:
     sha256 → the machine's current decision), not yet resolved by the lead — or resolved before a
     reviewer changed their mind."""
-    by_doc: dict[str, list[dict[str, Any]]] = {}
-    for r in db.query("SELECT s.sha256, s.reviewer, s.decision, s.reason, s.decided_at, "
-                      "r.resolved_at FROM ws_screening s LEFT JOIN ws_resolutions r ON r.sha256 = s.sha256 "
-                      "ORDER BY s.sha256, s.decided_at"):
-        by_doc.setdefault(r["sha256"], []).append(dict(r))
+    by_doc: dict[str, list[tuple]] = {}
+    for r in db.query("SELECT s.sha256, s.reviewer, s.decision, s.reason, s.decided_at, r.resolved_at "
+                      "FROM ws_screening s LEFT JOIN ws_resolutions r ON r.sha256 = s.sha256"):
+        by_doc.setdefault(r[0], []).append(tuple(r))
     out = []
+    keys = ("sha256", "reviewer", "decision", "reason", "decided_at", "resolved_at")
     for sha, rows in by_doc.items():
-        resolved_at = rows[0]["resolved_at"]
-        if resolved_at is not None and all(r["decided_at"] <= resolved_at for r in rows):
+        resolved_at = rows[0][5]
+        if resolved_at is not None and all(r[4] <= resolved_at for r in rows):
             continue
-        human = {r["decision"] for r in rows}
+        human = {r[2] for r in rows}
         m = machine.get(sha)
         kinds = []
         if len(human) > 1:
@@ -425,7 +433,9 @@ def conflicts(db, machine: dict[str, str]) -> list[dict[str, Any]]:
         if m and any(d != m for d in human):
             kinds.append("machine")
         if kinds:
-            out.append({"sha256": sha, "kinds": kinds, "machine": m, "decisions": rows})
+            rows.sort(key=lambda r: r[4])
+            out.append({"sha256": sha, "kinds": kinds, "machine": m,
+                        "decisions": [dict(zip(keys, r, strict=True)) for r in rows]})
     return out
 
 
@@ -653,10 +663,34 @@ def cohen_kappa(pairs: list[tuple[str, str]], labels: list[str] | None = None) -
 
 
 def _pair(stage: str, a: str, b: str, ra: dict[Any, str], rb: dict[Any, str], labels: list[str]) -> PairAgreement:
-    common = sorted(set(ra) & set(rb), key=str)
-    pairs = [(ra[u], rb[u]) for u in common]
+    pairs = [(ra[u], rb[u]) for u in set(ra) & set(rb)]
     kappa, labels, table = cohen_kappa(pairs, labels)
     return PairAgreement(stage, a, b, len(pairs), sum(1 for x, y in pairs if x == y), labels, table, kappa)
+
+
+def _kappa_from_table(table: list[list[int]]) -> float | None:
+    n = sum(map(sum, table))
+    if not n:
+        return None
+    k = len(table)
+    po = sum(table[i][i] for i in range(k)) / n
+    pe = sum(sum(table[i]) * sum(row[i] for row in table) for i in range(k)) / (n * n)
+    return None if pe >= 1.0 else (po - pe) / (1 - pe)
+
+
+def _coding_pair(a: str, b: str, sa: dict[Any, set[str]], sb: dict[Any, set[str]], universe: set[str]) -> PairAgreement:
+    """Coding agreement over (item, theme) units, counted with set arithmetic (no unit-by-unit dict)."""
+    both = only_a = only_b = neither = 0
+    for unit in set(sa) & set(sb):
+        x, y = sa[unit] & universe, sb[unit] & universe
+        both += len(x & y)
+        only_a += len(x - y)
+        only_b += len(y - x)
+        neither += len(universe) - len(x | y)
+    table = [[both, only_a], [only_b, neither]]
+    n = both + only_a + only_b + neither
+    return PairAgreement("coding", a, b, n, both + neither, ["applied", "not applied"], table,
+                         _kappa_from_table(table))
 
 
 def agreement(db, stage: str, machine: dict[Any, Any] | None = None,
@@ -671,62 +705,73 @@ def agreement(db, stage: str, machine: dict[Any, Any] | None = None,
     """
     if stage not in STAGES:
         raise WorkspaceError(f"stage {stage!r}: use one of {', '.join(STAGES)}")
-    ratings: dict[str, dict[Any, str]] = {}
     if stage == "screening":
+        ratings: dict[str, dict[Any, str]] = {}
         for r in db.query("SELECT sha256, reviewer, decision FROM ws_screening"):
             ratings.setdefault(r["reviewer"], {})[r["sha256"]] = r["decision"]
         if machine is None:
-            machine = machine_screening(db)
+            machine = machine_screening(db, reviewed_only=True)
         labels = list(DECISIONS)
         machine_ratings = {k: v for k, v in machine.items() if v in DECISIONS}
-    else:
-        coded = coding_decisions(db)
-        if machine is None:
-            machine = machine_codes(db, coded)
-        universe = set(themes or [])
-        if not universe:
-            universe = {t for per in coded.values() for ts in per.values() for t in ts}
-            universe |= {t for ts in machine.values() for t in ts}
-        labels = ["applied", "not applied"]
-        for unit, per in coded.items():
-            for reviewer, ts in per.items():
-                for t in universe:
-                    ratings.setdefault(reviewer, {})[(unit, t)] = "applied" if t in ts else "not applied"
-        reviewed_units = set(coded)
-        machine_ratings = {(unit, t): "applied" if t in machine.get(unit, []) else "not applied"
-                           for unit in reviewed_units for t in universe}
-    out = [_pair(stage, a, b, ratings[a], ratings[b], labels) for a, b in combinations(sorted(ratings), 2)]
+        out = [_pair(stage, a, b, ratings[a], ratings[b], labels) for a, b in combinations(sorted(ratings), 2)]
+        out = [p for p in out if p.n]
+        return out + [_pair(stage, r, MACHINE, ratings[r], machine_ratings, labels) for r in sorted(ratings)]
+    coded = coding_decisions(db)
+    sets: dict[str, dict[Any, set[str]]] = {}
+    for unit, per in coded.items():
+        for reviewer, ts in per.items():
+            sets.setdefault(reviewer, {})[unit] = set(ts)
+    if machine is None:
+        machine = machine_codes(db, coded)
+    universe = set(themes or [])
+    if not universe:
+        universe = {t for per in sets.values() for ts in per.values() for t in ts}
+        universe |= {t for ts in machine.values() for t in ts}
+    machine_sets = {unit: set(machine.get(unit, [])) for unit in coded}
+    out = [_coding_pair(a, b, sets[a], sets[b], universe) for a, b in combinations(sorted(sets), 2)]
     out = [p for p in out if p.n]
-    out += [_pair(stage, r, MACHINE, ratings[r], machine_ratings, labels) for r in sorted(ratings)]
-    return out
+    return out + [_coding_pair(r, MACHINE, sets[r], machine_sets, universe) for r in sorted(sets)]
 
 
 # --- the machine's current answers, through the stage modules -------------------------------
 
 
-def machine_screening(db) -> dict[str, str]:
-    """sha256 → the machine's current screening decision (whatworks.screen's primary record)."""
+def machine_screening(db, reviewed_only: bool = False) -> dict[str, str]:
+    """sha256 → the machine's current screening decision (whatworks.screen's primary record), for
+    every document or only those a reviewer decided."""
+    sql = "SELECT m.sha256, m.decision FROM screen_records m WHERE m.is_primary = 1 AND m.sha256 IS NOT NULL"
+    if reviewed_only:
+        sql += " AND m.sha256 IN (SELECT sha256 FROM ws_screening UNION SELECT sha256 FROM ws_resolutions)"
     try:
-        rows = db.query("SELECT sha256, decision FROM screen_records WHERE is_primary = 1 AND sha256 IS NOT NULL")
+        rows = db.query(sql)
     except Exception:  # noqa: BLE001 - no screening stage in this database
         return {}
     return {r[0]: r[1] for r in rows}
 
 
 def machine_codes(db, units: Iterable[tuple[str, int]] | None = None) -> dict[tuple[str, int], list[str]]:
-    """(sha256, item index) → the machine's themes (offline engine), for `units` or every coded item."""
-    try:
-        from whatworks.coding import item_key
-    except ImportError:
-        return {}
-    shas = sorted({sha for sha, _ in units}) if units is not None else None
+    """(sha256, item index) → the machine's themes (offline engine), for `units` or every coded item.
+
+    Reads whatworks.coding's `coded_items` (which keeps each item's index) and `codes` in one query."""
     wanted = set(units) if units is not None else None
     out: dict[tuple[str, int], list[str]] = {}
-    for sha in shas if shas is not None else [r[0] for r in db.query("SELECT DISTINCT sha256 FROM codes")]:
-        by_key: dict[str, list[str]] = {}
-        for r in db.query("SELECT item_key, theme FROM codes WHERE sha256 = ? AND engine = 'offline'", (sha,)):
-            by_key.setdefault(r["item_key"], []).append(r["theme"])
-        for r in db.query("SELECT idx, text FROM items WHERE sha256 = ?", (sha,)):
-            if wanted is None or (sha, r["idx"]) in wanted:
-                out[(sha, r["idx"])] = sorted(by_key.get(item_key(r["text"]), []))
-    return out
+    sql = ("SELECT ci.sha256, ci.idx, c.theme FROM coded_items ci JOIN codes c ON c.sha256 = ci.sha256 "
+           "AND c.item_key = ci.item_key AND c.engine = 'offline'")
+    try:
+        if wanted is None:
+            rows = db.query(sql)
+        else:
+            shas = sorted({sha for sha, _ in wanted})
+            rows = []
+            for i in range(0, len(shas), 500):
+                chunk = shas[i:i + 500]
+                rows += db.query(sql + f" WHERE ci.sha256 IN ({', '.join('?' for _ in chunk)})", chunk)
+    except Exception:  # noqa: BLE001 - no coding stage in this database
+        return {}
+    for r in rows:
+        unit = (r[0], r[1])
+        if wanted is None or unit in wanted:
+            out.setdefault(unit, []).append(r[2])
+    for unit in wanted or ():
+        out.setdefault(unit, [])
+    return {k: sorted(v) for k, v in out.items()}

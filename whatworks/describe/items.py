@@ -140,7 +140,10 @@ def _region(d: _Doc, s: Section, kind: str) -> list[int]:
 def _marker_starts(blocks: list[Block], idx: list[int], kind: str) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
     for i in idx:
-        m = item_marker(blocks[i].text)
+        text = blocks[i].text
+        # "4.1 Recommendation 1", "121. Recommendation 4:": the leading number is the
+        # chapter's or the paragraph's, the item's number follows the word
+        m = item_marker(split_number(text)[0]) or item_marker(text)
         if m and m[0] == kind:
             out.append((i, m[1]))
     # "Recommendation #1" heading then "Recommendation 1: ..." right below: one item
@@ -186,6 +189,10 @@ def _numbered_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, str
 
 def _bullet_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]]:
     items = [i for i in idx if blocks[i].kind == "list_item" or _BULLET.match(blocks[i].text)]
+    depths = [blocks[i].level for i in items if blocks[i].kind == "list_item" and blocks[i].level]
+    if depths:  # a reader that records list nesting: sub-items belong to their parent
+        top = min(depths)
+        items = [i for i in items if (blocks[i].level or top) <= top]
     xs = [blocks[i].bbox[0] for i in items if blocks[i].bbox]
     if xs:
         left = min(xs)
@@ -193,7 +200,12 @@ def _bullet_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]
     return [(i, None) for i in items]
 
 
-_ABOUT_ITEMS = re.compile(r"recommendation|recommandation|recomendaci|recomenda[cç]|lessons? learn|lecons? apprise|lecciones? aprendida|lic(?:ao|oes) aprendida")
+@lru_cache(maxsize=1)
+def _about_items() -> re.Pattern:
+    """The words that name recommendations and lessons, in any of the four languages."""
+    v = vocabulary()
+    words = v.words["recommendation"] + [w for w in v.words["lesson_learned"] if " " in w]
+    return re.compile("|".join(re.escape(w).replace(r"\ ", r"\w*\s+") for w in words))
 
 
 def _paragraph_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]]:
@@ -204,7 +216,7 @@ def _paragraph_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, No
         b = blocks[i]
         if b.kind != "paragraph" or len(b.text.strip()) < 40 or _is_intro(b.text):
             continue
-        if _ABOUT_ITEMS.search(fold(b.text)):
+        if _about_items().search(normalize(b.text)):
             continue
         if out and _continues(blocks[out[-1][0]], b):
             continue
@@ -251,7 +263,10 @@ def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: 
                     break
             if _is_stop(b.text) or (b.kind == "table_row") != (head.kind == "table_row"):
                 break
-            if bullets and not _continues(d.blocks[members[-1]], b) and b.kind != "list_item":
+            # a plain list item owns its sub-items, and what follows only if the sentence goes
+            # on; a bold one ("1. Enhance efforts…" as a lead) owns the explanation below it
+            plain_item = head.kind == "list_item" and not head.bold
+            if (bullets or plain_item) and not _continues(d.blocks[members[-1]], b) and b.kind != "list_item":
                 break
             if kind == "finding" and not (_short(d.blocks[members[-1]].text)
                                           or _continues(d.blocks[members[-1]], b)):
@@ -292,7 +307,7 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         number = values.pop("number", None)
         if not text:
             continue
-        if out and not number and out[-1].number and not any(values.values()) and text[:1].islower():
+        if out and not number and out[-1].number and not values and "number" in columns.values():
             out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
             out[-1].blocks.append(i)
             continue
@@ -347,9 +362,20 @@ def _field_pattern() -> re.Pattern:
     return re.compile(rf"(?:^|(?<=[\s(\[|;.,*_]))(?P<label>{alt})\s*[*_]*\s*[:\uff1a]")
 
 
-def _fields(text: str) -> tuple[dict[str, str], bool]:
+@lru_cache(maxsize=1)
+def _bare_priority() -> re.Pattern:
+    """"High priority", "Priorité : élevée" without the label form, "prioridad alta"."""
+    from whatworks.describe.templates import labels
+
+    values = "|".join(re.escape(v).replace(r"\ ", r"\s+") for v in labels().priority_values)
+    words = "|".join(re.escape(p) for p in recommendation_fields()["priority"] if " " not in p)
+    return re.compile(rf"(?<![a-z])(?:(?P<a>{values})\s+(?:{words})|(?:{words})\s+(?P<b>{values}))(?![a-z])")
+
+
+def _fields(text: str, bare: bool = False) -> tuple[dict[str, str], bool]:
     """Attributes stated in `text` ("Priority: High. Addressed to: ILO") and whether the
-    block is nothing but such attributes."""
+    block is nothing but such attributes; `bare` also reads "(High priority)" (the
+    recommendation's own line only: prose below may call anything a high priority)."""
     folded = fold(text)
     labels = recommendation_fields()
     found = []
@@ -365,6 +391,11 @@ def _fields(text: str) -> tuple[dict[str, str], bool]:
         if value and key not in out:
             out[key] = value
     only = bool(found) and not text[:found[0][0]].strip(" -\u2022*_(|[\t")
+    if bare and "priority" not in out:
+        m = _bare_priority().search(folded[:300])
+        if m:
+            g = "a" if m.group("a") else "b"
+            out["priority"] = text[m.start(g):m.end(g)]
     return out, only
 
 
@@ -372,18 +403,21 @@ def _fields(text: str) -> tuple[dict[str, str], bool]:
 
 
 def _join(blocks: list[Block], members: list[int]) -> str:
+    """The blocks' text: a sentence broken between two adjacent blocks of one page is
+    mended with a space; anything else (a page break, a footnote in between) starts a new
+    line, so that every line can be found as it is on its page."""
     parts: list[str] = []
-    prev: Block | None = None
+    prev: int | None = None
     for j in members:
         b = blocks[j]
         t = b.text.strip()
         if not t:
             continue
-        if prev is not None and _continues(prev, b):
+        if prev is not None and j == prev + 1 and b.page == blocks[prev].page and _continues(blocks[prev], b):
             parts.append(" " + t)
         else:
             parts.append(("\n" if parts else "") + t)
-        prev = b
+        prev = j
     return "".join(parts)
 
 
@@ -394,7 +428,7 @@ def _finish(d: _Doc, raw: _Raw) -> Item | None:
     if raw.kind == "recommendation" and raw.text is None:
         keep = []
         for k, j in enumerate(members):
-            found, only = _fields(blocks[j].text)
+            found, only = _fields(blocks[j].text, bare=k == 0)
             for key, value in found.items():
                 fields.setdefault(key, value)
             if not (only and k > 0):
@@ -410,7 +444,17 @@ def _finish(d: _Doc, raw: _Raw) -> Item | None:
     return Item(kind=raw.kind, text=text, page=first.page, number=raw.number, fields=fields)
 
 
-def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False) -> list[_Raw]:
+def _singular(heading: str, kind: str) -> bool:
+    """"Recommendation" (not "Recommendations") over prose: the section is one item."""
+    if kind == "conclusion":  # a "Conclusion" chapter still makes several points
+        return False
+    title = split_number(heading)[0].rstrip(":. \u00a0")
+    m = item_marker(title + " 1")
+    return bool(m) and m[0] == kind and not title.lower().endswith("s")
+
+
+def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
+           heading: str = "") -> list[_Raw]:
     if not idx:
         return []
     blocks = d.blocks
@@ -431,8 +475,12 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False) -> li
     bullets = _bullet_starts(blocks, idx)
     if bullets:
         return _spans(d, idx, bullets, kind, bullets=True)
-    return _spans(d, idx, _paragraph_starts(blocks, idx), kind, bullets=False) \
-        if kind != "recommendation" or len(_paragraph_starts(blocks, idx)) <= 15 else []
+    paragraphs = _paragraph_starts(blocks, idx)
+    if heading and _singular(heading, kind):
+        body = [i for i in idx if blocks[i].kind != "heading" and blocks[i].text.strip()]
+        return [_Raw(kind, body)] if body else []
+    return _spans(d, idx, paragraphs, kind, bullets=False) \
+        if kind != "recommendation" or len(paragraphs) <= 15 else []
 
 
 def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
@@ -442,7 +490,9 @@ def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
     heads = [(i, split_number(first_line(blocks[i].text))[1]) for i in idx
              if blocks[i].kind == "heading" and _statement(blocks[i].text)]
     if len(heads) >= 2:
-        return [_Raw("finding", [i], num) for i, num in heads]
+        top = min(numbering_depth(num) or 1 for _, num in heads)  # 4.1.1 details 4.1
+        return [_Raw("finding", [i], num) for i, num in heads if (numbering_depth(num) or 1) == top]
+    idx = [i for i in idx if blocks[i].kind != "heading"]  # numbered headings are the chapter's own
     numbered = _numbered_starts(blocks, idx)
     if numbered:
         return _spans(d, idx, numbered, "finding")
@@ -450,10 +500,23 @@ def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
     return [_Raw("finding", [i]) for i, _ in bullets]
 
 
+@lru_cache(maxsize=1)
+def _verbs() -> frozenset[str]:
+    data = load_yaml("headings.yaml").get("statement_verbs", {})
+    return frozenset(normalize(v) for vs in data.values() for v in vs)
+
+
 def _statement(text: str) -> bool:
-    """A heading that states a finding: numbered, a sentence, not a topic."""
+    """A heading that states a finding ("4.1 Take-up rose among women"): numbered, a
+    sentence with a verb, not a topic ("4.1 Needs of migrants") nor a question."""
     title, number = split_number(first_line(text))
-    return number is not None and len(title.split()) >= 7 and numbering_depth(number) is not None
+    if number is None or numbering_depth(number) is None or len(title.split()) < 6:
+        return False
+    if title.rstrip().endswith("?"):
+        return False
+    if title.rstrip().endswith(".") and not title.rstrip().endswith(".."):
+        return True
+    return any(w in _verbs() for w in normalize(title).split())
 
 
 def _collect(d: _Doc, kind: str) -> list[_Raw]:
@@ -476,8 +539,10 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
                 raws += _finding_lists(d, _region(d, s, kind))
         return raws
     for s in _outermost(own):
-        raws += _split(d, _region(d, s, kind), kind)
+        raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
     if raws:
+        if kind == "recommendation":
+            raws += _stray_markers(d, raws)
         return raws
     mixed = [s for s in d.sections if d.body(s) and sk in heading_kinds(s.heading)[1:]]
     for s in _outermost(mixed):
@@ -486,7 +551,7 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
         return raws
     summary = [s for s in d.sections if s.kind == sk and d.in_es(s.block_start)]
     for s in _outermost(summary):
-        raws += _split(d, _region(d, s, kind), kind)
+        raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
     if raws or kind != "recommendation":
         return raws
     body = [i for i in range(len(d.blocks)) if not d.in_back(i) and d.blocks[i].kind in TEXT_KINDS]
@@ -495,16 +560,30 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
     return _spans(d, body, starts, kind) if starts else []
 
 
+def _stray_markers(d: _Doc, raws: list[_Raw]) -> list[_Raw]:
+    """"Recommendation 2:" paragraphs in the body, outside any recommendations section
+    (each finding chapter ending with its recommendation), that the sections did not give."""
+    have = {r.number for r in raws if r.number}
+    if not have:
+        return []
+    covered = {i for r in raws for i in r.blocks}
+    boxed = {i for s in d.sections if s.kind in CONTAINERS for i in range(s.block_start, s.block_end)}
+    body = [i for i in range(len(d.blocks)) if not d.in_es(i) and not d.in_back(i)
+            and i not in boxed and d.blocks[i].kind in TEXT_KINDS]
+    starts = [(i, n) for i, n in _marker_starts(d.blocks, body, "recommendation")
+              if n not in have and i not in covered]
+    return _spans(d, body, starts, "recommendation") if starts else []
+
+
 def _keyed(s: Section) -> bool:
     """"Key findings", "Main findings", "Principales constatations": a list of findings."""
     words = normalize(split_number(s.heading)[0]).split()
-    return bool(words) and any(w in words[:3] for w in (
-        "key", "main", "major", "summary", "principales", "principaux", "principais", "resumen", "resumo"))
+    return any(w in vocabulary().key_words for w in words[:3])
 
 
 def _has_statements(d: _Doc, s: Section) -> bool:
-    return any(d.blocks[i].kind == "heading" and _statement(d.blocks[i].text)
-               for i in range(s.block_start + 1, s.block_end))
+    return sum(1 for i in range(s.block_start + 1, s.block_end)
+               if d.blocks[i].kind == "heading" and _statement(d.blocks[i].text)) >= 2
 
 
 def find_items(document: Document, sections: list[Section]) -> list[Item]:
@@ -538,7 +617,7 @@ def find_items(document: Document, sections: list[Section]) -> list[Item]:
 
 def _dedupe(items: list[tuple[int, Item]]) -> list[tuple[int, Item]]:
     """One item told twice — a "Recommendations" summary up front and the chapter later —
-    is kept once: the longer telling (the later one when equal)."""
+    is kept once: the later telling, the chapter's."""
     keep: list[tuple[int, Item]] = []
     for start, item in items:
         twin = next((k for k, (_, o) in enumerate(keep) if o.kind == item.kind and (
@@ -546,7 +625,7 @@ def _dedupe(items: list[tuple[int, Item]]) -> list[tuple[int, Item]]:
             else not (o.number and item.number) and similar(o.text, item.text, 0.8))), None)
         if twin is None:
             keep.append((start, item))
-        elif len(item.text) >= len(keep[twin][1].text):
+        else:
             keep[twin] = (start, item)
     return keep
 

@@ -44,8 +44,6 @@ ITEM_SECTION = {
     "lesson_learned": "lessons_learned",
     "good_practice": "good_practices",
 }
-CONJUNCTIONS = {"and", "et", "y", "e", "och", "und", "amp"}
-SUMMARY_OF = {"of", "des", "du", "de", "del", "das", "dos", "da"}
 
 
 # --- text helpers -------------------------------------------------------------------
@@ -137,7 +135,11 @@ class Vocabulary:
     annex_words: set[str]
     annex_kinds: set[str]
     markers: dict[str, re.Pattern]  # item kind → pattern on folded text
+    words: dict[str, list[str]]  # item kind → its marker words, normalised ("recommendation")
     list_intros: list[str] = field(default_factory=list)
+    conjunctions: frozenset[str] = frozenset()
+    summary_of: frozenset[str] = frozenset()
+    key_words: frozenset[str] = frozenset()
     max_len: int = 1
 
 
@@ -158,8 +160,10 @@ def vocabulary() -> Vocabulary:
     modifiers = sorted({_words(str(m)) for ms in data["modifiers"].values() for m in ms} - {()},
                        key=len, reverse=True)
     markers = {}
+    marker_words = {}
     for item_kind, spec in data["item_markers"].items():
         words = sorted((normalize(w) for w in spec["words"]), key=len, reverse=True)
+        marker_words[item_kind] = words
         alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
         short = "|".join(re.escape(s) for s in sorted(spec.get("short", []), key=len, reverse=True))
         markers[item_kind] = re.compile(
@@ -176,7 +180,11 @@ def vocabulary() -> Vocabulary:
         annex_words={normalize(w) for w in data["annex_words"]},
         annex_kinds=set(data["annex_kinds"]),
         markers=markers,
+        words=marker_words,
         list_intros=intros,
+        conjunctions=frozenset(normalize(w) for w in data["conjunctions"]),
+        summary_of=frozenset(normalize(w) for w in data["summary_of"]),
+        key_words=frozenset(normalize(w) for w in data["key_words"]),
         max_len=max(len(p) for p in phrases),
     )
 
@@ -217,7 +225,7 @@ def _match(words: list[str], v: Vocabulary) -> list[str]:
         j = end
         while j < len(words):
             # "Summary of findings and recommendations": what the summary is of counts too
-            joins = CONJUNCTIONS | (SUMMARY_OF if kind == "executive_summary" else set())
+            joins = v.conjunctions | (v.summary_of if kind == "executive_summary" else frozenset())
             if words[j] in joins:
                 for s in _skip_modifiers(words, j + 1, v):
                     more = _phrase_at(words, s, v)
@@ -280,7 +288,12 @@ def heading_kinds(text: str) -> list[str]:
                     kinds = _match(part_words, v)
                     if kinds:
                         return kinds
-    return _match(words, v)
+    kinds = _match(words, v)
+    first = title.split()[0]
+    if not kinds and len(words) > 1 and first.isupper() and first.isalpha() and len(first) <= 6 \
+            and not title.isupper():
+        kinds = _match(words[1:], v)  # "ABSB Management Response", "ILO Lessons learned"
+    return kinds
 
 
 # --- table of contents --------------------------------------------------------------------
@@ -364,7 +377,10 @@ def _exact(text: str) -> bool:
     return False
 
 
-def _candidates(blocks: list[Block], toc: set[int]) -> list[_Candidate]:
+def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False) -> list[_Candidate]:
+    """Heading blocks, plus lines that look like headings the reader missed. When the
+    format marks headings itself (HTML, DOCX, Markdown) a plain paragraph is promoted only
+    if bold: a short "Recommendations" paragraph there is a table cell or a label."""
     cands: list[_Candidate] = []
     in_toc = False
     for i, b in enumerate(blocks):
@@ -374,20 +390,21 @@ def _candidates(blocks: list[Block], toc: set[int]) -> list[_Candidate]:
                 continue
             kinds = heading_kinds(text)
             in_toc = bool(kinds) and kinds[0] == "table_of_contents"
-            marker = item_marker(text)
             title, number = split_number(text)
+            marker = item_marker(text) or item_marker(title)
             cands.append(_Candidate(i, b, kinds, number, b.level, False,
                                     marker[0] if marker else None))
         elif b.kind in ("paragraph", "list_item") and not in_toc and i not in toc:
             marker = item_marker(b.text)
-            if marker and len(b.text) < 60 and len(b.text[marker[2]:].split()) < 4:
+            rest = b.text[marker[2]:].strip() if marker else ""
+            if marker and len(b.text) < 60 and len(rest.split()) < 4 and not rest.endswith("."):
                 # "Recommendation 2" alone on its line: the heading of one item
                 cands.append(_Candidate(i, b, [], None, None, True, marker[0]))
                 continue
             if not _looks_like_heading(b):
                 continue
             kinds = heading_kinds(b.text)
-            if not kinds or not (b.bold or _exact(b.text) or kinds[0] == "annex"):
+            if not kinds or not (b.bold or (not marks_headings and (_exact(b.text) or kinds[0] == "annex"))):
                 continue
             title, number = split_number(first_line(b.text))
             if b.kind == "list_item" and not (b.bold or title.isupper()):
@@ -492,7 +509,7 @@ def find_sections(document: Document) -> list[Section]:
     if not blocks:
         return []
     toc = toc_blocks(blocks)
-    cands = _candidates(blocks, toc)
+    cands = _candidates(blocks, toc, document.format in ("html", "docx", "markdown"))
     if not cands:
         return _synthetic(blocks, [])
     top = _assign_levels(cands)
@@ -526,6 +543,8 @@ def find_sections(document: Document) -> list[Section]:
             stack.append((c, section))
     sections += _split_combined(blocks, sections)
     sections += _synthetic(blocks, sections)
+    for s in sections:  # level 1 = the report's chapters, whatever the format's numbering
+        s.level = max(1, s.level - (top - 1))
     sections.sort(key=lambda s: (s.block_start, s.level))
     return sections
 
@@ -556,6 +575,9 @@ def _kind(c: _Candidate, parent: Section | None, is_title: bool) -> str:
         return kind
     if c.kinds:
         kind = c.kinds[0]
+        if kind == "executive_summary" and pk and pk not in ("front_matter", "other", "table_of_contents"):
+            # "Summary of key findings" closing a findings chapter is not the report's summary
+            return c.kinds[1] if len(c.kinds) > 1 else pk
         annex_heading = is_annex_heading(c.block.text)
         if pk in CONTAINERS and not annex_heading and kind not in CONTAINED_OK and kind != pk:
             if pk == "management_response" and kind not in ("recommendations",):
@@ -607,14 +629,15 @@ def _synthetic(blocks: list[Block], sections: list[Section]) -> list[Section]:
               and (m := item_marker(b.text)) and m[0] == "recommendation"]
     if not starts:
         return []
-    annex_from = min((s.block_start for s in sections if s.kind in CONTAINERS[:4]), default=len(blocks))
+    annex_from = min((s.block_start for s in sections
+                      if s.kind in CONTAINERS[:4] or is_annex_heading(s.heading)), default=len(blocks))
     starts = [i for i in starts if i < annex_from]
     if not starts:
         return []
     first = starts[0]
     # the run ends at the next heading after the last recommendation
-    end = next((s.block_start for s in sections if s.block_start > starts[-1]), len(blocks))
-    level = min((s.level for s in sections if s.block_start <= first < s.block_end), default=0) + 1
+    end = min((s.block_start for s in sections if s.block_start > starts[-1]), default=len(blocks))
+    level = max((s.level for s in sections if s.block_start <= first < s.block_end), default=0) + 1
     return [Section(kind="recommendations", heading=first_line(blocks[first].text)[:120],
                     page_start=blocks[first].page, page_end=blocks[end - 1].page, level=level,
                     block_start=first, block_end=end)]

@@ -25,6 +25,7 @@ class _Labels:
     header: list[str]
     fields: dict[str, list[tuple[str, str]]]  # kind → [(phrase, key)], longest first
     recommendation: dict[str, list[str]]
+    priority_values: list[str]
 
 
 def _phrases(by_lang: dict[str, list[str]]) -> list[str]:
@@ -44,6 +45,7 @@ def labels() -> _Labels:
         header=_phrases(data["header"]),
         fields=fields,
         recommendation={k: _phrases(v) for k, v in data["recommendation_fields"].items()},
+        priority_values=_phrases(data.get("priority_values", {})),
     )
 
 
@@ -113,7 +115,10 @@ def _after_label(text: str, nwords: int) -> str:
     head = text[:300]
     colon = head.find(":")
     if 0 < colon < 250 and len(_WORD.findall(head[:colon])) <= nwords + 16:
-        return text[colon + 1:].strip()
+        rest = text[colon + 1:].strip()
+        if rest.endswith(":") and ":" not in rest[:-1] and len(rest.split()) <= 15:
+            return ""  # "Relevant conditions and Context: limitations or advice…:" is all label
+        return rest
     pos = 0
     for k, m in enumerate(_WORD.finditer(text)):
         if k == nwords:
@@ -144,7 +149,7 @@ class _Template:
             return None
         fields = {k: "\n".join(t for _, t in v) for k, v in self.values.items() if k != "text"}
         first = text_parts[0][0]
-        last_page = max(blocks[i].page for i, _ in text_parts)
+        last_page = max(blocks[i].page for v in self.values.values() for i, _ in v)
         if last_page != blocks[first].page:
             fields["page_end"] = str(last_page)
         text = "\n".join(t for _, t in text_parts)

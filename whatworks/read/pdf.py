@@ -138,6 +138,8 @@ class _Frag:
         return " ".join(w.text for w in self.words)
 
     def bbox(self) -> tuple[float, float, float, float]:
+        if len(self.words) == 1:
+            return self.words[0].box
         boxes = [w.box for w in self.words]
         return (min(b[0] for b in boxes), min(b[1] for b in boxes),
                 max(b[2] for b in boxes), max(b[3] for b in boxes))
@@ -146,31 +148,46 @@ class _Frag:
 class _Line:
     """One visual line of a column: one fragment, or several (table cells)."""
 
-    __slots__ = ("frags", "words", "u0", "u1", "base", "size", "bold", "text", "top", "bottom", "color")
+    __slots__ = ("frags", "words", "u0", "u1", "base", "size", "bold", "text", "top", "bottom", "color",
+                 "sizes", "chars", "bold_chars")
 
     def __init__(self, frags: list[_Frag]):
         self.frags = frags
-        self.words = [w for f in frags for w in f.words]
-        self.u0 = min(f.u0 for f in frags)
-        self.u1 = max(f.u1 for f in frags)
-        self.base = max(f.base for f in frags)
-        sizes: dict[float, int] = {}
+        if len(frags) == 1:
+            f = frags[0]
+            self.words = f.words
+            self.u0, self.u1, self.base, self.top, self.bottom = f.u0, f.u1, f.base, f.top, f.bottom
+        else:
+            self.words = [w for f in frags for w in f.words]
+            self.u0 = min(f.u0 for f in frags)
+            self.u1 = max(f.u1 for f in frags)
+            self.base = max(f.base for f in frags)
+            self.top = min(f.top for f in frags)
+            self.bottom = max(f.bottom for f in frags)
+        sizes: dict[float, int] = {}  # raw size → characters
         bold = chars = 0
         colors = set()
         for w in self.words:
             n = len(w.text)
-            key = round(w.size * 2) / 2
-            sizes[key] = sizes.get(key, 0) + n
+            sizes[w.size] = sizes.get(w.size, 0) + n
             chars += n
             if w.bold:
                 bold += n
             colors.add(w.color)
-        self.size = max(sizes, key=sizes.__getitem__) if sizes else frags[0].size
+        self.sizes, self.chars, self.bold_chars = sizes, chars, bold
+        self.size = _mode_size(sizes) if sizes else round(frags[0].size * 2) / 2
         self.bold = chars > 0 and bold >= 0.85 * chars
         self.color = colors.pop() if len(colors) == 1 else None
         self.text = " ".join(f.text for f in frags)
-        self.top = min(f.top for f in frags)
-        self.bottom = max(f.bottom for f in frags)
+
+
+def _mode_size(sizes: dict[float, int]) -> float:
+    """The size (to the half point) that most characters have."""
+    rounded: dict[float, int] = {}
+    for size, n in sizes.items():
+        key = round(size * 2) / 2
+        rounded[key] = rounded.get(key, 0) + n
+    return max(rounded, key=rounded.__getitem__)
 
 
 class _PageData:
@@ -287,12 +304,11 @@ def _pdf_date(value: str) -> str | None:
         dt = datetime(*parts)
     except ValueError:
         return None
-    tz = m.group(7) or ""
-    if tz and tz not in "Zz":
-        digits = tz.replace("'", "")
-        tz = f"{digits[:3]}:{digits[3:5]}"
-    elif tz:
+    tz = (m.group(7) or "").replace("'", "")
+    if tz.upper() == "Z":
         tz = "Z"
+    elif tz:
+        tz = f"{tz[:3]}:{tz[3:5]}"
     return dt.isoformat() + tz
 
 
@@ -300,12 +316,12 @@ def _outline(pdf: pdfium.PdfDocument) -> list[tuple[int, str, int]]:
     """(level 1.., title, 0-based page) for each bookmark that points into the document."""
     entries = []
     try:
-        for bookmark in pdf.get_toc(max_depth=6):
+        for bookmark in pdf.get_toc(max_depth=15):
             dest = bookmark.get_dest()
             index = dest.get_index() if dest is not None else None
             title = CONTROL_RE.sub("", bookmark.get_title()).strip()
             if index is not None and title and 0 <= index < len(pdf):
-                entries.append((bookmark.level + 1, title, index))
+                entries.append((min(bookmark.level + 1, 6), title, index))
     except Exception:  # a broken outline only costs us its help
         log.debug("outline unreadable", exc_info=True)
     return entries
@@ -318,7 +334,7 @@ def _extract(pdf: pdfium.PdfDocument, path: Path) -> tuple[list[_PageData], list
     pages: list[_PageData] = []
     warnings: list[str] = []
     failed = []
-    fonts: dict[bytes, bool] = {}
+    fonts: dict[tuple[bytes, int], bool] = {}  # (font name, flags) → bold
     for index in range(len(pdf)):
         try:
             page = pdf[index]
@@ -327,9 +343,9 @@ def _extract(pdf: pdfium.PdfDocument, path: Path) -> tuple[list[_PageData], list
             pages.append(_PageData(index + 1, 0, 0))
             continue
         try:
-            width, height = page.get_size()
-            pd = _PageData(index + 1, width, height)
-            left, _, _, top = page.get_bbox()
+            # The page box, unrotated: bboxes are in the same space (a /Rotate only turns the view).
+            left, bottom, right, top = page.get_bbox()
+            pd = _PageData(index + 1, right - left, top - bottom)
             textpage = page.get_textpage()
             try:
                 words = _page_words(textpage, left, top, fonts)
@@ -390,7 +406,7 @@ def _page_words(textpage: pdfium.PdfTextPage, left: float, top: float, fonts: di
     prev_obj = style = None
     words: list[_Word] = []
     for m in TOKEN_RE.finditer(text):
-        s, e = m.span()
+        s = m.start()
         token = m.group()
         hyph = token[-1] == "\ufffe"
         if hyph:
@@ -545,6 +561,7 @@ def _fragments(words: list[_Word]) -> list[_Frag]:
             continue
         cur = _Frag(w)
         frags.append(cur)
+    frags = [piece for f in frags for piece in _split_wide_gaps(f)]
     if len(frags) < 2:
         return frags
     # Runs printed out of order (a bold word drawn after its line, say) end up as
@@ -560,6 +577,33 @@ def _fragments(words: list[_Word]) -> list[_Frag]:
         else:
             out.append(f)
     return out
+
+
+def _split_wide_gaps(frag: _Frag) -> list[_Frag]:
+    """Cut a fragment where one gap is far wider than its word spaces: a column gutter or a
+    table cell boundary drawn in the same run as its neighbour (justified lines have even gaps)."""
+    words = frag.words
+    if len(words) < 4 or frag.q != 0:
+        return [frag]
+    gaps = [b.u0 - a.u1 for a, b in zip(words, words[1:], strict=False)]
+    space = sorted(gaps)[len(gaps) // 2]
+    cuts = [i + 1 for i, g in enumerate(gaps) if g > max(0.8 * frag.size, 3 * space)
+            and not (i == 0 and _is_marker(words[0].text))]  # "1.⇥Text": a list item, not two cells
+    if not cuts:
+        return [frag]
+    out = []
+    for a, b in zip([0] + cuts, cuts + [len(words)], strict=True):
+        piece = _Frag(words[a])
+        for w in words[a + 1 : b]:
+            piece.add(w)
+        out.append(piece)
+    return out
+
+
+def _is_marker(text: str) -> bool:
+    """A list bullet or number standing alone: "•", "1.", "a)", "(iv)"."""
+    return bool(BULLET_RE.match(text + " ") or ENUM_RE.match(text + " ")
+                or re.fullmatch(r"\d{1,2}(\.\d{1,2})*[.)]?|[\uf000-\uf0ff]", text))
 
 
 def _ranges(numbers: list[int]) -> str:
@@ -585,13 +629,13 @@ def _ocr_scanned(pdf: pdfium.PdfDocument, pages: list[_PageData], path: Path, wa
     born-digital report (an image of a table, a scanned annex) only earn a warning.
     """
     scanned = [p for p in pages if p.scanned]
-    which = _pages_phrase([p.number for p in scanned])
+    which = _pages_phrase([p.number for p in scanned], "scanned image")
     sample = " ".join(f.text for p in pages if not p.scanned for f in p.frags)[:20000]
     binary = ocr.tesseract()
     if binary is None:
         if len(sample) < 200 or len(scanned) >= 0.5 * len(pages):
             raise ReadError("scanned", f"{path.name} has no text layer (scanned pages)", ocr.INSTALL_HINT)
-        warnings.append(f"{which} scanned images without text; {ocr.INSTALL_HINT}")
+        warnings.append(f"{which} without text; {ocr.INSTALL_HINT}")
         return False
     language = None
     if len(sample) >= 200:  # OCR in the language of the rest of the report: faster and better
@@ -610,12 +654,15 @@ def _ocr_scanned(pdf: pdfium.PdfDocument, pages: list[_PageData], path: Path, wa
         pd.ocr = True
     mostly = len(scanned) >= 0.5 * len(pages)
     if not mostly:
-        warnings.append(f"{which} scanned images, read by OCR")
+        warnings.append(f"{which}, read by OCR")
     return mostly
 
 
-def _pages_phrase(numbers: list[int]) -> str:
-    return f"page {numbers[0]} is" if len(numbers) == 1 else f"pages {_ranges(numbers)} are"
+def _pages_phrase(numbers: list[int], what: str = "") -> str:
+    """'page 5 is a scanned image' / 'pages 3, 7–9 are scanned images'."""
+    if len(numbers) == 1:
+        return f"page {numbers[0]} is" + (f" a {what}" if what else "")
+    return f"pages {_ranges(numbers)} are" + (f" {what}s" if what else "")
 
 
 def _ocr_fragments(words: list[ocr.OcrWord]) -> list[_Frag]:
@@ -661,13 +708,10 @@ class _Stats:
             after_hyphen = False
             wide = 0.4 * (pd.width or 595)
             for f in sorted(pd.frags, key=lambda f: (f.u0 // 50, f.base)):
-                running = f.u1 - f.u0 >= wide  # lines of running text, not table cells or labels
+                counter = sizes if f.u1 - f.u0 >= wide else all_sizes  # running text, not cells or labels
                 for w in f.words:
                     n = len(w.text)
-                    key = round(w.size * 2) / 2
-                    all_sizes[key] += n
-                    if running:
-                        sizes[key] += n
+                    counter[w.size] += n
                     colors[w.color] += n
                     if not (w.hyph or after_hyphen):
                         plain.append(w.text)
@@ -678,8 +722,9 @@ class _Stats:
                         spacing[round(d / f.size, 1)] += 1
                 prev = f
         vocab = set(WORD_RE.findall(" ".join(plain).lower()))
+        all_sizes.update(sizes)
         sizes = sizes if sum(sizes.values()) >= 0.2 * sum(all_sizes.values()) else all_sizes
-        self.body = sizes.most_common(1)[0][0] if sizes else 10.0
+        self.body = _mode_size(sizes) if sizes else 10.0
         # Line spacing as a multiple of the font size (1.2 is the typographers' default).
         self.leading = spacing.most_common(1)[0][0] if spacing else 1.2
         self.vocab = vocab
@@ -712,7 +757,7 @@ def _mark_running(pages: list[_PageData]) -> None:
     need = min(2 if len(pages) <= 4 else 3, len(pages))
     offsets = Counter(off for off, _ in {(value - pd.number, pd.number) for pd, _, value in numbers})
     for pd, f, value in numbers:
-        if offsets[value - pd.number] >= need:
+        if offsets[value - pd.number] >= need and (need > 1 or value < 1000):  # a lone "2023" is no page number
             _mark(pd, f)
     need = max(2, need, round(0.08 * len(pages)))  # a table header repeated on a few pages is content
     for hits in seen.values():
@@ -786,22 +831,24 @@ def _page_label(pd: _PageData) -> str | None:
 # --- reading order ------------------------------------------------------------------------------
 
 
-def _order(frags: list[_Frag], gutter: float) -> list[list[_Frag]]:
+def _order(frags: list[_Frag], gutter: float, depth: int = 0) -> list[list[_Frag]]:
     """Fragments in reading order, as rows (fragments sharing a baseline within a column)."""
     if len(frags) <= 1:
         return [frags] if frags else []
+    if depth > 40:  # a scatter of labels (a chart, a map): no text flow to recover
+        return _rows(frags)
     if max(f.base for f in frags) - min(f.base for f in frags) <= 0.3 * max(f.size for f in frags):
         return _rows(frags)  # one row: its fragments are cells, not columns
     cut = _vertical_cut(frags, gutter)
     if cut is not None:
         left, right = cut
-        return _order(left, gutter) + _order(right, gutter)
+        return _order(left, gutter, depth + 1) + _order(right, gutter, depth + 1)
     groups = _band_groups(frags, gutter)
     if len(groups) <= 1:
         return _rows(frags)
     out: list[list[_Frag]] = []
     for group in groups:
-        out.extend(_order(group, gutter))
+        out.extend(_order(group, gutter, depth + 1))
     return out
 
 
@@ -835,9 +882,9 @@ def _side_by_side(left: list[_Frag], right: list[_Frag]) -> bool:
     if bottom <= top:  # one above the other: bands will order them
         return False
     small, big = (left, right) if len(left) <= len(right) else (right, left)
-    if len(small) < 2:
-        return True
     bases = sorted(f.base for f in big)
+    if len(small) < 2:  # one label or list number beside its text is a row, not a column
+        return not _near(bases, small[0].base, max(1.5, 0.15 * small[0].size))
     aligned = sum(1 for f in small if _near(bases, f.base, max(1.5, 0.15 * f.size)))
     if aligned < 0.5 * len(small):
         return True
@@ -951,7 +998,7 @@ def _page_blocks(pd: _PageData, stats: _Stats) -> list[Block]:
 
 
 def _split_rows(rows: list[list[_Frag]]) -> list[list[_Frag]]:
-    """Fragments of one row that overlap or sit far apart vertically are separate lines."""
+    """Fragments of one row that overlap horizontally (text printed over text) are separate lines."""
     out = []
     for row in rows:
         cur = [row[0]]
@@ -990,12 +1037,13 @@ def _heading_strength(line: _Line, stats: _Stats) -> int:
     if not (line.bold or colored or ratio >= 1.08):
         return 0  # plain body-size text: most lines stop here
     text = line.text.strip()
-    if (not text or len(text) > 160 or sum(c.isalpha() for c in text) < 2 or text[-1] in ",;"
+    if (not text or len(text) > 160 or sum(c.isalpha() for c in text) < 2
+            or text[-1] in ",;" and ratio < 1.15  # a large heading may wrap after a comma
             or TOC_LINE_RE.search(text) or ITEM_LEAD_RE.match(text) or BULLET_RE.match(text)
             or "http" in text or "www." in text):
         return 0
     numbered = NUMBERED_RE.match(text) is not None and not re.match(r"^\d+([.,]\d+)?\s*%", text)
-    if text[-1] == "." and not (numbered and n_words <= 6):
+    if text[-1] == "." and not (numbered and n_words <= 6) and ratio < 1.2:
         return 0
     if text[-1] == ":" and ratio < 1.2:
         return 0
@@ -1005,7 +1053,7 @@ def _heading_strength(line: _Line, stats: _Stats) -> int:
     caps = len(letters) >= 3 and sum(c.isupper() for c in letters) >= 0.9 * len(letters)
     if numbered and n_words <= 14 or caps and n_words <= 10:
         return 2
-    return 1 if n_words <= 12 else 0
+    return 1 if n_words <= 12 and (line.bold or colored) else 0
 
 
 def _chromatic(color: int) -> bool:
@@ -1064,11 +1112,11 @@ def _build_blocks(lines: list[_Line], page: int, stats: _Stats) -> list[Block]:
             if close and _continues([lines[j] for j in group], kind, line, starts[i], strength[i], stats):
                 group.append(i)
                 continue
-            blocks.append(_make_block(kind, [lines[j] for j in group], page, stats))
+            blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, strength[group[0]]))
         group = [i]
         kind = "heading" if strength[i] and starts[i] in ("paragraph", "list_item") else starts[i]
     if group:
-        blocks.append(_make_block(kind, [lines[j] for j in group], page, stats))
+        blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, strength[group[0]]))
     return blocks
 
 
@@ -1083,11 +1131,13 @@ def _close(prev: _Line, line: _Line, stats: _Stats) -> bool:
 
 def _continues(group: list[_Line], kind: str, line: _Line, start: str, strength: int, stats: _Stats) -> bool:
     prev = group[-1]
-    if kind in ("table_row",) or start in ("table_row", "caption", "list_item"):
+    if kind == "table_row" or start in ("table_row", "caption", "list_item"):
+        return False
+    if TOC_LINE_RE.search(prev.text):  # one block per table-of-contents entry
         return False
     if kind == "heading":
         return (strength > 0 and line.bold == prev.bold and abs(line.size - prev.size) <= 0.6
-                and len(group) < 3 and not NUMBERED_RE.match(line.text))
+                and len(group) < (4 if prev.size >= 1.15 * stats.body else 3) and not NUMBERED_RE.match(line.text))
     if strength == 2 or abs(line.size - prev.size) > 0.6 and kind != "list_item":
         return False
     width = max(g.u1 for g in group) - min(g.u0 for g in group)
@@ -1102,17 +1152,18 @@ def _continues(group: list[_Line], kind: str, line: _Line, start: str, strength:
     return True
 
 
-def _make_block(kind: str, lines: list[_Line], page: int, stats: _Stats) -> Block:
+def _make_block(kind: str, lines: list[_Line], page: int, stats: _Stats, strength: int = 0) -> Block:
     boxes = [f.bbox() for line in lines for f in line.frags]
-    sizes: Counter[float] = Counter()
-    bold = chars = 0
-    for line in lines:
-        for w in line.words:
-            sizes[round(w.size * 2) / 2] += len(w.text)
-            chars += len(w.text)
-            bold += len(w.text) if w.bold else 0
-    block = Block(kind, "", page, bbox=_round_box(_union_box(boxes)), font_size=sizes.most_common(1)[0][0],
-                  bold=chars > 0 and bold >= 0.85 * chars)
+    if len(lines) == 1:
+        size, bold = lines[0].size, lines[0].bold
+    else:
+        sizes: dict[float, int] = {}
+        for line in lines:
+            for k, n in line.sizes.items():
+                sizes[k] = sizes.get(k, 0) + n
+        chars = sum(line.chars for line in lines)
+        size, bold = _mode_size(sizes), chars > 0 and sum(line.bold_chars for line in lines) >= 0.85 * chars
+    block = Block(kind, "", page, bbox=_round_box(_union_box(boxes)), font_size=size, bold=bold)
     if kind == "table_row":
         block.cells = [_join_text([_Line([f])], stats.vocab) for f in lines[0].frags]
         block.text = " | ".join(block.cells)
@@ -1120,8 +1171,10 @@ def _make_block(kind: str, lines: list[_Line], page: int, stats: _Stats) -> Bloc
     block.text = _join_text(lines, stats.vocab)
     if kind == "heading":
         words = block.text.split()
-        limit = HEADING_MAX_WORDS if lines[0].size >= 1.15 * stats.body or len(lines) == 1 else 14
-        if len(words) > limit or (len(lines) > 1 and block.text.endswith(".") and len(words) > 12):
+        big = lines[0].size >= 1.15 * stats.body
+        chapter = big and NUMBERED_RE.match(block.text) is not None  # "6.4. Specific Objective 3: …"
+        limit = 40 if chapter else HEADING_MAX_WORDS if big or strength == 2 or len(lines) == 1 else 14
+        if len(words) > limit or (len(lines) > 1 and block.text.endswith(".") and len(words) > 12 and not chapter):
             block.kind = "paragraph"
     return block
 

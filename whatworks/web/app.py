@@ -51,6 +51,7 @@ MESSAGES = {
     "uncorrected": "Correction removed: the machine's value shows again.",
     "coded": "Themes saved for this item.",
     "theme": "Theme added to the codebook.",
+    "dismissed": "Emerging theme dismissed.",
     "revealed": "Decisions revealed to every reviewer.",
     "blinded": "Blind mode is on again.",
     "user": "Account saved.",
@@ -92,7 +93,13 @@ class Pool:
                 db.close()
 
     def close(self) -> None:
+        """Close every connection; the pool opens new ones if it is used again."""
         with self.lock:
+            while True:
+                try:
+                    self.free.get_nowait()
+                except queue.Empty:
+                    break
             for db in self.opened:
                 try:
                     db.close()
@@ -336,11 +343,12 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
             return back(f"/screen?sha={sha256}&only={data.safe_only(only)}", "reason-needed")
         machine = data.machine_decision(db, sha256)
         ws.record_screening(db, sha256, decision, reason[:4000], v.user, machine)
+        request.app.state.cache.changed()
         return back(f"/screen?only={data.safe_only(only)}", "screened")
 
     @app.get("/screen/conflicts", response_class=HTMLResponse)
-    def screen_conflicts(request: Request, *, v: Who, db: DB):
-        view = data.conflicts_view(db, v, request.app.state.cache)
+    def screen_conflicts(request: Request, *, page: int = 1, v: Who, db: DB):
+        view = data.conflicts_view(db, v, request.app.state.cache, max(1, page))
         return html(request, v, "conflicts.html", title="Conflicts", section="/screen", **view)
 
     @app.post("/screen/{sha256}/resolve")
@@ -351,6 +359,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
         if decision not in ws.DECISIONS:
             raise HTTPException(400, f"Decision must be one of {', '.join(ws.DECISIONS)}.")
         ws.resolve_conflict(db, sha256, decision, reason[:4000], v.user, data.machine_decision(db, sha256))
+        request.app.state.cache.changed()
         return back("/screen/conflicts", "resolved")
 
     @app.post("/reveal/{stage}")
@@ -363,9 +372,9 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
 
     # --- coding ----------------------------------------------------------------------------
     @app.get("/code", response_class=HTMLResponse)
-    def code_queue(request: Request, *, sha: str | None = None, only: str = "todo", v: Who,
+    def code_queue(request: Request, *, sha: str | None = None, only: str = "todo", dpage: int = 1, v: Who,
                    db: DB):
-        view = data.coding_view(db, v, request.app.state.cache, sha, only)
+        view = data.coding_view(db, v, request.app.state.cache, sha, only, max(1, dpage))
         return html(request, v, "code.html", title="Coding", section="/code", **view)
 
     @app.post("/code/{sha256}/{idx}")
@@ -383,6 +392,7 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
             raise HTTPException(400, f"Unknown theme(s): {', '.join(bad)}. Create the theme first.")
         ws.record_coding(db, sha256, idx, themes, v.user, data.machine_themes(db, sha256, idx),
                          str(form.get("note") or "")[:2000])
+        request.app.state.cache.changed()
         only = data.safe_only(str(form.get("only") or "todo"))
         return back(f"/code?sha={sha256}&only={only}", "coded", f"#item-{idx}")
 
@@ -399,10 +409,15 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
         request.app.state.cache.clear()
         return back("/themes", "theme")
 
+    @app.post("/themes/{emerging_id}/dismiss")
+    def dismiss_theme(request: Request, *, emerging_id: int, v: Writer, db: DB):
+        data.dismiss_emerging(db, emerging_id, v.user)
+        return back("/themes", "dismissed")
+
     # --- synthesis ---------------------------------------------------------------------------
     @app.get("/synthesis", response_class=HTMLResponse)
     def synthesis(request: Request, *, v: Who, db: DB):
-        view = data.synthesis_view(request.app.state.project, db)
+        view = data.synthesis_view(request.app.state.project, db, request.app.state.cache)
         view["fresh"] = set(request.query_params.get("files", "").split(","))
         return html(request, v, "synthesis.html", title="Synthesis", section="/synthesis", **view)
 
@@ -417,7 +432,9 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
         path = data.output_file(request.app.state.project, name)
         if path is None:
             raise HTTPException(404, "No such file in the project's output folder.")
-        return FileResponse(path, filename=path.name)
+        # always a download, never rendered here: report text is untrusted, and a sandbox CSP besides
+        return FileResponse(path, filename=path.name, content_disposition_type="attachment",
+                            headers={"Content-Security-Policy": "sandbox; default-src 'none'"})
 
     # --- agreement and audit ------------------------------------------------------------
     @app.get("/agreement", response_class=HTMLResponse)

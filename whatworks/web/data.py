@@ -103,6 +103,7 @@ class Cache:
         self.project = project
         self.lock = threading.Lock()
         self.items: dict[str, tuple[Any, Any]] = {}
+        self.version = 0
 
     def clear(self) -> None:
         with self.lock:
@@ -144,6 +145,25 @@ class Cache:
 
         return self._get("codebook", self._mtime(self.project.codebook_path), make)
 
+    def included(self, db) -> list[str]:
+        """whatworks.screen.included, kept for a few seconds (the coding queue asks on every page)."""
+        from whatworks.web import stage
+
+        return self.get("included", lambda: stage.included(db))
+
+    def get(self, key: str, make):
+        """A value that depends on the decisions: kept 5 s, dropped at once when one is recorded here."""
+        return self._get(key, (int(time.time() // 5), self.version), make)
+
+    def all_indexed(self, db) -> bool:
+        """Every document has its doc_facets row (both counts come from indexes, so this is cheap)."""
+        return (db.scalar("SELECT COUNT(*) FROM documents") or 0) == (db.scalar("SELECT COUNT(*) FROM doc_facets") or 0)
+
+    def changed(self) -> None:
+        """A decision was recorded here: drop what depends on decisions."""
+        with self.lock:
+            self.version += 1
+
     def theme_ids(self) -> list[str]:
         cb = self.codebook()
         return [t.id for t in cb.themes] if cb else []
@@ -163,13 +183,17 @@ class Cache:
 
 SORTS = {
     "title": "LOWER(COALESCE(f.title, d.title, d.source))",
-    "kind": "COALESCE(f.kind, ds.kind)",
+    "kind": "f.kind",
     "year": "f.year",
     "language": "d.language",
     "pages": "d.pages",
     "source": "d.source",
     "machine": "m.decision",
 }
+
+
+#: Sorts that can walk an index of doc_facets (search's year and kind indexes, our title index).
+FACET_SORTS = {"title": "f.title COLLATE NOCASE", "year": "f.year", "kind": "f.kind"}
 
 
 @dataclass
@@ -226,11 +250,15 @@ def _machine_join() -> str:
 
 
 def corpus_page(db, f: CorpusFilter, page: int, per_page: int, v, cache: Cache) -> tuple[list[dict], int]:
-    """One page of the corpus listing, filtered and sorted in SQL, and the total count."""
-    where, params = [], []
+    """One page of the corpus listing, filtered and sorted in SQL, and the total count.
+
+    Facets (kind, year, countries, title) come from whatworks.search's `doc_facets`; only the
+    joins a filter or the sort needs are made (narrow covering indexes keep them cheap)."""
+    where, params, need = [], [], set()
     if f.kind:
-        where.append("COALESCE(f.kind, ds.kind) = ?")
+        where.append("f.kind = ?")
         params.append(f.kind)
+        need.add("f")
     if f.language:
         where.append("d.language = ?")
         params.append(f.language)
@@ -247,11 +275,15 @@ def corpus_page(db, f: CorpusFilter, page: int, per_page: int, v, cache: Cache) 
     if f.region:
         where.append("f.regions LIKE ?")
         params.append(f"%|{f.region.lower()}|%")
-    if f.machine in ws.DECISIONS:
+    if lo is not None or hi is not None or f.country or f.region:
+        need.add("f")
+    if f.machine in ws.DECISIONS or f.machine in ("duplicate", "error"):
         where.append("m.decision = ?")
         params.append(f.machine)
+        need.add("m")
     elif f.machine == "none":
         where.append("m.decision IS NULL")
+        need.add("m")
     if f.status == "todo":
         where.append("NOT EXISTS (SELECT 1 FROM ws_screening h WHERE h.sha256 = d.sha256 AND h.reviewer = ?)")
         params.append(v.name)
@@ -264,29 +296,59 @@ def corpus_page(db, f: CorpusFilter, page: int, per_page: int, v, cache: Cache) 
         where.append("NOT EXISTS (SELECT 1 FROM ws_screening h WHERE h.sha256 = d.sha256)")
     elif f.status == "resolved":
         where.append("EXISTS (SELECT 1 FROM ws_resolutions r WHERE r.sha256 = d.sha256)")
-    joins = ("FROM documents d LEFT JOIN doc_facets f ON f.sha256 = d.sha256 "
-             "LEFT JOIN descriptions ds ON ds.sha256 = d.sha256 " + _machine_join())
+
+    def joins(which: set[str]) -> str:
+        out = "FROM documents d "
+        if "f" in which:
+            out += "LEFT JOIN doc_facets f ON f.sha256 = d.sha256 "
+        if "m" in which:
+            out += _machine_join()
+        return out
+
     clause = (" WHERE " + " AND ".join(where)) if where else ""
-    total = db.scalar(f"SELECT COUNT(*) {joins}{clause}", params) or 0
-    order = SORTS[f.sort]
+    total = db.scalar(f"SELECT COUNT(*) {joins(need)}{clause}", params) or 0
     direction = "DESC" if f.dir == "desc" else "ASC"
-    nulls = f"CASE WHEN {order} IS NULL THEN 1 ELSE 0 END, "
-    rows = db.query(
-        f"SELECT d.sha256, d.source, d.format, d.pages, d.language, COALESCE(f.title, d.title) AS title, "
-        f"COALESCE(f.kind, ds.kind) AS kind, f.year, f.countries, m.decision AS machine, "
-        f"(SELECT r.decision FROM ws_resolutions r WHERE r.sha256 = d.sha256) AS final "
-        f"{joins}{clause} ORDER BY {nulls}{order} {direction}, d.source LIMIT ? OFFSET ?",
-        [*params, per_page, (page - 1) * per_page])
+    offset = (page - 1) * per_page
+    if f.sort in FACET_SORTS and cache.all_indexed(db):
+        # walk doc_facets' index in order (every document has its facets row): no sort of 20,000 rows
+        driver = ("FROM doc_facets f JOIN documents d ON d.sha256 = f.sha256 "
+                  + (_machine_join() if "m" in need else ""))
+        ids = db.query(f"SELECT d.sha256 {driver}{clause} ORDER BY {FACET_SORTS[f.sort]} {direction} "
+                       "LIMIT ? OFFSET ?", [*params, per_page, offset])
+    else:
+        order = SORTS[f.sort]
+        nulls = f"CASE WHEN {order} IS NULL THEN 1 ELSE 0 END, " if order.startswith(("f.", "m.")) else ""
+        sort_needs = need | ({"f"} if order.startswith("f.") or "f." in order else set()) | (
+            {"m"} if order.startswith("m.") else set())
+        ids = db.query(f"SELECT d.sha256 {joins(sort_needs)}{clause} ORDER BY {nulls}{order} {direction}, d.source "
+                       "LIMIT ? OFFSET ?", [*params, per_page, offset])
+    order_of = {r[0]: i for i, r in enumerate(ids)}
+    rows = []
+    if order_of:  # the page's rows, with everything the listing shows (50 lookups, not 20,000)
+        marks = ", ".join("?" for _ in order_of)
+        rows = db.query(
+            f"SELECT d.sha256, d.source, d.format, d.pages, d.language, COALESCE(f.title, d.title) AS title, "
+            f"f.kind, f.year, f.countries, m.decision AS machine, r.decision AS final "
+            f"{joins({'f', 'm'})} LEFT JOIN ws_resolutions r ON r.sha256 = d.sha256 WHERE d.sha256 IN ({marks})",
+            list(order_of))
+        rows = sorted(rows, key=lambda r: order_of[r["sha256"]])
     out = [dict(zip(r.keys(), tuple(r), strict=True)) for r in rows]
     shas = [r["sha256"] for r in out]
     humans: dict[str, list[dict]] = {}
+    kinds: dict[str, str] = {}
     if shas:
         marks = ", ".join("?" for _ in shas)
         for h in db.query(f"SELECT sha256, reviewer, decision, machine FROM ws_screening WHERE sha256 IN ({marks}) "
                           "ORDER BY reviewer", shas):
             humans.setdefault(h["sha256"], []).append(dict(zip(h.keys(), tuple(h), strict=True)))
+        missing = [r["sha256"] for r in out if r["kind"] is None]
+        if missing:  # not indexed by search yet: the description knows the kind
+            marks = ", ".join("?" for _ in missing)
+            kinds = {r[0]: r[1] for r in db.query(f"SELECT sha256, kind FROM descriptions WHERE sha256 IN ({marks})",
+                                                  missing)}
     hide = hide_others(db, v, "screening")
     for r in out:
+        r["kind"] = r["kind"] or kinds.get(r["sha256"])
         hs = humans.get(r["sha256"], [])
         r["flag"] = any(h["machine"] and r["machine"] and h["machine"] != r["machine"] for h in hs)
         visible = [h for h in hs if not hide or h["reviewer"] == v.name]
@@ -598,36 +660,44 @@ def screening_view(db, sha256: str, v, cache: Cache, with_document: bool = True,
     return view
 
 
-def conflicts_view(db, v, cache: Cache) -> dict[str, Any]:
-    from whatworks.web import stage
-
-    machine = stage.machine_map(db)
+def conflicts_view(db, v, cache: Cache, page: int = 1, per_page: int = 50) -> dict[str, Any]:
+    """Open conflicts (and second looks), a page at a time."""
+    machine = ws.machine_screening(db, reviewed_only=True)
     items = ws.conflicts(db, machine)
     hidden = hide_others(db, v, "screening")
     if hidden:  # a blind reviewer sees only their own disagreements with the machine
         items = [{**c, "kinds": ["machine"], "decisions": [d for d in c["decisions"] if d["reviewer"] == v.name]}
                  for c in items if any(d["reviewer"] == v.name and d["decision"] != c["machine"]
                                        for d in c["decisions"])]
+    # conflicts between reviewers first: they are the ones only the lead can settle
+    items.sort(key=lambda c: ("reviewers" not in c["kinds"], c["sha256"]))
     flagged = ws.second_looks(db, machine)
     if hidden:
         flagged = [f for f in flagged if f["reviewer"] == v.name]
+    total = len(items)
+    items = items[(page - 1) * per_page: page * per_page]
+    flagged_total = len(flagged)
+    flagged = flagged[:per_page]
     titles = _titles(db, {c["sha256"] for c in items} | {f["sha256"] for f in flagged})
     for c in items:
         c["title"] = titles.get(c["sha256"], c["sha256"][:12])
     for f in flagged:
         f["title"] = titles.get(f["sha256"], f["sha256"][:12])
-    return {"conflicts": items, "flagged": flagged, "hidden": hidden}
+    return {"conflicts": items, "flagged": flagged, "flagged_total": flagged_total, "hidden": hidden,
+            "total": total, "page": page, "per_page": per_page,
+            "page_url": lambda n: f"/screen/conflicts?page={n}"}
 
 
 def _titles(db, shas) -> dict[str, str]:
+    """sha256 → the title to show (the description's, the file's, else the file name)."""
     shas = sorted(shas)
     out: dict[str, str] = {}
     for i in range(0, len(shas), 500):
         chunk = shas[i:i + 500]
         marks = ", ".join("?" for _ in chunk)
-        for r in db.query(f"SELECT d.sha256, COALESCE(f.title, d.title, d.source) AS title FROM documents d "
+        for r in db.query(f"SELECT d.sha256, COALESCE(f.title, d.title) AS title, d.source FROM documents d "
                           f"LEFT JOIN doc_facets f ON f.sha256 = d.sha256 WHERE d.sha256 IN ({marks})", chunk):
-            out[r["sha256"]] = _basename(r["title"]) if r["title"] == r["sha256"] else str(r["title"])
+            out[r["sha256"]] = str(r["title"] or _basename(r["source"]))
     return out
 
 
@@ -638,39 +708,62 @@ def machine_themes(db, sha256: str, idx: int) -> list[str]:
     return ws.machine_codes(db, [(sha256, idx)]).get((sha256, idx), [])
 
 
-def coding_view(db, v, cache: Cache, sha: str | None, only: str) -> dict[str, Any]:
-    """The included reports with their item counts, and one report's items with the machine's
-    suggestions, the reviewer's themes and (unless blind) the others'."""
-    from whatworks.web import stage
+def coding_view(db, v, cache: Cache, sha: str | None, only: str, dpage: int = 1,
+                per_page: int = 100) -> dict[str, Any]:
+    """The included reports with their item counts (a page of them), and one report's items with the
+    machine's suggestions, the reviewer's themes and (unless blind) the others'."""
+    from whatworks.coding import item_key
 
     codebook = cache.codebook()
     labels = {t.id: t.label for t in codebook.themes} if codebook else {}
     questions = _questions(codebook)
-    shas = stage.included(db)
-    counts = {r[0]: r[1] for r in db.query("SELECT sha256, COUNT(*) FROM items GROUP BY sha256")}
-    mine = {r[0]: r[1] for r in db.query("SELECT sha256, COUNT(*) FROM ws_coding WHERE reviewer = ? "
-                                         "GROUP BY sha256", (v.name,))}
-    shas = [s for s in shas if counts.get(s)]
-    titles = _titles(db, shas)
-    docs = [{"sha256": s, "title": titles.get(s, s[:12]), "n_items": counts.get(s, 0), "mine": mine.get(s, 0)}
-            for s in shas]
-    docs.sort(key=lambda d: d["title"].lower())
-    total_items = sum(d["n_items"] for d in docs)
-    done = sum(d["mine"] for d in docs)
-    current = sha if sha in counts else None
-    if current is None and docs:
-        current = next((d["sha256"] for d in docs if d["mine"] < d["n_items"]), docs[0]["sha256"])
+    def make_order() -> tuple[list[str], dict[str, str], int]:
+        included = cache.included(db)
+        titles = _titles(db, included)
+        order = sorted(included, key=lambda x: (titles.get(x, "").lower(), x))
+        total = 0
+        for i in range(0, len(order), 500):  # index-only counts, 500 reports a query
+            chunk = order[i:i + 500]
+            total += db.scalar(f"SELECT COUNT(*) FROM items WHERE sha256 IN ({', '.join('?' for _ in chunk)})",
+                               chunk) or 0
+        return order, titles, total
+
+    order, titles, total_items = cache.get("coding-order", make_order)
+    done = db.scalar("SELECT COUNT(*) FROM ws_coding WHERE reviewer = ?", (v.name,)) or 0
+
+    def counted(shas: list[str]) -> list[dict[str, Any]]:
+        if not shas:
+            return []
+        marks = ", ".join("?" for _ in shas)
+        n = {r[0]: r[1] for r in db.query(f"SELECT sha256, COUNT(*) FROM items WHERE sha256 IN ({marks}) "
+                                          "GROUP BY sha256", shas)}
+        m = {r[0]: r[1] for r in db.query(f"SELECT sha256, COUNT(*) FROM ws_coding WHERE reviewer = ? AND "
+                                          f"sha256 IN ({marks}) GROUP BY sha256", [v.name, *shas])}
+        return [{"sha256": x, "title": titles.get(x, x[:12]), "n_items": n.get(x, 0), "mine": m.get(x, 0)}
+                for x in shas]
+
+    current = sha if sha in titles else None
+    if current is None:  # the first report (in title order) with items the reviewer has not coded
+        for i in range(0, len(order), per_page):
+            todo = [d for d in counted(order[i:i + per_page]) if d["mine"] < d["n_items"]]
+            if todo:
+                current = todo[0]["sha256"]
+                break
+        else:
+            current = order[0] if order else None
+    if current and (sha or dpage == 1):  # show the page of the nav that holds the current report
+        dpage = order.index(current) // per_page + 1
+    nav = counted(order[(dpage - 1) * per_page: dpage * per_page])
+    docs = order
     items = []
     if current:
-        from whatworks.coding import item_key
-
         machine: dict[str, list[dict]] = {}
         for r in db.query("SELECT item_key, theme, score, method, quote, engine FROM codes WHERE sha256 = ? "
                           "ORDER BY score DESC", (current,)):
             seen = machine.setdefault(r["item_key"], [])
             if not any(c["theme"] == r["theme"] for c in seen):
                 seen.append({"theme": r["theme"], "label": labels.get(r["theme"], r["theme"]), "score": r["score"],
-                             "method": r["method"], "quote": r["quote"]})
+                             "method": r["method"], "quote": r["quote"], "engine": r["engine"]})
         coded = ws.coding_decisions(db, current)
         notes = {r["idx"]: (r["note"], r["machine"]) for r in db.query(
             "SELECT idx, note, machine FROM ws_coding WHERE sha256 = ? AND reviewer = ?", (current, v.name))}
@@ -678,7 +771,7 @@ def coding_view(db, v, cache: Cache, sha: str | None, only: str) -> dict[str, An
         for r in db.query("SELECT idx, kind, text, page FROM items WHERE sha256 = ? ORDER BY idx", (current,)):
             suggestions = machine.get(item_key(r["text"]), [])
             by_theme = {c["theme"]: c for c in suggestions}
-            offline = sorted(c["theme"] for c in suggestions)
+            offline = sorted(c["theme"] for c in suggestions if c["engine"] == "offline")
             per = coded.get((current, r["idx"]), {})
             my = per.get(v.name)
             others = [(who, ts) for who, ts in sorted(per.items()) if who != v.name]
@@ -688,15 +781,15 @@ def coding_view(db, v, cache: Cache, sha: str | None, only: str) -> dict[str, An
             chosen = set(my) if my is not None else {c["theme"] for c in suggestions}
             ids = list(dict.fromkeys([c["theme"] for c in suggestions] + sorted(chosen)))
             note, then = notes.get(r["idx"], (None, None))
-            flag = my is not None and then is not None and json.loads(then) != ws.machine_codes(
-                db, [(current, r["idx"])]).get((current, r["idx"]), offline)
+            flag = my is not None and then is not None and sorted(json.loads(then)) != offline
             items.append({"idx": r["idx"], "kind": r["kind"], "text": r["text"], "page": r["page"],
                           "machine": suggestions, "mine": my, "others": others, "hidden": hidden, "note": note,
                           "flag": flag,
                           "choices": [{"id": t, "label": labels.get(t, t), "checked": t in chosen,
                                        "suggested": t in by_theme,
                                        "evidence": _code_evidence(by_theme.get(t))} for t in ids]})
-    return {"docs": docs, "current": current, "current_title": titles.get(current or "", ""), "items": items,
+    return {"docs": nav, "n_docs": len(docs), "dpage": dpage, "per_page": per_page, "current": current,
+            "current_title": titles.get(current or "", (current or "")[:12]), "items": items,
             "questions": questions, "theme_labels": labels, "total_items": total_items, "done": done,
             "only": safe_only(only)}
 
@@ -749,7 +842,7 @@ def create_theme(project, form: dict[str, str], user: ws.User, pool) -> None:
     with pool.connection() as db:
         with db.transaction():
             if emerging_id and emerging_id.isdigit():
-                stage.name_emerging(db, int(emerging_id), theme_id, user.name)
+                stage.name_emerging(db, int(emerging_id), label, user.name)
             ws.audit(db, user.name, "theme", f"theme:{theme_id}", None,
                      {"label": label, "question": question, "group": group or None, "descriptors": descriptors,
                       "emerging": int(emerging_id) if emerging_id and emerging_id.isdigit() else None})
@@ -758,10 +851,18 @@ def create_theme(project, form: dict[str, str], user: ws.User, pool) -> None:
 # --- synthesis and exports --------------------------------------------------------------------
 
 
-def synthesis_view(project, db) -> dict[str, Any]:
+def dismiss_emerging(db, emerging_id: int, user: ws.User) -> None:
     from whatworks.web import stage
 
-    view = stage.synthesis_preview(project, db)
+    with db.transaction():
+        stage.dismiss_emerging(db, emerging_id, user.name)
+        ws.audit(db, user.name, "theme.dismiss", f"emerging:{emerging_id}", None, {"status": "dismissed"})
+
+
+def synthesis_view(project, db, cache: Cache) -> dict[str, Any]:
+    from whatworks.web import stage
+
+    view = cache.get("synthesis", lambda: stage.synthesis_preview(project, db))
     view["formats"] = stage.export_formats()
     view["files"] = output_files(project)
     return view
@@ -818,14 +919,12 @@ def export(project, db, fmt: str, user: ws.User) -> list[Path]:
 def agreement_view(db, v, cache: Cache) -> dict[str, Any]:
     """Agreement per stage; a stage still blind for this reviewer shows nothing (it would tell
     them how others decided)."""
-    from whatworks.web import stage
-
     stages = []
     for name in ws.STAGES:
         if hide_others(db, v, name):
             stages.append((name, None))
         elif name == "screening":
-            stages.append((name, ws.agreement(db, "screening", machine=stage.machine_map(db))))
+            stages.append((name, ws.agreement(db, "screening")))
         else:
             stages.append((name, ws.agreement(db, "coding", themes=cache.theme_ids())))
     return {"stages": stages}

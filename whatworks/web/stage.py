@@ -37,7 +37,7 @@ def machine_decision(db, sha256: str) -> str | None:
     return db.scalar("SELECT decision FROM screen_records WHERE sha256 = ? AND is_primary = 1", (sha256,))
 
 
-CSS = {"include": "yes", "exclude": "no", "maybe": "unknown"}
+CSS = {"include": "yes", "met": "yes", "exclude": "no", "maybe": "unknown", "not_met": "muted"}
 
 
 def machine_detail(db, sha256: str, protocol) -> dict[str, Any]:
@@ -106,27 +106,14 @@ def search(db, q: str, *, limit: int, offset: int, mark: tuple[str, str], **filt
 
 def emerging(db, examples: int = 3) -> list[dict[str, Any]]:
     """Candidate themes from items that fit no theme (whatworks.emerging), with a few example items."""
-    import json
-
     try:
-        rows = db.query("SELECT id, label, terms, size, status FROM emerging_themes WHERE status <> 'dismissed' "
-                        "ORDER BY size DESC, id LIMIT 50")
-    except Exception:  # noqa: BLE001 - the coding stage has not created its tables
+        from whatworks.emerging import emerging_themes
+    except ImportError:
         return []
     out = []
-    from whatworks.coding import item_key
-
-    for r in rows:
-        ex = []
-        for e in db.query("SELECT sha256, item_key FROM emerging_items WHERE theme_id = ? ORDER BY similarity DESC "
-                          "LIMIT ?", (r["id"], examples)):
-            for it in db.query("SELECT idx, text, page FROM items WHERE sha256 = ?", (e["sha256"],)):
-                if item_key(it["text"]) == e["item_key"]:
-                    ex.append({"sha256": e["sha256"], "page": it["page"], "text": it["text"]})
-                    break
-        terms = json.loads(r["terms"]) if r["terms"] else []
-        out.append({"id": r["id"], "label": r["label"], "terms": terms, "size": r["size"], "status": r["status"],
-                    "examples": ex, "definition": ""})
+    for e in emerging_themes(db):
+        out.append({"id": e.id, "label": e.title, "terms": e.terms, "size": e.size, "status": e.status,
+                    "examples": e.items[:examples], "definition": ""})
     return out
 
 
@@ -176,23 +163,71 @@ def _theme_lists(q: dict) -> list[dict]:
     return out
 
 
-def name_emerging(db, emerging_id: int, theme_id: str, reviewer: str) -> None:
-    db.execute("UPDATE emerging_themes SET status = 'named', name = ?, reviewer = ?, updated_at = ? WHERE id = ?",
-               (theme_id, reviewer, time.time(), emerging_id))
+def name_emerging(db, emerging_id: int, label: str, reviewer: str) -> None:
+    from whatworks.emerging import name_emerging as name
+
+    name(db, emerging_id, label, reviewer)
+
+
+def dismiss_emerging(db, emerging_id: int, reviewer: str) -> None:
+    from whatworks.emerging import dismiss_emerging as dismiss
+
+    dismiss(db, emerging_id, reviewer)
 
 
 # --- synthesis and reports ------------------------------------------------------------------------
 
 
+def bound_project(project, db):
+    """The project with its database swapped for `db` (the request's connection, SQLite or PostgreSQL),
+    for stage functions that take a project."""
+    from whatworks.project import Project
+
+    bound = Project(project.root)
+    bound._db = db
+    return bound
+
+
 def export_formats() -> list[tuple[str, str]]:
-    return [("all", "Every format"), ("html", "HTML"), ("docx", "Word"), ("md", "Markdown"), ("xlsx", "Excel")]
+    """(format, button label) for every report format write_reports knows, plus "all"."""
+    out = [("all", "Every format")]
+    try:
+        from whatworks import report
+    except ImportError:
+        return out
+    formats = getattr(report, "FORMATS", None)
+    labels = {"html": "HTML", "docx": "Word", "md": "Markdown", "markdown": "Markdown", "xlsx": "Excel",
+              "json": "JSON", "csv": "CSV", "pdf": "PDF"}
+    if formats:
+        out += [(f, labels.get(f, f.upper())) for f in formats]
+    return out
 
 
 def synthesis_preview(project, db) -> dict[str, Any]:
-    return {"sections": [], "seconds": None, "error": "The synthesis module is not available yet.", "fresh": []}
+    """The synthesis from the current decisions and codes (whatworks.synthesize, template narratives:
+    the preview never waits for a language model)."""
+    try:
+        from whatworks.synthesize import synthesize
+    except ImportError:
+        return {"synthesis": None, "seconds": None, "error": "The synthesis stage is not installed."}
+    t0 = time.perf_counter()
+    try:
+        synthesis = synthesize(bound_project(project, db), use_llm=False)
+    except Exception as e:  # noqa: BLE001 - show why, keep the page
+        log.exception("synthesis preview failed")
+        return {"synthesis": None, "seconds": None, "error": f"The synthesis failed: {type(e).__name__}: {e}"}
+    return {"synthesis": synthesis, "seconds": time.perf_counter() - t0, "error": None}
 
 
 def write(project, db, fmt: str) -> list[Path]:
+    """whatworks.report.write_reports for one format (or all) into the project's output folder."""
+    import inspect
+
     from whatworks.report import write_reports
 
-    return list(write_reports(project))
+    bound = bound_project(project, db)
+    params = inspect.signature(write_reports).parameters
+    kwargs: dict[str, Any] = {}
+    if fmt != "all" and "formats" in params:
+        kwargs["formats"] = [fmt]
+    return list(write_reports(bound, **kwargs))

@@ -1,0 +1,266 @@
+"""Emerging themes: items that fit no codebook theme, grouped into candidate new themes.
+
+A codebook is written before the reports are read; a synthesis must also notice what it
+did not expect. Items of the included reports that no theme matched are clustered by the
+similarity of their multilingual embeddings (average-linkage agglomerative clustering in
+numpy, with a threshold relative to the items' own similarity distribution), and each
+cluster gets a suggested label from its most distinctive words. Candidates are stored so
+a reviewer can name them (then add a theme to the codebook) or dismiss them; a re-run
+keeps those decisions for clusters that come back with mostly the same items.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from whatworks.coding import Embedder, item_key, tokenize
+from whatworks.store import Database
+
+log = logging.getLogger(__name__)
+
+#: The tables live in whatworks.coding.SCHEMA (emerging_themes, emerging_items).
+SCHEMA = ""
+
+MIN_SIZE = 3
+MAX_ITEMS = 1500  # clustering is quadratic in memory; beyond this, the first items by report order
+#: Merge clusters while their average similarity is at least mean + RELATIVE × std of all pairs.
+RELATIVE = 1.0
+#: A stored candidate keeps its id, name and status when a new cluster shares this share of items.
+KEEP_JACCARD = 0.5
+
+
+@dataclass
+class EmergingTheme:
+    id: int | None
+    label: str
+    terms: list[str]
+    size: int
+    status: str = "candidate"  # candidate | named | dismissed
+    name: str | None = None
+    cohesion: float = 0.0  # average similarity within the cluster
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        return self.name or self.label
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "label": self.label, "name": self.name, "status": self.status, "terms": self.terms,
+                "size": self.size, "cohesion": round(self.cohesion, 3), "items": self.items}
+
+
+@lru_cache(maxsize=1)
+def _stopwords() -> frozenset[str]:
+    data = yaml.safe_load((Path(__file__).parent / "data" / "stopwords.yaml").read_text(encoding="utf-8"))
+    return frozenset(w for words in data.values() for w in words)
+
+
+def unfit_items(db: Database, shas: list[str]) -> list[dict[str, Any]]:
+    """Items of `shas` that no theme fits: no machine code and no reviewer's addition."""
+    if not shas:
+        return []
+    marks = ",".join("?" * len(shas))
+    coded = {(r["sha256"], r["item_key"]) for r in db.query(
+        f"SELECT DISTINCT sha256, item_key FROM codes WHERE sha256 IN ({marks})", shas)}
+    added = {(r["sha256"], r["item_key"]) for r in db.query(
+        f"SELECT DISTINCT sha256, item_key FROM human_codes WHERE decision != 'reject' AND sha256 IN ({marks})",
+        shas)}
+    out = []
+    for r in db.query(f"SELECT sha256, idx, kind, text, page FROM items WHERE sha256 IN ({marks}) "
+                      "ORDER BY sha256, idx", shas):
+        key = item_key(r["text"])
+        if (r["sha256"], key) in coded or (r["sha256"], key) in added:
+            continue
+        out.append({"sha256": r["sha256"], "idx": r["idx"], "item_key": key, "kind": r["kind"], "text": r["text"],
+                    "page": r["page"]})
+    return out
+
+
+def cluster(vectors: np.ndarray, relative: float = RELATIVE, min_size: int = MIN_SIZE) -> list[list[int]]:
+    """Average-linkage agglomerative clusters of unit vectors (indices), largest first.
+
+    Merging stops when the best pair of clusters is less similar than mean + relative × std
+    of all item pairs, so the cut adapts to the model and the corpus instead of a fixed cosine.
+    """
+    n = len(vectors)
+    if n < min_size:
+        return []
+    sim = vectors @ vectors.T
+    off = sim[~np.eye(n, dtype=bool)]
+    cut = float(off.mean() + relative * off.std())
+    # cluster-to-cluster sums of similarities; average = sum / (size_a * size_b)
+    sums = sim.astype(np.float64).copy()
+    sizes = np.ones(n)
+    alive = np.ones(n, dtype=bool)
+    members: list[list[int]] = [[i] for i in range(n)]
+    while True:
+        avg = sums / np.outer(sizes, sizes)
+        np.fill_diagonal(avg, -np.inf)
+        avg[~alive, :] = -np.inf
+        avg[:, ~alive] = -np.inf
+        flat = int(np.argmax(avg))
+        a, b = divmod(flat, n)
+        if avg[a, b] < cut:
+            break
+        sums[a, :] += sums[b, :]
+        sums[:, a] += sums[:, b]
+        sizes[a] += sizes[b]
+        alive[b] = False
+        members[a] += members[b]
+        members[b] = []
+    groups = [sorted(m) for m in members if len(m) >= min_size]
+    return sorted(groups, key=lambda g: (-len(g), g[0]))
+
+
+def top_terms(texts: list[str], background: list[str], k: int = 5) -> list[str]:
+    """The words most distinctive of `texts` against `background` (surface form as most often written)."""
+    stop = _stopwords()
+
+    def doc_terms(text: str) -> dict[str, str]:
+        out: dict[str, str] = {}
+        for t in tokenize(text):
+            if len(t.raw) < 4 or t.raw in stop or t.raw.isdigit():
+                continue
+            out.setdefault(t.stem, t.raw)
+        return out
+
+    inside = [doc_terms(t) for t in texts]
+    outside = [doc_terms(t) for t in background]
+    df_in = Counter(s for d in inside for s in d)
+    df_out = Counter(s for d in outside for s in d)
+    forms: dict[str, Counter] = {}
+    for d in inside:
+        for s, raw in d.items():
+            forms.setdefault(s, Counter())[raw] += 1
+    n_in, n_out = max(len(inside), 1), max(len(outside), 1)
+    scored = []
+    for s, c in df_in.items():
+        if c < 2 and len(inside) > 2:
+            continue
+        score = c / n_in - df_out.get(s, 0) / n_out
+        scored.append((score, c, s))
+    scored.sort(key=lambda x: (-x[0], -x[1], x[2]))
+    return [forms[s].most_common(1)[0][0] for _, _, s in scored[:k]]
+
+
+def find_emerging(project_or_db, shas: list[str] | None = None, *, min_size: int = MIN_SIZE,
+                  relative: float = RELATIVE) -> list[EmergingTheme]:
+    """Cluster the items that fit no theme into candidate themes, store them and return them."""
+    db: Database = getattr(project_or_db, "db", project_or_db)
+    if shas is None:
+        from whatworks.coding import scope_shas
+
+        shas = scope_shas(db)
+    items = unfit_items(db, list(shas))[:MAX_ITEMS]
+    clusters: list[EmergingTheme] = []
+    if len(items) >= min_size:
+        vectors = Embedder(db).embed([i["text"] for i in items])
+        groups = cluster(vectors, relative, min_size)
+        background = [i["text"] for i in items]
+        for g in groups:
+            vs = vectors[g]
+            centroid = vs.mean(axis=0)
+            centroid /= max(float(np.linalg.norm(centroid)), 1e-9)
+            sims = vs @ centroid
+            inner = vs @ vs.T
+            cohesion = float((inner.sum() - len(g)) / max(len(g) * (len(g) - 1), 1))
+            terms = top_terms([items[i]["text"] for i in g], background)
+            members = []
+            for i, s in sorted(zip(g, sims, strict=True), key=lambda x: -x[1]):
+                it = dict(items[i])
+                it["similarity"] = round(float(s), 3)
+                members.append(it)
+            clusters.append(EmergingTheme(None, " / ".join(terms[:3]) or "unlabelled", terms, len(g),
+                                          cohesion=cohesion, items=members))
+    _store(db, clusters)
+    log.info("emerging themes: %d candidates from %d items that fit no theme", len(clusters), len(items))
+    return clusters
+
+
+def _store(db: Database, clusters: list[EmergingTheme]) -> None:
+    """Replace the candidates, keeping the id, name and status of clusters that came back."""
+    old: dict[int, tuple[dict, set]] = {}
+    for r in db.query("SELECT * FROM emerging_themes"):
+        keys = {(x["sha256"], x["item_key"]) for x in db.query(
+            "SELECT sha256, item_key FROM emerging_items WHERE theme_id = ?", (r["id"],))}
+        old[r["id"]] = (dict(r), keys)
+    now = time.time()
+    used: set[int] = set()
+    with db.transaction():
+        for c in clusters:
+            keys = {(i["sha256"], i["item_key"]) for i in c.items}
+            match = None
+            for oid, (_row, okeys) in old.items():
+                if oid in used or not okeys:
+                    continue
+                jac = len(keys & okeys) / len(keys | okeys)
+                if jac >= KEEP_JACCARD and (match is None or jac > match[1]):
+                    match = (oid, jac)
+            if match:
+                oid = match[0]
+                used.add(oid)
+                row = old[oid][0]
+                c.id, c.status, c.name = oid, row["status"], row["name"]
+                db.execute("UPDATE emerging_themes SET label = ?, terms = ?, size = ?, cohesion = ?, updated_at = ? "
+                           "WHERE id = ?", (c.label, json.dumps(c.terms, ensure_ascii=False), c.size, c.cohesion,
+                                            now, oid))
+                db.execute("DELETE FROM emerging_items WHERE theme_id = ?", (oid,))
+            else:
+                cur = db.execute("INSERT INTO emerging_themes(label, terms, size, status, cohesion, created_at, "
+                                 "updated_at) VALUES (?, ?, ?, 'candidate', ?, ?, ?)",
+                                 (c.label, json.dumps(c.terms, ensure_ascii=False), c.size, c.cohesion, now, now))
+                c.id = cur.lastrowid
+            db.executemany("INSERT OR REPLACE INTO emerging_items(theme_id, sha256, item_key, similarity) "
+                           "VALUES (?, ?, ?, ?)",
+                           [(c.id, i["sha256"], i["item_key"], i["similarity"]) for i in c.items])
+        for oid, (row, _) in old.items():
+            if oid not in used and row["status"] == "candidate":  # reviewers' named/dismissed ones are kept
+                db.execute("DELETE FROM emerging_items WHERE theme_id = ?", (oid,))
+                db.execute("DELETE FROM emerging_themes WHERE id = ?", (oid,))
+
+
+def emerging_themes(db: Database, include_dismissed: bool = False) -> list[EmergingTheme]:
+    """The stored candidates (and named ones), with their items, largest first."""
+    texts = {}
+    out = []
+    for r in db.query("SELECT * FROM emerging_themes ORDER BY size DESC, id"):
+        if r["status"] == "dismissed" and not include_dismissed:
+            continue
+        members = []
+        for m in db.query("SELECT sha256, item_key, similarity FROM emerging_items WHERE theme_id = ? "
+                          "ORDER BY similarity DESC", (r["id"],)):
+            if m["sha256"] not in texts:
+                texts[m["sha256"]] = {item_key(x["text"]): x for x in db.query(
+                    "SELECT idx, kind, text, page FROM items WHERE sha256 = ?", (m["sha256"],))}
+            it = texts[m["sha256"]].get(m["item_key"])
+            if it is not None:
+                members.append({"sha256": m["sha256"], "item_key": m["item_key"], "idx": it["idx"],
+                                "kind": it["kind"], "text": it["text"], "page": it["page"],
+                                "similarity": m["similarity"]})
+        out.append(EmergingTheme(r["id"], r["label"], json.loads(r["terms"] or "[]"), r["size"], r["status"],
+                                 r["name"], r["cohesion"] or 0.0, members))
+    return out
+
+
+def name_emerging(db: Database, theme_id: int, name: str, reviewer: str = "") -> None:
+    """A reviewer names a candidate: it becomes a theme of the synthesis under that name."""
+    if not name.strip():
+        raise ValueError("an emerging theme needs a non-empty name")
+    db.execute("UPDATE emerging_themes SET status = 'named', name = ?, reviewer = ?, updated_at = ? WHERE id = ?",
+               (name.strip(), reviewer, time.time(), theme_id))
+
+
+def dismiss_emerging(db: Database, theme_id: int, reviewer: str = "") -> None:
+    """A reviewer dismisses a candidate; it stays dismissed when the same cluster comes back."""
+    db.execute("UPDATE emerging_themes SET status = 'dismissed', reviewer = ?, updated_at = ? WHERE id = ?",
+               (reviewer, time.time(), theme_id))

@@ -1,0 +1,575 @@
+"""synthesize: the thematic synthesis — what is being done, what works, for whom and why.
+
+For each review question, the codebook's themes are ranked by how many included reports
+support them, each with the reports' short ids (E2, I-1…), its strongest verbatim quotes
+(report id, source and page, every one checked against the stored document) and how the
+supporting reports break down by region, evaluation type, timing and year. Success factors
+are kept apart from challenges, target groups from final beneficiaries. Each theme gets a
+short paragraph written from the evidence only — counts, ids and breakdowns, never a claim
+the evidence does not show (a configured language model may draft it instead, under the same
+check). Limitations are stated as the seed review states them: few lessons learned or good
+practices, regions without reports, items no theme fits, codes no reviewer has checked.
+
+`Synthesis` is a plain dataclass: `to_dict()` / `to_json()` give what the reports render.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import logging
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whatworks.codebook import Codebook
+from whatworks.coding import ItemCode, effective_codes, item_key, normalise_space, sentences
+from whatworks.model import Document
+from whatworks.store import Database
+
+log = logging.getLogger(__name__)
+
+#: Quotes shown per theme (from different reports where possible).
+QUOTES_PER_THEME = 3
+#: Below this share of reports with lessons learned (or good practices), the limitation is stated.
+FEW_SHARE = 0.5
+#: Preference among item kinds when choosing the quote that stands for a theme.
+KIND_ORDER = {"lesson_learned": 0, "good_practice": 1, "finding": 2, "conclusion": 3, "recommendation": 4}
+ITEM_KIND_LABELS = {"finding": "findings", "conclusion": "conclusions", "recommendation": "recommendations",
+                    "lesson_learned": "lessons learned", "good_practice": "good practices"}
+
+
+@dataclass
+class Quote:
+    report_id: str
+    sha256: str
+    text: str  # verbatim (whitespace-normalised) from the source at `page`
+    page: int | None
+    source: str  # file name of the report
+    kind: str  # item kind it comes from
+    item: int  # item index in the report
+    theme: str = ""
+
+
+@dataclass
+class ThemeResult:
+    id: str
+    label: str
+    definition: str
+    question: str
+    group: str | None
+    reports: list[str] = field(default_factory=list)  # report ids, in id order
+    n_reports: int = 0
+    n_items: int = 0
+    share: float = 0.0  # n_reports / included reports
+    item_kinds: dict[str, int] = field(default_factory=dict)
+    items_by_report: dict[str, int] = field(default_factory=dict)  # report id → coded items
+    quotes: list[Quote] = field(default_factory=list)
+    by_region: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+    by_timing: dict[str, int] = field(default_factory=dict)
+    by_year: dict[str, int] = field(default_factory=dict)
+    narrative: str = ""
+    narrative_source: str = "template"  # template | llm
+    reviewed: int = 0  # codes a reviewer accepted or added
+
+
+@dataclass
+class GroupResult:
+    id: str | None
+    label: str
+    themes: list[ThemeResult] = field(default_factory=list)  # with evidence, ranked
+    no_evidence: list[str] = field(default_factory=list)  # theme labels no report supports
+
+
+@dataclass
+class QuestionResult:
+    id: str
+    label: str
+    ask: str
+    groups: list[GroupResult] = field(default_factory=list)
+
+
+@dataclass
+class ReportInfo:
+    report_id: str
+    sha256: str
+    title: str
+    source: str
+    year: int | None = None
+    regions: list[str] = field(default_factory=list)
+    countries: list[str] = field(default_factory=list)
+    evaluation_type: str = ""
+    timing: str = ""
+    evaluator_type: str = ""
+    project_codes: list[str] = field(default_factory=list)
+    language: str = ""
+    supplementary: bool = False
+    items_by_kind: dict[str, int] = field(default_factory=dict)
+    items: int = 0
+    coded_items: int = 0
+    themes: list[str] = field(default_factory=list)  # theme ids with evidence from this report
+
+
+@dataclass
+class Synthesis:
+    title: str
+    questions_text: list[str]
+    codebook: str
+    generated_at: str
+    n_reports: int
+    reports: list[ReportInfo]
+    questions: list[QuestionResult]
+    limitations: list[str]
+    items_by_kind: dict[str, int]
+    items_total: int
+    items_coded: int
+    codes_total: int
+    codes_reviewed: int
+    emerging: list[dict[str, Any]] = field(default_factory=list)
+    flow: dict[str, Any] = field(default_factory=dict)
+    regions_without_reports: list[str] = field(default_factory=list)
+    quotes_dropped: int = 0  # machine quotes that could not be found verbatim on a page of the source
+    narrative_engine: str = "template"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def to_json(self, **kwargs: Any) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=kwargs.pop("indent", 2), **kwargs)
+
+    def themes(self) -> list[ThemeResult]:
+        return [t for q in self.questions for g in q.groups for t in g.themes]
+
+    def quotes(self) -> list[Quote]:
+        return [qt for t in self.themes() for qt in t.quotes]
+
+    def report(self, report_id: str) -> ReportInfo | None:
+        return next((r for r in self.reports if r.report_id == report_id), None)
+
+
+# --- locating quotes in the stored documents ----------------------------------------------
+
+def page_texts(document: Document) -> list[str]:
+    """Each page's text as one whitespace-normalised string (blocks joined by a space)."""
+    return [normalise_space(" ".join(b.text for b in page.blocks)) for page in document.pages]
+
+
+def locate(quote: str, pages: list[str], hint: int | None) -> int | None:
+    """The 1-based page whose text holds `quote` verbatim: the hinted page first, then its neighbours."""
+    q = normalise_space(quote)
+    if not q:
+        return None
+    order: list[int] = []
+    if hint:
+        order += [hint, hint + 1, hint - 1]
+    order += range(1, len(pages) + 1)
+    for p in dict.fromkeys(order):
+        if 1 <= p <= len(pages) and q in pages[p - 1]:
+            return p
+    return None
+
+
+class _Sources:
+    """Documents' page texts, loaded once each."""
+
+    def __init__(self, db: Database):
+        self.db = db
+        self._pages: dict[str, list[str]] = {}
+
+    def pages(self, sha: str) -> list[str]:
+        if sha not in self._pages:
+            try:
+                self._pages[sha] = page_texts(self.db.document(sha))
+            except KeyError:
+                self._pages[sha] = []
+        return self._pages[sha]
+
+    def verified(self, code: ItemCode) -> tuple[str, int] | None:
+        """The code's quote (or another sentence of its item) with the page it occurs on."""
+        pages = self.pages(code.sha256)
+        candidates = [code.quote] if code.quote else []
+        candidates += [s for s in sentences(code.text) if any(t in s for t in code.triggers)]
+        for cand in candidates:
+            if not cand:
+                continue
+            page = locate(cand, pages, code.page)
+            if page is not None:
+                return normalise_space(cand), page
+        return None
+
+
+# --- metadata ------------------------------------------------------------------------------
+
+def _meta(db: Database, sha: str) -> dict[str, Any]:
+    d = db.description(sha)
+    return {k: v.value for k, v in d.metadata.items()} if d else {}
+
+
+def _as_list(value: Any) -> list[str]:
+    if value is None or value == "":
+        return []
+    if isinstance(value, list | tuple):
+        out = []
+        for v in value:
+            if isinstance(v, dict):
+                v = v.get("code") or v.get("name") or ""
+            if v:
+                out.append(str(v))
+        return out
+    return [str(value)]
+
+
+def report_infos(db: Database, shas: list[str], ids: dict[str, str]) -> list[ReportInfo]:
+    supplementary: set[str] = set()
+    try:
+        from whatworks.screen import supplementary as _supp
+
+        supplementary = set(_supp(db))
+    except (ImportError, Exception) as e:  # noqa: BLE001 - optional stage
+        log.debug("no supplementary list: %s", e)
+    docs = {r["sha256"]: r for r in db.documents()}
+    out = []
+    for sha in shas:
+        meta = _meta(db, sha)
+        doc = docs.get(sha)
+        source = doc["source"] if doc else ""
+        kinds = Counter(r["kind"] for r in db.query("SELECT kind FROM items WHERE sha256 = ?", (sha,)))
+        year = meta.get("year")
+        out.append(ReportInfo(
+            report_id=ids.get(sha, sha[:8]), sha256=sha,
+            title=str(meta.get("title") or (doc["title"] if doc else "") or Path(source).stem),
+            source=Path(source).name, year=int(year) if isinstance(year, int | float) else None,
+            regions=_as_list(meta.get("regions_ilo")) or _as_list(meta.get("regions_m49"))[:1],
+            countries=_as_list(meta.get("countries")),
+            evaluation_type=str(meta.get("evaluation_type") or ""), timing=str(meta.get("timing") or ""),
+            evaluator_type=str(meta.get("evaluator_type") or ""),
+            project_codes=_as_list(meta.get("project_codes")),
+            language=str(meta.get("language") or (doc["language"] if doc else "") or ""),
+            supplementary=sha in supplementary, items_by_kind=dict(kinds), items=sum(kinds.values())))
+    return sorted(out, key=_id_order)
+
+
+def _id_order(r: ReportInfo) -> tuple:
+    rid = r.report_id
+    series = 0 if rid.startswith("E") else 1
+    digits = "".join(c for c in rid if c.isdigit())
+    return series, int(digits) if digits else 0, rid
+
+
+def _id_key(rid: str) -> tuple:
+    digits = "".join(c for c in rid if c.isdigit())
+    return (0 if rid.startswith("E") else 1, int(digits) if digits else 0, rid)
+
+
+# --- narrative (offline, from the evidence only) --------------------------------------------
+
+PHRASES = {
+    ("what_is_being_done", None): "describe {label}",
+    ("what_works", None): "give evidence on {label}",
+    ("for_whom", "target_groups"): "name {label} among the groups the interventions worked with",
+    ("for_whom", "final_beneficiaries"): "name {label} among the final beneficiaries",
+    ("why", "success_factors"): "identify {label} as a factor of success",
+    ("why", "challenges"): "report {label} as a challenge",
+}
+
+LABEL_TITLES = {"project": "project", "programme": "programme", "country_programme": "country programme",
+                "thematic": "thematic", "strategy": "strategy", "high_level": "high-level", "meta": "meta-",
+                "impact": "impact", "other": "other", "final": "final", "midterm": "mid-term",
+                "ex_post": "ex-post"}
+
+
+def _lower_label(label: str) -> str:
+    """'Political context and instability' → 'political context and instability' (acronyms kept)."""
+    first = label.split(" ", 1)[0]
+    if first.isupper() or any(c.isupper() for c in first[1:]):
+        return label
+    return label[:1].lower() + label[1:]
+
+
+def _ids_text(ids: list[str], limit: int = 12) -> str:
+    if len(ids) <= limit:
+        return ", ".join(ids)
+    return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
+
+
+def _counts_text(counts: dict[str, int], titles: dict[str, str] | None = None) -> str:
+    parts = [f"{(titles or {}).get(k, k)} ({v})" for k, v in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+    if len(parts) <= 1:
+        return "".join(parts)
+    return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def template_narrative(t: ThemeResult, total: int) -> str:
+    """Two to four sentences stating only counts, ids and breakdowns of the supporting reports."""
+    key = (t.question, t.group) if (t.question, t.group) in PHRASES else (t.question, None)
+    verb = PHRASES.get(key, "give evidence on {label}").format(label=_lower_label(t.label))
+    noun = "report" if total == 1 else "reports"
+    out = [f"{t.n_reports} of {total} included {noun} ({_ids_text(t.reports)}) {verb}."]
+    if t.by_region and t.n_reports > 1:
+        (top, k), *rest = sorted(t.by_region.items(), key=lambda x: (-x[1], x[0]))
+        if not rest:
+            out.append(f"All of them cover {top}.")
+        elif k > rest[0][1] and k * 2 > t.n_reports:
+            out.append(f"Most of them cover {top} ({k} of {t.n_reports}).")
+        else:
+            out.append(f"They cover {_counts_text(t.by_region)}.")
+    elif t.by_region:
+        out.append(f"It covers {next(iter(t.by_region))}.")
+    kinds = {ITEM_KIND_LABELS.get(k, k): v for k, v in t.item_kinds.items()}
+    item_noun = "item" if t.n_items == 1 else "items"
+    out.append(f"The evidence is {t.n_items} coded {item_noun}: {_counts_text(kinds)}.")
+    if t.by_year:
+        years = sorted(int(y) for y in t.by_year)
+        out.append(f"The reports date from {years[0]}." if len(years) == 1 or years[0] == years[-1]
+                   else f"The reports date from {years[0]} to {years[-1]}.")
+    return " ".join(out)
+
+
+# --- the synthesis ---------------------------------------------------------------------------
+
+def _flow(db: Database) -> dict[str, Any]:
+    try:
+        from whatworks.selection import flow_counts
+
+        return flow_counts(db)
+    except (ImportError, Exception) as e:  # noqa: BLE001 - optional stage; the synthesis stands alone
+        log.debug("no selection flow: %s", e)
+        return {}
+
+
+def _included(db: Database) -> list[str]:
+    try:
+        from whatworks.screen import included
+    except ImportError:
+        log.warning("screening is not available: the synthesis covers every described report")
+        return [r[0] for r in db.query("SELECT DISTINCT sha256 FROM items ORDER BY sha256")]
+    return list(included(db))
+
+
+def _report_ids(db: Database, shas: list[str]) -> dict[str, str]:
+    try:
+        from whatworks.screen import report_ids
+
+        ids = report_ids(db)
+    except ImportError:
+        ids = {}
+    for n, sha in enumerate(s for s in shas if s not in ids):
+        ids[sha] = f"R{n + 1}"
+    return ids
+
+
+def ilo_regions() -> list[str]:
+    """The five ILO regions (whatworks/data/regions.yaml), for 'regions with no reports'."""
+    import yaml
+
+    path = Path(__file__).parent / "data" / "regions.yaml"
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return [r for r in data.get("ilo_regions", {}) if not r.lower().startswith("global")]
+    except (OSError, yaml.YAMLError, AttributeError):
+        return ["Africa", "Americas", "Arab States", "Asia and the Pacific", "Europe and Central Asia"]
+
+
+def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
+    """The synthesis of the included reports' coded items (machine codes after reviewers' decisions)."""
+    db: Database = project.db
+    codebook: Codebook = project.codebook()
+    try:
+        protocol = project.protocol()
+        title = getattr(protocol, "title", "") or codebook.title
+        questions_text = list(getattr(protocol, "questions", []) or [])
+    except Exception as e:  # noqa: BLE001 - the synthesis does not need the protocol
+        log.debug("protocol not readable: %s", e)
+        protocol, title, questions_text = None, codebook.title, []
+    if llm is None and use_llm:
+        from whatworks.llm import client_for
+
+        llm = client_for(project)
+    shas = _included(db)
+    ids = _report_ids(db, shas)
+    reports = report_infos(db, shas, ids)
+    by_sha = {r.sha256: r for r in reports}
+    total = len(reports)
+    codes = [c for c in effective_codes(db, shas) if c.theme in set(codebook.ids)]
+    sources = _Sources(db)
+
+    by_theme: dict[str, list[ItemCode]] = {}
+    for c in codes:
+        by_theme.setdefault(c.theme, []).append(c)
+    coded_keys = {(c.sha256, c.item_key) for c in codes}
+    for c in codes:
+        info = by_sha.get(c.sha256)
+        if info is not None and c.theme not in info.themes:
+            info.themes.append(c.theme)
+    for r in reports:
+        r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
+
+    quotes_dropped = 0
+    questions: list[QuestionResult] = []
+    for q in codebook.questions:
+        qr = QuestionResult(q.id, q.label, q.ask)
+        groups = [(g.id, g.label) for g in q.groups] or [(None, q.label)]
+        for gid, glabel in groups:
+            gr = GroupResult(gid, glabel)
+            for theme in codebook.themes_for(q.id, gid) if gid else codebook.themes_for(q.id):
+                tcodes = by_theme.get(theme.id, [])
+                if not tcodes:
+                    gr.no_evidence.append(theme.label)
+                    continue
+                t, dropped = _theme_result(theme, tcodes, by_sha, total, sources)
+                quotes_dropped += dropped
+                gr.themes.append(t)
+            gr.themes.sort(key=lambda t: (-t.n_reports, -t.n_items, t.label))
+            qr.groups.append(gr)
+        questions.append(qr)
+
+    engine = "template"
+    for qr in questions:
+        for gr in qr.groups:
+            for t in gr.themes:
+                t.narrative = template_narrative(t, total)
+                if llm is not None:
+                    from whatworks.llm import draft_narrative
+
+                    drafted = draft_narrative(llm, t.label, f"{qr.label} {qr.ask}".strip(),
+                                              t.narrative, [(x.report_id, x.text, x.page) for x in t.quotes])
+                    if drafted:
+                        t.narrative, t.narrative_source, engine = drafted, "llm", "llm"
+
+    items_by_kind: Counter[str] = Counter()
+    for r in reports:
+        items_by_kind.update(r.items_by_kind)
+    items_total = sum(items_by_kind.values())
+    all_item_keys = set()
+    for sha in shas:
+        for row in db.query("SELECT text FROM items WHERE sha256 = ?", (sha,)):
+            all_item_keys.add((sha, item_key(row["text"])))
+    covered = {reg for r in reports for reg in r.regions}
+    regions_missing = [reg for reg in ilo_regions() if reg not in covered] if _international(reports) else []
+    emerging = _emerging(db)
+    synthesis = Synthesis(
+        title=title or "Synthesis review", questions_text=questions_text, codebook=codebook.name,
+        generated_at=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(), n_reports=total,
+        reports=reports, questions=questions, limitations=[], items_by_kind=dict(items_by_kind),
+        items_total=items_total, items_coded=len(coded_keys & all_item_keys),
+        codes_total=len(codes), codes_reviewed=sum(1 for c in codes if c.human in ("accept", "add")),
+        emerging=emerging, flow=_flow(db), regions_without_reports=regions_missing,
+        quotes_dropped=quotes_dropped, narrative_engine=engine)
+    synthesis.limitations = limitations(synthesis)
+    return synthesis
+
+
+def _international(reports: list[ReportInfo]) -> bool:
+    """Whether regions make sense here: reports from more than one country (not a national review)."""
+    countries = {c for r in reports for c in r.countries}
+    return len(countries) > 1 or any(r.regions and r.regions != ["Americas"] for r in reports)
+
+
+def _emerging(db: Database) -> list[dict[str, Any]]:
+    try:
+        from whatworks.emerging import emerging_themes
+
+        return [e.to_dict() for e in emerging_themes(db)]
+    except Exception as e:  # noqa: BLE001 - optional
+        log.debug("no emerging themes: %s", e)
+        return []
+
+
+def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], total: int,
+                  sources: _Sources) -> tuple[ThemeResult, int]:
+    report_shas = sorted({c.sha256 for c in tcodes if c.sha256 in by_sha}, key=lambda s: _id_key(by_sha[s].report_id))
+    infos = [by_sha[s] for s in report_shas]
+    t = ThemeResult(theme.id, theme.label, theme.definition, theme.question, theme.group,
+                    reports=[i.report_id for i in infos], n_reports=len(infos),
+                    n_items=len({(c.sha256, c.item_key) for c in tcodes}),
+                    share=round(len(infos) / total, 3) if total else 0.0,
+                    item_kinds=dict(Counter(c.kind for c in {(c.sha256, c.item_key): c for c in tcodes}.values())),
+                    reviewed=sum(1 for c in tcodes if c.human in ("accept", "add")))
+    for (sha, _key) in {(c.sha256, c.item_key) for c in tcodes if c.sha256 in by_sha}:
+        rid = by_sha[sha].report_id
+        t.items_by_report[rid] = t.items_by_report.get(rid, 0) + 1
+    t.items_by_report = dict(sorted(t.items_by_report.items(), key=lambda x: _id_key(x[0])))
+    for i in infos:
+        for reg in i.regions or ["(region not known)"]:
+            t.by_region[reg] = t.by_region.get(reg, 0) + 1
+        t.by_type[i.evaluation_type or "not known"] = t.by_type.get(i.evaluation_type or "not known", 0) + 1
+        t.by_timing[i.timing or "not known"] = t.by_timing.get(i.timing or "not known", 0) + 1
+        if i.year:
+            t.by_year[str(i.year)] = t.by_year.get(str(i.year), 0) + 1
+    # strongest quotes: reviewer-confirmed first, then score, preferring lessons and findings and new reports
+    ranked = sorted(tcodes, key=lambda c: (0 if c.human in ("accept", "add") else 1, -round(c.score, 2),
+                                           KIND_ORDER.get(c.kind, 9), _id_key(by_sha[c.sha256].report_id)
+                                           if c.sha256 in by_sha else (9, 0, ""), c.idx))
+    dropped = 0
+    seen_reports: set[str] = set()
+    chosen: list[Quote] = []
+    for pass_ in (0, 1):  # first one quote per report, then fill up
+        for c in ranked:
+            if len(chosen) >= QUOTES_PER_THEME or c.sha256 not in by_sha:
+                break
+            if pass_ == 0 and c.sha256 in seen_reports:
+                continue
+            if any(q.sha256 == c.sha256 and q.item == c.idx for q in chosen):
+                continue
+            found = sources.verified(c)
+            if found is None:
+                if pass_ == 0:
+                    dropped += 1
+                    log.info("quote for %s from %s (item %d) not found verbatim in the source: left out",
+                             theme.id, by_sha[c.sha256].report_id, c.idx)
+                continue
+            text, page = found
+            info = by_sha[c.sha256]
+            chosen.append(Quote(info.report_id, c.sha256, text, page, info.source, c.kind, c.idx, theme.id))
+            seen_reports.add(c.sha256)
+    t.quotes = chosen
+    return t, dropped
+
+
+# --- limitations -------------------------------------------------------------------------------
+
+def limitations(s: Synthesis) -> list[str]:
+    """What the evidence could not show, stated plainly (after the seed review's own section)."""
+    out: list[str] = []
+    m = s.n_reports
+    if m == 0:
+        return ["No report was included, so there is no evidence to synthesise."]
+    with_lessons = sum(1 for r in s.reports if r.items_by_kind.get("lesson_learned"))
+    with_practices = sum(1 for r in s.reports if r.items_by_kind.get("good_practice"))
+    if with_lessons < FEW_SHARE * m or with_practices < FEW_SHARE * m:
+        out.append(
+            f"Few reports state lessons learned or good practices: {with_lessons} of {m} reports include lessons "
+            f"learned ({s.items_by_kind.get('lesson_learned', 0)} in all) and {with_practices} of {m} include good "
+            f"practices ({s.items_by_kind.get('good_practice', 0)}), which limits how far the questions of what "
+            "works and why can be answered.")
+    if s.regions_without_reports:
+        names = s.regions_without_reports
+        out.append("No included report covers " + (names[0] if len(names) == 1 else
+                                                    ", ".join(names[:-1]) + " or " + names[-1]) + ".")
+    empty = [r.report_id for r in s.reports if r.items == 0]
+    if empty:
+        out.append(f"{len(empty)} included report(s) yielded no findings, conclusions, recommendations, lessons or "
+                   f"good practices that could be extracted ({_ids_text(empty)}).")
+    uncoded = s.items_total - s.items_coded
+    if s.items_total and uncoded:
+        out.append(f"{uncoded} of {s.items_total} extracted items ({100 * uncoded / s.items_total:.0f}%) could not be "
+                   "coded to any theme of the codebook" + ("; candidate emerging themes are listed for review."
+                                                            if s.emerging else "."))
+    joint = [r.report_id for r in s.reports if r.evaluator_type == "joint"]
+    if joint:
+        out.append(f"{len(joint)} report(s) are joint evaluations ({_ids_text(joint)}): attributing results to "
+                   "one organisation's work is uncertain.")
+    no_meta = [r.report_id for r in s.reports if not r.regions]
+    if no_meta and s.regions_without_reports is not None and _international(s.reports):
+        out.append(f"The region of {len(no_meta)} report(s) is not known ({_ids_text(no_meta)}).")
+    if s.codes_total:
+        unreviewed = s.codes_total - s.codes_reviewed
+        if unreviewed:
+            out.append(f"{unreviewed} of {s.codes_total} theme codes were assigned by the machine and not yet checked "
+                       "by a reviewer.")
+    if s.quotes_dropped:
+        out.append(f"{s.quotes_dropped} supporting passage(s) could not be found verbatim on a page of their source "
+                   "and were left out of the quotes.")
+    return out
