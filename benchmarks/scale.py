@@ -131,8 +131,8 @@ def run_one(size: int, corpus: Path, work: Path, jobs: int | None, screen: bool)
     result["seconds"] = sum(result["stages"].values())
     result["maxrss_main_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["maxrss_worker_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    result["cpu_main_s"] = resource.getrusage(resource.RUSAGE_SELF).ru_utime
-    result["cpu_workers_s"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_utime
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    result["cpu_main_s"], result["cpu_workers_s"] = me.ru_utime + me.ru_stime, kids.ru_utime + kids.ru_stime
     result["db_mb"] = sum(p.stat().st_size for p in root.glob("review.db*")) / 2**20
     result["load_avg"] = os.getloadavg()
     return result
@@ -142,24 +142,28 @@ def run_one(size: int, corpus: Path, work: Path, jobs: int | None, screen: bool)
 
 
 def report(results: list[dict]) -> str:
-    lines = ["", "size    read+describe   screen     total   per report  pages   pages/s  main MB  worker MB  DB MB",
-             "-" * 100]
+    """The figures as a table, and the cost per report by size as bars (flat = linear)."""
+    lines = ["", "  size  read+describe   screen    total  ms/report   pages  pages/s  CPU ms/report"
+             "  main MB  worker MB  DB MB", "-" * 110]
     for r in results:
         st = r["stages"]
         rd, sc = st.get("read+describe", 0), st.get("screen")
+        cpu = 1000 * (r["cpu_main_s"] + r["cpu_workers_s"]) / r["size"]
         lines.append(
-            f"{r['size']:>6} {rd:>12.0f} s {'' if sc is None else f'{sc:>7.0f} s':>9} {r['seconds']:>7.0f} s"
-            f" {1000 * r['seconds'] / r['size']:>8.0f} ms {r['pages']:>7} {r['pages'] / rd:>8.1f}"
+            f"{r['size']:>6} {rd:>12.0f} s {'-' if sc is None else f'{sc:.0f} s':>8} {r['seconds']:>6.0f} s"
+            f" {1000 * r['seconds'] / r['size']:>9.0f} {r['pages']:>8} {r['pages'] / rd:>8.1f} {cpu:>13.0f}"
             f" {r['maxrss_main_mb']:>8.0f} {r['maxrss_worker_mb']:>10.0f} {r['db_mb']:>6.0f}")
+    lines += ["", "cost per report by size (wall ms | CPU ms, all processes) — equal bars mean linear cost:"]
+    top = max(max(r["seconds"], r["cpu_main_s"] + r["cpu_workers_s"]) / r["size"] for r in results)
+    for r in results:
+        for label, value in (("wall", r["seconds"]), ("CPU ", r["cpu_main_s"] + r["cpu_workers_s"])):
+            per = value / r["size"]
+            lines.append(f"{r['size']:>6} {label} | {'#' * max(1, round(50 * per / top)):<50} {1000 * per:.0f}")
     lines.append("")
-    lines.append("cost per report (ms), by size — flat bars mean linear cost:")
-    top = max(1000 * r["seconds"] / r["size"] for r in results)
     for r in results:
-        per = 1000 * r["seconds"] / r["size"]
-        lines.append(f"{r['size']:>6} | {'#' * max(1, round(50 * per / top))} {per:.0f}")
-    for r in results:
-        lines.append(f"{r['size']}: {r['read']} read, {r['failed']} failed {r['errors']}; "
-                     f"{r['items']} items; screen: {r.get('screen')}; load average {r['load_avg']}")
+        lines.append(f"{r['size']}: {r['read']} read, {r['failed']} failed {r['errors']}; {r['items']} items;"
+                     f" main {r['maxrss_after_read_mb']:.0f} MB after reading; screen {r.get('screen')};"
+                     f" load average {[round(x, 1) for x in r['load_avg']]}")
     biggest = results[-1]
     if biggest["size"] < 20000:
         per = biggest["seconds"] / biggest["size"]
@@ -173,9 +177,16 @@ def main() -> None:
     ap.add_argument("--jobs", type=int, default=None, help="worker processes (default: one per core)")
     ap.add_argument("--out", type=Path, default=OUT, help=f"corpus and review folders (default {OUT})")
     ap.add_argument("--no-screen", action="store_true", help="read and describe only")
+    ap.add_argument("--report", action="store_true", help="print the table from the last results.jsonl runs")
     ap.add_argument("--one", type=int, help=argparse.SUPPRESS)  # internal: run one size, print JSON
     args = ap.parse_args()
     corpus, work = args.out / "corpus", args.out / "work"
+    if args.report:
+        with open(args.out / "results.jsonl") as f:
+            rows = [json.loads(line) for line in f if line.strip()]
+        latest = {r["size"]: r for r in rows}  # the last run of each size
+        print(report([latest[k] for k in sorted(latest)]))
+        return
     if args.one:
         print(json.dumps(run_one(args.one, corpus, work, args.jobs, not args.no_screen)))
         return

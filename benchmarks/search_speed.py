@@ -148,7 +148,7 @@ def build(db: Database, n_docs: int, n_passages: int, pool: list[tuple[str, str,
                 db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)", batch_fts)
             batch_docs, batch_p, batch_fts, batch_f = [], [], [], []
             print(f"  {d + 1} documents, {pid} passages, {time.perf_counter() - t0:.0f} s", file=sys.stderr)
-    db.set_meta("search.stemmer", str(S.stemmer_version()))
+    db.set_meta("search.index", S.index_version())
     with db.transaction():
         db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('optimize')")
     db.execute("ANALYZE")

@@ -163,4 +163,8 @@ def test_incremental_index(search_db, corpus, tmp_path):
     before = S.count(db, "supplement")
     S.index_document(db, db.document(sha), None)
     assert S.count(db, "supplement") == before
+    # new stemming rules or filter tokens: the index rebuilds itself from the stored passages
+    db.set_meta("search.index", "0.0")
+    assert S.index(db) == 0 and db.get_meta("search.index") == S.index_version()
+    assert S.count(db, "supplement") == before and S.count(db, "parental") > 0
     db.close()

@@ -16,6 +16,7 @@ worker is free, and at most `jobs` finished results wait for the caller.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import os
 import queue
@@ -39,6 +40,10 @@ DEFAULT_MEMORY_MB = 2048
 MAX_TASKS_PER_WORKER = 500
 #: Seconds a fresh worker may take to load its libraries and models (`func.warmup`).
 WARMUP_SECONDS = 120
+#: Idle worker processes are kept this long (s) for the next run in the same process.
+IDLE_SECONDS = float(os.environ.get("WHATWORKS_IDLE_SECONDS", 120))
+#: At most this many idle worker processes are kept.
+MAX_IDLE = 8
 #: How often (s) a sandbox's memory is checked while it works.
 _POLL = 0.2
 
@@ -173,6 +178,42 @@ def _rss_mb(pid: int) -> float:
         return 0.0
 
 
+_spawner_lock = threading.Lock()
+_spawner: tuple[int, queue.Queue] | None = None
+
+
+def _spawn(cmd: list[str], **kwargs: Any) -> subprocess.Popen:
+    """Start a process from one long-lived thread.
+
+    Linux sends the parent-death signal when the *thread* that started a child exits, so
+    children must not be started by the short-lived threads that feed them.
+    """
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None or _spawner[0] != os.getpid():  # none yet, or we are a forked child
+            requests: queue.Queue = queue.Queue()
+            threading.Thread(target=_spawn_loop, args=(requests,), name="whatworks-spawner", daemon=True).start()
+            _spawner = (os.getpid(), requests)
+        requests = _spawner[1]
+    done, out = threading.Event(), {}
+    requests.put((cmd, kwargs, done, out))
+    done.wait()
+    if "error" in out:
+        raise out["error"]
+    return out["proc"]
+
+
+def _spawn_loop(requests: queue.Queue) -> None:
+    while True:
+        cmd, kwargs, done, out = requests.get()
+        try:
+            out["proc"] = subprocess.Popen(cmd, **kwargs)
+        except BaseException as e:  # noqa: BLE001 - handed to the requesting thread
+            out["error"] = e
+        finally:
+            done.set()
+
+
 class Sandbox:
     """A child Python process that runs tasks one at a time and can be killed at any moment.
 
@@ -188,6 +229,8 @@ class Sandbox:
         self.rx: Connection | None = None
         self.done = 0
         self.warm: tuple | None = None  # the function this child has warmed up for
+        self.owner = os.getpid()  # the process that started the child
+        self.idle_since = 0.0
 
     @property
     def alive(self) -> bool:
@@ -201,7 +244,7 @@ class Sandbox:
         # The child must import what the parent can (e.g. test modules): give it our sys.path.
         env["PYTHONPATH"] = os.pathsep.join(p for p in sys.path if p and os.path.isdir(p))
         try:
-            self.proc = subprocess.Popen(
+            self.proc = _spawn(
                 [sys.executable, "-c", "from whatworks.executor import _serve; _serve()",
                  str(task_r), str(result_w), str(os.getpid())],
                 pass_fds=(task_r, result_w), stdin=subprocess.DEVNULL, env=env)
@@ -212,6 +255,7 @@ class Sandbox:
         self.rx = Connection(result_r, writable=False)
         self.done = 0
         self.warm = None
+        self.owner = os.getpid()
 
     def kill(self) -> None:
         """Stop the child now (safe to call from another thread)."""
@@ -320,6 +364,60 @@ class Sandbox:
         return on_failure(task, status, payload)
 
 
+# --- idle sandboxes, kept warm between runs ------------------------------------------------
+
+_idle: list[Sandbox] = []
+_idle_lock = threading.Lock()
+_reaper: int | None = None
+
+
+def _acquire(memory_mb: int) -> Sandbox:
+    """A warm idle sandbox from an earlier run in this process, or a new one."""
+    with _idle_lock:
+        for i, box in enumerate(_idle):
+            if box.memory_mb == memory_mb and box.owner == os.getpid() and box.alive:
+                return _idle.pop(i)
+    return Sandbox(memory_mb)
+
+
+def _release(box: Sandbox) -> None:
+    """Keep a sandbox that finished its run for the next run (a library or the web app may
+    call `run` many times); it is closed after `IDLE_SECONDS` unused."""
+    global _reaper
+    if not box.alive or box.owner != os.getpid() or IDLE_SECONDS <= 0:
+        box.close()
+        return
+    box.idle_since = time.monotonic()
+    with _idle_lock:
+        _idle.append(box)
+        extra = _idle[:-MAX_IDLE] if len(_idle) > MAX_IDLE else []
+        del _idle[:len(extra)]
+        if _reaper != os.getpid():
+            _reaper = os.getpid()
+            threading.Thread(target=_reap, name="whatworks-reaper", daemon=True).start()
+    for old in extra:
+        old.close()
+
+
+def _reap() -> None:
+    while True:
+        time.sleep(max(1.0, IDLE_SECONDS / 4))
+        close_idle(older_than=IDLE_SECONDS)
+
+
+def close_idle(older_than: float = 0.0) -> None:
+    """Close idle sandboxes (all of them by default)."""
+    now = time.monotonic()
+    with _idle_lock:
+        expired = [b for b in _idle if now - b.idle_since >= older_than]
+        _idle[:] = [b for b in _idle if b not in expired]
+    for box in expired:
+        box.close()
+
+
+atexit.register(close_idle)
+
+
 # --- executors ---------------------------------------------------------------------
 
 
@@ -376,7 +474,8 @@ def _run_local(func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int, time
     source_lock = threading.Lock()
     results: queue.Queue = queue.Queue(maxsize=jobs)
     stop = threading.Event()
-    boxes = [Sandbox(memory_mb) for _ in range(jobs)]
+    active: list[Sandbox] = []
+    active_lock = threading.Lock()
 
     def put(item: Any) -> None:
         while not stop.is_set():
@@ -386,7 +485,8 @@ def _run_local(func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int, time
             except queue.Full:
                 continue
 
-    def work(box: Sandbox) -> None:
+    def work() -> None:
+        box = None
         try:
             while not stop.is_set():
                 with source_lock:
@@ -394,17 +494,24 @@ def _run_local(func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int, time
                         task = next(source)
                     except StopIteration:
                         break
+                if box is None:  # only a worker that gets a task starts (or borrows) a sandbox
+                    box = _acquire(memory_mb)
+                    with active_lock:
+                        active.append(box)
                 result = box.run(func, task, timeout, on_failure)
                 if not stop.is_set():
                     put(result)
         except BaseException as e:  # noqa: BLE001 - handed to the caller's thread
             put(_Raised(e))
         finally:
-            box.close()
+            if box is not None:
+                if stop.is_set():  # the caller stopped early: the sandbox may be mid-task
+                    box.close()
+                else:
+                    _release(box)
             put(_DONE)
 
-    threads = [threading.Thread(target=work, args=(box,), name=f"whatworks-worker-{i}", daemon=True)
-               for i, box in enumerate(boxes)]
+    threads = [threading.Thread(target=work, name=f"whatworks-worker-{i}", daemon=True) for i in range(jobs)]
     for t in threads:
         t.start()
     finished = 0
@@ -419,8 +526,10 @@ def _run_local(func: Callable[[Any], Any], tasks: Iterable[Any], jobs: int, time
                 yield item
     finally:
         stop.set()
-        for box in boxes:
-            box.kill()
+        with active_lock, _idle_lock:
+            for box in active:
+                if box not in _idle:
+                    box.kill()
         for t in threads:
             t.join(timeout=10)
 

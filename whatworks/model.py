@@ -32,7 +32,7 @@ class Block:
     kind: str
     text: str
     page: int  # 1-based physical page (HTML/Markdown/text: 1, DOCX: page breaks if any)
-    level: int | None = None  # heading level, 1 = top
+    level: int | None = None  # heading level (1 = top); list items: nesting depth (1 = outermost)
     bbox: tuple[float, float, float, float] | None = None  # PDF points: x0, y0 (top), x1, y1
     font_size: float | None = None
     bold: bool = False
@@ -98,7 +98,8 @@ class Document:
 
     @property
     def text(self) -> str:
-        return "\n\n".join(b.text for b in self.blocks)
+        """The body text: running headers and footers left out."""
+        return "\n\n".join(b.text for b in self.blocks if b.kind not in ("header", "footer"))
 
     def outline(self) -> list[dict[str, Any]]:
         """The headings as a flat list of {level, text, page}."""

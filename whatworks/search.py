@@ -321,7 +321,8 @@ def tags(facet: dict[str, Any], section_kind: str | None, language: str | None) 
     """
     out = []
     if facet.get("year"):
-        out.append(f"y{facet['year']}")
+        year = int(facet["year"])
+        out += [f"y{year}", f"d{year // 10}"]  # the decade token keeps a range filter to a few terms
     if facet.get("kind"):
         out.append("k" + _slug(facet["kind"]))
     if language:
@@ -337,20 +338,31 @@ def tags(facet: dict[str, Any], section_kind: str | None, language: str | None) 
     return " ".join(out)
 
 
+#: Bumped when the filter tokens (`tags`) change; with the stemming rules' version it names the index.
+TAGS_VERSION = 2
+
+
+def index_version() -> str:
+    return f"{stemmer_version()}.{TAGS_VERSION}"
+
+
 def _check_version(db: Database) -> None:
-    """Rebuild the index from the stored passages when the stemming rules changed."""
-    version = str(stemmer_version())
-    current = db.get_meta("search.stemmer")
+    """Rebuild the index from the stored passages when the stemming rules or the tags changed."""
+    version = index_version()
+    current = db.get_meta("search.index")
     if current == version:
         return
-    if current is not None:
-        log.info("stemming rules changed (%s → %s): rebuilding the search index", current, version)
-        rows = db.query("SELECT id, language, text, tags FROM passages")
+    if current is not None or db.scalar("SELECT 1 FROM passages LIMIT 1"):
+        log.info("search index version %s → %s: rebuilding it", current, version)
+        facet_rows = {r["sha256"]: dict(r) for r in db.query("SELECT * FROM doc_facets")}
+        rows = db.query("SELECT id, sha256, section_kind, language, text FROM passages")
         with db.transaction():
             db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('delete-all')")
-            db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)",
-                           ((r["id"], stem_text(r["text"], r["language"] or ""), r["tags"] or "") for r in rows))
-    db.set_meta("search.stemmer", version)
+            new = [(r["id"], stem_text(r["text"], r["language"] or ""),
+                    tags(facet_rows.get(r["sha256"], {}), r["section_kind"], r["language"])) for r in rows]
+            db.executemany("UPDATE passages SET tags = ? WHERE id = ?", ((t, i) for i, _, t in new))
+            db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)", new)
+    db.set_meta("search.index", version)
 
 
 def _unindex(db: Database, sha256: str) -> None:
@@ -626,7 +638,7 @@ def _years(year: Any) -> list[int]:
             raise QueryError(f"year {year!r}: give a year (2015) or a range (2012-2018)")
         lo, hi = m.group(1), (m.group(3) or (None if m.group(2) else m.group(1)))
     lo = int(lo) if lo is not None else 1950
-    hi = int(hi) if hi is not None else 2100
+    hi = int(hi) if hi is not None else time.localtime().tm_year + 1
     if hi < lo:
         raise QueryError(f"year range {year!r} ends before it starts")
     return list(range(lo, hi + 1))
@@ -641,7 +653,17 @@ def filter_expr(year: Any = None, kind: Any = None, region: Any = None, country:
     """The FTS5 condition on the `tags` column for the given filters ('' when none)."""
     groups: list[list[str]] = []
     if year is not None:
-        groups.append([f"y{y}" for y in _years(year)])
+        years = _years(year)
+        wanted = set(years)
+        tokens, done = [], set()
+        for y in years:  # whole decades as one token each
+            d = y // 10
+            if d not in done and all(x in wanted for x in range(d * 10, d * 10 + 10)):
+                tokens.append(f"d{d}")
+                done.add(d)
+            elif d not in done:
+                tokens.append(f"y{y}")
+        groups.append(tokens)
     if kind is not None:
         groups.append(["k" + _slug(v) for v in _values(kind)])
     if region is not None:

@@ -429,7 +429,10 @@ class _Walker:
             return
         if tag in BLOCK_TAGS:
             self._flush()
-            self.kinds.append(_kind_for(tag, self.kinds[-1]))
+            kind = _kind_for(tag, self.kinds[-1])
+            if tag == "li":  # nesting depth, so sub-points are not counted as items of their own
+                kind = ("list_item", 1 + sum(1 for _ in el.iterancestors("li")))
+            self.kinds.append(kind)
         self._add(el.text)
 
     def _end(self, el: etree._Element, tag: str) -> None:
@@ -494,7 +497,7 @@ class _Walker:
         for part in re.split(BR + r"[ \t\f\v\xa0]*" + BR, raw) if BR in raw else (raw,):
             text = _lines(part, "\n")
             if text:
-                self.blocks.append(Block(kind, text, 1))
+                self.blocks.append(Block(kind, text, 1, level=level if kind == "list_item" else None))
 
 
 def _lines(text: str, sep: str) -> str:

@@ -1,9 +1,9 @@
 """OCR for scanned PDF pages with the Tesseract binary (no Python binding needed).
 
-Tesseract is optional: it is found on PATH when a page has no text layer. We render
-the page with pypdfium2, pipe the PNG to `tesseract stdin stdout … tsv` and turn the
-word boxes back into PDF points, so scanned pages go through the same layout analysis
-as born-digital ones.
+Tesseract is optional: it is found on PATH when a page has no text layer (set
+WHATWORKS_OCR=off never to use it). We render the page with pypdfium2, pipe the PNG
+to `tesseract stdin stdout … tsv` and turn the word boxes back into PDF points, so
+scanned pages go through the same layout analysis as born-digital ones.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ INSTALL_HINT = (
 )
 #: Render resolution: 300 dpi is Tesseract's sweet spot for body text.
 DPI = 300
+#: Longest side of the rendered image, in pixels: a poster-size page is rendered coarser.
+MAX_PIXELS = 7000
 #: Seconds one page may take before we give up on it.
 PAGE_TIMEOUT = 180
 
@@ -46,7 +48,11 @@ class OcrWord:
 
 
 def tesseract() -> str | None:
-    """Path of the tesseract binary, or None. Looked up each time: PATH may change."""
+    """Path of the tesseract binary, or None (not installed, or WHATWORKS_OCR=off).
+
+    Looked up each time: PATH may change."""
+    if os.environ.get("WHATWORKS_OCR", "").strip().lower() in ("0", "off", "no", "false"):
+        return None
     return shutil.which("tesseract")
 
 
@@ -79,7 +85,8 @@ def languages(binary: str | None = None, language: str | None = None) -> str:
 
 def ocr_page(page, binary: str, langs: str) -> list[OcrWord]:
     """Recognise the words of one pypdfium2 page; [] when Tesseract fails on it."""
-    scale = DPI / 72
+    width, height = page.get_size()
+    scale = min(DPI / 72, MAX_PIXELS / max(width, height, 1))
     bitmap = page.render(scale=scale, grayscale=True)
     try:
         image = bitmap.to_pil()
@@ -92,7 +99,7 @@ def ocr_page(page, binary: str, langs: str) -> list[OcrWord]:
     env = {**os.environ, "OMP_THREAD_LIMIT": os.environ.get("OMP_THREAD_LIMIT", "1")}
     try:
         proc = subprocess.run(
-            [binary, "stdin", "stdout", "-l", langs, "--dpi", str(DPI), "tsv"],
+            [binary, "stdin", "stdout", "-l", langs, "--dpi", str(round(scale * 72)), "tsv"],
             input=buf.getvalue(), capture_output=True, timeout=PAGE_TIMEOUT, env=env,
         )
     except subprocess.TimeoutExpired:

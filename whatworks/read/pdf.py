@@ -677,9 +677,9 @@ def _ocr_fragments(words: list[ocr.OcrWord]) -> list[_Frag]:
         if not text:
             continue
         # A line box runs from ascender to descender, about 1.15 font sizes, but varies with
-        # the letters in it: lines within a quarter of the typical height count as body text.
+        # the letters in it ("MEAL" has no descender): lines near the typical height are body text.
         ratio = (w.line_bottom - w.line_top) / typical
-        ratio = 1.0 if 0.75 < ratio < 1.25 else round(ratio * 4) / 4
+        ratio = 1.0 if 0.6 < ratio < 1.4 else round(ratio * 4) / 4
         size = max(typical / 1.15 * ratio, 4.0)
         base = w.line_bottom - 0.2 * size
         word = _Word(text, w.x0, w.x1, base, size, False, False, 0, (w.x0, w.top, w.x1, w.bottom))

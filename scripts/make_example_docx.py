@@ -1,6 +1,6 @@
 """Write the two DOCX example reports (run once; the .docx files are committed).
 
-    python whatworks/data/examples/make_docx.py
+    python scripts/make_example_docx.py
 
 The reports are kept here, in a small markup, rather than as Markdown files beside
 the DOCX, so that `whatworks review` on this folder does not read each report twice.
@@ -19,7 +19,7 @@ from docx import Document
 from docx.enum.text import WD_BREAK
 from docx.shared import Pt
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).resolve().parent.parent / "whatworks" / "data" / "examples"
 
 ZAMBIA = """\
 =TITLE= Extending social security to domestic workers in Zambia and the United Republic of Tanzania

@@ -1,0 +1,190 @@
+"""The optional language-model backend, against a real local HTTP server answering recorded responses."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from whatworks.codebook import load_codebook
+from whatworks.llm import (
+    LLMClient,
+    LLMConfig,
+    LLMError,
+    client_for,
+    code_with_llm,
+    config_from,
+    draft_narrative,
+    parse_json,
+    verify_quote,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures" / "llm" / "responses.json"
+EXAMPLE = ROOT / "whatworks" / "data" / "examples" / "en_asean_unemployment_insurance_final_2018.md"
+
+
+class _Recorded(BaseHTTPRequestHandler):
+    responses: list[dict] = []
+    seen: list[dict] = []
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).seen.append({"path": self.path, "body": body, "auth": self.headers.get("Authorization")})
+        prompt = body["messages"][-1]["content"]
+        content = next((r["content"] for r in self.responses if r["match"] in prompt), '{"codes": []}')
+        payload = json.dumps({"id": "rec", "object": "chat.completion", "model": body["model"],
+                              "choices": [{"index": 0, "message": {"role": "assistant", "content": content},
+                                           "finish_reason": "stop"}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, *args):  # keep test output quiet
+        pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    _Recorded.responses = json.loads(FIXTURES.read_text(encoding="utf-8"))["responses"]
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Recorded)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}/v1"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+@pytest.fixture()
+def client(server):
+    _Recorded.seen = []
+    return LLMClient(LLMConfig(url=server, model="recorded-model", key="secret-key", timeout=10))
+
+
+def _items(*starts: str) -> list[tuple[str, str, str]]:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    out = []
+    for start in starts:
+        line = next(line for line in text.splitlines() if start in line)
+        sentence = line[line.index(start):].strip()
+        out.append(("sha", f"key{len(out)}", sentence))
+    return out
+
+
+def test_nothing_runs_unless_configured(monkeypatch, tmp_path):
+    for name in ("WHATWORKS_LLM_URL", "WHATWORKS_LLM_MODEL", "WHATWORKS_LLM_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    assert config_from(None) is None
+    assert config_from({"url": "http://localhost:11434/v1"}) is None  # a model is needed too
+    from whatworks.project import Project
+
+    project = Project.init(tmp_path / "review", "ilo-social-protection")
+    assert client_for(project) is None
+    project.close()
+
+
+def test_environment_overrides_the_protocol():
+    env = {"WHATWORKS_LLM_URL": "http://127.0.0.1:8000/v1", "WHATWORKS_LLM_MODEL": "qwen", "WHATWORKS_LLM_KEY": "k"}
+    cfg = config_from({"url": "http://localhost:11434/v1", "model": "llama3.1"}, env)
+    assert (cfg.url, cfg.model, cfg.key) == ("http://127.0.0.1:8000/v1", "qwen", "k")
+    assert cfg.endpoint == "http://127.0.0.1:8000/v1/chat/completions"
+    assert config_from({"url": "http://localhost:11434/v1", "model": "llama3.1"}, {}).model == "llama3.1"
+
+
+@pytest.mark.parametrize("url, warns", [("http://localhost:11434/v1", False), ("http://127.0.0.1:8000/v1", False),
+                                        ("http://[::1]:8080/v1", False), ("https://api.example.org/v1", True),
+                                        ("http://10.0.0.5:8000/v1", True)])
+def test_warns_when_the_server_is_not_on_this_machine(caplog, url, warns):
+    with caplog.at_level(logging.WARNING, logger="whatworks.llm"):
+        LLMClient(LLMConfig(url=url, model="m"))
+    assert ("not on this machine" in caplog.text) is warns
+
+
+def test_codes_are_checked_and_fabricated_quotes_dropped(client, caplog):
+    codebook = load_codebook("ilo-social-protection")
+    items = _items("Cambodia and Myanmar completed feasibility studies and actuarial valuations",
+                   "Resources were used efficiently and the national coordinators were",
+                   "Peer-to-peer learning through study visits")
+    with caplog.at_level(logging.WARNING, logger="whatworks.llm"):
+        rows, dropped = code_with_llm(client, codebook, items)
+    got = {(key, theme): quote for _, key, theme, quote in rows}
+    assert set(got) == {("key0", "ch_political_context"), ("key0", "technical_assistance"),
+                        ("key1", "ch_management_resources"), ("key2", "ww_peer_learning")}
+    assert got[("key0", "technical_assistance")] == "completed feasibility studies and actuarial valuations"
+    assert dropped == 2  # the fabricated quote and the unknown theme
+    assert "not in the item text" in caplog.text and "unknown theme" in caplog.text
+    for (key, _), quote in got.items():
+        assert verify_quote(quote, next(t for _, k, t in items if k == key))
+    request = _Recorded.seen[0]
+    assert request["path"] == "/v1/chat/completions"
+    assert request["body"]["model"] == "recorded-model"
+    assert request["auth"] == "Bearer secret-key"
+    assert "ch_political_context" in request["body"]["messages"][-1]["content"]  # the codebook is in the prompt
+
+
+def test_code_stage_stores_llm_codes_beside_the_offline_ones(client, tmp_path):
+    from whatworks.coding import code, effective_codes
+    from whatworks.collect import add_paths
+    from whatworks.project import Project
+
+    files = tmp_path / "reports"
+    files.mkdir()
+    shutil.copy(EXAMPLE, files / EXAMPLE.name)
+    project = Project.init(tmp_path / "review", "ilo-social-protection")
+    add_paths(project.db, [files], jobs=1)
+    summary = code(project, all_items=True, llm=client)
+    assert summary.llm_codes == 4 and summary.llm_dropped_quotes == 2
+    llm_rows = project.db.query("SELECT theme, quote FROM codes WHERE engine = 'llm'")
+    assert {r["theme"] for r in llm_rows} == {"ch_political_context", "technical_assistance",
+                                              "ch_management_resources", "ww_peer_learning"}
+    assert all(r["quote"] for r in llm_rows)
+    assert project.db.scalar("SELECT COUNT(*) FROM codes WHERE engine = 'offline'") > 10
+    themes = {c.theme for c in effective_codes(project.db)}
+    assert "ww_peer_learning" in themes
+    project.close()
+
+
+def test_narratives_may_only_quote_the_evidence_and_cite_its_reports(client):
+    evidence = [("E7", "Cambodia and Myanmar completed feasibility studies and actuarial valuations, but political "
+                       "instability and changing governance frameworks delayed the legal reforms.", 5),
+                ("E4", "In Cambodia, the actuarial valuation is under way.", 3)]
+    ok = draft_narrative(client, "Political context and instability", "Why?", "2 of 9 reports", evidence)
+    assert ok is not None and ok.startswith("Two reports (E7, E4)")
+    fabricated = draft_narrative(client, "Trade unions", "For whom?", "1 of 9 reports",
+                                 [("E2", "Involving domestic workers' unions from the design stage helps.", 8)])
+    assert fabricated is None
+    unknown_report = draft_narrative(client, "Women", "For whom?", "1 of 9 reports",
+                                     [("E2", "A mostly female workforce.", 8)])
+    assert unknown_report is None  # cites E9, which gave no evidence
+
+
+def test_unreachable_server_is_an_error_the_coder_survives(caplog):
+    dead = LLMClient(LLMConfig(url="http://127.0.0.1:9/v1", model="m", timeout=2))
+    with pytest.raises(LLMError, match="cannot reach"):
+        dead.chat([{"role": "user", "content": "hi"}])
+    with caplog.at_level(logging.WARNING, logger="whatworks.llm"):
+        rows, dropped = code_with_llm(dead, load_codebook("ilo-social-protection"), [("s", "k", "Some text.")])
+    assert rows == [] and dropped == 0 and "skipped" in caplog.text
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"codes": []}', {"codes": []}),
+    ('Sure!\n```json\n{"codes": [{"theme": "x"}]}\n```\nDone.', {"codes": [{"theme": "x"}]}),
+    ('[{"theme": "y"}] trailing words', [{"theme": "y"}]),
+])
+def test_json_is_found_in_chatty_answers(content, expected):
+    assert parse_json(content) == expected
+
+
+def test_quotes_must_be_verbatim_apart_from_whitespace():
+    source = "Political instability and changing\ngovernance frameworks delayed the reforms."
+    assert verify_quote("changing governance  frameworks", source)
+    assert not verify_quote("changing governance framework delayed", source)
+    assert not verify_quote("", source)

@@ -1,0 +1,147 @@
+"""The synthesis of a real (small) review built from the example reports shipped with whatworks."""
+
+from __future__ import annotations
+
+import atexit
+import functools
+import json
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from whatworks.codebook import QUESTIONS
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLES = ROOT / "whatworks" / "data" / "examples"
+
+
+@functools.cache
+def example_review():
+    """init → add → screen → code → emerging themes → synthesize, once per test process."""
+    from whatworks import screen
+    from whatworks.coding import code
+    from whatworks.collect import add_paths
+    from whatworks.emerging import find_emerging
+    from whatworks.project import Project
+    from whatworks.synthesize import synthesize
+
+    base = Path(tempfile.mkdtemp(prefix="whatworks-synthesis-"))
+    atexit.register(shutil.rmtree, base, True)
+    reports = base / "reports"
+    shutil.copytree(EXAMPLES, reports, ignore=shutil.ignore_patterns("*.py"))
+    project = Project.init(base / "review", "ilo-social-protection")
+    add_paths(project.db, [reports], jobs=1)
+    screen.screen(project)
+    code(project)
+    find_emerging(project)
+    return project, synthesize(project)
+
+
+@pytest.fixture(scope="session")
+def review():
+    return example_review()
+
+
+def test_four_questions_with_groups_kept_apart(review):
+    _, s = review
+    assert [q.id for q in s.questions] == list(QUESTIONS)
+    groups = {q.id: [g.id for g in q.groups] for q in s.questions}
+    assert groups["for_whom"] == ["target_groups", "final_beneficiaries"]
+    assert groups["why"] == ["success_factors", "challenges"]
+    targets = {t.id for t in s.questions[2].groups[0].themes}
+    finals = {t.id for t in s.questions[2].groups[1].themes}
+    assert targets and finals and all(t.startswith("tg_") for t in targets) and all(t.startswith("fb_") for t in finals)
+    factors = {t.id for t in s.questions[3].groups[0].themes}
+    challenges = {t.id for t in s.questions[3].groups[1].themes}
+    assert all(t.startswith("sf_") for t in factors) and all(t.startswith("ch_") for t in challenges)
+
+
+def test_themes_ranked_by_reports_with_their_ids(review):
+    from whatworks import screen
+
+    project, s = review
+    ids = screen.report_ids(project.db)
+    assert s.n_reports == len(screen.included(project.db)) == len(ids) >= 5
+    assert {r.report_id for r in s.reports} == set(ids.values())
+    for q in s.questions:
+        for g in q.groups:
+            counts = [t.n_reports for t in g.themes]
+            assert counts == sorted(counts, reverse=True)
+            for t in g.themes:
+                assert t.n_reports == len(t.reports) == len(set(t.reports)) > 0
+                assert set(t.reports) <= set(ids.values())
+                assert sum(t.items_by_report.values()) == t.n_items
+                assert set(t.items_by_report) == set(t.reports)
+                assert sum(t.by_timing.values()) == t.n_reports
+                assert sum(t.by_region.values()) >= t.n_reports
+
+
+def test_narratives_state_only_what_the_evidence_shows(review):
+    _, s = review
+    for t in s.themes():
+        assert t.narrative_source == "template"
+        m = re.match(r"(\d+) of (\d+) included reports? \(([^)]*)\)", t.narrative)
+        assert m, t.narrative
+        assert int(m.group(1)) == t.n_reports and int(m.group(2)) == s.n_reports
+        cited = set(re.findall(r"\b(?:E\d+|I-\d+)\b", t.narrative))
+        assert cited <= set(t.reports), (t.id, cited)
+        for region in re.findall(r"cover (?:only )?([A-Z][a-zA-Z ]+?) \(", t.narrative):
+            assert region in t.by_region
+        assert f"{t.n_items} coded item" in t.narrative
+
+
+def test_quotes_are_verbatim_on_their_page(review):
+    from whatworks.coding import normalise_space
+
+    project, s = review
+    quotes = s.quotes()
+    assert len(quotes) >= 30
+    for q in quotes:
+        page = project.db.document(q.sha256).pages[q.page - 1]
+        assert normalise_space(q.text) in normalise_space(" ".join(b.text for b in page.blocks)), (q.report_id, q.page)
+    # quotes of a theme come from different reports first
+    for t in s.themes():
+        firsts = [q.report_id for q in t.quotes[:min(len(t.reports), 3)]]
+        assert len(firsts) == len(set(firsts))
+
+
+def test_items_per_kind_per_report_and_limitations(review):
+    project, s = review
+    for r in s.reports:
+        n = project.db.scalar("SELECT COUNT(*) FROM items WHERE sha256 = ?", (r.sha256,))
+        assert sum(r.items_by_kind.values()) == r.items == n
+        assert 0 <= r.coded_items <= r.items
+    assert s.items_total == sum(r.items for r in s.reports)
+    assert any("could not be coded" in lim for lim in s.limitations) == (s.items_coded < s.items_total)
+    assert any("not yet checked by a reviewer" in lim for lim in s.limitations)
+    covered = {reg for r in s.reports for reg in r.regions}
+    assert "Arab States" not in covered and "Arab States" in s.regions_without_reports
+    assert any("Arab States" in lim for lim in s.limitations)
+
+
+def test_synthesis_is_json(review):
+    _, s = review
+    data = json.loads(s.to_json())
+    assert data["n_reports"] == s.n_reports
+    assert data["questions"][3]["groups"][1]["id"] == "challenges"
+    assert data["questions"][0]["groups"][0]["themes"][0]["quotes"][0]["page"] >= 1
+
+
+def test_a_reviewers_rejection_changes_the_synthesis(review):
+    from whatworks.coding import decide
+    from whatworks.synthesize import synthesize
+
+    project, s = review
+    theme = next(t for t in s.themes() if t.n_reports == 1 and t.n_items == 1)
+    code = project.db.one("SELECT sha256, item_key FROM codes WHERE theme = ? AND sha256 = ?",
+                          (theme.id, next(r.sha256 for r in s.reports if r.report_id == theme.reports[0])))
+    decide(project.db, code["sha256"], code["item_key"], theme.id, "reject", reviewer="alice")
+    try:
+        after = synthesize(project)
+        assert theme.id not in {t.id for t in after.themes()}
+        assert theme.label in [label for q in after.questions for g in q.groups for label in g.no_evidence]
+    finally:
+        project.db.execute("DELETE FROM human_codes WHERE reviewer = 'alice'")
