@@ -56,3 +56,6 @@ if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q -e ".[dev]"
   touch "$stamp"
 fi
+# Byte-compile the package once: with PYTHONDONTWRITEBYTECODE set, every worker process would
+# otherwise compile it again at import (seconds per process).
+.venv/bin/python -m compileall -q whatworks >/dev/null || true

@@ -222,7 +222,7 @@ def write_bad_corpus(folder: Path, *, giant_mb: int = 50, real: dict[str, Path] 
     put("header-then-junk.pdf", b"%PDF-1.7\n" + bytes(rng.randrange(256) for _ in range(4000)),
         _expect("corrupt", why="PDF header, then noise"))
     put("scanned.pdf", scanned_pdf_bytes(),
-        _expect("scanned", "no_text", DOCUMENT, why="image only: OCR if Tesseract is installed"))
+        _expect("scanned", "no_text", DOCUMENT, "timeout", why="image only: OCR (slow) if Tesseract is installed"))
     put("pages-5000.pdf", pdf_bytes(report_pages(5000, seed=3)),
         _expect(DOCUMENT, "timeout", "too_large", why="5,000 pages: read within the limit or time out"))
 
@@ -294,6 +294,9 @@ def write_bad_corpus(folder: Path, *, giant_mb: int = 50, real: dict[str, Path] 
     # names and links
     put("odd name\twith tab ü.txt", REPORT_TEXT.replace("three", "six"), _expect(DOCUMENT, why="tab and non-ASCII in the name"))
     if sys.platform.startswith("linux"):
+        with open(os.fsencode(folder) + b"/caf\xe9-latin1-name.txt", "wb") as f:  # not a UTF-8 name
+            f.write(REPORT_TEXT.replace("three", "seven").encode())
+        expect["caf\\xe9-latin1-name.txt"] = _expect("bad_name", why="a file name in latin-1, not UTF-8")
         try:
             os.symlink("loop.md", folder / "loop.md")
             expect["loop.md"] = _expect("unreadable", "not_found", why="a symlink to itself")

@@ -137,7 +137,8 @@ def test_codes_carry_triggers_and_a_verbatim_sentence(ilo_coder):
     assert "Political instability" in political.triggers
     assert political.quote == "Political instability in 2014 delayed the adoption of the law; the ministry changed three times."
     assert political.quote in text
-    assert supporting_sentence(text, []) == "The project was relevant."
+    heading = "Key finding 3. When earnings are only partly deducted from benefits, claimants accept more work."
+    assert supporting_sentence(heading, []) == heading[len("Key finding 3. "):]  # not the bare heading
 
 
 def test_coding_is_deterministic(ilo_coder):
@@ -251,7 +252,13 @@ def test_embeddings_are_cached_by_text(tmp_path: Path):
 # --- emerging themes ----------------------------------------------------------------------
 
 def test_clusters_of_items_no_theme_fits(tmp_path: Path):
-    from whatworks.emerging import cluster, dismiss_emerging, emerging_themes, find_emerging, name_emerging
+    from whatworks.emerging import (
+        cluster,
+        dismiss_emerging,
+        emerging_themes,
+        find_emerging,
+        name_emerging,
+    )
     from whatworks.model import Description, Item, Value
     from whatworks.store import Database
 

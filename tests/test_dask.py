@@ -4,6 +4,7 @@ time limit, memory limit and crash isolation, on a real (local, loopback) cluste
 from __future__ import annotations
 
 import shutil
+import zlib
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,21 @@ TABLES = {
     "descriptions": "sha256, kind, data, version",
     "items": "sha256, idx, kind, text, page, section_kind, data",
 }
+
+
+def first_difference(name: str, got: list[tuple], expected: list[tuple]) -> str:
+    """Where two table contents part: the row key and the column, for a readable failure."""
+    cols = [c.strip() for c in TABLES[name].split(",")]
+    for a, b in zip(got, expected, strict=False):
+        if a != b:
+            col = next(i for i, (x, y) in enumerate(zip(a, b, strict=True)) if x != y)
+            x, y = a[col], b[col]
+            if isinstance(x, bytes):
+                x, y = zlib.decompress(x).decode(), zlib.decompress(y).decode()
+            at = next((i for i, (p, q) in enumerate(zip(str(x), str(y), strict=False)) if p != q), 0)
+            return (f"{name}: row {a[:2]} column {cols[col]}: …{str(x)[max(0, at - 80):at + 80]!r}… "
+                    f"vs …{str(y)[max(0, at - 80):at + 80]!r}…")
+    return f"{name}: {len(got)} rows vs {len(expected)}"
 
 
 def table(db: Database, name: str) -> list[tuple]:
@@ -59,7 +75,8 @@ def test_dask_run_equals_local_run(cluster, reports: Path, tmp_path: Path):
     for name in TABLES:
         rows = table(local, name)
         assert rows, name
-        assert table(dask, name) == rows, name
+        got = table(dask, name)
+        assert got == rows, first_difference(name, got, rows)
     assert add_paths(dask, [reports], executor="dask", scheduler=cluster.scheduler_address).read == 0
     local.close()
     dask.close()

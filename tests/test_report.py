@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
-
 from test_synthesis import example_review
+
 from whatworks.coding import normalise_space
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

@@ -266,7 +266,7 @@ def cmd_serve(args) -> int:
 def cmd_user(args) -> int:
     from whatworks.web.app import add_user
 
-    add_user(args.dir, args.name, args.role, args.password)
+    add_user(args.dir, args.name, args.role, args.password, database=args.database)
     print(f"user {args.name} ({args.role}) saved")
     return 0
 
@@ -384,6 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
     pu.add_argument("name")
     pu.add_argument("--role", choices=("lead", "reviewer", "viewer"), default="reviewer")
     pu.add_argument("--password", required=True)
+    pu.add_argument("--database", help="postgresql://… when the team review is kept in PostgreSQL")
     pu.set_defaults(func=cmd_user)
 
     p = sub.add_parser("protocols", help="list the shipped protocols and codebooks")

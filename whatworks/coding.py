@@ -563,19 +563,33 @@ def sentences(text: str, language: str = "en") -> list[str]:
 MAX_QUOTE = 500
 
 
+#: A quote shorter than this many words ("Key finding 3.") is joined with the next sentence.
+MIN_QUOTE_WORDS = 6
+
+
 def supporting_sentence(text: str, triggers: Sequence[str], language: str = "en") -> str:
-    """The sentence of `text` holding the first trigger (or the first sentence): a verbatim quote."""
-    sents = sentences(text, language)
-    chosen = sents[0]
+    """The sentence of `text` holding the first trigger (or the first real sentence): a verbatim quote.
+
+    A sentence too short to stand alone (a heading such as "Finding 2.") is joined with the
+    next one; the result is still a substring of the whitespace-normalised item text.
+    """
+    sents = [normalise_space(x) for x in sentences(text, language)]
+    sents = [x for x in sents if x]
+    if not sents:
+        return ""
+    index = next((i for i, x in enumerate(sents) if len(x.split()) >= MIN_QUOTE_WORDS), 0)
     for trig in triggers:
-        for s in sents:
-            if trig in s:
-                chosen = s
-                break
-        else:
-            continue
-        break
-    chosen = normalise_space(chosen)
+        hit = next((i for i, x in enumerate(sents) if normalise_space(trig) in x), None)
+        if hit is not None:
+            index = hit
+            break
+    chosen = sents[index]
+    j = index
+    while len(chosen.split()) < MIN_QUOTE_WORDS and j + 1 < len(sents):
+        j += 1
+        chosen = f"{chosen} {sents[j]}"
+    if chosen not in normalise_space(text):  # never return anything that is not verbatim
+        chosen = sents[index]
     if len(chosen) > MAX_QUOTE:
         chosen = chosen[:MAX_QUOTE].rsplit(" ", 1)[0]
     return chosen

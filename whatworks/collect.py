@@ -95,7 +95,8 @@ def process_file(task: tuple[str, str | None, bool]) -> FileResult:
     except ReadError as e:
         result.error_code, result.error, result.fix = e.code, e.message, e.fix
     except executors.TaskTimeout as e:
-        failed = failed_result(task, "timeout", f"took longer than the time limit ({e.seconds or executors.DEFAULT_TIMEOUT:g} s)")
+        limit = e.seconds or executors.DEFAULT_TIMEOUT
+        failed = failed_result(task, "timeout", f"took longer than the time limit ({limit:g} s)")
         result.error_code, result.error, result.fix = failed.error_code, failed.error, failed.fix
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         log.debug("failed on %s", path, exc_info=True)
@@ -183,6 +184,26 @@ def save_result(db: Database, result: FileResult) -> None:
                            result.error_code, result.error, result.fix)
 
 
+def _storable(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _bad_name(path: Path) -> FileResult:
+    shown = os.fsencode(path).decode("utf-8", "backslashreplace")
+    try:
+        st = path.stat()
+        size, mtime = st.st_size, st.st_mtime
+    except OSError:
+        size, mtime = 0, 0.0
+    return FileResult(path=shown, sha256=None, size=size, mtime=mtime, error_code="bad_name",
+                      error="the file name is not valid UTF-8 (written in an older encoding?), so it cannot be "
+                            "recorded", fix="rename the file, e.g. `convmv -f latin1 -t utf8 --notest FILE`")
+
+
 def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = True, jobs: int | None = None,
               executor: str = "local", scheduler: str | None = None, timeout: float | None = None,
               progress: Callable[[FileResult | None, int, int], None] | None = None) -> AddSummary:
@@ -196,6 +217,12 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
     tasks: list[tuple[str, str | None, bool]] = []
     for path in collect(paths):
         key = str(path)
+        if not _storable(key):  # a name that is not UTF-8 cannot be stored: one error row, not a crash
+            result = _bad_name(path)
+            save_result(db, result)
+            summary.failed += 1
+            summary.errors.append(result)
+            continue
         try:
             st = path.stat()
         except OSError:  # a dangling or looping symlink, a file gone since listing: process_file says so

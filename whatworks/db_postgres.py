@@ -517,8 +517,9 @@ def copy_database(source: Database, target: Database, *, batch: int = 500) -> di
             from whatworks import search
         except ImportError:
             pass
-        else:  # the FTS index is not copied: have whatworks.search rebuild it from the passages
-            target.set_meta("search.stemmer", "copied")
+        else:  # the FTS index is not copied: mark search's index versions stale so it rebuilds from passages
+            for r in target.query("SELECT key FROM meta WHERE key LIKE 'search.%'"):
+                target.set_meta(r[0], "copied")
             search.index(target)
     return counts
 

@@ -301,13 +301,19 @@ def _counts_text(counts: dict[str, int], titles: dict[str, str] | None = None) -
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def template_narrative(t: ThemeResult, total: int) -> str:
-    """Two to four sentences stating only counts, ids and breakdowns of the supporting reports."""
+def template_narrative(t: ThemeResult, total: int, regions: bool = True) -> str:
+    """Two to four sentences stating only counts, ids and breakdowns of the supporting reports.
+
+    `regions`: say where the reports come from (not in a national review, where every report
+    covers the same country).
+    """
     key = (t.question, t.group) if (t.question, t.group) in PHRASES else (t.question, None)
     verb = PHRASES.get(key, "give evidence on {label}").format(label=_lower_label(t.label))
     noun = "report" if total == 1 else "reports"
     out = [f"{t.n_reports} of {total} included {noun} ({_ids_text(t.reports)}) {verb}."]
-    if t.by_region and t.n_reports > 1:
+    if not regions:
+        pass
+    elif t.by_region and t.n_reports > 1:
         (top, k), *rest = sorted(t.by_region.items(), key=lambda x: (-x[1], x[0]))
         if not rest:
             out.append(f"All of them cover {top}.")
@@ -429,7 +435,7 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
     for qr in questions:
         for gr in qr.groups:
             for t in gr.themes:
-                t.narrative = template_narrative(t, total)
+                t.narrative = template_narrative(t, total, regions=_international(reports))
                 if llm is not None:
                     from whatworks.llm import draft_narrative
 
@@ -462,9 +468,8 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
 
 
 def _international(reports: list[ReportInfo]) -> bool:
-    """Whether regions make sense here: reports from more than one country (not a national review)."""
-    countries = {c for r in reports for c in r.countries}
-    return len(countries) > 1 or any(r.regions and r.regions != ["Americas"] for r in reports)
+    """Whether regions make sense here: not a national review (all reports about one country)."""
+    return len({c for r in reports for c in r.countries}) != 1
 
 
 def _emerging(db: Database) -> list[dict[str, Any]]:

@@ -31,6 +31,8 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from whatworks.errors import WhatworksError
+
 log = logging.getLogger(__name__)
 
 ROLES = ("lead", "reviewer", "viewer")
@@ -114,10 +116,11 @@ CREATE INDEX IF NOT EXISTS ws_descriptions_kind ON descriptions(sha256, kind);
 CREATE INDEX IF NOT EXISTS ws_facets_listing ON doc_facets(sha256, title, kind, year, language, countries);
 CREATE INDEX IF NOT EXISTS ws_screen_records_listing ON screen_records(sha256, is_primary, decision);
 CREATE INDEX IF NOT EXISTS ws_facets_title ON doc_facets(title COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS ws_screen_records_final ON screen_records(is_primary, source, sha256, decision);
 """
 
 
-class WorkspaceError(ValueError):
+class WorkspaceError(WhatworksError, ValueError):
     """A workspace action that cannot be done as asked (bad role, unknown user, bad value)."""
 
 

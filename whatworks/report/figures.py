@@ -31,6 +31,8 @@ TYPE_TITLES = {"project": "Project", "programme": "Programme", "country_programm
                "impact": "Impact", "other": "Other", "": "Not known", "final": "Final", "midterm": "Mid-term",
                "ex_post": "Ex-post", "independent": "Independent", "internal": "Internal", "self": "Self",
                "joint": "Joint"}
+#: The evidence map shows at most this many reports (columns), so it still fits a printed page.
+MAX_MAP_REPORTS = 60
 QUESTION_SHORT = {"what_is_being_done": "What", "what_works": "Works", "for_whom": "Whom", "why": "Why"}
 
 
@@ -131,10 +133,15 @@ def evidence_map(s: Synthesis):
     reports = [r.report_id for r in s.reports]
     if not rows or not reports:
         return None
+    title = "Evidence map: coded items of each report supporting each theme"
+    if len(reports) > MAX_MAP_REPORTS:  # keep the figure printable: the reports with most evidence
+        weight = {rid: sum(t.items_by_report.get(rid, 0) for _, _, t in rows) for rid in reports}
+        keep = set(sorted(reports, key=lambda rid: -weight[rid])[:MAX_MAP_REPORTS])
+        title += f" ({MAX_MAP_REPORTS} of {len(reports)} reports, those with most evidence)"
+        reports = [rid for rid in reports if rid in keep]
     m = np.array([[t.items_by_report.get(rid, 0) for rid in reports] for _, _, t in rows])
     fig, ax = plt.subplots(figsize=(3.5 + 0.38 * len(reports) + 2.5, 0.26 * len(rows) + 1.6))
-    _heat(ax, m, [_row_label(q, g, t) for q, g, t in rows], reports,
-          "Evidence map: coded items of each report supporting each theme")
+    _heat(ax, m, [_row_label(q, g, t) for q, g, t in rows], reports, title)
     fig.tight_layout()
     return fig
 

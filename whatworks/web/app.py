@@ -69,8 +69,10 @@ class Pool:
         self.factory = factory
         self.free: queue.LifoQueue = queue.LifoQueue()
         self.size = size
+        self.busy: set[int] = set()
         self.opened: list[Any] = []
         self.lock = threading.Lock()
+        self.closing = False
 
     @contextmanager
     def connection(self) -> Iterator[Any]:
@@ -80,32 +82,45 @@ class Pool:
             db = self.factory()
             with self.lock:
                 self.opened.append(db)
+        with self.lock:
+            self.busy.add(id(db))
         try:
             yield db
         finally:
             if getattr(db, "_depth", 0):  # a transaction left open by an exception: start clean
                 db._depth = 0
-            if self.free.qsize() < self.size:
+            with self.lock:
+                self.busy.discard(id(db))
+                keep = not self.closing and self.free.qsize() < self.size
+                if not keep:
+                    self.opened.remove(db)
+                if self.closing and not self.busy:
+                    self.closing = False
+            if keep:
                 self.free.put(db)
             else:
-                with self.lock:
-                    self.opened.remove(db)
                 db.close()
 
     def close(self) -> None:
-        """Close every connection; the pool opens new ones if it is used again."""
+        """Close the idle connections now and the busy ones when they come back (closing a connection
+        another thread is using would crash it); the pool opens new ones if it is used again."""
         with self.lock:
+            self.closing = True
+            idle = []
             while True:
                 try:
-                    self.free.get_nowait()
+                    idle.append(self.free.get_nowait())
                 except queue.Empty:
                     break
-            for db in self.opened:
-                try:
-                    db.close()
-                except Exception:  # noqa: BLE001 - closing on shutdown
-                    pass
-            self.opened.clear()
+            for db in idle:
+                self.opened.remove(db)
+        for db in idle:
+            try:
+                db.close()
+            except Exception:  # noqa: BLE001 - closing on shutdown
+                pass
+        with self.lock:
+            self.closing = bool(self.busy)
 
 
 def _factory(project: Project, database: str | None) -> Callable[[], Any]:
@@ -171,6 +186,7 @@ def create_app(project_dir: str | Path, team: bool = False, database: str | None
     st.throttle = auth.Throttle()
     st.allowed_hosts = allowed_hosts
     st.cache = data.Cache(project)
+    st.synthesis = data.SynthesisBuilder(project, pool, st.cache)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
 
     @app.middleware("http")
@@ -417,13 +433,13 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
     # --- synthesis ---------------------------------------------------------------------------
     @app.get("/synthesis", response_class=HTMLResponse)
     def synthesis(request: Request, *, v: Who, db: DB):
-        view = data.synthesis_view(request.app.state.project, db, request.app.state.cache)
+        view = data.synthesis_view(request.app.state.project, db, request.app.state.synthesis)
         view["fresh"] = set(request.query_params.get("files", "").split(","))
         return html(request, v, "synthesis.html", title="Synthesis", section="/synthesis", **view)
 
     @app.post("/export")
     def export(request: Request, *, fmt: str = Form("all"), v: Writer, db: DB):
-        paths = data.export(request.app.state.project, db, fmt, v.user)
+        paths = data.export(request.app.state.project, db, fmt, v.user, request.app.state.synthesis)
         names = ",".join(p.name for p in paths[:20])
         return RedirectResponse(f"/synthesis?msg=exported&files={names}", status_code=303)
 

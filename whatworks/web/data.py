@@ -619,8 +619,7 @@ def screening_queue(db, v, only: str, cache: Cache) -> dict[str, Any]:
                           "WHERE r.sha256 = c.sha256)") or 0
     if hide_others(db, v, "screening"):
         conflicts = 0
-    return {"next": nxt, "total": total, "done": done, "flagged": flagged, "conflicts": conflicts, "only": only,
-            "where": clause, "params": params}
+    return {"next": nxt, "total": total, "done": done, "flagged": flagged, "conflicts": conflicts, "only": only}
 
 
 def screening_view(db, sha256: str, v, cache: Cache, with_document: bool = True,
@@ -717,18 +716,17 @@ def coding_view(db, v, cache: Cache, sha: str | None, only: str, dpage: int = 1,
     codebook = cache.codebook()
     labels = {t.id: t.label for t in codebook.themes} if codebook else {}
     questions = _questions(codebook)
-    def make_order() -> tuple[list[str], dict[str, str], int]:
-        included = cache.included(db)
-        titles = _titles(db, included)
-        order = sorted(included, key=lambda x: (titles.get(x, "").lower(), x))
+    def make_order() -> tuple[list[str], int]:
+        order = cache.included(db)  # in file order, as whatworks.screen lists them
         total = 0
-        for i in range(0, len(order), 500):  # index-only counts, 500 reports a query
-            chunk = order[i:i + 500]
+        for i in range(0, len(order), 2000):  # index-only counts
+            chunk = order[i:i + 2000]
             total += db.scalar(f"SELECT COUNT(*) FROM items WHERE sha256 IN ({', '.join('?' for _ in chunk)})",
                                chunk) or 0
-        return order, titles, total
+        return order, total
 
-    order, titles, total_items = cache.get("coding-order", make_order)
+    order, total_items = cache.get("coding-order", make_order)
+    position = {x: i for i, x in enumerate(order)}
     done = db.scalar("SELECT COUNT(*) FROM ws_coding WHERE reviewer = ?", (v.name,)) or 0
 
     def counted(shas: list[str]) -> list[dict[str, Any]]:
@@ -739,10 +737,11 @@ def coding_view(db, v, cache: Cache, sha: str | None, only: str, dpage: int = 1,
                                           "GROUP BY sha256", shas)}
         m = {r[0]: r[1] for r in db.query(f"SELECT sha256, COUNT(*) FROM ws_coding WHERE reviewer = ? AND "
                                           f"sha256 IN ({marks}) GROUP BY sha256", [v.name, *shas])}
+        titles = _titles(db, shas)
         return [{"sha256": x, "title": titles.get(x, x[:12]), "n_items": n.get(x, 0), "mine": m.get(x, 0)}
                 for x in shas]
 
-    current = sha if sha in titles else None
+    current = sha if sha in position else None
     if current is None:  # the first report (in title order) with items the reviewer has not coded
         for i in range(0, len(order), per_page):
             todo = [d for d in counted(order[i:i + per_page]) if d["mine"] < d["n_items"]]
@@ -752,7 +751,7 @@ def coding_view(db, v, cache: Cache, sha: str | None, only: str, dpage: int = 1,
         else:
             current = order[0] if order else None
     if current and (sha or dpage == 1):  # show the page of the nav that holds the current report
-        dpage = order.index(current) // per_page + 1
+        dpage = position[current] // per_page + 1
     nav = counted(order[(dpage - 1) * per_page: dpage * per_page])
     docs = order
     items = []
@@ -789,7 +788,7 @@ def coding_view(db, v, cache: Cache, sha: str | None, only: str, dpage: int = 1,
                                        "suggested": t in by_theme,
                                        "evidence": _code_evidence(by_theme.get(t))} for t in ids]})
     return {"docs": nav, "n_docs": len(docs), "dpage": dpage, "per_page": per_page, "current": current,
-            "current_title": titles.get(current or "", (current or "")[:12]), "items": items,
+            "current_title": _titles(db, [current]).get(current, current[:12]) if current else "", "items": items,
             "questions": questions, "theme_labels": labels, "total_items": total_items, "done": done,
             "only": safe_only(only)}
 
@@ -859,10 +858,74 @@ def dismiss_emerging(db, emerging_id: int, user: ws.User) -> None:
         ws.audit(db, user.name, "theme.dismiss", f"emerging:{emerging_id}", None, {"status": "dismissed"})
 
 
-def synthesis_view(project, db, cache: Cache) -> dict[str, Any]:
+class SynthesisBuilder:
+    """The synthesis preview, built in a background thread so no page waits for it on a large review.
+
+    A request whose preview is out of date (a decision recorded here, or the database changed under
+    it) starts a rebuild and waits up to `wait` seconds: a small review gets a fresh preview at once,
+    a large one gets the last preview (or "building…") and the page refreshes itself."""
+
+    def __init__(self, project, pool, cache: Cache, wait: float = 1.0):
+        self.project, self.pool, self.cache, self.wait = project, pool, cache, wait
+        self.lock = threading.Lock()
+        self.result: dict[str, Any] | None = None
+        self.built_for: Any = None
+        self.built_at: float | None = None
+        self.thread: threading.Thread | None = None
+        self.wanted: Any = None
+
+    def stamp(self, db) -> tuple:
+        """Changes whenever the decisions or the machine's results behind the synthesis change."""
+        def n(sql: str) -> Any:
+            try:
+                return db.scalar(sql)
+            except Exception:  # noqa: BLE001 - a stage whose tables are missing
+                return None
+
+        return (self.cache.version, n("SELECT COUNT(*) FROM screen_records"), n("SELECT MAX(id) FROM screen_human"),
+                n("SELECT COUNT(*) FROM codes"), n("SELECT COUNT(*) FROM human_codes"),
+                n("SELECT COUNT(*) FROM descriptions"), n("SELECT MAX(id) FROM ws_audit"))
+
+    def _build(self, stamp: Any) -> None:
+        from whatworks.web import stage
+
+        try:
+            with self.pool.connection() as db:
+                result = stage.synthesis_preview(self.project, db)
+        except Exception as e:  # noqa: BLE001 - keep the last good preview
+            log.exception("synthesis preview failed")
+            result = {"synthesis": None, "seconds": None, "error": f"The synthesis failed: {e}"}
+        with self.lock:
+            self.result, self.built_for, self.built_at, self.thread = result, stamp, time.time(), None
+
+    def fresh(self, db):
+        """The preview's Synthesis if it is up to date (exports reuse it), else None."""
+        stamp = self.stamp(db)
+        with self.lock:
+            return (self.result or {}).get("synthesis") if self.built_for == stamp else None
+
+    def view(self, db) -> dict[str, Any]:
+        stamp = self.stamp(db)
+        started = None
+        with self.lock:
+            if self.built_for != stamp and self.thread is None:
+                started = self.thread = threading.Thread(target=self._build, args=(stamp,), daemon=True,
+                                                         name="synthesis-preview")
+                started.start()
+        if started is not None:  # only the request that started a build waits (briefly) for it
+            started.join(self.wait)
+        with self.lock:
+            result = dict(self.result or {"synthesis": None, "seconds": None, "error": None})
+            result["building"] = self.thread is not None
+            result["stale"] = self.built_for != stamp
+            result["built_at"] = self.built_at
+        return result
+
+
+def synthesis_view(project, db, builder: SynthesisBuilder) -> dict[str, Any]:
     from whatworks.web import stage
 
-    view = cache.get("synthesis", lambda: stage.synthesis_preview(project, db))
+    view = builder.view(db)
     view["formats"] = stage.export_formats()
     view["files"] = output_files(project)
     return view
@@ -893,7 +956,7 @@ def output_file(project, name: str) -> Path | None:
     return path
 
 
-def export(project, db, fmt: str, user: ws.User) -> list[Path]:
+def export(project, db, fmt: str, user: ws.User, builder: SynthesisBuilder | None = None) -> list[Path]:
     from fastapi import HTTPException
 
     from whatworks.web import stage
@@ -902,7 +965,7 @@ def export(project, db, fmt: str, user: ws.User) -> list[Path]:
     if fmt not in formats:
         raise HTTPException(400, f"Unknown export format {fmt!r}.")
     try:
-        paths = stage.write(project, db, fmt)
+        paths = stage.write(project, db, fmt, builder.fresh(db) if builder else None)
     except Exception as e:  # noqa: BLE001 - show the reason, keep the workspace up
         log.exception("export failed")
         raise HTTPException(500, f"The export failed: {type(e).__name__}: {e}") from None

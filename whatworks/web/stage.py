@@ -219,7 +219,7 @@ def synthesis_preview(project, db) -> dict[str, Any]:
     return {"synthesis": synthesis, "seconds": time.perf_counter() - t0, "error": None}
 
 
-def write(project, db, fmt: str) -> list[Path]:
+def write(project, db, fmt: str, synthesis=None) -> list[Path]:
     """whatworks.report.write_reports for one format (or all) into the project's output folder."""
     import inspect
 
@@ -230,4 +230,6 @@ def write(project, db, fmt: str) -> list[Path]:
     kwargs: dict[str, Any] = {}
     if fmt != "all" and "formats" in params:
         kwargs["formats"] = [fmt]
+    if synthesis is not None and "synthesis" in params:
+        kwargs["synthesis"] = synthesis
     return list(write_reports(bound, **kwargs))
