@@ -39,7 +39,7 @@ from whatworks.store import Database
 log = logging.getLogger(__name__)
 
 #: Bumped when the coding rules change enough that stored machine codes should be redone.
-CODER_VERSION = "3"
+CODER_VERSION = "4"
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS embeddings (
