@@ -36,10 +36,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
-# A Python 3.11+ for the virtualenv: the newest on PATH.
+# A Python 3.11+ for the virtualenv: python3 if it is recent enough, else a newer one on PATH.
 PY=""
-for c in python3.13 python3.12 python3.11 python3; do
-  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+for c in python3 python3.13 python3.12 python3.11; do
+  if command -v "$c" >/dev/null 2>&1 && "$c" -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null; then
     PY=$c; break
   fi
 done

@@ -15,9 +15,11 @@ import os
 import random
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -101,6 +103,17 @@ def _workers_of(pid: int) -> list[int]:
     return found
 
 
+def _count_files(path: Path) -> int:
+    """Rows in `files`, read without disturbing the process writing the database."""
+    if not path.exists():
+        return 0
+    try:
+        with closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)) as conn:
+            return conn.execute("SELECT count(*) FROM files").fetchone()[0]
+    except sqlite3.Error:  # not created yet
+        return 0
+
+
 @pytest.fixture(scope="module")
 def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """40 small real files (Canada HTML, IDRC Markdown, two IOM briefs) and two bad ones."""
@@ -150,8 +163,13 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
     # the uninterrupted run
     ref_path = tmp_path / "reference.db"
     start = time.monotonic()
-    _wait_gone(_fork_run(zygote, ref_path, reports))
+    pid, first_write = _fork_run(zygote, ref_path, reports), None
+    while _alive(pid):  # note when the first file is written: kills are timed from there
+        if first_write is None and ref_path.exists() and _count_files(ref_path):
+            first_write = time.monotonic() - start
+        time.sleep(0.005)
     ref_seconds = time.monotonic() - start
+    first_write = first_write or 0.0
     ref = Database(ref_path)
     expected = snapshot(ref)
     ref.close()
@@ -174,13 +192,19 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
 
     # (1) the real driver with worker processes, killed outright; its workers must die too
     seen_workers = 0
-    for _ in range(DRIVER_KILLS):
+    for i in range(DRIVER_KILLS):
+        before = _count_files(db_path)
         driver = subprocess.Popen([sys.executable, "-c", DRIVER, str(db_path), str(reports)],
                                   stdout=subprocess.DEVNULL)
-        end = time.monotonic() + 20
+        end = time.monotonic() + 30
         while not _workers_of(driver.pid) and driver.poll() is None and time.monotonic() < end:
-            time.sleep(0.05)
-        time.sleep(rng.uniform(0.0, 2.5))  # while the workers warm up, read, or the driver writes
+            time.sleep(0.02)
+        if i % 2 == 0:  # while the workers warm up
+            time.sleep(rng.uniform(0.0, 1.0))
+        else:  # while the driver writes results
+            while _count_files(db_path) == before and driver.poll() is None and time.monotonic() < end:
+                time.sleep(0.02)
+            time.sleep(rng.uniform(0.0, 0.3))
         workers = _workers_of(driver.pid)
         seen_workers += len(workers)
         driver.send_signal(signal.SIGKILL)
@@ -193,10 +217,14 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
 
     # (2) quick kills at random moments while documents are read and written
     interrupted, progress = 0, []
-    mean = max(0.05, 0.6 * ref_seconds / QUICK_KILLS)
-    for _ in range(QUICK_KILLS):
+    work = ref_seconds - first_write  # seconds of reading and writing in an uninterrupted run
+    for i in range(QUICK_KILLS):
+        left = work * (40 - _count_files(db_path)) / 40
         pid = _fork_run(zygote, db_path, reports)
-        time.sleep(rng.uniform(0.01, 2 * mean))
+        if i % 4 == 0:  # while it starts, opens the database and lists and hashes the files
+            time.sleep(rng.uniform(0.0, first_write))
+        else:  # while it reads and writes documents, leaving work for the kills to come
+            time.sleep(first_write + rng.uniform(0.0, 1.2 * left / (QUICK_KILLS - i)))
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
             interrupted += 1
@@ -204,7 +232,7 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
         check = Database(db_path)
         progress.append(check.scalar("SELECT count(*) FROM files"))
         check.close()
-    assert interrupted >= 20, interrupted
+    assert interrupted >= 20, (interrupted, progress, first_write, ref_seconds)
     assert len({n for n in progress if n < 40}) >= 3, f"too few kills landed mid-work: {progress}"
 
     # then a run to completion, with the real driver

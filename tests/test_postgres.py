@@ -133,6 +133,9 @@ def test_the_same_review_in_postgresql(review, pg_url):
     pg = PostgresDatabase(pg_url)
     counts = copy_database(local, pg)
     assert counts["documents"] == 11 and counts["passages"] > 100
+    # the search index is rebuilt from the passages, one row each (when search renamed its version key
+    # in meta, the copy left an index that looked current but was empty, and PostgreSQL found nothing)
+    assert pg.scalar("SELECT COUNT(*) FROM passages_fts") == counts["passages"]
     for q, filters in (("pension", {}), ('"employment insurance"', {}), ("parental OR sickness", {}),
                        ("benefit*", {"kind": "evaluation_report"}), ("claimants NOT seasonal", {"year": "2010-2023"})):
         a = [(h.sha256, h.page, h.passage_id) for h in search.search(local, q, limit=10000, **filters)]
@@ -217,3 +220,100 @@ def test_team_workspace_on_postgresql(review, pg_url):
     assert local.scalar("SELECT COUNT(*) FROM ws_screening") == 0
     local.close()
     app.state.pool.close()
+
+
+def test_a_copy_rebuilds_search_whatever_its_version_key(review, pg_url):
+    """Search records its index version in meta; whatever the key is called, a copy rebuilds the index."""
+    from whatworks import search
+    from whatworks.db_postgres import PostgresDatabase, copy_database
+    from whatworks.store import Database
+
+    local = Database(review / "review.db")
+    pg = PostgresDatabase(pg_url)
+    pg.set_meta("search.index", search.index_version())  # a target that already looks current
+    pg.set_meta("search.some_future_key", "v9")
+    counts = copy_database(local, pg)
+    assert pg.scalar("SELECT COUNT(*) FROM passages_fts") == counts["passages"] > 100
+    assert search.count(pg, "pension") == search.count(local, "pension") > 0
+    assert pg.get_meta("search.index") == search.index_version()
+    local.close()
+    pg.close()
+
+
+def test_cli_stages_follow_a_team_review_into_postgresql(review, cluster, tmp_path, corpus, monkeypatch, capsys):
+    """After `init --database` (as after `serve --team --database`), add, screen, code and report write to
+    PostgreSQL, not to the project's SQLite file; `--database sqlite` and WHATWORKS_DATABASE still choose."""
+    import shutil
+
+    from web_helpers import canada_files
+
+    from whatworks.cli import main
+    from whatworks.project import Project
+    from whatworks.store import Database
+
+    monkeypatch.delenv("WHATWORKS_DATABASE", raising=False)
+    project_dir = tmp_path / "team"
+    shutil.copytree(review, project_dir)
+    url = cluster.createdb("team_cli")
+    secret = url.replace(f"{cluster.user}@", f"{cluster.user}:s3cret@")  # trust auth ignores the password
+    local_docs = Database(project_dir / "review.db").scalar("SELECT COUNT(*) FROM documents")
+    assert main(["init", str(project_dir), "--database", secret]) == 0
+    settings = (project_dir / "settings.yaml").read_text(encoding="utf-8")
+    assert "postgresql://" in settings and "s3cret" not in settings  # never the password
+    assert "s3cret" not in capsys.readouterr().out
+    project = Project.open(project_dir)
+    assert project.db.dialect == "postgresql" and project.db.scalar("SELECT COUNT(*) FROM documents") == local_docs
+    project.close()
+
+    extra = next(f for f in sorted((corpus / "canada").glob("esdc_*")) if f not in canada_files(corpus))
+    assert main(["-q", "add", str(project_dir), str(extra), "--jobs", "1"]) == 0
+    assert main(["screen", str(project_dir)]) == 0
+    assert main(["code", str(project_dir)]) == 0
+    assert main(["report", str(project_dir)]) == 0
+    assert (project_dir / "output" / "matrix.csv").exists()
+
+    from whatworks.db_postgres import PostgresDatabase
+
+    pg = PostgresDatabase(url)
+    sha = pg.scalar("SELECT sha256 FROM documents WHERE source = ?", (str(extra),))
+    assert pg.scalar("SELECT COUNT(*) FROM documents") == local_docs + 1 and sha
+    assert pg.scalar("SELECT COUNT(*) FROM descriptions WHERE sha256 = ?", (sha,)) == 1
+    assert pg.scalar("SELECT COUNT(*) FROM passages WHERE sha256 = ?", (sha,)) > 0  # indexed for search
+    assert pg.scalar("SELECT COUNT(*) FROM screen_records WHERE sha256 = ? AND is_primary = 1", (sha,)) == 1
+    assert pg.scalar("SELECT COUNT(*) FROM coded_items") > 0
+    pg.close()
+    local = Database(project_dir / "review.db")  # the SQLite file was left as it was
+    assert local.scalar("SELECT COUNT(*) FROM documents") == local_docs
+    assert local.scalar("SELECT COUNT(*) FROM documents WHERE source = ?", (str(extra),)) == 0
+    local.close()
+
+    # one command can still choose: --database sqlite, or WHATWORKS_DATABASE over settings.yaml
+    assert Project.open(project_dir, database="sqlite").db.path == project_dir / "review.db"
+    other = tmp_path / "other"
+    Project.init(other, "canada-social-security").close()
+    monkeypatch.setenv("WHATWORKS_DATABASE", url)
+    assert Project.open(other).db.scalar("SELECT COUNT(*) FROM documents") == local_docs + 1
+    monkeypatch.setenv("WHATWORKS_DATABASE", "mysql://x")
+    assert main(["screen", str(other)]) == 2 and "postgresql://" in capsys.readouterr().err
+
+
+def test_serve_team_database_is_remembered(review, cluster, tmp_path, monkeypatch):
+    """`whatworks serve --team --database URL` copies the review in and records the database."""
+    import shutil
+
+    from whatworks import workspace as ws
+    from whatworks.project import Project
+    from whatworks.web.app import server_config
+
+    monkeypatch.delenv("WHATWORKS_DATABASE", raising=False)
+    project_dir = tmp_path / "served"
+    shutil.copytree(review, project_dir)
+    url = cluster.createdb("served")
+    ws.add_user(project_dir, "pat", "lead", "pat-password", database=url)
+    config = server_config(project_dir, team=True, database=url)
+    config.app.state.pool.close()
+    assert Project.open(project_dir).database_url == url
+    assert Project.open(project_dir).db.scalar("SELECT COUNT(*) FROM ws_users") == 1
+    assert config.proxy_headers and config.forwarded_allow_ips == "127.0.0.1"
+    with pytest.raises(ws.WorkspaceError, match="team mode"):  # PostgreSQL has no single-user mode
+        server_config(project_dir)

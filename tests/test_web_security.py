@@ -194,3 +194,53 @@ def test_report_text_is_never_html(team):
         html = lead.get(url).text
         assert "<script>alert(1)</script>" not in html and "<img src=x onerror" not in html, url
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in lead.get(f"/doc/{sha}").text
+
+
+def _login_through(url: str, headers: dict[str, str]) -> str:
+    """Log in as the lead over plain HTTP with `headers` added; the session cookie's Set-Cookie line.
+
+    Cookies are carried by hand: a client keeps a Secure cookie from going back over http."""
+    import httpx
+
+    with httpx.Client(base_url=url, headers=headers, follow_redirects=False) as c:
+        page = c.get("/login")
+        pre = re.search(r"ww_pre=([^;]+)", page.headers["set-cookie"]).group(1)
+        r = c.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": csrf_of(page.text)},
+                   headers={"Cookie": f"ww_pre={pre}"})
+        assert r.status_code == 303, r.text[:300]
+        return next(v for k, v in r.headers.multi_items() if k == "set-cookie" and v.startswith("ww_session="))
+
+
+def test_behind_a_tls_proxy_the_session_cookie_is_secure(team):
+    """serve() believes X-Forwarded-Proto from the proxy it trusts (127.0.0.1 unless told otherwise):
+    the workspace then sees https and marks the session cookie Secure; from anyone else, it does not."""
+    import threading
+    import time
+
+    import uvicorn
+    from web_helpers import free_port
+
+    from whatworks.web.app import server_config
+
+    project = team.state.project.root
+    https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
+    default = server_config(project, team=True)
+    assert default.forwarded_allow_ips == "127.0.0.1"  # the default: a proxy on this machine only
+    default.app.state.pool.close()
+    for allow, secure in (("127.0.0.1", True), ("10.9.9.9", False)):  # requests come from 127.0.0.1
+        config = server_config(project, team=True, port=free_port(), forwarded_allow_ips=allow)
+        assert config.proxy_headers
+        server = uvicorn.Server(config)  # exactly what serve() runs
+        thread = threading.Thread(target=server.run, daemon=True)
+        thread.start()
+        try:
+            deadline = time.time() + 20
+            while not server.started and time.time() < deadline:
+                time.sleep(0.02)
+            url = f"http://127.0.0.1:{config.port}"
+            cookie, plain = _login_through(url, https), _login_through(url, {})
+        finally:
+            server.should_exit = True
+            thread.join(timeout=10)
+        assert ("Secure" in cookie) is secure, (allow, cookie)
+        assert "HttpOnly" in cookie and "Secure" not in plain

@@ -73,6 +73,14 @@ def _ingest(db, paths: list[str], args) -> Any:
 # --- commands --------------------------------------------------------------------------
 
 
+def _project(args):
+    """The project of a command, with its review database: --database, else WHATWORKS_DATABASE, else
+    the project's settings.yaml, else its SQLite file."""
+    from whatworks.project import Project
+
+    return Project.open(args.dir, database=getattr(args, "database", None))
+
+
 def cmd_read(args) -> int:
     from whatworks.store import Database
 
@@ -153,32 +161,30 @@ def cmd_inspect(args) -> int:
 
 
 def cmd_init(args) -> int:
-    from whatworks.project import Project
+    from whatworks.project import Project, redacted
 
-    project = Project.init(args.dir, args.protocol)
+    project = Project.init(args.dir, args.protocol, database=args.database)
     print(f"review project ready in {project.root}")
     print(f"  protocol: {project.protocol_path}")
     if project.codebook_path.exists():
         print(f"  codebook: {project.codebook_path}")
-    print(f"  database: {project.db_path}")
+    url = project.database_url
+    print(f"  database: {redacted(url) if url else project.db_path}")
     print(f"next: whatworks add {project.root} REPORTS...")
     return 0
 
 
 def cmd_add(args) -> int:
-    from whatworks.project import Project
-
-    project = Project.open(args.dir)
+    project = _project(args)
     summary = _ingest(project.db, args.paths, args)
     _print_add_summary(summary)
     return 0
 
 
 def cmd_search(args) -> int:
-    from whatworks.project import Project
     from whatworks.search import search
 
-    project = Project.open(args.dir)
+    project = _project(args)
     hits = search(project.db, args.query, year=args.year, kind=args.kind, region=args.region,
                   country=args.country, language=args.language, section=args.section, limit=args.limit)
     for hit in hits:
@@ -194,10 +200,9 @@ def cmd_search(args) -> int:
 
 
 def cmd_screen(args) -> int:
-    from whatworks.project import Project
     from whatworks.screen import screen, screen_results
 
-    project = Project.open(args.dir)
+    project = _project(args)
     summary = screen(project)
     if args.json:
         for row in screen_results(project.db):
@@ -208,10 +213,9 @@ def cmd_screen(args) -> int:
 
 
 def cmd_decide(args) -> int:
-    from whatworks.project import Project
     from whatworks.screen import decide
 
-    project = Project.open(args.dir)
+    project = _project(args)
     db = project.db
     sha = args.document
     if not db.has_document(sha):
@@ -229,19 +233,17 @@ def cmd_decide(args) -> int:
 
 def cmd_code(args) -> int:
     from whatworks.coding import code
-    from whatworks.project import Project
 
-    project = Project.open(args.dir)
+    project = _project(args)
     summary = code(project)
     print(summary.line() if hasattr(summary, "line") else summary)
     return 0
 
 
 def cmd_report(args) -> int:
-    from whatworks.project import Project
     from whatworks.review import write_outputs
 
-    project = Project.open(args.dir)
+    project = _project(args)
     for path in write_outputs(project):
         print(f"  {path}")
     return 0
@@ -250,8 +252,12 @@ def cmd_report(args) -> int:
 def cmd_review(args) -> int:
     from whatworks.review import run_review
 
+    def say(line: str) -> None:  # one plain line as each stage starts and ends (stderr: stdout is the summary)
+        print(line, file=sys.stderr, flush=True)
+
     result = run_review(args.dir, args.paths, protocol=args.protocol, jobs=args.jobs, executor=args.executor,
-                        scheduler=args.scheduler, timeout=args.timeout, quiet=args.quiet)
+                        scheduler=args.scheduler, timeout=args.timeout, quiet=args.quiet,
+                        say=None if args.quiet else say)
     print(result.summary())
     return 0
 
@@ -259,7 +265,8 @@ def cmd_review(args) -> int:
 def cmd_serve(args) -> int:
     from whatworks.web.app import serve
 
-    serve(args.dir, host=args.host, port=args.port, team=args.team, database=args.database)
+    serve(args.dir, host=args.host, port=args.port, team=args.team, database=args.database,
+          forwarded_allow_ips=args.forwarded_allow_ips)
     return 0
 
 
@@ -294,6 +301,12 @@ def _executor_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--timeout", type=float, default=None, help="seconds one file may take (default 300)")
 
 
+def _database_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--database", metavar="URL",
+                   help="the review database: postgresql://user@host/dbname (default: WHATWORKS_DATABASE, else "
+                        "the project's settings.yaml, else its review.db; 'sqlite' forces review.db)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="whatworks", description=__doc__.split("\n")[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -326,12 +339,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dir")
     p.add_argument("--protocol", default="ilo-social-protection",
                    help="ilo-social-protection (default), canada-social-security, or a YAML file")
+    p.add_argument("--database", metavar="URL",
+                   help="keep the review in PostgreSQL (postgresql://user@host/dbname): recorded in the project's "
+                        "settings.yaml, without the password; an existing review.db is copied into an empty "
+                        "database. 'sqlite' goes back to review.db")
     p.set_defaults(func=cmd_init)
 
     p = sub.add_parser("add", help="read reports into a review project")
     p.add_argument("dir")
     p.add_argument("paths", nargs="+")
     _executor_options(p)
+    _database_option(p)
     p.set_defaults(func=cmd_add)
 
     p = sub.add_parser("search", help="full-text search (phrases in quotes, AND/OR/NOT)")
@@ -345,11 +363,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--section", help="section kind, e.g. recommendations")
     p.add_argument("--limit", type=int, default=20)
     p.add_argument("--json", action="store_true")
+    _database_option(p)
     p.set_defaults(func=cmd_search)
 
     p = sub.add_parser("screen", help="apply the protocol to every document")
     p.add_argument("dir")
     p.add_argument("--json", action="store_true", help="one JSON line per document (docs/screen-json.md)")
+    _database_option(p)
     p.set_defaults(func=cmd_screen)
 
     p = sub.add_parser("decide", help="record a human screening decision (wins over the machine's)")
@@ -359,14 +379,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reason", required=True)
     p.add_argument("--reviewer", default="cli")
     p.add_argument("--role", default="lead", choices=("lead", "reviewer"))
+    _database_option(p)
     p.set_defaults(func=cmd_decide)
 
     p = sub.add_parser("code", help="code items of included reports to the codebook's themes")
     p.add_argument("dir")
+    _database_option(p)
     p.set_defaults(func=cmd_code)
 
     p = sub.add_parser("report", help="write the synthesis: HTML, Word, Markdown, Excel, figures, matrix")
     p.add_argument("dir")
+    _database_option(p)
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("serve", help="the review workspace in the browser")
@@ -374,7 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--team", action="store_true", help="accounts, roles and blind screening")
-    p.add_argument("--database", help="postgresql://… to keep a team review in PostgreSQL")
+    p.add_argument("--database", metavar="URL",
+                   help="postgresql://… to keep a team review in PostgreSQL (with --team; recorded in the "
+                        "project's settings.yaml so every later command uses it)")
+    p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
+                   help="proxies whose X-Forwarded-Proto/-For headers are believed (comma-separated; default "
+                        "127.0.0.1: a TLS proxy on this machine)")
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("user", help="manage workspace accounts (team mode)")

@@ -476,6 +476,9 @@ class PostgresDatabase(Database):
         finally:
             self._depth = 0
 
+    def _table_exists(self, name: str) -> bool:
+        return bool(self.scalar("SELECT to_regclass(?) IS NOT NULL", (name.lower(),)))
+
     def document(self, sha256: str):
         from whatworks.model import Document
 
@@ -513,15 +516,37 @@ def copy_database(source: Database, target: Database, *, batch: int = 500) -> di
             target.scalar(f"SELECT setval(pg_get_serial_sequence('{r[0]}', '{r[1]}'), "
                           f"GREATEST(COALESCE(MAX({r[1]}), 0), 1)) FROM {r[0]}")
     if "passages" in counts and getattr(target, "dialect", "sqlite") == "postgresql":
-        try:
-            from whatworks import search
-        except ImportError:
-            pass
-        else:  # the FTS index is not copied: mark search's index versions stale so it rebuilds from passages
-            for r in target.query("SELECT key FROM meta WHERE key LIKE 'search.%'"):
-                target.set_meta(r[0], "copied")
-            search.index(target)
+        _rebuild_search(target)
     return counts
+
+
+def _rebuild_search(target: Database) -> None:
+    """Fill the search index of a copied review from its `passages`.
+
+    SQLite's FTS5 index is contentless (nothing to copy), so whatworks.search must rebuild it. It
+    rebuilds when the index version it recorded in `meta` differs from its own; a copy used to mark
+    one key ("search.stemmer") stale, and when search renamed its version key ("search.index",
+    with the tag format) the copy kept a current-looking version over an empty index, and every
+    search in PostgreSQL found nothing. Now every `search.*` version is forgotten, whatever its
+    name, and the result is checked: one index row per passage, or the index is filled here."""
+    try:
+        from whatworks import search
+    except ImportError:
+        return
+    target.execute("DELETE FROM meta WHERE key LIKE 'search.%'")
+    search.index(target)
+    if "passages_fts" not in getattr(target, "fts_tables", {}):
+        return
+    n = target.scalar("SELECT COUNT(*) FROM passages") or 0
+    indexed = target.scalar("SELECT COUNT(*) FROM passages_fts") or 0
+    if indexed != n:  # search did not rebuild (a changed version rule): fill the index from the passages
+        log.warning("search index has %d of %d passages after the copy: rebuilding it", indexed, n)
+        rows = target.query("SELECT id, language, text, tags FROM passages")
+        with target.transaction():
+            target.execute("INSERT INTO passages_fts(passages_fts) VALUES ('delete-all')")
+            target.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)",
+                               [(r["id"], search.stem_text(r["text"], r["language"] or ""), r["tags"] or "")
+                                for r in rows])
 
 
 def _tables(db: Database) -> list[str]:

@@ -12,6 +12,10 @@ runs inside Dask workers, whose tasks run in threads where SIGALRM does not work
 
 Memory stays flat with the corpus: tasks are pulled from the iterable only when a
 worker is free, and at most `jobs` finished results wait for the caller.
+
+Worker processes load libraries and models once (`func.warmup`, outside any time limit)
+and are kept warm for `IDLE_SECONDS` after a run, so a process that ingests many times
+(the web app, the tests) does not pay for the loading each time.
 """
 
 from __future__ import annotations
@@ -41,7 +45,7 @@ MAX_TASKS_PER_WORKER = 500
 #: Seconds a fresh worker may take to load its libraries and models (`func.warmup`).
 WARMUP_SECONDS = 120
 #: Idle worker processes are kept this long (s) for the next run in the same process.
-IDLE_SECONDS = float(os.environ.get("WHATWORKS_IDLE_SECONDS", 120))
+IDLE_SECONDS = float(os.environ.get("WHATWORKS_IDLE_SECONDS", "120") or 0)
 #: At most this many idle worker processes are kept.
 MAX_IDLE = 8
 #: How often (s) a sandbox's memory is checked while it works.

@@ -29,8 +29,10 @@ from __future__ import annotations
 
 import bisect
 import difflib
+import hashlib
 import json
 import logging
+import pickle
 import re
 import time
 import zlib
@@ -95,6 +97,13 @@ CREATE TABLE IF NOT EXISTS report_ids (
     series TEXT NOT NULL,          -- E (independent/external) | I (internal/self)
     number INTEGER NOT NULL,
     assigned_at REAL
+);
+-- per-document checks, reused while the document, its description, the protocol and the
+-- screening code are unchanged (so a re-run after adding one report screens only that one)
+CREATE TABLE IF NOT EXISTS screen_cache (
+    sha256 TEXT PRIMARY KEY,
+    key TEXT NOT NULL,
+    data BLOB NOT NULL
 );
 CREATE VIEW IF NOT EXISTS screen_final AS
 SELECT r.source, r.sha256, r.is_primary, r.decision AS machine_decision, r.stage, r.duplicate_of,
@@ -894,6 +903,7 @@ class ScreenSummary:
     human: int = 0
     seconds: float = 0.0
     maybe: list[str] = field(default_factory=list)  # sources a human should look at
+    checked: int = 0  # documents whose checks were run this time (the others' were unchanged: cached)
 
     def line(self) -> str:
         d = self.decisions
@@ -982,6 +992,27 @@ def _decide(checks: list[Check], shortlisted: bool) -> tuple[str, str]:
     return "include", "included"
 
 
+@lru_cache(maxsize=1)
+def _code_fingerprint() -> str:
+    """The screening code and vocabulary: a change in either redoes every cached check."""
+    h = hashlib.sha256()
+    here = Path(__file__).parent
+    for path in (here / "screen.py", here / "protocol.py", here / "search.py", DATA / "screen.yaml",
+                 DATA / "stemming.yaml"):
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(path.name.encode())
+    return h.hexdigest()
+
+
+def _cache_key(fingerprint: str, row: Any, described: Any, shortlist: Any) -> str:
+    """What one document's checks are computed from: code, protocol, document, description, search hits."""
+    h = hashlib.sha256(fingerprint.encode())
+    h.update(repr((tuple(row), described, shortlist)).encode())
+    return h.hexdigest()
+
+
 def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
     """Screen every record of the project's database against its protocol (see the module doc)."""
     t0 = time.perf_counter()
@@ -1004,51 +1035,97 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
     mtimes = {r["sha256"]: r["mtime"] or 0.0 for r in records if r["sha256"] and r["source"] == primary.get(r["sha256"])}
     shortlist = _shortlist(db, protocol)
 
-    # pass 1: per-document checks (one document in memory at a time)
+    # pass 1: per-document checks (one document in memory at a time). They depend on nothing but
+    # the document, its description and search hits, the protocol and this code, so they are kept
+    # in screen_cache and reused while all of these are unchanged.
     lights: dict[str, _Light] = {}
     sigs: dict[str, np.ndarray] = {}
     results: dict[str, tuple[list[Check], float | None, bool]] = {}
+    fingerprint = hashlib.sha256((_code_fingerprint() + repr(protocol)).encode()).hexdigest()
+    described = {r["sha256"]: (r["updated_at"], r["version"])
+                 for r in db.query("SELECT sha256, updated_at, version FROM descriptions")}
+    cache = {r["sha256"]: (r["key"], r["data"]) for r in db.query("SELECT sha256, key, data FROM screen_cache")}
+    fresh: list[tuple[str, str, bytes]] = []
     for sha in primary:
-        doc = _load_doc(db, doc_rows[sha])
-        doc.mtime = mtimes.get(sha, 0.0)
-        sig = minhash([t for p in doc.passages for t in p.toks])  # all the text, whatever its sections
-        if sig is not None:
-            sigs[sha] = sig
-        lights[sha] = _Light(sha, primary[sha], doc.format, doc.title, doc.chars,
-                             doc.meta("year") if isinstance(doc.meta("year"), int) else None, doc.mtime,
-                             doc.meta("timing"), doc.meta("evaluator_type"), doc.meta("evaluation_type"),
-                             _project_codes(doc.meta("project_codes")), doc.kind)
-        checks: list[Check] = []
-        sl = shortlist.get(sha)
-        title_hit = _title_query_hit(doc, protocol)
-        if sl and sl[0] >= protocol.shortlist_min:
-            checks.append(Check("shortlist", "search", "include",
-                                f"{sl[0]} passage(s) match the query {sl[1]}", sl[2], sl[3]))
-            shortlisted = True
-        elif title_hit:
-            checks.append(Check("shortlist", "search", "include", f"the title matches the query {title_hit}",
-                                1, doc.title))
-            shortlisted = True
-        else:
-            found = f"only {sl[0]} passage(s) match {sl[1]}, fewer than {protocol.shortlist_min}" if sl else \
-                "no passage matches any of them"
-            checks.append(Check("shortlist", "search", "exclude",
-                                f"not found by the keyword search ({_listing(protocol.query_terms()[:6])}"
-                                f"{'…' if len(protocol.query_terms()) > 6 else ''}): {found}",
-                                sl[2] if sl else None, sl[3] if sl else f"searched {len(doc.passages)} passages"))
-            shortlisted = False
-        checks += eligibility(doc, protocol)
-        checks += content(doc, protocol)
-        score = None
-        decision, _ = _decide(checks, shortlisted)
-        if decision != "exclude":  # appraise what is kept
-            q, score = quality(doc, protocol)
-            checks += q
+        key = _cache_key(fingerprint, doc_rows[sha], described.get(sha), shortlist.get(sha))
+        hit = cache.get(sha)
+        if hit is not None and hit[0] == key:
+            try:
+                checks, score, shortlisted, light, sig = pickle.loads(hit[1])
+            except Exception as e:  # noqa: BLE001 - an unreadable cache entry is simply redone
+                log.debug("screen cache entry for %s unreadable: %s", sha[:12], e)
+            else:
+                if sig is not None:
+                    sigs[sha] = sig
+                light.source, light.mtime = primary[sha], mtimes.get(sha, 0.0)
+                lights[sha] = light
+                results[sha] = (checks, score, shortlisted)
+                continue
+        checks, score, shortlisted = _screen_document(db, doc_rows[sha], protocol, shortlist, lights, sigs,
+                                                      primary[sha], mtimes.get(sha, 0.0))
         results[sha] = (checks, score, shortlisted)
+        fresh.append((sha, key, pickle.dumps((checks, score, shortlisted, lights[sha], sigs.get(sha)),
+                                             protocol=pickle.HIGHEST_PROTOCOL)))
+    if fresh:
+        with db.transaction():
+            db.executemany("INSERT OR REPLACE INTO screen_cache(sha256, key, data) VALUES (?, ?, ?)", fresh)
+    log.info("screen: %d document(s) checked, %d unchanged (cached)", len(fresh), len(primary) - len(fresh))
 
     # pass 2: near-duplicates (same report in two formats or versions)
     dups = near_duplicates(lights, sigs)
+    summary = _finish(db, protocol, t0, records, doc_rows, primary, lights, results, dups)
+    summary.checked = len(fresh)
+    return summary
 
+
+def _screen_document(db: Database, row: Any, protocol: Protocol, shortlist: dict[str, Any],
+                     lights: dict[str, _Light], sigs: dict[str, np.ndarray], source: str,
+                     mtime: float) -> tuple[list[Check], float | None, bool]:
+    """Pass 1 for one document: its MinHash signature, what later passes need, and its checks."""
+    sha = row["sha256"]
+    doc = _load_doc(db, row)
+    doc.mtime = mtime
+    sig = minhash([t for p in doc.passages for t in p.toks])  # all the text, whatever its sections
+    if sig is not None:
+        sigs[sha] = sig
+    lights[sha] = _Light(sha, source, doc.format, doc.title, doc.chars,
+                         doc.meta("year") if isinstance(doc.meta("year"), int) else None, doc.mtime,
+                         doc.meta("timing"), doc.meta("evaluator_type"), doc.meta("evaluation_type"),
+                         _project_codes(doc.meta("project_codes")), doc.kind)
+    checks: list[Check] = []
+    sl = shortlist.get(sha)
+    title_hit = _title_query_hit(doc, protocol)
+    if sl and sl[0] >= protocol.shortlist_min:
+        checks.append(Check("shortlist", "search", "include",
+                            f"{sl[0]} passage(s) match the query {sl[1]}", sl[2], sl[3]))
+        shortlisted = True
+    elif title_hit:
+        checks.append(Check("shortlist", "search", "include", f"the title matches the query {title_hit}",
+                            1, doc.title))
+        shortlisted = True
+    else:
+        found = f"only {sl[0]} passage(s) match {sl[1]}, fewer than {protocol.shortlist_min}" if sl else \
+            "no passage matches any of them"
+        checks.append(Check("shortlist", "search", "exclude",
+                            f"not found by the keyword search ({_listing(protocol.query_terms()[:6])}"
+                            f"{'…' if len(protocol.query_terms()) > 6 else ''}): {found}",
+                            sl[2] if sl else None, sl[3] if sl else f"searched {len(doc.passages)} passages"))
+        shortlisted = False
+    checks += eligibility(doc, protocol)
+    checks += content(doc, protocol)
+    score = None
+    decision, _ = _decide(checks, shortlisted)
+    if decision != "exclude":  # appraise what is kept
+        q, score = quality(doc, protocol)
+        checks += q
+    return checks, score, shortlisted
+
+
+def _finish(db: Database, protocol: Protocol, t0: float, records: list[dict[str, Any]], doc_rows: dict[str, Any],
+            primary: dict[str, str], lights: dict[str, _Light],
+            results: dict[str, tuple[list[Check], float | None, bool]],
+            dups: dict[str, tuple[str, str]]) -> ScreenSummary:
+    """Pass 3 and the tables: decisions, supplementary midterms, rows written, the summary."""
     # pass 3: decisions, then midterms superseded by an included final evaluation
     decided: dict[str, tuple[str, str]] = {}
     for sha, (checks, _score, shortlisted) in results.items():

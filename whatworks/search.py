@@ -152,9 +152,23 @@ def stem(word: str, lang: str) -> str:
     return word
 
 
+#: raw word → folded stem, per language: one dict look-up per word when indexing (speed only;
+#: the result is exactly stem(fold(word), lang)).
+_STEMMED: dict[str, dict[str, str]] = {}
+
+
 def stem_text(text: str, lang: str) -> str:
     """Folded, stemmed words of `text` joined by spaces: what the FTS index stores."""
-    return " ".join(stem(w, lang) for w in words(text))
+    cache = _STEMMED.get(lang)
+    if cache is None or len(cache) > 400_000:
+        cache = _STEMMED[lang] = {}
+    out = []
+    for w in _WORD.findall(text):
+        s = cache.get(w)
+        if s is None:
+            s = cache[w] = stem(fold(w), lang)
+        out.append(s)
+    return " ".join(out)
 
 
 def stem_variants(word: str, languages: Iterable[str] = STEM_LANGUAGES) -> list[str]:
@@ -225,7 +239,9 @@ def passages(document: Document, description: Description | None = None) -> list
         text = "\n".join(b.text.strip() for _, b in pending)
         langs = [b.language for _, b in pending if b.language and b.kind != "heading"] or \
             [b.language for _, b in pending if b.language]
-        lang = max(set(langs), key=langs.count) if langs else document.language
+        # the most frequent language, ties to the first seen (max over a set broke ties by the
+        # process's string hashing, so a passage's language changed from run to run)
+        lang = max(langs, key=langs.count) if langs else document.language
         body = [i for i, b in pending if b.kind != "heading"] or [first_i]
         kind = section_of(sections, body[0])
         for part in _split_long(text):
@@ -382,8 +398,16 @@ def index_document(db: Database, document: Document, description: Description | 
         ps = passages(document, description)
         f = facets(document, description)
         next_id = (db.scalar("SELECT MAX(id) FROM passages") or 0) + 1
+        memo: dict[tuple[str | None, str | None], str] = {}  # tags depend only on these two here
+
+        def tags_of(p: Passage) -> str:
+            key = (p.section_kind, p.language)
+            if key not in memo:
+                memo[key] = tags(f, p.section_kind, p.language)
+            return memo[key]
+
         rows = [(next_id + k, document.sha256, p.page, p.block_start, p.block_end, p.section_kind,
-                 p.language, p.text, tags(f, p.section_kind, p.language)) for k, p in enumerate(ps)]
+                 p.language, p.text, tags_of(p)) for k, p in enumerate(ps)]
         db.executemany("INSERT INTO passages(id, sha256, page, block_start, block_end, section_kind, language, "
                        "text, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
         db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)",
@@ -413,7 +437,9 @@ def index(db: Database) -> int:
     described = {r["sha256"]: r["described_at"] for r in rows}
     for sha in todo:
         document = db.document(sha)
-        index_document(db, document, db.description(sha), described.get(sha))
+        # the effective description: reviewers' corrections (workspace) shape facets and sections too
+        # (a minimal edit by the workspace engineer; db.description(sha) is the machine's alone)
+        index_document(db, document, db.effective_description(sha), described.get(sha))
     if todo:
         log.info("indexed %d document(s)", len(todo))
     return len(todo)

@@ -245,110 +245,147 @@ def write_prisma_csv(c: dict[str, Any], path: Path) -> Path:
     return path
 
 
-def _box(ax, x: float, y: float, w: float, h: float, text: str, *, face: str = "white", size: float = 9,
-         bold_first: bool = False, width_chars: int = 42) -> None:
+#: The flow diagram's geometry, in inches: it is drawn at the size it is printed (A4 text width).
+FLOW_WIDTH = 6.5
+FLOW_FONT = 8.5  # points
+_LINE = FLOW_FONT * 1.32 / 72  # inches per line of text
+_PAD = 0.09  # inches of padding inside a box
+_CHAR = FLOW_FONT * 0.56 / 72  # average width of a character (DejaVu Sans), inches
+
+
+def _wrap(text: str, width_in: float) -> list[str]:
+    chars = max(12, int((width_in - 2 * _PAD) / _CHAR))
+    lines: list[str] = []
+    for para in text.split("\n"):
+        lines += textwrap.wrap(para, chars, subsequent_indent="   " if para.startswith("•") else "") or [""]
+    return lines
+
+
+def _box(ax, x: float, top: float, w: float, lines: list[str], *, face: str = "white", bold_first: bool = False,
+         min_h: float = 0.0) -> float:
+    """A box whose top-left corner is (x, top), tall enough for `lines`; returns its height."""
     from matplotlib.patches import FancyBboxPatch
 
-    ax.add_patch(FancyBboxPatch((x, y), w, h, boxstyle="round,pad=0.005,rounding_size=0.01",
-                                linewidth=1.0, edgecolor="#333333", facecolor=face))
-    lines = []
-    for para in text.split("\n"):
-        lines += textwrap.wrap(para, width_chars) or [""]
-    ax.text(x + 0.012, y + h - 0.012, "\n".join(lines), ha="left", va="top", fontsize=size, family="DejaVu Sans",
-            linespacing=1.25, fontweight="bold" if bold_first and len(lines) == 1 else "normal")
+    h = max(min_h, len(lines) * _LINE + 2 * _PAD)
+    ax.add_patch(FancyBboxPatch((x, top - h), w, h, boxstyle="round,pad=0,rounding_size=0.05",
+                                linewidth=0.9, edgecolor="#333333", facecolor=face))
+    y = top - _PAD - _LINE * 0.5
+    for k, line in enumerate(lines):
+        ax.text(x + _PAD, y, line, ha="left", va="center", fontsize=FLOW_FONT,
+                fontweight="bold" if bold_first and k == 0 else "normal")
+        y -= _LINE
+    return h
 
 
 def _arrow(ax, x0: float, y0: float, x1: float, y1: float) -> None:
     ax.annotate("", xy=(x1, y1), xytext=(x0, y0),
-                arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 1.1, "shrinkA": 0, "shrinkB": 0})
+                arrowprops={"arrowstyle": "-|>", "color": "#333333", "lw": 0.9, "shrinkA": 0, "shrinkB": 0,
+                            "mutation_scale": 9})
+
+
+def flow_rows(c: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """(phase, left box, right box) of the flow diagram, in order."""
+    reasons = [f"• {label}: n = {n}" for label, n in c["excluded_by_reason"].items()]
+    if c["maybe"]:
+        reasons.append(f"• Awaiting a reviewer's decision (maybe): n = {c['maybe']}")
+    included = f"Reports included in the review\nn = {c['included_total']}"
+    if c["supplementary"]:
+        included += (f"\n• main reports: n = {c['included']}\n• supplementary (mid-term evaluations of included "
+                     f"projects): n = {c['supplementary']}")
+    return [
+        ("Identification", f"Records identified (files collected)\nn = {c['identified']}",
+         "Records removed before screening\n"
+         f"• duplicates (same file or same report): n = {c['duplicates']}\n"
+         f"• could not be read: n = {c['failed']}"),
+        ("Screening", f"Records screened (keyword search)\nn = {c['screened']}",
+         f"Records excluded (not found by the keyword search)\nn = {c['not_shortlisted']}"),
+        ("Screening", f"Reports assessed for eligibility (full text)\nn = {c['shortlisted']}",
+         f"Reports excluded\nn = {c['excluded']}" + ("\n" + "\n".join(reasons) if reasons else "")),
+        ("Included", included,
+         f"Reports appraised for quality\nn = {c['appraised']}" if c["appraised"] else None),
+    ]
 
 
 def draw_flow(c: dict[str, Any], title: str = ""):
-    """The PRISMA 2020 flow diagram of `c` as a matplotlib figure (boxes and arrows, print-ready)."""
+    """The PRISMA 2020 flow diagram of `c` as a matplotlib figure, sized to its content (no blank space)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    reasons = list(c["excluded_by_reason"].items())
-    extra = max(0, len(reasons) - 4) * 0.028
-    fig = plt.figure(figsize=(8.27, 8.6 + extra * 10))
+    band_x, band_w = 0.02, 0.3
+    lx, lw = 0.45, 2.65
+    rx = lx + lw + 0.35
+    rw = FLOW_WIDTH - rx - 0.02
+    gap = 0.28
+    rows = flow_rows(c)
+    wrapped = [(phase, _wrap(left, lw), _wrap(right, rw) if right else None) for phase, left, right in rows]
+    heights = [max(len(lt), len(rt or [])) * _LINE + 2 * _PAD for _, lt, rt in wrapped]
+    title_h = 0.35 if title else 0.0
+    note = (f"Counts use the reviewers' decisions where they exist ({c['human_decisions']} human "
+            f"decision{'s' if c['human_decisions'] != 1 else ''}); otherwise the machine's."
+            if c.get("human_decisions") else "")
+    note_h = 0.3 if note else 0.0
+    total = title_h + sum(heights) + gap * (len(rows) - 1) + note_h + 0.04
+    fig = plt.figure(figsize=(FLOW_WIDTH, total))
     ax = fig.add_axes((0, 0, 1, 1))
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    ax.set_xlim(0, FLOW_WIDTH)
+    ax.set_ylim(0, total)
     ax.axis("off")
-    top = 0.95
+    top = total - 0.02
     if title:
-        ax.text(0.5, 0.975, title, ha="center", va="center", fontsize=11, fontweight="bold")
-        top = 0.93
-    lx, lw, rx, rw = 0.1, 0.38, 0.56, 0.41
-    h1 = 0.13
-    # Identification
-    y1 = top - h1
-    _box(ax, lx, y1, lw, h1, f"Records identified (files collected):\nn = {c['identified']}")
-    _box(ax, rx, y1, rw, h1, "Records removed before screening:\n"
-         f"Duplicates (same file or same report): n = {c['duplicates']}\n"
-         f"Could not be read: n = {c['failed']}", width_chars=50)
-    _arrow(ax, lx + lw, y1 + h1 / 2, rx, y1 + h1 / 2)
-    # Screening: keyword search
-    y2 = y1 - 0.06 - 0.09
-    _box(ax, lx, y2, lw, 0.09, f"Records screened (keyword search):\nn = {c['screened']}")
-    _box(ax, rx, y2, rw, 0.09, f"Records excluded (not found by the keyword search):\nn = {c['not_shortlisted']}",
-         width_chars=46)
-    _arrow(ax, lx + lw / 2, y1, lx + lw / 2, y2 + 0.09)
-    _arrow(ax, lx + lw, y2 + 0.045, rx, y2 + 0.045)
-    # Eligibility
-    lines = [f"{label}: n = {n}" for label, n in reasons] or ["none"]
-    if c["maybe"]:
-        lines.append(f"Awaiting a reviewer's decision (maybe): n = {c['maybe']}")
-    wrapped = 1 + sum(len(textwrap.wrap(s, 50)) for s in lines)
-    h3 = max(0.09, 0.03 + 0.0175 * wrapped * 8.6 / fig.get_figheight())
-    y3 = y2 - 0.06 - h3
-    _box(ax, lx, y3 + h3 - 0.09, lw, 0.09, f"Reports assessed for eligibility (full text):\nn = {c['shortlisted']}")
-    text = f"Reports excluded: n = {c['excluded']}\n" + "\n".join(lines)
-    _box(ax, rx, y3, rw, h3, text, size=8.5, width_chars=50)
-    _arrow(ax, lx + lw / 2, y2, lx + lw / 2, y3 + h3)
-    _arrow(ax, lx + lw, y3 + h3 - 0.045, rx, y3 + h3 - 0.045)
-    # Included
-    y4 = y3 - 0.06 - 0.12
-    _box(ax, lx, y4, lw, 0.12, f"Reports included in the review: n = {c['included_total']}\n"
-         f"Main reports (studies): n = {c['included']}\n"
-         f"Supplementary reports (midterms of included projects): n = {c['supplementary']}", width_chars=44)
-    _arrow(ax, lx + lw / 2, y3 + h3 - 0.09, lx + lw / 2, y4 + 0.12)
-    if c["appraised"]:
-        _box(ax, rx, y4 + 0.03, rw, 0.06, f"Reports appraised for quality: n = {c['appraised']}", width_chars=46)
-    # phase labels
-    for label, ya, yb in (("Identification", y1, y1 + h1), ("Screening", y3, y2 + 0.09), ("Included", y4, y4 + 0.12)):
-        from matplotlib.patches import FancyBboxPatch
+        ax.text(FLOW_WIDTH / 2, top - 0.15, title, ha="center", va="center", fontsize=10, fontweight="bold")
+        top -= title_h
+    spans: dict[str, list[float]] = {}
+    prev_bottom = None
+    for (phase, lt, rt), h in zip(wrapped, heights, strict=True):
+        # the left box is only as tall as its own text; the right one too: arrows meet their middles
+        lh = _box(ax, lx, top, lw, lt, bold_first=False)
+        if prev_bottom is not None:
+            _arrow(ax, lx + lw / 2, prev_bottom, lx + lw / 2, top)
+        if rt:
+            rh = _box(ax, rx, top, rw, rt)
+            y = top - min(lh, rh) / 2
+            _arrow(ax, lx + lw, y, rx, y)
+        span = spans.setdefault(phase, [top, top - h])
+        span[1] = top - h
+        prev_bottom = top - lh
+        top -= h + gap
+    from matplotlib.patches import FancyBboxPatch
 
-        ax.add_patch(FancyBboxPatch((0.02, ya), 0.05, yb - ya, boxstyle="round,pad=0.003,rounding_size=0.01",
-                                    facecolor="#a6c8e8", edgecolor="#4a7fb0"))
-        ax.text(0.045, (ya + yb) / 2, label, rotation=90, ha="center", va="center", fontsize=9, fontweight="bold")
-    if c["human_decisions"]:
-        ax.text(0.5, max(0.01, y4 - 0.04), f"Counts use the reviewers' decisions where they exist "
-                f"({c['human_decisions']} human decision(s)); otherwise the machine's.",
-                ha="center", va="center", fontsize=8, style="italic")
+    for phase, (ya, yb) in spans.items():
+        ax.add_patch(FancyBboxPatch((band_x, yb), band_w, ya - yb, boxstyle="round,pad=0,rounding_size=0.05",
+                                    facecolor="#a6c8e8", edgecolor="#4a7fb0", linewidth=0.9))
+        ax.text(band_x + band_w / 2, (ya + yb) / 2, phase, rotation=90, ha="center", va="center",
+                fontsize=FLOW_FONT, fontweight="bold")
+    if note:
+        ax.text(FLOW_WIDTH / 2, 0.17, note, ha="center", va="center", fontsize=FLOW_FONT - 1, style="italic")
     return fig
 
 
-def write_flow(db: Database, out_dir: str | Path, title: str | None = None) -> list[Path]:
-    """flow.svg, flow.png (the diagram) and prisma_flow.csv (the PRISMA2020 app's template, filled)."""
-    import matplotlib.pyplot as plt
+def write_flow(db: Database, out_dir: str | Path, title: str | None = None,
+               data_dir: str | Path | None = None) -> list[Path]:
+    """flow.svg and flow.png (the diagram) in `out_dir`; prisma_flow.csv (the PRISMA2020 app's
+    template, filled) and flow_counts.json in `data_dir` (default: `out_dir`).
+
+    The diagram is redrawn only when the counts (or this code) changed since it was last drawn.
+    """
+    from whatworks.report.figures import cached_figure
 
     out = Path(out_dir)
+    data = Path(data_dir) if data_dir is not None else out
     out.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True)
     c = flow_counts(db)
     problems = check_flow(c)
     if problems:  # should never happen: the counts are partitions of the same rows
         log.error("selection flow does not add up: %s", "; ".join(problems))
-    fig = draw_flow(c, title if title is not None else "Selection of reports (PRISMA 2020)")
-    paths = [out / "flow.svg", out / "flow.png"]
-    fig.savefig(paths[0], bbox_inches="tight", pad_inches=0.15)
-    fig.savefig(paths[1], dpi=200, bbox_inches="tight", pad_inches=0.15)
-    plt.close(fig)
-    paths.append(write_prisma_csv(c, out / "prisma_flow.csv"))
-    (out / "flow_counts.json").write_text(json.dumps(c, indent=2, ensure_ascii=False), encoding="utf-8")
-    paths.append(out / "flow_counts.json")
+    title = title if title is not None else "Selection of reports (PRISMA 2020)"
+    paths = list(cached_figure(out, "flow", {"counts": c, "title": title}, lambda: draw_flow(c, title),
+                               dpi=200))
+    paths.append(write_prisma_csv(c, data / "prisma_flow.csv"))
+    (data / "flow_counts.json").write_text(json.dumps(c, indent=2, ensure_ascii=False), encoding="utf-8")
+    paths.append(data / "flow_counts.json")
     return paths
 
 
@@ -411,7 +448,7 @@ def matrix_rows(project) -> list[dict[str, Any]]:
     db: Database = project.db if hasattr(project, "db") else project
     ids = report_ids(db)
     themes = _themes(db)
-    descriptions = {r["sha256"]: json.loads(r["data"]) for r in db.query("SELECT sha256, data FROM descriptions")}
+    descriptions = db.effective_descriptions()  # reviewers' corrections (workspace) applied
     docs = {r["sha256"]: dict(r) for r in db.query("SELECT sha256, title, language, format FROM documents")}
     out = []
     for r in _final_rows(db):
@@ -521,7 +558,7 @@ def _region_label(meta: dict[str, Any]) -> str:
 
 def selection_breakdown(db: Database) -> dict[str, dict[str, Counter]]:
     """Counts by type, timing and region of the short-listed and of the finally selected reports."""
-    descriptions = {r["sha256"]: json.loads(r["data"]) for r in db.query("SELECT sha256, data FROM descriptions")}
+    descriptions = db.effective_descriptions()  # reviewers' corrections (workspace) applied
     out = {"shortlisted": {"Type": Counter(), "Timing": Counter(), "Region": Counter()},
            "selected": {"Type": Counter(), "Timing": Counter(), "Region": Counter()}}
     for r in _final_rows(db):
@@ -538,47 +575,56 @@ def selection_breakdown(db: Database) -> dict[str, dict[str, Counter]]:
     return out
 
 
+FACET_COLORS = {"Type": "#2f5f8a", "Timing": "#d08c2f", "Region": "#4a8f5a"}
+
+
 def _bars(counts: dict[str, Counter], title: str):
+    """Three horizontal bar charts stacked (type, timing, region) on one scale, at print size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(11, 3.8))
+    facets = [(facet, sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])) or [("none", 0)])
+              for facet, counter in counts.items()]
+    sizes = [len(items) for _, items in facets]
+    fig, axes = plt.subplots(len(facets), 1, figsize=(6.5, 0.75 + sum(0.27 * n + 0.42 for n in sizes)),
+                             gridspec_kw={"height_ratios": [n + 1.5 for n in sizes]}, squeeze=False)
     total = sum(counts["Type"].values())
-    fig.suptitle(f"{title} (n = {total})", fontsize=12, fontweight="bold")
-    colors = {"Type": "#2f5f8a", "Timing": "#d08c2f", "Region": "#4a8f5a"}
-    for ax, (facet, counter) in zip(axes, counts.items(), strict=True):
-        items = sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])) or [("none", 0)]
+    fig.suptitle(f"{title} (n = {total})", fontsize=10, fontweight="bold", x=0.02, ha="left")
+    top = max([v for _, items in facets for _, v in items] + [1])
+    for ax, (facet, items) in zip(axes[:, 0], facets, strict=True):
         labels = [k for k, _ in items][::-1]
         values = [v for _, v in items][::-1]
-        bars = ax.barh(labels, values, color=colors[facet], height=0.6)
-        ax.set_title(facet, fontsize=11)
-        ax.tick_params(axis="y", labelsize=9)
+        bars = ax.barh(labels, values, color=FACET_COLORS.get(facet, "#2f5f8a"), height=0.62)
+        ax.set_title(facet, fontsize=9, fontweight="bold", loc="left")
+        ax.tick_params(axis="y", labelsize=8.5, length=0)
+        ax.tick_params(axis="x", labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
-        ax.set_xlim(0, max(values + [1]) * 1.25)
+        ax.set_xlim(0, top * 1.12)
         ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
         for b, v in zip(bars, values, strict=True):
-            ax.text(b.get_width() + max(values + [1]) * 0.02, b.get_y() + b.get_height() / 2, str(v),
-                    va="center", fontsize=9)
-    fig.tight_layout(rect=(0, 0, 1, 0.93))
+            ax.text(b.get_width() + top * 0.01, b.get_y() + b.get_height() / 2, str(v), va="center", fontsize=8.5)
+    fig.tight_layout(rect=(0, 0, 1, 0.98), h_pad=0.6)
     return fig
 
 
 def write_selection_figures(db: Database, out_dir: str | Path) -> list[Path]:
-    """figure1_shortlisted.{png,svg} and figure3_selected.{png,svg}: reports by type, timing and region."""
-    import matplotlib.pyplot as plt
+    """figure1_shortlisted.{png,svg} and figure3_selected.{png,svg}: reports by type, timing and region
+    (redrawn only when the counts changed)."""
+    from whatworks.report.figures import cached_figure
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     b = selection_breakdown(db)
-    paths = []
-    for name, key, title in (("figure1_shortlisted", "shortlisted", "Short-listed reports by type, timing and region"),
-                             ("figure3_selected", "selected", "Reports in the final selection by type, timing and region")):
-        fig = _bars(b[key], title)
-        for ext in ("png", "svg"):
-            p = out / f"{name}.{ext}"
-            fig.savefig(p, dpi=200 if ext == "png" else None)
-            paths.append(p)
-        plt.close(fig)
+    paths: list[Path] = []
+    for name, key, title in SELECTION_FIGURES:
+        data = {facet: dict(counter) for facet, counter in b[key].items()}
+        svg, png = cached_figure(out, name, {"counts": data, "title": title},
+                                 lambda key=key, title=title: _bars(b[key], title), dpi=200)
+        paths += [png, svg]
     return paths
+
+
+SELECTION_FIGURES = (("figure1_shortlisted", "shortlisted", "Short-listed reports by type, timing and region"),
+                     ("figure3_selected", "selected", "Reports in the final selection by type, timing and region"))

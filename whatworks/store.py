@@ -19,7 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from whatworks.model import Description, Document
+from whatworks.model import Description, Document, Value
 
 log = logging.getLogger(__name__)
 
@@ -210,6 +210,8 @@ class Database:
     # --- descriptions --------------------------------------------------------------
     def save_description(self, sha256: str, description: Description, seconds: float | None = None,
                          version: str = "") -> None:
+        """The machine's description, and its `items` rows with reviewers' corrections applied (a
+        re-run of describe keeps them: see `effective_description`)."""
         with self.transaction():
             self.execute(
                 """INSERT INTO descriptions(sha256, kind, data, describe_seconds, version, updated_at)
@@ -220,21 +222,73 @@ class Database:
                 (sha256, description.kind.value, json.dumps(description.to_dict(), ensure_ascii=False),
                  seconds, version, time.time()),
             )
-            self.execute("DELETE FROM items WHERE sha256 = ?", (sha256,))
-            self.executemany(
-                "INSERT INTO items(sha256, idx, kind, text, page, section_kind, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (sha256, i, item.kind, item.text, item.page,
-                     description.sections[item.section_index].kind
-                     if item.section_index is not None and item.section_index < len(description.sections) else None,
-                     json.dumps(item.to_dict(), ensure_ascii=False))
-                    for i, item in enumerate(description.items)
-                ],
-            )
+            self._write_items(sha256, description)
+
+    def _write_items(self, sha256: str, description: Description | None) -> None:
+        """`items`: the rows coding, emerging themes and the synthesis read — the description's items
+        with the workspace's corrections applied (machine items keep their index; added ones are
+        numbered from workspace.ADDED_ITEM_BASE)."""
+        pairs: list[tuple[int, Any]] = list(enumerate(description.items)) if description else []
+        sections = description.sections if description else []
+        if self._corrections_for(sha256):
+            from whatworks.workspace import corrections, overlay
+
+            ov = overlay(description or Description(kind=Value(None, 0.0)), corrections(self, sha256))
+            pairs = [(e.idx, e.item) for e in ov.items if e.item is not None]
+            sections = ov.description.sections
+        self.execute("DELETE FROM items WHERE sha256 = ?", (sha256,))
+        self.executemany(
+            "INSERT INTO items(sha256, idx, kind, text, page, section_kind, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (sha256, i, item.kind, item.text, item.page,
+                 sections[item.section_index].kind
+                 if item.section_index is not None and item.section_index < len(sections) else None,
+                 json.dumps(item.to_dict(), ensure_ascii=False))
+                for i, item in pairs
+            ],
+        )
+
+    def refresh_items(self, sha256: str) -> None:
+        """Rewrite one document's `items` rows (after a reviewer corrected an item or a section)."""
+        with self.transaction():
+            self._write_items(sha256, self.description(sha256))
 
     def description(self, sha256: str) -> Description | None:
+        """The machine's description (what `describe` found), without reviewers' corrections."""
         row = self.one("SELECT data FROM descriptions WHERE sha256 = ?", (sha256,))
         return Description.from_dict(json.loads(row["data"])) if row else None
+
+    def effective_description(self, sha256: str) -> Description | None:
+        """The description the outputs use: the machine's with the reviewers' corrections (metadata,
+        kind, sections, items) from the workspace applied. The synthesis, the selection matrix,
+        the figures and the reports read this, never `description` directly."""
+        if not self._corrections_for(sha256):
+            return self.description(sha256)
+        from whatworks.workspace import corrected_description
+
+        return corrected_description(self, sha256)
+
+    def effective_descriptions(self) -> dict[str, dict[str, Any]]:
+        """Every document's effective description as a dict (`Description.to_dict`), in two queries."""
+        if not self.has_table("ws_corrections"):
+            return {r["sha256"]: json.loads(r["data"]) for r in self.query("SELECT sha256, data FROM descriptions")}
+        from whatworks.workspace import corrected_descriptions
+
+        return corrected_descriptions(self)
+
+    def _corrections_for(self, sha256: str) -> bool:
+        return self.has_table("ws_corrections") and self.one(
+            "SELECT 1 FROM ws_corrections WHERE sha256 = ? LIMIT 1", (sha256,)) is not None
+
+    def has_table(self, name: str) -> bool:
+        """Whether the database has table `name` (asked once per connection and name)."""
+        known: dict[str, bool] = self.__dict__.setdefault("_tables_known", {})
+        if name not in known:
+            known[name] = self._table_exists(name)
+        return known[name]
+
+    def _table_exists(self, name: str) -> bool:
+        return self.one("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)) is not None
 
     def file_rows(self) -> list[sqlite3.Row]:
         return self.query("SELECT * FROM files ORDER BY path")

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import logging
+import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -132,6 +133,11 @@ class Synthesis:
     regions_without_reports: list[str] = field(default_factory=list)
     quotes_dropped: int = 0  # machine quotes that could not be found verbatim on a page of the source
     narrative_engine: str = "template"
+    #: the protocol as the methodology states it: criteria texts by tier, period, languages, kinds, queries
+    protocol: dict[str, Any] = field(default_factory=dict)
+    code_methods: dict[str, int] = field(default_factory=dict)  # theme codes by method (keyword, embedding…)
+    themes_total: int = 0  # themes in the codebook
+    summary: list[tuple[str, list[str]]] = field(default_factory=list)  # executive summary, by question
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -147,6 +153,42 @@ class Synthesis:
 
     def report(self, report_id: str) -> ReportInfo | None:
         return next((r for r in self.reports if r.report_id == report_id), None)
+
+
+# --- readable quotes ---------------------------------------------------------------------
+
+#: A leading label such as "Finding 6: ", "Hallazgo 1: ", "Recommendation #1: " or "Lesson 2. ":
+#: one to three words and a short number (not a year) — dropped, what follows is still verbatim.
+_LABEL = re.compile(r"^(?:[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,2} ?#? ?)?\(?\b[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[:.)–—-]\s+(?=\S)")
+_END = ".!?…»”\"')"
+#: A quote must have at least this many words to stand alone (a heading or fragment does not).
+QUOTE_MIN_WORDS = 6
+
+
+def clean_quote(text: str) -> str | None:
+    """The readable part of a candidate quote, or None when it is a heading or a fragment.
+
+    The result is always a substring of the (whitespace-normalised) candidate, so it stays
+    verbatim. Rejected: fewer than QUOTE_MIN_WORDS words; starting in lower case (the middle
+    of a sentence); ending on a comma, a colon or a short connecting word ("and", "de");
+    short unpunctuated lines (headings such as "Collaboration Projects").
+    """
+    t = normalise_space(text)
+    t = _LABEL.sub("", t, count=1)
+    if t[:1] in "-–—•·*":
+        t = t[1:].lstrip()
+    words = t.split()
+    if len(words) < QUOTE_MIN_WORDS:
+        return None
+    first = t[0]
+    if first.isalpha() and first.islower():
+        return None
+    last = words[-1]
+    if t[-1] in ",;:(-–—" or (last.isalpha() and last.islower() and len(last) <= 3):
+        return None
+    if t[-1] not in _END and len(words) < 2 * QUOTE_MIN_WORDS:
+        return None
+    return t
 
 
 # --- locating quotes in the stored documents ----------------------------------------------
@@ -186,14 +228,21 @@ class _Sources:
                 self._pages[sha] = []
         return self._pages[sha]
 
-    def verified(self, code: ItemCode) -> tuple[str, int] | None:
-        """The code's quote (or another sentence of its item) with the page it occurs on."""
+    def verified(self, code: ItemCode, readable: bool = False) -> tuple[str, int] | None:
+        """The code's quote (or another sentence of its item) with the page it occurs on.
+
+        `readable`: only a quote that stands alone (`clean_quote`), its leading label dropped.
+        """
         pages = self.pages(code.sha256)
         candidates = [code.quote] if code.quote else []
         candidates += [s for s in sentences(code.text) if any(t in s for t in code.triggers)]
-        for cand in candidates:
+        for cand in dict.fromkeys(candidates):
             if not cand:
                 continue
+            if readable:
+                cand = clean_quote(cand)
+                if cand is None:
+                    continue
             page = locate(cand, pages, code.page)
             if page is not None:
                 return normalise_space(cand), page
@@ -203,7 +252,7 @@ class _Sources:
 # --- metadata ------------------------------------------------------------------------------
 
 def _meta(db: Database, sha: str) -> dict[str, Any]:
-    d = db.description(sha)
+    d = db.effective_description(sha)  # reviewers' corrections (workspace) applied
     return {k: v.value for k, v in d.metadata.items()} if d else {}
 
 
@@ -265,14 +314,27 @@ def _id_key(rid: str) -> tuple:
 
 # --- narrative (offline, from the evidence only) --------------------------------------------
 
-PHRASES = {
-    ("what_is_being_done", None): "describe {label}",
-    ("what_works", None): "give evidence on {label}",
-    ("for_whom", "target_groups"): "name {label} among the groups the interventions worked with",
-    ("for_whom", "final_beneficiaries"): "name {label} among the final beneficiaries",
-    ("why", "success_factors"): "identify {label} as a factor of success",
-    ("why", "challenges"): "report {label} as a challenge",
+PHRASES = {  # (singular subject, plural subject)
+    ("what_is_being_done", None): ("describes {label}", "describe {label}"),
+    ("what_works", None): ("gives evidence on {label}", "give evidence on {label}"),
+    ("for_whom", "target_groups"): ("names {label} among the groups the intervention worked with",
+                                    "name {label} among the groups the interventions worked with"),
+    ("for_whom", "final_beneficiaries"): ("names {label} among the final beneficiaries",
+                                          "name {label} among the final beneficiaries"),
+    ("why", "success_factors"): ("identifies {label} as a factor of success", "identify {label} as a factor of success"),
+    ("why", "challenges"): ("reports {label} as a challenge", "report {label} as a challenge"),
 }
+#: The executive summary's sentence per question or group: the themes with most reports.
+SUMMARY_PHRASES = {
+    ("what_is_being_done", None): "The interventions most often described are {themes}.",
+    ("what_works", None): "On what works, the reports most often give evidence on {themes}.",
+    ("for_whom", "target_groups"): "The target groups most often named are {themes}.",
+    ("for_whom", "final_beneficiaries"): "The final beneficiaries most often named are {themes}.",
+    ("why", "success_factors"): "The success factors most often identified are {themes}.",
+    ("why", "challenges"): "The challenges most often reported are {themes}.",
+}
+#: Region names read with an article in running text ("the Americas").
+_THE = ("Americas", "Arab States", "Pacific", "Caribbean")
 
 LABEL_TITLES = {"project": "project", "programme": "programme", "country_programme": "country programme",
                 "thematic": "thematic", "strategy": "strategy", "high_level": "high-level", "meta": "meta-",
@@ -283,9 +345,13 @@ LABEL_TITLES = {"project": "project", "programme": "programme", "country_program
 def _lower_label(label: str) -> str:
     """'Political context and instability' → 'political context and instability' (acronyms kept)."""
     first = label.split(" ", 1)[0]
-    if first.isupper() or any(c.isupper() for c in first[1:]):
+    if first.isupper() or any(c.isupper() for c in first[1:]) or first.startswith(("ILO", "EI ")):
         return label
     return label[:1].lower() + label[1:]
+
+
+def _region(name: str) -> str:
+    return f"the {name}" if name in _THE else name
 
 
 def _ids_text(ids: list[str], limit: int = 12) -> str:
@@ -294,11 +360,19 @@ def _ids_text(ids: list[str], limit: int = 12) -> str:
     return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
 
 
-def _counts_text(counts: dict[str, int], titles: dict[str, str] | None = None) -> str:
-    parts = [f"{(titles or {}).get(k, k)} ({v})" for k, v in sorted(counts.items(), key=lambda x: (-x[1], x[0]))]
+def _and(parts: list[str]) -> str:
     if len(parts) <= 1:
         return "".join(parts)
     return ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _counts_text(counts: dict[str, int], titles: dict[str, str] | None = None) -> str:
+    return _and([f"{(titles or {}).get(k, k)} ({v})" for k, v in sorted(counts.items(), key=lambda x: (-x[1], x[0]))])
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """'1 report', '3 reports'."""
+    return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
 def template_narrative(t: ThemeResult, total: int, regions: bool = True) -> str:
@@ -308,29 +382,64 @@ def template_narrative(t: ThemeResult, total: int, regions: bool = True) -> str:
     covers the same country).
     """
     key = (t.question, t.group) if (t.question, t.group) in PHRASES else (t.question, None)
-    verb = PHRASES.get(key, "give evidence on {label}").format(label=_lower_label(t.label))
+    one, many = PHRASES.get(key, ("gives evidence on {label}", "give evidence on {label}"))
+    verb = (one if t.n_reports == 1 else many).format(label=_lower_label(t.label))
     noun = "report" if total == 1 else "reports"
     out = [f"{t.n_reports} of {total} included {noun} ({_ids_text(t.reports)}) {verb}."]
-    if not regions:
+    known = {k: v for k, v in t.by_region.items() if not k.startswith("(")}
+    if not regions or not known:
         pass
-    elif t.by_region and t.n_reports > 1:
-        (top, k), *rest = sorted(t.by_region.items(), key=lambda x: (-x[1], x[0]))
-        if not rest:
-            out.append(f"All of them cover {top}.")
+    elif t.n_reports > 1:
+        (top, k), *rest = sorted(known.items(), key=lambda x: (-x[1], x[0]))
+        if not rest and k == t.n_reports:
+            out.append(f"All of them cover {_region(top)}.")
+        elif not rest:
+            out.append(f"{k} of them cover {_region(top)}.")
         elif k > rest[0][1] and k * 2 > t.n_reports:
-            out.append(f"Most of them cover {top} ({k} of {t.n_reports}).")
+            out.append(f"Most of them cover {_region(top)} ({k} of {t.n_reports}).")
         else:
-            out.append(f"They cover {_counts_text(t.by_region)}.")
-    elif t.by_region:
-        out.append(f"It covers {next(iter(t.by_region))}.")
+            out.append("They cover " + _and([f"{_region(r)} ({v})" for r, v in
+                                             sorted(known.items(), key=lambda x: (-x[1], x[0]))]) + ".")
+    else:
+        out.append(f"It covers {_and([_region(r) for r in known])}.")
     kinds = {ITEM_KIND_LABELS.get(k, k): v for k, v in t.item_kinds.items()}
-    item_noun = "item" if t.n_items == 1 else "items"
-    out.append(f"The evidence is {t.n_items} coded {item_noun}: {_counts_text(kinds)}.")
+    if t.n_items == 1:
+        only = next(iter(kinds), "item")
+        out.append(f"The evidence is 1 coded item ({_singular(only)}).")
+    else:
+        out.append(f"The evidence is {t.n_items} coded items: {_counts_text(kinds)}.")
     if t.by_year:
         years = sorted(int(y) for y in t.by_year)
-        out.append(f"The reports date from {years[0]}." if len(years) == 1 or years[0] == years[-1]
-                   else f"The reports date from {years[0]} to {years[-1]}.")
+        subject = "The report dates" if t.n_reports == 1 else "The reports date"
+        out.append(f"{subject} from {years[0]}." if years[0] == years[-1]
+                   else f"{subject} from {years[0]} to {years[-1]}.")
     return " ".join(out)
+
+
+def _singular(label: str) -> str:
+    return {"findings": "a finding", "conclusions": "a conclusion", "recommendations": "a recommendation",
+            "lessons learned": "a lesson learned", "good practices": "a good practice"}.get(label, label)
+
+
+def summary_sentences(s: Synthesis, top: int = 3) -> list[tuple[str, list[str]]]:
+    """(question label, sentences) for the executive summary: per question or group, the themes
+    with most supporting reports and how many — or plainly that no report addressed it."""
+    out = []
+    for q in s.questions:
+        sents = []
+        for g in q.groups:
+            key = (q.id, g.id) if (q.id, g.id) in SUMMARY_PHRASES else (q.id, None)
+            phrase = SUMMARY_PHRASES.get(key, "The themes with most evidence are {themes}.")
+            if g.id and (q.id, g.id) not in SUMMARY_PHRASES and len(q.groups) > 1:
+                phrase = f"Among {_lower_label(g.label)}, the reports most often describe {{themes}}."
+            if not g.themes:
+                what = _lower_label(g.label) if g.id else _lower_label(q.label.rstrip("?"))
+                sents.append(f"No report in the selection addressed {what}.")
+                continue
+            parts = [f"{_lower_label(t.label)} ({t.n_reports} of {s.n_reports})" for t in g.themes[:top]]
+            sents.append(phrase.format(themes=_and(parts)))
+        out.append((q.label, sents))
+    return out
 
 
 # --- the synthesis ---------------------------------------------------------------------------
@@ -413,6 +522,7 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
         r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
 
     quotes_dropped = 0
+    quoted: set[tuple[str, str]] = set()  # (sha256, quote) already shown under a theme
     questions: list[QuestionResult] = []
     for q in codebook.questions:
         qr = QuestionResult(q.id, q.label, q.ask)
@@ -424,7 +534,7 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
                 if not tcodes:
                     gr.no_evidence.append(theme.label)
                     continue
-                t, dropped = _theme_result(theme, tcodes, by_sha, total, sources)
+                t, dropped = _theme_result(theme, tcodes, by_sha, total, sources, quoted)
                 quotes_dropped += dropped
                 gr.themes.append(t)
             gr.themes.sort(key=lambda t: (-t.n_reports, -t.n_items, t.label))
@@ -463,8 +573,28 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
         codes_total=len(codes), codes_reviewed=sum(1 for c in codes if c.human in ("accept", "add")),
         emerging=emerging, flow=_flow(db), regions_without_reports=regions_missing,
         quotes_dropped=quotes_dropped, narrative_engine=engine)
+    synthesis.protocol = _protocol_info(protocol)
+    synthesis.code_methods = dict(Counter(c.method for c in codes).most_common())
+    synthesis.themes_total = len(codebook.ids)
+    synthesis.summary = summary_sentences(synthesis)
     synthesis.limitations = limitations(synthesis)
     return synthesis
+
+
+def _protocol_info(protocol: Any) -> dict[str, Any]:
+    """What the methodology says about the protocol (empty when there is none)."""
+    if protocol is None:
+        return {}
+    try:
+        criteria = {tier: [c.text for c in cs] for tier, cs in protocol.criteria.items() if cs}
+        return {"name": protocol.name, "description": protocol.description,
+                "period": list(protocol.period) if protocol.period else None,
+                "languages": list(protocol.languages), "kinds": list(protocol.kinds),
+                "queries": protocol.query_terms(), "criteria": criteria,
+                "quality": [c.text for c in protocol.quality]}
+    except AttributeError as e:  # a protocol-like object without some fields: say less
+        log.debug("protocol not fully described: %s", e)
+        return {}
 
 
 def _international(reports: list[ReportInfo]) -> bool:
@@ -483,7 +613,7 @@ def _emerging(db: Database) -> list[dict[str, Any]]:
 
 
 def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], total: int,
-                  sources: _Sources) -> tuple[ThemeResult, int]:
+                  sources: _Sources, used: set[tuple[str, str]] | None = None) -> tuple[ThemeResult, int]:
     report_shas = sorted({c.sha256 for c in tcodes if c.sha256 in by_sha}, key=lambda s: _id_key(by_sha[s].report_id))
     infos = [by_sha[s] for s in report_shas]
     t = ThemeResult(theme.id, theme.label, theme.definition, theme.question, theme.group,
@@ -510,7 +640,13 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
     dropped = 0
     seen_reports: set[str] = set()
     chosen: list[Quote] = []
-    for pass_ in (0, 1):  # first one quote per report, then fill up
+    used = used if used is not None else set()
+    found_for: dict[int, tuple[str, int] | None] = {}
+    # first one quote per report, then fill up; a passage already quoted for another theme only
+    # when this theme would otherwise have none (a reader should not meet the same quote twice)
+    for pass_ in (0, 1, 2):
+        if pass_ == 2 and chosen:
+            break
         for c in ranked:
             if len(chosen) >= QUOTES_PER_THEME or c.sha256 not in by_sha:
                 break
@@ -518,17 +654,22 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
                 continue
             if any(q.sha256 == c.sha256 and q.item == c.idx for q in chosen):
                 continue
-            found = sources.verified(c)
-            if found is None:
-                if pass_ == 0:
+            if id(c) not in found_for:
+                found_for[id(c)] = sources.verified(c, readable=True)
+                if found_for[id(c)] is None and sources.verified(c) is None:
                     dropped += 1
                     log.info("quote for %s from %s (item %d) not found verbatim in the source: left out",
                              theme.id, by_sha[c.sha256].report_id, c.idx)
+            found = found_for[id(c)]
+            if found is None:  # not verbatim, or a heading or fragment: no quote from this code
                 continue
             text, page = found
+            if pass_ < 2 and (c.sha256, text) in used:
+                continue
             info = by_sha[c.sha256]
             chosen.append(Quote(info.report_id, c.sha256, text, page, info.source, c.kind, c.idx, theme.id))
             seen_reports.add(c.sha256)
+    used.update((q.sha256, q.text) for q in chosen)
     t.quotes = chosen
     return t, dropped
 
@@ -539,42 +680,58 @@ def limitations(s: Synthesis) -> list[str]:
     """What the evidence could not show, stated plainly (after the seed review's own section)."""
     out: list[str] = []
     m = s.n_reports
+    flow = s.flow or {}
+    if flow.get("maybe"):
+        out.append(f"{plural(flow['maybe'], 'short-listed report')} still await a reviewer's decision and "
+                   f"{'is' if flow['maybe'] == 1 else 'are'} not part of this synthesis.")
+    if flow.get("failed"):
+        out.append(f"{plural(flow['failed'], 'file')} could not be read and {'was' if flow['failed'] == 1 else 'were'} "
+                   "not screened.")
     if m == 0:
-        return ["No report was included, so there is no evidence to synthesise."]
+        return ["No report was included, so there is no evidence to synthesise.", *out]
     with_lessons = sum(1 for r in s.reports if r.items_by_kind.get("lesson_learned"))
     with_practices = sum(1 for r in s.reports if r.items_by_kind.get("good_practice"))
     if with_lessons < FEW_SHARE * m or with_practices < FEW_SHARE * m:
         out.append(
-            f"Few reports state lessons learned or good practices: {with_lessons} of {m} reports include lessons "
-            f"learned ({s.items_by_kind.get('lesson_learned', 0)} in all) and {with_practices} of {m} include good "
-            f"practices ({s.items_by_kind.get('good_practice', 0)}), which limits how far the questions of what "
-            "works and why can be answered.")
+            f"Few reports state lessons learned or good practices: {with_lessons} of {m} include lessons learned "
+            f"({s.items_by_kind.get('lesson_learned', 0)} in all) and {with_practices} of {m} include good practices "
+            f"({s.items_by_kind.get('good_practice', 0)}), which limits how far the questions of what works and "
+            "why can be answered.")
     if s.regions_without_reports:
-        names = s.regions_without_reports
+        names = [_region(r) for r in s.regions_without_reports]
         out.append("No included report covers " + (names[0] if len(names) == 1 else
                                                     ", ".join(names[:-1]) + " or " + names[-1]) + ".")
+    no_meta = [r.report_id for r in s.reports if not r.regions]
+    if no_meta and _international(s.reports):
+        out.append(f"The region of {plural(len(no_meta), 'report')} is not known ({_ids_text(no_meta)}).")
     empty = [r.report_id for r in s.reports if r.items == 0]
     if empty:
-        out.append(f"{len(empty)} included report(s) yielded no findings, conclusions, recommendations, lessons or "
-                   f"good practices that could be extracted ({_ids_text(empty)}).")
+        out.append(f"{plural(len(empty), 'included report')} yielded no findings, conclusions, recommendations, "
+                   f"lessons learned or good practices that could be extracted ({_ids_text(empty)}).")
     uncoded = s.items_total - s.items_coded
     if s.items_total and uncoded:
         out.append(f"{uncoded} of {s.items_total} extracted items ({100 * uncoded / s.items_total:.0f}%) could not be "
                    "coded to any theme of the codebook" + ("; candidate emerging themes are listed for review."
                                                             if s.emerging else "."))
+    unaddressed = [t for q in s.questions for g in q.groups for t in g.no_evidence]
+    if unaddressed:
+        shown = _and([_lower_label(t) for t in unaddressed[:8]]) + (" and others" if len(unaddressed) > 8 else "")
+        out.append(f"No report in the selection addressed {len(unaddressed)} of the {s.themes_total or '?'} themes "
+                   f"of the codebook ({shown}).")
+    single = [t for t in s.themes() if t.n_reports == 1]
+    if single and m > 1:
+        out.append(f"{plural(len(single), 'theme')} with evidence {'rests' if len(single) == 1 else 'rest'} on a "
+                   "single report: read them as indications rather than patterns.")
     joint = [r.report_id for r in s.reports if r.evaluator_type == "joint"]
     if joint:
-        out.append(f"{len(joint)} report(s) are joint evaluations ({_ids_text(joint)}): attributing results to "
-                   "one organisation's work is uncertain.")
-    no_meta = [r.report_id for r in s.reports if not r.regions]
-    if no_meta and s.regions_without_reports is not None and _international(s.reports):
-        out.append(f"The region of {len(no_meta)} report(s) is not known ({_ids_text(no_meta)}).")
+        out.append(f"{plural(len(joint), 'report')} {'is a joint evaluation' if len(joint) == 1 else 'are joint evaluations'}"
+                   f" ({_ids_text(joint)}): attributing results to one organisation's work is uncertain.")
     if s.codes_total:
         unreviewed = s.codes_total - s.codes_reviewed
         if unreviewed:
             out.append(f"{unreviewed} of {s.codes_total} theme codes were assigned by the machine and not yet checked "
                        "by a reviewer.")
     if s.quotes_dropped:
-        out.append(f"{s.quotes_dropped} supporting passage(s) could not be found verbatim on a page of their source "
-                   "and were left out of the quotes.")
+        out.append(f"{plural(s.quotes_dropped, 'supporting passage')} could not be found verbatim on a page of "
+                   "their source and {} left out of the quotes.".format("was" if s.quotes_dropped == 1 else "were"))
     return out

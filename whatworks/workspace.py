@@ -22,7 +22,6 @@ import hashlib
 import io
 import json
 import logging
-import os
 import secrets
 import time
 from collections.abc import Iterable, Iterator
@@ -128,18 +127,16 @@ class WorkspaceError(WhatworksError, ValueError):
 
 
 def open_database(project_dir: str | Path, database: str | None = None):
-    """The project's review database: its SQLite file, or PostgreSQL when `database` (or the
-    WHATWORKS_DATABASE environment variable) is a postgresql:// URL."""
-    url = database or os.environ.get("WHATWORKS_DATABASE")
-    if url:
-        if not url.startswith(("postgresql://", "postgres://")):
-            raise WorkspaceError(f"--database must be a postgresql:// URL, not {url.split(':')[0]}:…")
-        from whatworks.db_postgres import PostgresDatabase
-
-        return PostgresDatabase(url)
+    """The project's review database: where `database` (a postgresql:// URL, or "sqlite"), else the
+    WHATWORKS_DATABASE environment variable, else the project's settings.yaml say, else its SQLite
+    file (see whatworks.project)."""
+    from whatworks.errors import ProjectError
     from whatworks.project import Project
 
-    return Project.open(project_dir).db
+    try:
+        return Project.open(project_dir, database=database).db
+    except ProjectError as e:
+        raise WorkspaceError(str(e)) from None
 
 
 # --- users and sessions ------------------------------------------------------------------
@@ -202,8 +199,7 @@ def add_user(project_dir: str | Path, name: str, role: str, password: str, *, da
     try:
         return create_user(db, name, role, password)
     finally:
-        if database or os.environ.get("WHATWORKS_DATABASE"):
-            db.close()
+        db.close()
 
 
 def users(db) -> list[User]:
@@ -521,20 +517,39 @@ def coding_decisions(db, sha256: str | None = None) -> dict[tuple[str, int], dic
 # --- corrections ---------------------------------------------------------------------------
 
 TARGETS = ("kind", "metadata", "section", "item")
+#: Items a reviewer adds are numbered from here up in `items` (the machine's are 0, 1, …), so an
+#: added item keeps its number, and its coding, whatever a re-run of describe finds.
+ADDED_ITEM_BASE = 100_000
+#: A corrected item the machine no longer finds after a re-run is kept as the reviewer's item,
+#: numbered ORPHAN_ITEM_BASE + its old number.
+ORPHAN_ITEM_BASE = 200_000
+#: How alike (difflib ratio) the machine's new item must be to the one a reviewer corrected for the
+#: correction to follow it after a re-run of describe rewrote the text.
+SIMILAR_ITEM = 0.6
 
 
 def correct(db, sha256: str, target: str, key: str, value: Any, user: User, machine: Any,
             reason: str = "") -> None:
     """A human value for a metadata field, the kind, a section or an item (kept apart from the
-    machine's description, so a re-run never overwrites it). `value` None removes the correction."""
+    machine's description, so a re-run never overwrites it). `value` None removes the correction.
+
+    Items and sections are addressed by their index in the machine's current description (``new:…``
+    for added items, ``gone:…`` for corrected items the machine no longer finds). The derived tables
+    follow in the same transaction: `items` (what coding and the synthesis read) and the document's
+    search facets and passages."""
     if target not in TARGETS:
         raise WorkspaceError(f"target {target!r}: use one of {', '.join(TARGETS)}")
     if not user.can_review:
         raise WorkspaceError(f"{user.name} is a {user.role} and cannot correct documents")
     with db.transaction():
-        old = db.one("SELECT value FROM ws_corrections WHERE sha256 = ? AND target = ? AND key = ?",
-                     (sha256, target, key))
-        before = json.loads(old["value"]) if old and old["value"] is not None else machine
+        fixes = corrections(db, sha256)
+        if target in ("item", "section"):
+            fixes = _rekey(db, sha256, fixes)  # after a re-run, corrections follow their item or section
+        old = fixes.get((target, key))
+        before = old.value if old and old.value is not None else machine
+        if target == "item" and key.startswith("new:") and isinstance(value, dict) and "idx" not in value:
+            kept = old.value.get("idx") if old is not None and isinstance(old.value, dict) else None
+            value = {**value, "idx": kept if isinstance(kept, int) else _next_added_idx(db, sha256, fixes)}
         if value is None:
             db.execute("DELETE FROM ws_corrections WHERE sha256 = ? AND target = ? AND key = ?",
                        (sha256, target, key))
@@ -546,6 +561,58 @@ def correct(db, sha256: str, target: str, key: str, value: Any, user: User, mach
                        (sha256, target, key, _json(value), _json(machine), reason, user.name, time.time()))
         audit(db, user.name, "correct" if value is not None else "uncorrect", f"{target}:{sha256}:{key}",
               before, value if value is not None else machine)
+        _refresh_derived(db, sha256, target)
+
+
+def _next_added_idx(db, sha256: str, fixes: dict) -> int:
+    """The next free number for an added item (never one a reviewer's coding still refers to)."""
+    used = [c.value["idx"] for (t, k), c in fixes.items() if t == "item" and isinstance(c.value, dict)
+            and isinstance(c.value.get("idx"), int)]
+    coded = db.scalar("SELECT MAX(idx) FROM ws_coding WHERE sha256 = ? AND idx >= ? AND idx < ?",
+                      (sha256, ADDED_ITEM_BASE, ORPHAN_ITEM_BASE))
+    return max([ADDED_ITEM_BASE - 1, *used] + ([coded] if coded is not None else [])) + 1
+
+
+def _rekey(db, sha256: str, fixes: dict) -> dict:
+    """Give item and section corrections the index of the machine item or section they follow now
+    (a re-run of describe may have renumbered them), and file a corrected item the machine no longer
+    has under ``gone:…``, so a new correction of item `i` never overwrites the correction of another
+    item that used to be number `i`. Only keys change: values, reviewers and dates stay."""
+    from whatworks.model import Description, Value
+
+    machine = db.description(sha256) or Description(kind=Value(None, 0.0))
+    ov = overlay(machine, fixes)
+    moves = [(c, new) for c, new in ov.anchors.items() if new != c.key]
+    for c in ov.gone:
+        if c.key.isdigit():
+            new = f"gone:{c.key}"
+            moves.append((c, new if ("item", new) not in fixes else f"{new}:{int(time.time() * 1000)}"))
+    if not moves:
+        return fixes
+    for c, _ in moves:  # two steps: a key may pass from one correction to another
+        db.execute("UPDATE ws_corrections SET key = ? WHERE sha256 = ? AND target = ? AND key = ?",
+                   (f"moving:{c.key}", sha256, c.target, c.key))
+    for c, new in moves:
+        db.execute("UPDATE ws_corrections SET key = ? WHERE sha256 = ? AND target = ? AND key = ?",
+                   (new, sha256, c.target, f"moving:{c.key}"))
+    return corrections(db, sha256)
+
+
+def _refresh_derived(db, sha256: str, target: str) -> None:
+    """Rewrite what is derived from the description for one document: its `items` rows (coding and
+    the synthesis read them) and, for the kind, metadata and sections, its search facets."""
+    if target in ("item", "section") and hasattr(db, "refresh_items"):
+        db.refresh_items(sha256)
+    if target == "item":
+        return
+    try:
+        from whatworks import search
+    except ImportError:
+        return
+    row = db.one("SELECT updated_at FROM descriptions WHERE sha256 = ?", (sha256,))
+    if row is None or db.one("SELECT 1 FROM doc_facets WHERE sha256 = ?", (sha256,)) is None:
+        return  # not described or not indexed yet: `whatworks add` indexes it
+    search.index_document(db, db.document(sha256), corrected_description(db, sha256), row["updated_at"])
 
 
 @dataclass
@@ -557,6 +624,9 @@ class Correction:
     reason: str
     reviewer: str
     at: float
+
+    def __hash__(self) -> int:
+        return hash((self.target, self.key))
 
 
 def corrections(db, sha256: str) -> dict[tuple[str, str], Correction]:
@@ -570,52 +640,276 @@ def corrections(db, sha256: str) -> dict[tuple[str, str], Correction]:
     return out
 
 
-def corrected_description(db, sha256: str):
-    """The machine's description with every human correction applied (what the synthesis should use).
+@dataclass
+class EffectiveItem:
+    """One item as the outputs see it: its number in `items`, the item (None when a reviewer said
+    it is not an item), the machine's item it corrects (None for an added one) and the correction."""
 
-    Items: a correction of item ``i`` replaces its kind/text/page, ``{"deleted": true}`` drops it;
-    keys ``new:…`` add items. Sections: kind, heading and page range. Metadata: the value, with
-    confidence 1 and the reviewer named as evidence.
+    idx: int
+    key: str  # what a correction of it is filed under: the machine's index, or new:…
+    item: Any  # model.Item | None
+    machine: Any = None  # model.Item | None
+    correction: Correction | None = None
+    second_look: bool = False
+
+
+@dataclass
+class Overlay:
+    """A description with its corrections applied, and how each correction was applied."""
+
+    description: Any  # model.Description
+    items: list[EffectiveItem]  # every item, those marked "not an item" included (item None)
+    sections: dict[int, Correction]  # section index → its correction
+    anchors: dict[Correction, str]  # item/section correction → the key it follows now (machine index)
+    gone: list[Correction]  # item corrections whose machine item is gone (kept as the reviewer's items)
+    second_looks: list[dict[str, Any]]  # corrections whose machine value changed since
+
+
+def _same(a: Any, b: Any) -> bool:
+    return json.dumps(a, sort_keys=True, default=str) == json.dumps(b, sort_keys=True, default=str)
+
+
+def _text(value: Any) -> str:
+    return " ".join(str(value or "").split())
+
+
+def _item_dict(item) -> dict[str, Any]:
+    return {"kind": item.kind, "text": item.text, "page": item.page}
+
+
+def _similar(a: str, b: str) -> float:
+    from difflib import SequenceMatcher
+
+    m = SequenceMatcher(None, a, b, autojunk=False)
+    return m.ratio() if m.real_quick_ratio() >= SIMILAR_ITEM and m.quick_ratio() >= SIMILAR_ITEM else 0.0
+
+
+def _anchor_items(machine_items: list, fixes: dict) -> dict[Correction, int | None]:
+    """Which machine item each item correction follows now: the same index when the machine's item is
+    the one corrected, else the item with the same text, else the most similar one; None if gone."""
+    texts = [_text(it.text) for it in machine_items]
+    out: dict[Correction, int | None] = {}
+    taken: set[int] = set()
+    pending = []
+    for (target, key), c in sorted(fixes.items(), key=lambda kv: kv[0]):
+        if target != "item" or not key.isdigit():
+            continue
+        i = int(key)
+        then = c.machine if isinstance(c.machine, dict) else None
+        if then is None or "text" not in then:  # no record of the machine's item: keep the index
+            out[c] = i if i < len(machine_items) and i not in taken else None
+        elif i < len(texts) and texts[i] == _text(then["text"]):
+            out[c] = i
+        else:
+            pending.append((c, i, _text(then["text"])))
+            continue
+        if out[c] is not None:
+            taken.add(out[c])
+    for c, _i, text in pending:  # moved: the same text elsewhere
+        j = next((j for j, t in enumerate(texts) if t == text and j not in taken), None)
+        if j is not None:
+            out[c] = j
+            taken.add(j)
+    for c, i, text in pending:  # changed: the most similar item left, nearest to where it was
+        if c in out:
+            continue
+        best = max(((_similar(text, t), -abs(j - i), j) for j, t in enumerate(texts) if j not in taken),
+                   default=(0.0, 0, None))
+        out[c] = best[2] if best[0] >= SIMILAR_ITEM else None
+        if out[c] is not None:
+            taken.add(out[c])
+    return out
+
+
+def _anchor_sections(sections: list, fixes: dict) -> dict[Correction, int | None]:
+    """Which machine section each section correction follows now (same index and heading, else the
+    same heading and kind elsewhere, else the same index)."""
+    out: dict[Correction, int | None] = {}
+    taken: set[int] = set()
+    heads = [(_text(s.heading).lower(), s.kind) for s in sections]
+    for (target, key), c in sorted(fixes.items(), key=lambda kv: kv[0]):
+        if target != "section" or not key.isdigit():
+            continue
+        i = int(key)
+        then = c.machine if isinstance(c.machine, dict) else {}
+        want = (_text(then.get("heading")).lower(), then.get("kind"))
+        j = None
+        if i < len(heads) and (not then or heads[i][0] == want[0]) and i not in taken:
+            j = i
+        else:
+            j = next((k for k, h in enumerate(heads) if h == want and k not in taken), None)
+            if j is None:
+                j = next((k for k, h in enumerate(heads) if h[0] == want[0] and k not in taken), None)
+            if j is None and i < len(heads) and i not in taken:
+                j = i
+        out[c] = j
+        if j is not None:
+            taken.add(j)
+    return out
+
+
+def overlay(description, fixes: dict[tuple[str, str], Correction]) -> Overlay:
+    """Apply corrections to a copy of the machine's `description` (see `corrected_description`)."""
+    import copy
+
+    from whatworks.model import Evidence, Item, Section, Value
+
+    machine = description
+    d = copy.deepcopy(description)
+    flags: list[dict[str, Any]] = []
+
+    def look(c: Correction, now: Any) -> bool:
+        if c.machine is not None and not _same(c.machine, now):
+            flags.append({"target": c.target, "key": c.key, "value": c.value, "machine_then": c.machine,
+                          "machine_now": now, "reviewer": c.reviewer, "at": c.at})
+            return True
+        return False
+
+    def note(c: Correction) -> Evidence:
+        return Evidence(None, f"corrected by {c.reviewer}" + (f": {c.reason}" if c.reason else ""))
+
+    for (target, key), c in sorted(fixes.items(), key=lambda kv: kv[0]):
+        if target == "kind":
+            look(c, machine.kind.value)
+            d.kind = Value(c.value, 1.0, note(c))
+        elif target == "metadata":
+            now = machine.metadata.get(key)
+            look(c, now.value if now is not None else None)
+            d.metadata[key] = Value(c.value, 1.0, note(c))
+    anchors: dict[Correction, str] = {}
+    section_fix: dict[int, Correction] = {}
+    for c, j in _anchor_sections(machine.sections, fixes).items():
+        if j is None:
+            look(c, None)
+            continue
+        s = d.sections[j]
+        look(c, {k: getattr(machine.sections[j], k) for k in ("kind", "heading", "page_start", "page_end")})
+        anchors[c] = str(j)
+        section_fix[j] = c
+        for attr in ("kind", "heading", "page_start", "page_end"):
+            if attr in (c.value or {}):
+                setattr(s, attr, c.value[attr])
+    for (target, key), c in sorted(fixes.items(), key=lambda kv: kv[0]):
+        if target == "section" and key.startswith("new:") and isinstance(c.value, dict):
+            d.sections.append(Section(kind=c.value.get("kind", "other"), heading=c.value.get("heading", ""),
+                                      page_start=int(c.value.get("page_start", 1)),
+                                      page_end=int(c.value.get("page_end", 1))))
+
+    def section_at(page: int) -> int | None:
+        hits = [i for i, s in enumerate(d.sections) if s.page_start <= page <= s.page_end]
+        return hits[-1] if hits else None
+
+    def fixed(c: Correction, base, idx: int, machine_item, flagged: bool) -> EffectiveItem:
+        v = c.value if isinstance(c.value, dict) else {}
+        if v.get("deleted"):
+            return EffectiveItem(idx, c.key, None, machine_item, c, flagged)
+        then = c.machine if isinstance(c.machine, dict) else {}
+        kind = v.get("kind", base.kind if base else then.get("kind", "finding"))
+        text = v.get("text", base.text if base else then.get("text", ""))
+        page = int(v.get("page", base.page if base else then.get("page", 1)) or 1)
+        item = Item(kind=kind, text=text, page=page, section_index=base.section_index if base else section_at(page),
+                    number=base.number if base else None, fields=dict(base.fields) if base else {})
+        return EffectiveItem(idx, c.key, item, machine_item, c, flagged)
+
+    used: set[int] = set()
+
+    def claim(idx: int, spare_from: int) -> int:
+        """`idx`, or the next free number from `spare_from` (numbers in `items` are unique)."""
+        if idx in used:
+            idx = spare_from
+            while idx in used:
+                idx += 1
+        used.add(idx)
+        return idx
+
+    anchored = _anchor_items(machine.items, fixes)
+    by_index = {j: c for c, j in anchored.items() if j is not None}
+    gone = [c for c, j in anchored.items() if j is None]
+    gone += [c for (t, k), c in sorted(fixes.items(), key=lambda kv: kv[0]) if t == "item" and k.startswith("gone:")]
+    items: list[EffectiveItem] = []
+    for j, it in enumerate(machine.items):
+        used.add(j)
+        c = by_index.get(j)
+        if c is None:
+            items.append(EffectiveItem(j, str(j), d.items[j], it))
+            continue
+        anchors[c] = str(j)
+        flagged = look(c, _item_dict(it))
+        items.append(fixed(c, d.items[j], j, it, flagged))
+    added = [c for (t, k), c in sorted(fixes.items(), key=lambda kv: kv[0]) if t == "item" and k.startswith("new:")
+             and isinstance(c.value, dict)]
+    for c in added:  # numbers given when the item was added come first
+        if isinstance(c.value.get("idx"), int):
+            used.add(c.value["idx"])
+    for c in gone:  # the machine no longer has the item: the reviewer's version stays, flagged
+        n = c.key.split(":")[1] if ":" in c.key else c.key
+        flagged = look(c, None)
+        idx = claim(ORPHAN_ITEM_BASE + int(n) if n.isdigit() else ORPHAN_ITEM_BASE, ORPHAN_ITEM_BASE)
+        items.append(fixed(c, None, idx, None, flagged))
+    for c in added:  # items the machine missed
+        idx = c.value.get("idx")
+        idx = idx if isinstance(idx, int) else claim(ADDED_ITEM_BASE, ADDED_ITEM_BASE)
+        items.append(fixed(c, None, idx, None, False))
+    d.items = [e.item for e in items if e.item is not None]
+    return Overlay(d, items, section_fix, anchors, gone, flags)
+
+
+def corrected_description(db, sha256: str):
+    """The machine's description with every human correction applied (what the outputs use).
+
+    Metadata and the kind: the reviewer's value, with confidence 1 and the reviewer named as
+    evidence. Sections: kind, heading and page range. Items: kind, text, page; "not an item" drops
+    one; ``new:…`` corrections add items. A re-run of describe that renumbers or rewrites the
+    machine's items does not lose a correction: it follows the same (or the most similar) item, and
+    the outputs keep the reviewer's version even when the machine's item is gone.
     """
-    from whatworks.model import Description, Evidence, Item, Section, Value
+    from whatworks.model import Description, Value
 
     description = db.description(sha256)
     fixes = corrections(db, sha256)
-    if description is None:
+    if not fixes:
+        return description
+    return overlay(description or Description(kind=Value(None, 0.0)), fixes).description
+
+
+def corrected_descriptions(db) -> dict[str, dict[str, Any]]:
+    """Every description as a dict (`Description.to_dict`), corrections applied: one query for the
+    descriptions and one for the corrections, so the selection matrix of a large review stays fast."""
+    from whatworks.model import Description, Value
+
+    out = {r["sha256"]: json.loads(r["data"]) for r in db.query("SELECT sha256, data FROM descriptions")}
+    if not _has_corrections(db):
+        return out
+    for sha in [r[0] for r in db.query("SELECT DISTINCT sha256 FROM ws_corrections")]:
+        base = Description.from_dict(out[sha]) if sha in out else Description(kind=Value(None, 0.0))
+        out[sha] = overlay(base, corrections(db, sha)).description.to_dict()
+    return out
+
+
+def correction_second_looks(db, sha256: str | None = None) -> list[dict[str, Any]]:
+    """Corrections made when the machine said something else than it says now (a re-run of describe
+    changed the value under them): each with the document, the human value, the machine's then and now.
+    The correction stands; saving it again (or "Use machine's") settles it."""
+    from whatworks.model import Description, Value
+
+    if not _has_corrections(db):
+        return []
+    shas = [sha256] if sha256 else [r[0] for r in db.query("SELECT DISTINCT sha256 FROM ws_corrections "
+                                                           "ORDER BY sha256")]
+    out = []
+    for sha in shas:
+        fixes = corrections(db, sha)
         if not fixes:
-            return None
-        description = Description(kind=Value(None, 0.0))
-    for (target, key), c in sorted(fixes.items()):
-        note = Evidence(None, f"corrected by {c.reviewer}" + (f": {c.reason}" if c.reason else ""))
-        if target == "kind":
-            description.kind = Value(c.value, 1.0, note)
-        elif target == "metadata":
-            description.metadata[key] = Value(c.value, 1.0, note)
-        elif target == "section" and key.isdigit() and int(key) < len(description.sections):
-            s = description.sections[int(key)]
-            for attr in ("kind", "heading", "page_start", "page_end"):
-                if attr in (c.value or {}):
-                    setattr(s, attr, c.value[attr])
-        elif target == "section" and key.startswith("new:") and isinstance(c.value, dict):
-            description.sections.append(Section(kind=c.value.get("kind", "other"), heading=c.value.get("heading", ""),
-                                                page_start=int(c.value.get("page_start", 1)),
-                                                page_end=int(c.value.get("page_end", 1))))
-    items = []
-    for i, item in enumerate(description.items):
-        c = fixes.get(("item", str(i)))
-        if c is not None and isinstance(c.value, dict):
-            if c.value.get("deleted"):
-                continue
-            item = Item(kind=c.value.get("kind", item.kind), text=c.value.get("text", item.text),
-                        page=int(c.value.get("page", item.page)), section_index=item.section_index,
-                        number=item.number, fields=item.fields)
-        items.append(item)
-    for (target, key), c in sorted(fixes.items()):
-        if target == "item" and key.startswith("new:") and isinstance(c.value, dict) and not c.value.get("deleted"):
-            items.append(Item(kind=c.value.get("kind", "finding"), text=c.value.get("text", ""),
-                              page=int(c.value.get("page", 1))))
-    description.items = items
-    return description
+            continue
+        machine = db.description(sha) or Description(kind=Value(None, 0.0))
+        out += [{"sha256": sha, **f} for f in overlay(machine, fixes).second_looks]
+    return out
+
+
+def _has_corrections(db) -> bool:
+    """Whether the database has the workspace's tables (every review database does, once opened)."""
+    has = getattr(db, "has_table", None)
+    return bool(has("ws_corrections")) if has is not None else True
 
 
 # --- agreement -----------------------------------------------------------------------------

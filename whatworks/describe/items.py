@@ -92,6 +92,8 @@ class _Doc:
         self.sections = sections
         n = len(self.blocks)
         self.es = [(s.block_start, s.block_end) for s in sections if s.kind == "executive_summary"]
+        # contents lists name every chapter ("4. Main Findings 10"): never items
+        self.toc = {i for s in sections if s.kind == "table_of_contents" for i in range(s.block_start, s.block_end)}
         body_kinds = ("findings", "conclusions", "recommendations", *FINDINGS_FAMILY)
         first_body = min((s.block_start for s in sections if s.kind in body_kinds
                           and not self.in_es(s.block_start)), default=0)
@@ -527,7 +529,7 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
     if kind == "finding":
         # explicit "Finding 3" markers anywhere in the body win
         body = [i for i in range(len(d.blocks)) if not d.in_es(i) and not d.in_back(i)
-                and d.blocks[i].kind in TEXT_KINDS]
+                and d.blocks[i].kind in TEXT_KINDS and i not in d.toc]
         starts = _marker_starts(d.blocks, body, kind)
         if starts:
             return _spans(d, body, starts, kind)
@@ -538,26 +540,63 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             for s in _outermost(keyed):
                 raws += _finding_lists(d, _region(d, s, kind))
         return raws
-    for s in _outermost(own):
-        raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
+    raws = _in_sections(d, own, kind)
     if raws:
         if kind == "recommendation":
             raws += _stray_markers(d, raws)
         return raws
-    mixed = [s for s in d.sections if d.body(s) and sk in heading_kinds(s.heading)[1:]]
-    for s in _outermost(mixed):
-        raws += _split(d, _region(d, s, kind), kind, markers_only=True)
-    if raws:
-        return raws
-    summary = [s for s in d.sections if s.kind == sk and d.in_es(s.block_start)]
-    for s in _outermost(summary):
-        raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
+    # a section whose heading names the kind second ("Conclusions and recommendations"), then
+    # the executive summary's own section for the kind, then its combined ones
+    summary = [s for s in d.sections if d.in_es(s.block_start)]
+    for group, mixed in (([s for s in d.sections if d.body(s)], True), (summary, False), (summary, True)):
+        if mixed:
+            raws = _in_mixed(d, [s for s in group if sk in heading_kinds(s.heading)[1:]], kind)
+        else:
+            raws = _in_sections(d, [s for s in group if s.kind == sk], kind)
+        if raws:
+            return raws
     if raws or kind != "recommendation":
         return raws
-    body = [i for i in range(len(d.blocks)) if not d.in_back(i) and d.blocks[i].kind in TEXT_KINDS]
+    body = [i for i in range(len(d.blocks)) if not d.in_back(i) and i not in d.toc
+            and d.blocks[i].kind in TEXT_KINDS]
     starts = _marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
         or _marker_starts(d.blocks, body, kind)
     return _spans(d, body, starts, kind) if starts else []
+
+
+def _in_sections(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:
+    """The items of `kind` in sections of their own kind."""
+    raws: list[_Raw] = []
+    for s in _outermost(sections):
+        raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
+    # "Lecciones aprendidas y buenas prácticas": a "Buena práctica: …" bullet there is not a lesson
+    return [r for r in raws if _label_kind(d.blocks[r.blocks[0]].text) in (None, kind)]
+
+
+def _in_mixed(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:
+    """The items of `kind` in sections that name it second: only those marked as such
+    ("Recommendation 2:", or "Good practice: …" without a number)."""
+    raws: list[_Raw] = []
+    for s in _outermost(sections):
+        region = _region(d, s, kind)
+        found = _split(d, region, kind, markers_only=True)
+        if not found:
+            labelled = [(i, None) for i in region if _label_kind(d.blocks[i].text) == kind]
+            found = _spans(d, region, labelled, kind, bullets=True) if labelled else []
+        raws += found
+    return raws
+
+
+def _label_kind(text: str) -> str | None:
+    """The item kind a block names as its label without a number ("Lección aprendida: …",
+    "Good practice – …"), None when it has no such label."""
+    head = normalize(text[:60])
+    raw = fold(text[:80]).lstrip(" \u2022\u25aa\u25cf\u2013\u2014-*\t")
+    for kind, words in vocabulary().words.items():
+        for w in words:
+            if head.startswith(w + " ") and re.match(re.escape(w).replace(r"\ ", r"\s+") + r"s?\s*[:\u2013\u2014-]", raw):
+                return kind
+    return None
 
 
 def _stray_markers(d: _Doc, raws: list[_Raw]) -> list[_Raw]:
@@ -569,7 +608,7 @@ def _stray_markers(d: _Doc, raws: list[_Raw]) -> list[_Raw]:
     covered = {i for r in raws for i in r.blocks}
     boxed = {i for s in d.sections if s.kind in CONTAINERS for i in range(s.block_start, s.block_end)}
     body = [i for i in range(len(d.blocks)) if not d.in_es(i) and not d.in_back(i)
-            and i not in boxed and d.blocks[i].kind in TEXT_KINDS]
+            and i not in boxed and i not in d.toc and d.blocks[i].kind in TEXT_KINDS]
     starts = [(i, n) for i, n in _marker_starts(d.blocks, body, "recommendation")
               if n not in have and i not in covered]
     return _spans(d, body, starts, "recommendation") if starts else []

@@ -104,6 +104,8 @@ def _date_re() -> re.Pattern[str]:
     )
 
 
+#: "05/2023", "18.11.2022": a numeric date whose last part is the year.
+NUMERIC_DATE_RE = re.compile(r"(?:\d{1,2}[./-])?\d{1,2}[./-]((?:19|20)\d\d)(?!\d)")
 ISO_DATE_RE = re.compile(r"(?<!\d)((?:19|20)\d\d)-(\d\d)-(\d\d)(?!\d)")
 YEAR_RE = re.compile(r"(?<![\d/.-])((?:19|20)\d\d)(?![\d/])")
 FISCAL_RANGE_RE = re.compile(
@@ -116,6 +118,8 @@ LINE_END_DATE_MAX = 110
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: The next "Label:" on a cover line read as one paragraph ("… Lebanon Evaluation type: Final …").
+NEXT_LABEL_RE = re.compile(r"(?<=\S)\s+(?:\||[A-Z\u00c0-\u00dd][\w'\u2019()/&.-]*(?:\s+[\w'\u2019()/&.-]+){0,4}\s*[:\uff1a](?!\d))")
 #: A country named as a case study of a wider evaluation does not make it a country evaluation.
 CASE_STUDY_RE = re.compile(r"(?i)case stud|étude de cas|etude de cas|estudio de caso|estudo de caso")  # a cover line holding a date is short
 
@@ -144,6 +148,10 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
     if donors:
         md["donors"] = donors
     donor_countries = {c for d in (donors.value if donors else []) for c in find_countries(d)}
+    if org is not None:  # Sida's evaluations are paid by Sweden, not about it
+        home_of_aid = vocab()["organisations"].get(org.value, {}).get("donor_country")
+        if home_of_aid:
+            donor_countries.add(home_of_aid)
     places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries)
     md.update(places)
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
@@ -163,28 +171,69 @@ def title_of(view: DocView) -> Value:
     title = view.title
     doc = view.document
     junk = not title or len(title) < 8 or title.lower() in {"untitled", "title", "document"} or \
-        re.search(r"\.(docx?|pdf|indd|pptx?)$", title, re.I) or title == view.filename
+        re.search(r"\.(docx?|pdf|indd|pptx?)$", title, re.I) or title == view.filename or _not_a_title(title)
     if not junk:
         return Value(title, 0.9, Evidence(1, title))
     # the first heading, or the first lines of the cover (until a date or 200 characters)
     first_page = [b for b in doc.blocks if b.page == (doc.pages[0].number if doc.pages else 1)]
-    heads = [b for b in first_page if b.kind == "heading" and len(b.text.strip()) >= 8]
+    heads = []
+    for b in first_page[:40]:
+        if b.kind != "heading" or len(b.text.strip()) < 8:
+            continue
+        if not _not_a_title(b.text):
+            heads.append(b)
+        elif _names_section(b.text):
+            break  # the contents, the summary, chapter 1: the cover is over
     if heads:
-        best = max(heads[:5], key=lambda b: (b.font_size or 0, -doc.blocks.index(b) if False else 0))
+        best = max(heads[:5], key=lambda b: b.font_size or 0)
         text = re.sub(r"\s+", " ", best.text).strip()
         return Value(text[:300], 0.75, Evidence(best.page, best.text.strip()[:300]))
     lines: list[str] = []
     for b in first_page[:8]:
         line = re.sub(r"\s+", " ", b.text).strip()
-        if not line or re.fullmatch(r"[\d\W]+", line):
+        if not line or re.fullmatch(r"[\d\W]+", line) or (not lines and _not_a_title(line)):
             continue
         if _date_re().search(line) and lines:
             break
         lines.append(line)
         if sum(map(len, lines)) > 150:
             break
-    text = " ".join(lines)[:300] or view.filename
+    text = " ".join(lines)[:300] or (title if title and len(title) >= 8 else view.filename)
     return Value(text, 0.5, Evidence(1, text))
+
+
+@lru_cache(maxsize=1)
+def _generic_words() -> frozenset[str]:
+    """Words that name what a document is, not what it is about ("Final evaluation report")."""
+    from whatworks.describe.kind import fold, vocabulary as kind_vocabulary
+
+    words = set(vocab().get("generic_title_words") or [])
+    for spec in kind_vocabulary()["kinds"].values():
+        for phrase in spec.get("title") or []:
+            if not phrase.startswith("re:"):
+                words.update(re.findall(r"[^\W\d_]+", fold(phrase)))
+    return frozenset(fold(w) for w in words)
+
+
+def _not_a_title(text: str) -> bool:
+    """A document's kind alone ("Rapport final", "Management response"), an organisation's name
+    ("INTERNATIONAL LABOUR ORGANIZATION") or a section heading ("Table of contents"): a file's
+    stored title or a cover line that says nothing about the subject."""
+    from whatworks.describe.kind import fold
+
+    line = re.sub(r"\s+", " ", text).strip()
+    words = re.findall(r"[^\W\d_]+", fold(line))
+    if not words or all(w in _generic_words() for w in words):
+        return True
+    if any(fold(line) == fold(n) for spec in vocab()["organisations"].values() for n in spec["names"]):
+        return True
+    return len(words) <= 4 and _names_section(line)
+
+
+def _names_section(text: str) -> bool:
+    from whatworks.describe.sections import heading_kinds
+
+    return bool(heading_kinds(re.sub(r"\s+", " ", text).strip()))
 
 
 # --- organisation ----------------------------------------------------------------------
@@ -245,6 +294,20 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
             if _year_ok(y):
                 pts = 7 if "publi" in m.group(0).lower() else 10
                 cands.append((pts, y, view.evidence(m.start(), m.end() + d.end())))
+    bare = _pattern("report_date_colon_labels")
+    for m in bare.finditer(head[:FRONT_CHARS]) if bare is not None else []:
+        # "Date: March 2023", "Data: 19 de setembro de 2022" — only with the colon, only up front
+        tail = head[m.end(): m.end() + 50]
+        sep = re.match(r"\s*[:：]\s*", tail)
+        if not sep:
+            continue
+        d = _date_re().match(tail, sep.end()) or ISO_DATE_RE.match(tail, sep.end()) or \
+            NUMERIC_DATE_RE.match(tail, sep.end())
+        if not d:
+            continue
+        y = int(d.group(2) if d.re is _date_re() else d.group(1))
+        if _year_ok(y):
+            cands.append((6, y, view.evidence(m.start(), m.end() + d.end())))
     # dates standing on a short cover line ("Final Evaluation Report, 17 March 2023", "Juin 2025")
     pos = 0
     for line in text[:COVER_CHARS * 2].split("\n"):
@@ -380,6 +443,9 @@ def evaluation_type_of(view: DocView, codes: list[tuple[ProjectCode, int, int]])
         for cls in specific:
             pat = _pattern("evaluation_type", cls)
             m = pat.search(text) if pat else None
+            if m is None and where == "title" and cls in vocab().get("evaluation_type_title_only", {}):
+                pat = _pattern("evaluation_type_title_only", cls)
+                m = pat.search(text) if pat else None
             if m:
                 ev = Evidence(1, title[:200]) if where == "title" else view.evidence(m.start(), m.end())
                 return Value(cls, conf, ev)
@@ -452,6 +518,11 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                 continue
             line_end = view.text.find("\n", cm.end())
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
+            # a cover read as one paragraph: "Countries: Jordan, Lebanon Donor: Germany …" —
+            # the list ends where the next "Label:" starts
+            nxt = NEXT_LABEL_RE.search(line, 2)
+            if nxt:
+                line = line[: nxt.start()]
             gl = _pattern("scope", "global")
             if gl is not None and gl.search(line) and coverage_global is None:
                 # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"

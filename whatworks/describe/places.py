@@ -107,13 +107,27 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[str | None, str | None]
     return pattern, table
 
 
+@lru_cache(maxsize=1)
+def _not_country_before() -> re.Pattern[str] | None:
+    """"Embassy of " and the like, ending right before a country name."""
+    phrases = regions_data().get("not_country_before") or []
+    if not phrases:
+        return None
+    alt = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True))
+    return re.compile(rf"(?:{alt})\s*$", re.IGNORECASE)
+
+
 def find_places(text: str, offset: int = 0) -> list[Mention]:
-    """Every country, area and region name in `text`, in order (positions shifted by `offset`)."""
+    """Every country, area and region name in `text`, in order (positions shifted by `offset`).
+    A country named as an embassy's ("the Embassy of Sweden") is left out: a donor's presence."""
     pattern, table = _matcher()
+    before = _not_country_before()
     out = []
     for m in pattern.finditer(text):
         iso3, area = table.get(m.group(0), (None, None))
         if iso3 is None and area is None:
+            continue
+        if iso3 and before is not None and before.search(text[max(0, m.start() - 40): m.start()]):
             continue
         out.append(Mention(m.start() + offset, m.end() + offset, m.group(0), iso3, area))
     return out

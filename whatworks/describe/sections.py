@@ -140,6 +140,7 @@ class Vocabulary:
     conjunctions: frozenset[str] = frozenset()
     summary_of: frozenset[str] = frozenset()
     key_words: frozenset[str] = frozenset()
+    post_modifiers: frozenset[str] = frozenset()
     max_len: int = 1
 
 
@@ -185,6 +186,7 @@ def vocabulary() -> Vocabulary:
         conjunctions=frozenset(normalize(w) for w in data["conjunctions"]),
         summary_of=frozenset(normalize(w) for w in data["summary_of"]),
         key_words=frozenset(normalize(w) for w in data["key_words"]),
+        post_modifiers=frozenset(normalize(w) for ws in data.get("post_modifiers", {}).values() for w in ws),
         max_len=max(len(p) for p in phrases),
     )
 
@@ -213,12 +215,54 @@ def _skip_modifiers(words: list[str], i: int, v: Vocabulary) -> list[int]:
 
 
 def _match(words: list[str], v: Vocabulary) -> list[str]:
+    return _match_start(words, v) or _match_parts(words, v)
+
+
+def _parts(words: list[str], v: Vocabulary) -> list[list[str]]:
+    """"objectives and methodology of the evaluation" → [[objectives], [methodology, of, …]]."""
+    parts: list[list[str]] = [[]]
+    for w in words:
+        if w in v.conjunctions:
+            parts.append([])
+        else:
+            parts[-1].append(w)
+    return [p for p in parts if p]
+
+
+def _match_parts(words: list[str], v: Vocabulary) -> list[str]:
+    """A short heading whose first words name nothing, joined by "and" to words that do:
+    "Objectifs et méthodologie de l'évaluation", "Propósito, alcance y metodología de la
+    evaluación", "Desafios e lições aprendidas". The qualifier ending the last part ("of the
+    evaluation") belongs to every part."""
+    if len(words) > 10:
+        return []
+    parts = _parts(words, v)
+    if len(parts) < 2:
+        return []
+    last = parts[-1]
+    cut = next((i for i, w in enumerate(last) if i > 0 and w in v.summary_of), None)
+    qualifier = last[cut:] if cut is not None else []
+    kinds: list[str] = []
+    for part in parts:
+        for cand in ([part + qualifier] if qualifier and part is not last else []) + [part]:
+            found = _match_start(cand, v, whole=True)
+            if found:
+                kinds += [k for k in found if k not in kinds]
+                break
+    return kinds
+
+
+def _match_start(words: list[str], v: Vocabulary, whole: bool = False) -> list[str]:
+    """The kinds a heading names from its first words (after modifiers); `whole`: the
+    phrase must be all of `words` (bar trailing modifiers such as "principales")."""
     for start in _skip_modifiers(words, 0, v):
         hit = _phrase_at(words, start, v)
         if not hit:
             continue
         kind, n = hit
         end = start + n
+        if whole and not all(w in v.post_modifiers for w in words[end:]):
+            continue
         if len(words) - end > 12:  # a sentence that happens to start with "Impact…"
             return []
         kinds = [kind]
@@ -245,6 +289,9 @@ def item_marker(text: str) -> tuple[str, str, int] | None:
     for kind, pattern in vocabulary().markers.items():
         m = pattern.match(head)
         if m:
+            if m.group("word") and head[m.end("word"): m.end("word") + 1] == "s" \
+                    and not head[m.end():].strip(" .:-\u2013\u2014"):
+                continue  # "Main Findings 10": a contents line and its page, not finding 10
             num = m.group("num") or m.group("snum")
             if m.group("short"):
                 num = text[m.start("short"):m.end("snum")].strip()
@@ -372,9 +419,29 @@ def _exact(text: str) -> bool:
         return len(words) <= 10
     for start in _skip_modifiers(words, 0, v):
         hit = _phrase_at(words, start, v)
-        if hit and start + hit[1] == len(words):
+        if hit and _rest_names(words, start + hit[1], v):
             return True
     return False
+
+
+def _rest_names(words: list[str], j: int, v: Vocabulary) -> bool:
+    """Whether words[j:] are only trailing modifiers ("principales") and "and <phrase>"s:
+    "Hallazgos principales", "Antecedentes y contexto" are whole headings too."""
+    while j < len(words):
+        if words[j] in v.post_modifiers:
+            j += 1
+            continue
+        if words[j] not in v.conjunctions:
+            return False
+        hit = None
+        for s in _skip_modifiers(words, j + 1, v):
+            hit = _phrase_at(words, s, v)
+            if hit:
+                j = s + hit[1]
+                break
+        if hit is None:
+            return False
+    return True
 
 
 def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False) -> list[_Candidate]:
@@ -516,10 +583,13 @@ def find_sections(document: Document) -> list[Section]:
     sections: list[Section] = []
     stack: list[tuple[_Candidate, Section]] = []
     front = True  # still on the title page: unnamed headings there are the title
+    # "Evaluation summary" opening a brief is its title, not a section of it
+    doc_title = cands[0] if (cands[0].index <= 3 and cands[0].block.page == blocks[0].page
+                             and _names_document(cands[0])) else None
     for k, c in enumerate(cands):
         end = len(blocks)
-        is_title = (front and not c.kinds and c.item is None and c.block.page <= 2
-                    and not any(o.kinds for o in cands[:k]))
+        is_title = c is doc_title or (front and not c.kinds and c.item is None and c.block.page <= 2
+                                      and not any(o.kinds for o in cands[:k] if o is not doc_title))
         front = is_title
         if is_title:
             end = cands[k + 1].index if k + 1 < len(cands) else len(blocks)
@@ -547,6 +617,17 @@ def find_sections(document: Document) -> list[Section]:
         s.level = max(1, s.level - (top - 1))
     sections.sort(key=lambda s: (s.block_start, s.level))
     return sections
+
+
+def _names_document(c: _Candidate) -> bool:
+    """A first heading that titles the whole document as a brief does ("Resumen de la
+    evaluación", "Evaluation summary"), not a report's "Executive summary". (A "Terms of
+    reference" title stays a container: a ToR's Background is the ToR's, see test_examples.)"""
+    if not c.kinds or c.kinds[0] != "executive_summary":
+        return False
+    from whatworks.describe.kind import phrase_sets
+
+    return any(kind == "evaluation_brief" for kind, _ in phrase_sets()["title"].finditer(first_line(c.block.text)))
 
 
 def _toc_end(blocks: list[Block], toc: set[int], start: int, end: int) -> int:
@@ -631,7 +712,11 @@ def _synthetic(blocks: list[Block], sections: list[Section]) -> list[Section]:
         return []
     annex_from = min((s.block_start for s in sections
                       if s.kind in CONTAINERS[:4] or is_annex_heading(s.heading)), default=len(blocks))
-    starts = [i for i in starts if i < annex_from]
+    # recommendations restated in a management response (or listed in a table of contents)
+    # are the response's, not a section of their own
+    boxed = [(s.block_start, s.block_end) for s in sections
+             if s.kind in ("management_response", "table_of_contents")]
+    starts = [i for i in starts if i < annex_from and not any(a <= i < b for a, b in boxed)]
     if not starts:
         return []
     first = starts[0]

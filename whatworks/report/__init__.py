@@ -8,21 +8,26 @@
   methodology with the selection flow, findings by question, limitations, annexes);
 * synthesis.md — Markdown, figures beside it in figures/;
 * synthesis.xlsx — every item with its codes, the themes, the quotes, the reports;
-* synthesis.json — the synthesis itself (whatworks.synthesize.Synthesis.to_dict()).
+* synthesis.json — the synthesis itself (whatworks.synthesize.Synthesis.to_dict());
+* figures/ — the selection flow, the short-listed and selected reports by type, timing and
+  region, and the evidence maps (SVG and PNG); prisma_flow.csv and flow_counts.json beside
+  the reports. Each figure is drawn once, and again only when what it shows changed.
 
-Every quote in every format is one the synthesis verified verbatim on its cited page.
+The prose every format shares (executive summary, methodology) is written here once, from
+the synthesis' counts only. Every quote in every format is one the synthesis verified
+verbatim on its cited page.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, synthesize
+from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, plural, synthesize
 
 log = logging.getLogger(__name__)
 
@@ -38,44 +43,73 @@ TYPE_TITLES = {"project": "Project", "programme": "Programme", "country_programm
                "impact": "Impact", "other": "Other", "final": "Final", "midterm": "Mid-term", "ex_post": "Ex-post",
                "independent": "independent", "internal": "internal", "self": "self-evaluation", "joint": "joint",
                "not known": "not known"}
-MATRIX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("kind", "Kind"), ("evaluation_type", "Type"),
-                  ("timing", "Timing"), ("regions", "Region(s)"), ("countries", "Countries"), ("year", "Year"),
-                  ("project_codes", "Project codes"), ("decision", "Decision"), ("source", "Source file")]
+#: The matrix as the reports show it (Annex II); every column is in matrix.xlsx.
+MATRIX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("kind", "Kind"),
+                  ("type_timing", "Type and timing"), ("regions", "Region(s)"), ("year", "Year"),
+                  ("decision", "Decision"), ("reason", "Reason")]
 SUMMARY_TOP = 3
+#: The report's figures in order, with their captions; numbered as they appear.
+FIGURE_CAPTIONS = {
+    "flow": "Selection of reports: records identified, screened, excluded (with reasons) and included",
+    "shortlisted": "Number of short-listed reports by type, timing and region",
+    "criteria": "Inclusion and exclusion criteria — content",
+    "selected": "Number of reports in the final selection by type, timing and region",
+    "heatmap": "Number of included reports supporting each theme, by region",
+    "evidence": "Number of coded items of each report supporting each theme",
+}
+METHOD_TEXT = {"keyword": "from the themes' descriptors (keywords and phrases in English, French, Spanish and "
+                          "Portuguese, matched on accent-folded, lightly stemmed words)",
+               "embedding": "from the closeness in meaning of an item to a theme's definition (multilingual "
+                            "sentence embeddings, for items no descriptor matched)",
+               "human": "added by a reviewer", "llm": "proposed by a language model"}
 
 
 @dataclass
 class Figures:
-    """The report's figures: SVG markup for HTML, PNG paths for Word and Markdown."""
+    """The report's figures: SVG markup for HTML, PNG paths for Word and Markdown, and their numbers."""
 
     svg: dict[str, str] = field(default_factory=dict)
     png: dict[str, Path] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    numbers: dict[str, int] = field(default_factory=dict)
+
+    def caption(self, key: str) -> str:
+        return f"Figure {self.numbers.get(key, '?')}. {FIGURE_CAPTIONS[key]}."
 
 
-def build_figures(db, s: Synthesis, out_dir: Path) -> Figures:
+def build_figures(db, s: Synthesis, fig_dir: Path, data_dir: Path | None = None) -> Figures:
+    """Every figure of the report, each drawn once (see the module doc), into `fig_dir`."""
+    from whatworks import selection
     from whatworks.report import figures as f
 
     figs = Figures()
-    svg, png = f.flow_figure(db, out_dir)
-    if svg is not None:
-        figs.svg["flow"] = f.inline_svg(svg)
-        figs.files += [svg]
-    if png is not None:
-        figs.png["flow"] = png
-        figs.files += [png]
-    makers: dict[str, Callable] = {"profile": f.reports_profile, "heatmap": f.theme_region_heatmap,
-                                   "evidence": f.evidence_map}
-    for name, make in makers.items():
-        if name == "profile" and not s.reports:
-            continue
-        fig = make(s)
-        if fig is None:
-            continue
-        svg_path, png_path = f.save(fig, out_dir, name)
-        figs.svg[name] = f.inline_svg(svg_path)
-        figs.png[name] = png_path
-        figs.files += [svg_path, png_path]
+    fig_dir.mkdir(parents=True, exist_ok=True)
+    made: dict[str, tuple[Path, Path]] = {}
+    try:
+        paths = selection.write_flow(db, fig_dir, title="", data_dir=data_dir or fig_dir.parent)
+        made["flow"] = (paths[0], paths[1])
+        figs.files += paths
+        paths = selection.write_selection_figures(db, fig_dir)
+        made["shortlisted"] = (paths[1], paths[0])
+        made["selected"] = (paths[3], paths[2])
+        figs.files += paths
+    except Exception as e:  # noqa: BLE001 - the synthesis report stands without the selection figures
+        log.warning("selection figures not drawn: %s", e)
+    regions = {reg for t in s.themes() for reg in t.by_region}
+    for name, make in (("heatmap", f.theme_region_heatmap), ("evidence", f.evidence_map)):
+        if not s.themes() or not s.reports or (name == "heatmap" and len(regions) < 2):
+            continue  # nothing to show (one region: a single column would say nothing)
+        svg, png = f.cached_figure(fig_dir, name, f.map_data(s, name), lambda make=make: make(s))
+        made[name] = (svg, png)
+        figs.files += [svg, png]
+    n = 0
+    for key in FIGURE_CAPTIONS:
+        if key in made or (key == "criteria" and (s.protocol or {}).get("criteria")):
+            n += 1
+            figs.numbers[key] = n
+        if key in made:
+            figs.svg[key] = f.inline_svg(made[key][0])
+            figs.png[key] = made[key][1]
     return figs
 
 
@@ -84,27 +118,59 @@ KIND_TITLES = {"evaluation_report": "Evaluation report", "evaluation_brief": "Ev
                "inception_report": "Inception report", "completion_report": "Completion report",
                "progress_report": "Progress report", "evaluation_plan": "Evaluation plan", "audit": "Audit",
                "study": "Study", "other": "Other"}
+DECISION_TITLES = {"include": "Included", "exclude": "Excluded", "maybe": "Awaiting a reviewer",
+                   "duplicate": "Duplicate", "error": "Unreadable"}
+
+
+def type_timing(timing: str, evaluator: str, evaluation_type: str = "") -> str:
+    """'Final independent', 'Mid-term internal (programme)', 'Independent' — like the seed's Annex II."""
+    t = TYPE_TITLES.get(timing, timing) if timing and timing not in ("other", "not known") else ""
+    e = TYPE_TITLES.get(evaluator, evaluator) if evaluator and evaluator != "not known" else ""
+    text = " ".join(x for x in (t, e) if x)
+    text = text[:1].upper() + text[1:]
+    if evaluation_type and evaluation_type not in ("other", "not known"):
+        kind = TYPE_TITLES.get(evaluation_type, evaluation_type).lower()
+        text = f"{text} ({kind})" if text else f"{kind[:1].upper()}{kind[1:]} evaluation"
+    return text or "Not stated"
 
 
 def matrix(project) -> list[dict[str, Any]]:
-    """The selection matrix (whatworks.selection.matrix_rows) made readable: file names, titled values."""
+    """The selection matrix (whatworks.selection.matrix_rows) made readable: titled values, one reason."""
     try:
-        from whatworks.selection import matrix_rows
+        from whatworks.selection import _criterion_texts, _final_rows, exclusion_reason, matrix_rows
 
         rows = matrix_rows(project)
+        db = project.db if hasattr(project, "db") else project
+        texts = _criterion_texts(db)
+        reasons = {r["source"]: exclusion_reason(r, texts) for r in _final_rows(db) if r["decision"] == "exclude"}
     except Exception as e:  # noqa: BLE001 - the synthesis report stands without the matrix
         log.warning("matrix not included in the report: %s", e)
         return []
     out = []
     for row in rows:
         row = dict(row)
-        row["source"] = Path(str(row.get("source") or "")).name
+        decision = row.get("decision") or ""
+        full_source = str(row.get("source") or "")
+        row["source"] = Path(full_source).name
         row["kind"] = KIND_TITLES.get(row.get("kind") or "", row.get("kind") or "")
+        row["type_timing"] = type_timing(row.get("timing") or "", row.get("evaluator_type") or "",
+                                         row.get("evaluation_type") or "")
         for key in ("evaluation_type", "timing"):
             row[key] = TYPE_TITLES.get(row.get(key) or "", row.get(key) or "")
+        row["decision"] = DECISION_TITLES.get(decision, decision)
+        if decision == "exclude":
+            row["reason"] = reasons.get(full_source, "")
+        elif decision == "include":
+            row["reason"] = "Supplementary (mid-term of an included project)" if row.get("stage") == "supplementary" \
+                else "Meets the criteria"
+        elif decision == "maybe":
+            row["reason"] = f"To decide ({row.get('stage') or 'screening'})"
+        else:
+            row["reason"] = ""
         out.append(row)
-    return sorted(out, key=lambda r: (r.get("report_id") == "", _id_sort(str(r.get("report_id") or "")),
-                                      str(r.get("title") or "")))
+    order = {"Included": 0, "Awaiting a reviewer": 1, "Excluded": 2, "Duplicate": 3, "Unreadable": 4}
+    return sorted(out, key=lambda r: (order.get(r["decision"], 5), r.get("report_id") == "",
+                                      _id_sort(str(r.get("report_id") or "")), str(r.get("title") or "").lower()))
 
 
 def _id_sort(rid: str) -> tuple:
@@ -138,7 +204,11 @@ def split_ids(text: str, known: Iterable[str]) -> list[tuple[str, bool]]:
 
 def counts_text(counts: dict[str, int], titles: dict[str, str] | None = None) -> str:
     items = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
-    return ", ".join(f"{(titles or {}).get(k, k)} ({v})" for k, v in items) or "—"
+    out = []
+    for k, v in items:
+        label = (titles or {}).get(k, k)
+        out.append(f"{label[:1].upper() + label[1:]} ({v})")
+    return ", ".join(out) or "—"
 
 
 def years_text(by_year: dict[str, int]) -> str:
@@ -146,6 +216,137 @@ def years_text(by_year: dict[str, int]) -> str:
     if not years:
         return "—"
     return str(years[0]) if years[0] == years[-1] else f"{years[0]}–{years[-1]}"
+
+
+def _years(s: Synthesis) -> str:
+    years = sorted(r.year for r in s.reports if r.year)
+    if not years:
+        return ""
+    return f", {years[0]}" if years[0] == years[-1] else f", {years[0]}–{years[-1]}"
+
+
+def _listing(values: list[str], limit: int = 6) -> str:
+    values = [str(v) for v in values if v]
+    shown = values[:limit]
+    text = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1] if shown else ""
+    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
+
+
+def subtitle(s: Synthesis) -> str:
+    return (f"What is being done, what works, for whom and why — lessons learned from "
+            f"{plural(s.n_reports, 'evaluation report')}{_years(s)}")
+
+
+def summary_paragraphs(s: Synthesis) -> list[str]:
+    """The executive summary's opening paragraphs (the findings follow, by question)."""
+    f = s.flow or {}
+    out = [f"This report presents the findings of a synthesis review of {plural(s.n_reports, 'evaluation report')}"
+           f"{_years(s)}. Through a systematic analysis of their findings, conclusions, recommendations, lessons "
+           "learned and good practices, it identifies what is being done, what works, for whom and why."]
+    if f.get("identified"):
+        sel = (f"{f.get('included_total', s.n_reports)} of the {plural(f['identified'], 'document')} considered "
+               f"{'was' if f.get('included_total', s.n_reports) == 1 else 'were'} included in the final selection")
+        if f.get("supplementary"):
+            sel += (f", {f['supplementary']} of them mid-term evaluations used to complement the final evaluation "
+                    "of the same project")
+        out.append(sel + ", after screening against the review protocol (see the methodology).")
+    if s.items_total:
+        out.append(f"{s.items_total} findings, conclusions, recommendations, lessons learned and good practices were "
+                   f"extracted from the included reports; {s.items_coded} of them were coded to at least one of the "
+                   f"{s.themes_total or 'codebook'} themes of the codebook. Themes are ranked by the number of reports "
+                   "that support them.")
+    return out
+
+
+def selection_paragraphs(s: Synthesis, figs: Figures | None = None) -> list[str]:
+    """How reports were selected, from the flow counts and the protocol (Methodology)."""
+    f, p = s.flow or {}, s.protocol or {}
+    if not f:
+        return []
+
+    def fig(key: str) -> str:
+        return f" (figure {figs.numbers[key]})" if figs and key in figs.numbers else ""
+
+    out = []
+    removed = []
+    if f.get("duplicates"):
+        removed.append(f"{plural(f['duplicates'], 'duplicate')} (the same file, or the same report in another "
+                       "format or version)")
+    if f.get("failed"):
+        removed.append(f"{plural(f['failed'], 'file')} that could not be read")
+    set_aside = f.get("duplicates", 0) + f.get("failed", 0)
+    out.append(f"Every file in the folders reviewed was collected as a record: {f['identified']} in all"
+               + (f"; {' and '.join(removed)} {'was' if set_aside == 1 else 'were'} set aside" if removed else "")
+               + fig("flow") + ".")
+    queries = p.get("queries") or []
+    search = (f"The remaining {plural(f['screened'], 'record')} were searched with the protocol's keyword queries"
+              + (f" ({_listing([q.strip(chr(34)) for q in queries], 8)})" if queries else "")
+              + f", which short-listed {f['shortlisted']}" + fig("shortlisted") + ".")
+    out.append(search)
+    tests = []
+    if p.get("kinds"):
+        tests.append("the kind of document (" + _listing([k.replace("_", " ") for k in p["kinds"]]) + ")")
+    if p.get("period"):
+        tests.append(f"the period {p['period'][0]}–{p['period'][1]}")
+    if p.get("languages"):
+        tests.append("the language (" + _listing(p["languages"]) + ")")
+    if p.get("criteria"):
+        tests.append("the content criteria" + fig("criteria"))
+    assess = (f"The short-listed reports were assessed on their full text against {_join_and(tests)}"
+              if tests else "The short-listed reports were assessed on their full text against the protocol")
+    assess += (f": {f['excluded']} {'was' if f['excluded'] == 1 else 'were'} excluded, each with its reason "
+               "(the matrix in Annex II)")
+    if f.get("maybe"):
+        assess += f", and {f['maybe']} {'is' if f['maybe'] == 1 else 'are'} awaiting a reviewer's decision"
+    out.append(assess + ".")
+    inc = (f"The final selection has {plural(f.get('included_total', s.n_reports), 'report')}" + fig("selected"))
+    if f.get("supplementary"):
+        inc += (f", {f['supplementary']} of them mid-term evaluations kept to complement the final evaluation of the "
+                "same project")
+    inc += "."
+    if f.get("appraised") and p.get("quality"):
+        inc += (f" The quality of {plural(f['appraised'], 'report')} was appraised on the protocol's criteria: "
+                + "; ".join(q.rstrip(".").lower() if q[:2] != q[:2].upper() else q.rstrip(".") for q in p["quality"])
+                + ".")
+    out.append(inc)
+    if f.get("human_decisions"):
+        out.append(f"Reviewers decided {plural(f['human_decisions'], 'record')} themselves; their decisions replace "
+                   "the machine's.")
+    return out
+
+
+def _join_and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def collation_paragraphs(s: Synthesis) -> list[str]:
+    """How the findings were extracted, coded and synthesised (Methodology)."""
+    out = [f"The findings, conclusions, recommendations, lessons learned and good practices of the included reports "
+           f"were extracted ({s.items_total} items) and coded to the themes of the codebook “{s.codebook}”, "
+           "organised under the four questions; target groups are kept apart from final beneficiaries, and success "
+           "factors from challenges."]
+    if s.code_methods:
+        parts = [f"{n} {METHOD_TEXT.get(m, 'by ' + m)}" for m, n in s.code_methods.items()]
+        out.append(f"Of the {plural(s.codes_total, 'theme code')}, " + _join_and(parts) + ". "
+                   + (f"{s.codes_reviewed} {'was' if s.codes_reviewed == 1 else 'were'} checked by a reviewer; "
+                      if s.codes_reviewed else "None has been checked by a reviewer yet; ")
+                   + "a reviewer's decision (accept, reject, add) replaces the machine's and is kept when the review "
+                     "is run again.")
+    text = ("Themes are ranked by the number of included reports that support them. The paragraph under each theme "
+            "states only what the coded evidence shows — counts, report ids, regions, kinds of item and years — and "
+            "each quote is verbatim from the report, at the page cited.")
+    if s.narrative_engine == "llm":
+        text += (" Some paragraphs were drafted by a language model from the same evidence and checked to cite only "
+                 "its reports; they are marked.")
+    out.append(text)
+    return out
+
+
+def criteria_rows(s: Synthesis) -> list[tuple[str, list[str]]]:
+    """(column title, criteria texts) for the criteria table (the seed's figure 2)."""
+    c = (s.protocol or {}).get("criteria") or {}
+    titles = {"inclusion": "Inclusion", "possible": "Possible inclusion or exclusion", "exclusion": "Exclusion"}
+    return [(titles.get(tier, tier.capitalize()), texts) for tier, texts in c.items() if texts]
 
 
 def write_reports(project, synthesis: Synthesis | None = None, formats: Iterable[str] = FORMATS,
@@ -158,7 +359,7 @@ def write_reports(project, synthesis: Synthesis | None = None, formats: Iterable
     s = synthesis or synthesize(project)
     out = Path(out_dir) if out_dir is not None else project.output_dir
     out.mkdir(parents=True, exist_ok=True)
-    figs = build_figures(project.db, s, out / "figures")
+    figs = build_figures(project.db, s, out / "figures", out)
     rows = matrix(project)
     paths: list[Path] = []
     json_path = out / "synthesis.json"

@@ -1,16 +1,22 @@
-"""Figures of the synthesis report (matplotlib), readable in print: grey-friendly colours,
-large labels, every number written in its cell or at its bar.
+"""Figures of the synthesis report (matplotlib), drawn at the size they are printed (an A4 text
+width is 6.5 in) so that 8–9 pt labels stay 8–9 pt on paper: grey-friendly colours, every
+number written in its cell or at its bar, labels never cut.
 
-Each function returns a matplotlib Figure; `save` writes it as SVG (text kept as text,
-for the HTML report) and PNG (for Word and Markdown).
+Each function returns a matplotlib Figure (or None when there is nothing to show);
+`cached_figure` writes it as SVG (text kept as text, for the HTML report) and PNG (for Word
+and Markdown), and draws it again only when its data (or this code) changed since the last
+run — re-running a review after adding one report redraws only the figures it changes.
 """
 
 from __future__ import annotations
 
-import io
+import hashlib
+import json
 import logging
-from collections import Counter
+from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -22,154 +28,170 @@ from whatworks.synthesize import Synthesis  # noqa: E402
 
 log = logging.getLogger(__name__)
 
-plt.rcParams.update({"svg.fonttype": "none", "font.size": 9, "axes.titlesize": 10, "axes.titleweight": "bold",
-                     "font.family": "DejaVu Sans"})
+plt.rcParams.update({"svg.fonttype": "none", "font.size": 8.5, "axes.titlesize": 9.5, "axes.titleweight": "bold",
+                     "font.family": "DejaVu Sans", "svg.hashsalt": "whatworks"})
 
-BAR = "#2f5d8a"
-TYPE_TITLES = {"project": "Project", "programme": "Programme", "country_programme": "Country programme",
-               "thematic": "Thematic", "strategy": "Strategy", "high_level": "High-level", "meta": "Meta-evaluation",
-               "impact": "Impact", "other": "Other", "": "Not known", "final": "Final", "midterm": "Mid-term",
-               "ex_post": "Ex-post", "independent": "Independent", "internal": "Internal", "self": "Self",
-               "joint": "Joint"}
 #: The evidence map shows at most this many reports (columns), so it still fits a printed page.
-MAX_MAP_REPORTS = 60
-QUESTION_SHORT = {"what_is_being_done": "What", "what_works": "Works", "for_whom": "Whom", "why": "Why"}
+MAX_MAP_REPORTS = 30
+#: Row labels longer than this are cut (with "…"); the full label is in the report's text.
+MAX_LABEL = 58
+QUESTION_SHORT = {"what_is_being_done": "What is being done?", "what_works": "What works?",
+                  "for_whom": "For whom?", "why": "Why?"}
+MANIFEST = ".figures.json"
+#: Resolution of the PNG files (Word, Markdown).
+PNG_DPI = 200
 
 
-def _title(value: str) -> str:
-    return TYPE_TITLES.get(value, value.replace("_", " ").capitalize() if value else "Not known")
+@lru_cache(maxsize=1)
+def _code_version() -> str:
+    """This module and the selection figures' code: a change redraws every figure."""
+    here = Path(__file__).resolve()
+    h = hashlib.sha256(matplotlib.__version__.encode())
+    for path in (here, here.parent.parent / "selection.py"):
+        try:
+            h.update(path.read_bytes())
+        except OSError:
+            h.update(path.name.encode())
+    return h.hexdigest()[:16]
 
 
-def _bars(ax, counts: Counter, title: str) -> None:
-    items = sorted(counts.items(), key=lambda x: (-x[1], x[0]))
-    labels = [k for k, _ in items][::-1]
-    values = [v for _, v in items][::-1]
-    ax.barh(range(len(values)), values, color=BAR, height=0.6)
-    ax.set_yticks(range(len(values)), labels)
-    ax.set_title(title, loc="left")
-    for i, v in enumerate(values):
-        ax.text(v + max(values) * 0.02, i, str(v), va="center", fontsize=9)
-    ax.set_xlim(0, max(values) * 1.2 if values else 1)
-    ax.xaxis.set_visible(False)
-    for side in ("top", "right", "bottom"):
-        ax.spines[side].set_visible(False)
+def cached_figure(out_dir: Path, name: str, data: Any, draw: Callable[[], Any],
+                  dpi: int = PNG_DPI) -> tuple[Path, Path]:
+    """name.svg and name.png in out_dir, drawn by `draw()` unless the same `data` drew them last time."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    svg, png = out_dir / f"{name}.svg", out_dir / f"{name}.png"
+    key = hashlib.sha256((_code_version() + json.dumps(data, sort_keys=True, default=str)).encode()).hexdigest()
+    manifest_path = out_dir / MANIFEST
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}
+    if manifest.get(name) == key and svg.exists() and png.exists():
+        log.debug("figure %s unchanged: not redrawn", name)
+        return svg, png
+    fig = draw()
+    fig.savefig(svg, bbox_inches="tight", pad_inches=0.05, metadata={"Date": None})
+    fig.savefig(png, dpi=dpi, bbox_inches="tight", pad_inches=0.05)
+    plt.close(fig)
+    manifest[name] = key
+    manifest_path.write_text(json.dumps(manifest, indent=1, sort_keys=True), encoding="utf-8")
+    return svg, png
 
 
-def reports_profile(s: Synthesis):
-    """Included reports by evaluation type, timing and region (the seed's figure 3)."""
-    types = Counter(_title(r.evaluation_type) for r in s.reports)
-    timing = Counter(f"{_title(r.timing)} {_title(r.evaluator_type).lower()}".strip() for r in s.reports)
-    regions: Counter = Counter()
-    for r in s.reports:
-        regions.update(r.regions or ["Not known"])
-    n = max(len(types), len(timing), len(regions), 1)
-    fig, axes = plt.subplots(1, 3, figsize=(10, 0.35 * n + 1.3))
-    for ax, counts, title in zip(axes, (types, timing, regions), ("By type", "By timing and evaluator", "By region"),
-                                 strict=True):
-        if counts:
-            _bars(ax, counts, title)
-        else:
-            ax.axis("off")
-    fig.suptitle(f"Included reports (n = {s.n_reports})", x=0.01, ha="left", fontweight="bold")
-    fig.tight_layout()
-    return fig
+def _label(text: str, limit: int = MAX_LABEL) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _theme_rows(s: Synthesis) -> list:
-    """(question id, group label, theme) for every theme with evidence, in report order."""
-    rows = []
+def _sections(s: Synthesis) -> list[tuple[str, list]]:
+    """(heading, themes) per question and group with evidence, in report order."""
+    out = []
     for q in s.questions:
         for g in q.groups:
-            for t in g.themes:  # already ranked within the group
-                rows.append((q.id, g.label if g.id else "", t))
+            if g.themes:
+                head = QUESTION_SHORT.get(q.id, q.label)
+                if g.id:
+                    head += f" — {g.label}"
+                out.append((head, g.themes))
+    return out
+
+
+def map_rows(s: Synthesis) -> list[tuple[str, Any]]:
+    """The rows of both maps: (heading, None) before each question's or group's themes, then (label, theme)."""
+    rows: list[tuple[str, Any]] = []
+    for head, themes in _sections(s):
+        rows.append((head, None))
+        rows += [(_label(t.label), t) for t in themes]
     return rows
 
 
-def _row_label(qid: str, group: str, t) -> str:
-    tag = QUESTION_SHORT.get(qid, qid)
-    if group:
-        tag += f" · {group.split()[0].lower()}"
-    label = t.label if len(t.label) <= 48 else t.label[:46] + "…"
-    return f"{label}  [{tag}]"
-
-
-def _heat(ax, matrix: np.ndarray, rows: list[str], cols: list[str], title: str) -> None:
-    vmax = max(int(matrix.max()), 1)
-    ax.imshow(matrix, aspect="auto", cmap="Blues", vmin=0, vmax=vmax * 1.15)
-    ax.set_yticks(range(len(rows)), rows, fontsize=8)
-    ax.set_xticks(range(len(cols)), cols, fontsize=8, rotation=45 if max(map(len, cols), default=0) > 3 else 0,
-                  ha="right" if max(map(len, cols), default=0) > 3 else "center")
+def _heat(rows: list[tuple[str, Any]], cols: list[str], value: Callable[[Any, str], int], title: str,
+          col_width: float, rotate: bool):
+    """A heat map with a bold heading row before each group of themes and every count in its cell."""
+    n = len(rows)
+    m = np.full((n, len(cols)), np.nan)
+    for i, (_, t) in enumerate(rows):
+        if t is not None:
+            m[i] = [value(t, c) for c in cols]
+    vmax = max(int(np.nanmax(m)) if np.isfinite(m).any() else 1, 1)
+    longest = max(len(label) for label, _ in rows)
+    label_w = min(4.1, 0.35 + 0.062 * longest)
+    head_h = 0.25 + (0.075 * max(len(c) for c in cols) if rotate else 0.25)
+    fig_w = label_w + col_width * len(cols) + 0.3
+    fig_h = 0.175 * n + head_h + 0.35
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    ax = fig.add_axes((label_w / fig_w, 0.1 / fig_h, col_width * len(cols) / fig_w, (0.175 * n) / fig_h))
+    cmap = matplotlib.colormaps["Blues"].copy()
+    cmap.set_bad("white")
+    ax.imshow(np.ma.masked_invalid(m), aspect="auto", cmap=cmap, vmin=0, vmax=vmax * 1.2, interpolation="nearest")
+    ax.set_yticks(range(n), [label for label, _ in rows], fontsize=7.5)
+    for tick, (_, t) in zip(ax.get_yticklabels(), rows, strict=True):
+        if t is None:
+            tick.set_fontweight("bold")
+            tick.set_fontsize(8)
+    ax.set_xticks(range(len(cols)), cols, fontsize=7.5, rotation=60 if rotate else 0,
+                  ha="left" if rotate else "center", rotation_mode="anchor" if rotate else "default")
     ax.xaxis.tick_top()
-    ax.xaxis.set_label_position("top")
-    ax.set_title(title, loc="left", pad=12)
-    for i in range(matrix.shape[0]):
-        for j in range(matrix.shape[1]):
-            v = int(matrix[i, j])
+    ax.tick_params(length=0)
+    for i, (_, t) in enumerate(rows):
+        if t is None:
+            ax.axhspan(i - 0.5, i + 0.5, color="#eef2f6", zorder=0.5)
+            continue
+        for j in range(len(cols)):
+            v = int(m[i, j])
             if v:
-                ax.text(j, i, str(v), ha="center", va="center", fontsize=7.5,
+                ax.text(j, i, str(v), ha="center", va="center", fontsize=7,
                         color="white" if v > vmax * 0.55 else "black")
     ax.set_xticks(np.arange(-0.5, len(cols), 1), minor=True)
-    ax.set_yticks(np.arange(-0.5, len(rows), 1), minor=True)
-    ax.grid(which="minor", color="white", linewidth=1)
+    ax.set_yticks(np.arange(-0.5, n, 1), minor=True)
+    ax.grid(which="minor", color="white", linewidth=0.8)
     ax.tick_params(which="minor", length=0)
+    for side in ("top", "right", "bottom", "left"):
+        ax.spines[side].set_visible(False)
+    fig.text(0.01, 1 - 0.05 / fig_h, title, ha="left", va="top", fontsize=9, fontweight="bold")
+    return fig
 
 
 def theme_region_heatmap(s: Synthesis):
-    """Themes (rows) × regions (columns): how many included reports from each region support each theme."""
-    rows = _theme_rows(s)
-    regions = sorted({reg for _, _, t in rows for reg in t.by_region})
-    if not rows or not regions:
+    """Themes (rows) × regions (columns): how many included reports from each region support each theme.
+
+    None when the reports come from fewer than two regions (one column would say nothing).
+    """
+    rows = map_rows(s)
+    regions = sorted({reg for _, t in rows if t is not None for reg in t.by_region})
+    if not rows or len(regions) < 2:
         return None
-    m = np.array([[t.by_region.get(reg, 0) for reg in regions] for _, _, t in rows])
-    fig, ax = plt.subplots(figsize=(2.2 + 0.9 * len(regions) + 3.2, 0.26 * len(rows) + 1.6))
-    _heat(ax, m, [_row_label(q, g, t) for q, g, t in rows], regions, "Reports supporting each theme, by region")
-    fig.tight_layout()
-    return fig
+    return _heat(rows, regions, lambda t, reg: t.by_region.get(reg, 0), "Reports supporting each theme, by region",
+                 0.62, rotate=max(map(len, regions)) > 8)
+
+
+def map_reports(s: Synthesis) -> tuple[list[str], bool]:
+    """The report ids the evidence map shows (those with most evidence when there are too many)."""
+    reports = [r.report_id for r in s.reports]
+    if len(reports) <= MAX_MAP_REPORTS:
+        return reports, False
+    weight = {rid: sum(t.items_by_report.get(rid, 0) for t in s.themes()) for rid in reports}
+    keep = set(sorted(reports, key=lambda rid: -weight[rid])[:MAX_MAP_REPORTS])
+    return [rid for rid in reports if rid in keep], True
 
 
 def evidence_map(s: Synthesis):
     """Themes (rows) × reports (columns): how many coded items of each report support each theme."""
-    rows = _theme_rows(s)
-    reports = [r.report_id for r in s.reports]
+    rows = map_rows(s)
+    reports, cut = map_reports(s)
     if not rows or not reports:
         return None
-    title = "Evidence map: coded items of each report supporting each theme"
-    if len(reports) > MAX_MAP_REPORTS:  # keep the figure printable: the reports with most evidence
-        weight = {rid: sum(t.items_by_report.get(rid, 0) for _, _, t in rows) for rid in reports}
-        keep = set(sorted(reports, key=lambda rid: -weight[rid])[:MAX_MAP_REPORTS])
-        title += f" ({MAX_MAP_REPORTS} of {len(reports)} reports, those with most evidence)"
-        reports = [rid for rid in reports if rid in keep]
-    m = np.array([[t.items_by_report.get(rid, 0) for rid in reports] for _, _, t in rows])
-    fig, ax = plt.subplots(figsize=(3.5 + 0.38 * len(reports) + 2.5, 0.26 * len(rows) + 1.6))
-    _heat(ax, m, [_row_label(q, g, t) for q, g, t in rows], reports, title)
-    fig.tight_layout()
-    return fig
+    title = "Coded items of each report supporting each theme"
+    if cut:
+        title += f" ({len(reports)} of {len(s.reports)} reports: those with most evidence)"
+    return _heat(rows, reports, lambda t, rid: t.items_by_report.get(rid, 0), title, 0.3,
+                 rotate=max(map(len, reports)) > 3)
 
 
-def flow_figure(db, out_dir: Path) -> tuple[Path | None, Path | None]:
-    """The selection flow from whatworks.selection.write_flow: (svg, png) paths, or (None, None)."""
-    try:
-        from whatworks.selection import write_flow
-    except ImportError:
-        return None, None
-    try:
-        paths = write_flow(db, out_dir)
-    except Exception as e:  # noqa: BLE001 - the report is still useful without the diagram
-        log.warning("selection flow diagram not drawn: %s", e)
-        return None, None
-    svg = next((p for p in paths if p.suffix == ".svg"), None)
-    png = next((p for p in paths if p.suffix == ".png"), None)
-    return svg, png
-
-
-def save(fig, out_dir: Path, name: str) -> tuple[Path, Path]:
-    """name.svg and name.png in out_dir."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    svg, png = out_dir / f"{name}.svg", out_dir / f"{name}.png"
-    fig.savefig(svg, bbox_inches="tight")
-    fig.savefig(png, dpi=180, bbox_inches="tight")
-    plt.close(fig)
-    return svg, png
+def map_data(s: Synthesis, which: str) -> Any:
+    """What a map shows, for `cached_figure`'s key."""
+    rows = [(label, None if t is None else (t.by_region if which == "heatmap" else t.items_by_report))
+            for label, t in map_rows(s)]
+    return {"rows": rows, "reports": map_reports(s)}
 
 
 def inline_svg(path: Path | None) -> str:
@@ -179,9 +201,3 @@ def inline_svg(path: Path | None) -> str:
     text = path.read_text(encoding="utf-8")
     start = text.find("<svg")
     return text[start:] if start >= 0 else ""
-
-
-def png_bytes(fig) -> bytes:
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=180, bbox_inches="tight")
-    return buf.getvalue()

@@ -16,12 +16,18 @@ from whatworks.report import (
     TEMPLATES,
     TYPE_TITLES,
     Figures,
+    collation_paragraphs,
     counts_text,
+    criteria_rows,
     report_anchor,
+    selection_paragraphs,
     split_ids,
+    subtitle,
+    summary_paragraphs,
+    type_timing,
     years_text,
 )
-from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis
+from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, _lower_label
 
 
 def environment(known_ids: set[str]) -> Environment:
@@ -34,7 +40,17 @@ def environment(known_ids: set[str]) -> Environment:
             out.append(Markup('<a href="#{}">{}</a>').format(anchor(piece), piece) if is_id else escape(piece))
         return Markup("").join(out)
 
+    def link_themes(text: str, themes: list) -> Markup:
+        """A summary sentence with each theme it names linked to the theme's evidence."""
+        out = escape(text)
+        for t in themes:
+            name = escape(_lower_label(t.label))
+            out = out.replace(name, Markup('<a href="#theme-{}">{}</a>').format(t.id, name), 1)
+        return Markup(out)
+
     env.filters["link_ids"] = link_ids
+    env.filters["link_themes"] = link_themes
+    env.filters["lower_label"] = _lower_label
     env.filters["counts"] = lambda d, titles=None: counts_text(d, titles)
     env.filters["years"] = years_text
     return env
@@ -46,10 +62,13 @@ def render_html(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]]) ->
     generated = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     report_ids = {r.sha256: r.report_id for r in s.reports}
     rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in matrix]
-    return template.render(s=s, figures=figures.svg, matrix=rows, matrix_columns=MATRIX_COLUMNS,
+    return template.render(s=s, figures=figures.svg, fig=figures, matrix=rows, matrix_columns=MATRIX_COLUMNS,
                            flow_labels=FLOW_LABELS, type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS,
                            report_anchor=report_anchor, report_ids=report_ids, generated=generated,
-                           summary_top=SUMMARY_TOP)
+                           summary_top=SUMMARY_TOP, subtitle=subtitle(s), summary_paragraphs=summary_paragraphs(s),
+                           selection_paragraphs=selection_paragraphs(s, figures),
+                           collation_paragraphs=collation_paragraphs(s), criteria=criteria_rows(s),
+                           type_timing=type_timing)
 
 
 def write_html(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], path: Path) -> Path:

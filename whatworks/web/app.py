@@ -34,7 +34,8 @@ from fastapi.staticfiles import StaticFiles
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from whatworks import workspace as ws
-from whatworks.project import Project
+from whatworks.errors import ProjectError
+from whatworks.project import SQLITE, Project, redacted, without_password
 from whatworks.web import auth, data
 from whatworks.web.auth import DB, Lead, LeadPage, Poster, Viewer, Who, Writer
 from whatworks.workspace import add_user  # noqa: F401 - `whatworks user add` imports it from here
@@ -125,21 +126,9 @@ class Pool:
 
 def _factory(project: Project, database: str | None) -> Callable[[], Any]:
     if database:
-        from whatworks.db_postgres import PostgresDatabase, copy_database
+        from whatworks.db_postgres import PostgresDatabase
 
-        pg = PostgresDatabase(database)  # creates the tables once
-        try:
-            if not pg.scalar("SELECT COUNT(*) FROM documents") and project.db_path.exists():
-                from whatworks.store import Database
-
-                local = Database(project.db_path)
-                try:
-                    counts = copy_database(local, pg)
-                finally:
-                    local.close()
-                log.info("copied the project's review into PostgreSQL: %s", counts)
-        finally:
-            pg.close()
+        project.fill_database(database)  # creates the tables; copies the SQLite review into an empty database
         return lambda: PostgresDatabase(database, apply_schema=False)
     from whatworks.store import Database
 
@@ -162,11 +151,14 @@ def create_app(project_dir: str | Path, team: bool = False, database: str | None
     """The workspace for the project at `project_dir`.
 
     `team`: accounts, roles and blind screening (see `workspace.add_user`); otherwise one
-    local user (the lead) and no login. `database`: a postgresql:// URL (team reviews).
+    local user (the lead) and no login. `database`: a postgresql:// URL (team reviews); without
+    it, the project's own choice (WHATWORKS_DATABASE, settings.yaml, else its SQLite file).
     """
+    project = _open_project(project_dir, database)
+    database = project.database_url
     if database and not team:
-        raise ws.WorkspaceError("a PostgreSQL database is for team mode: add --team")
-    project = Project.open(project_dir)
+        raise ws.WorkspaceError(f"this review is kept in PostgreSQL ({redacted(database)}), which is for team "
+                                "mode: serve it with --team")
     pool = Pool(_factory(project, database))
 
     @asynccontextmanager
@@ -220,6 +212,13 @@ def create_app(project_dir: str | Path, team: bool = False, database: str | None
 
     _routes(app)
     return app
+
+
+def _open_project(project_dir: str | Path, database: str | None) -> Project:
+    try:
+        return Project.open(project_dir, database=database)
+    except ProjectError as e:
+        raise ws.WorkspaceError(str(e)) from None
 
 
 def _page(request: Request, v: Viewer | None, template: str, **context: Any) -> str:
@@ -501,9 +500,20 @@ def _routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every pa
         return back("/team", "user")
 
 
-def serve(project_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, team: bool = False,
-          database: str | None = None) -> None:
-    """Run the workspace with uvicorn. Single-user mode binds 127.0.0.1 only."""
+#: Proxies whose X-Forwarded-Proto / X-Forwarded-For are believed (a TLS proxy on the same machine).
+FORWARDED_ALLOW_IPS = "127.0.0.1"
+
+
+def server_config(project_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, team: bool = False,
+                  database: str | None = None, forwarded_allow_ips: str = FORWARDED_ALLOW_IPS):
+    """The uvicorn configuration `serve` runs: the app, and proxy headers believed only from
+    `forwarded_allow_ips` (comma-separated addresses or networks; "*" trusts anyone — only when
+    nothing but the proxy can reach the port). Behind a TLS proxy that sends X-Forwarded-Proto:
+    https, requests are seen as https, so the session cookie is marked Secure.
+
+    With `team` and `database`, the project records that its review lives in that PostgreSQL
+    database (settings.yaml, without the password), so `whatworks add/screen/code/report` write there.
+    """
     import uvicorn
 
     if not team and host not in ("127.0.0.1", "localhost", "::1"):
@@ -515,5 +525,19 @@ def serve(project_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, te
             if not ws.users(db):
                 raise ws.WorkspaceError(f"team mode needs accounts: whatworks user add {project_dir} NAME "
                                         "--role lead --password …")
+        project = app.state.project
+        if database and project.stored_database() != (database if database == SQLITE else without_password(database)):
+            project.use_database(database)
+            log.info("%s now names %s as the review database", project.settings_path, redacted(database))
+    return uvicorn.Config(app, host=host, port=port, log_level="warning", proxy_headers=True,
+                          forwarded_allow_ips=forwarded_allow_ips)
+
+
+def serve(project_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, team: bool = False,
+          database: str | None = None, forwarded_allow_ips: str = FORWARDED_ALLOW_IPS) -> None:
+    """Run the workspace with uvicorn. Single-user mode binds 127.0.0.1 only."""
+    import uvicorn
+
+    config = server_config(project_dir, host, port, team, database, forwarded_allow_ips)
     log.info("workspace on http://%s:%d/ (%s mode)", host, port, "team" if team else "single-user")
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    uvicorn.Server(config).run()

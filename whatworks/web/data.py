@@ -392,13 +392,16 @@ def document_view(db, sha256: str, p: int, cache: Cache) -> dict[str, Any] | Non
         return None
     machine = db.description(sha256)
     fixes = ws.corrections(db, sha256)
+    ov = _overlay(machine, fixes)
+    looks = {(f["target"], f["key"]): f for f in ov.second_looks} if ov else {}
     npages = max(1, len(document.pages))
     p = max(1, min(p, npages))
-    # sections (machine + corrections)
+    # sections (machine + corrections, which follow their section when a re-run renumbered them)
     sections = []
     for i, s in enumerate(machine.sections if machine else []):
-        c = fixes.get(("section", str(i)))
-        value = dict(s.to_dict(), index=i, human=c is not None, human_by=c.reviewer if c else None)
+        c = ov.sections.get(i) if ov else None
+        value = dict(s.to_dict(), index=i, human=c is not None, human_by=c.reviewer if c else None,
+                     look=looks.get(("section", c.key)) if c else None)
         if c is not None and isinstance(c.value, dict):
             value.update({k: c.value[k] for k in ("kind", "heading", "page_start", "page_end") if k in c.value})
         sections.append(value)
@@ -411,7 +414,7 @@ def document_view(db, sha256: str, p: int, cache: Cache) -> dict[str, Any] | Non
             starts.setdefault(first, []).append(s)
         else:
             starts.setdefault(s["block_start"], []).append(s)
-    items = item_views(db, sha256, machine, fixes)
+    items = item_views(db, sha256, machine, fixes, ov)
     here = [it for it in items if it["page"] == p]
     texts = [_norm(it["text"]) for it in here if not it["deleted"]]
     blocks = []
@@ -431,7 +434,8 @@ def document_view(db, sha256: str, p: int, cache: Cache) -> dict[str, Any] | Non
     kind = {"machine": machine.kind.value if machine else None,
             "confidence": machine.kind.confidence if machine else None,
             "evidence": machine.kind.evidence if machine else None,
-            "human": kind_fix.value if kind_fix else None, "human_by": kind_fix.reviewer if kind_fix else None}
+            "human": kind_fix.value if kind_fix else None, "human_by": kind_fix.reviewer if kind_fix else None,
+            "look": looks.get(("kind", "kind"))}
     metadata = []
     keys_meta = list(machine.metadata) if machine else []
     keys_meta += [k for (t, k) in fixes if t == "metadata" and k not in keys_meta]
@@ -441,7 +445,7 @@ def document_view(db, sha256: str, p: int, cache: Cache) -> dict[str, Any] | Non
         metadata.append({"key": key, "machine": val.value if val else None,
                          "confidence": val.confidence if val else None, "evidence": val.evidence if val else None,
                          "human": c.value if c else None, "human_by": c.reviewer if c else None,
-                         "reason": c.reason if c else "",
+                         "reason": c.reason if c else "", "look": looks.get(("metadata", key)),
                          "is_list": isinstance(val.value if val else None, list)})
     from whatworks import protocol as protocol_module
 
@@ -453,27 +457,46 @@ def document_view(db, sha256: str, p: int, cache: Cache) -> dict[str, Any] | Non
             "language": document.language, "npages": npages, "p": p, "warnings": document.warnings,
             "blocks": blocks, "sections": sections, "items_here": here, "items_total": len(items),
             "other_pages": sorted(counts.items()), "kind": kind, "metadata": metadata,
+            "second_looks": len(looks),
             "kinds": protocol_module.KINDS, "section_kinds": SECTION_KINDS, "item_kinds": ITEM_KINDS}
 
 
-def item_views(db, sha256: str, machine, fixes: dict) -> list[dict[str, Any]]:
-    """The machine's items with reviewers' corrections (and added items) applied, for display."""
+def _overlay(machine, fixes: dict):
+    """The workspace's overlay of `fixes` on the machine's description (None without corrections)."""
+    if not fixes:
+        return None
+    from whatworks.model import Description, Value
+
+    return ws.overlay(machine or Description(kind=Value(None, 0.0)), fixes)
+
+
+def item_views(db, sha256: str, machine, fixes: dict, ov=None) -> list[dict[str, Any]]:
+    """The machine's items with reviewers' corrections (and added items) applied, for display — the
+    same items, in the same way, as the outputs use (workspace.overlay)."""
+    ov = ov if ov is not None else _overlay(machine, fixes)
+    if ov is None:
+        return [{"key": str(i), "idx": i, "kind": item.kind, "text": item.text, "page": item.page,
+                 "number": item.number, "human": False, "human_by": None, "deleted": False, "look": None,
+                 "machine_now": None}
+                for i, item in enumerate(machine.items if machine else [])]
     out = []
-    for i, item in enumerate(machine.items if machine else []):
-        c = fixes.get(("item", str(i)))
-        view = {"key": str(i), "idx": i, "kind": item.kind, "text": item.text, "page": item.page,
-                "number": item.number, "human": False, "human_by": None, "deleted": False}
-        if c is not None and isinstance(c.value, dict):
-            view.update(human=True, human_by=c.reviewer, deleted=bool(c.value.get("deleted")))
-            for k in ("kind", "text", "page"):
-                if k in c.value:
-                    view[k] = c.value[k]
-        out.append(view)
-    for (target, key), c in sorted(fixes.items()):
-        if target == "item" and key.startswith("new:") and isinstance(c.value, dict):
-            out.append({"key": key, "idx": None, "kind": c.value.get("kind"), "text": c.value.get("text", ""),
-                        "page": int(c.value.get("page", 1)), "number": None, "human": True,
-                        "human_by": c.reviewer, "deleted": bool(c.value.get("deleted"))})
+    for e in ov.items:
+        c = e.correction
+        shown = e.item if e.item is not None else e.machine
+        if shown is None:  # an added item marked "not an item", or a gone one: show the reviewer's text
+            v = c.value if c is not None and isinstance(c.value, dict) else {}
+            then = c.machine if c is not None and isinstance(c.machine, dict) else {}
+            kind, text, page = (v.get("kind") or then.get("kind"), v.get("text") or then.get("text", ""),
+                                int(v.get("page") or then.get("page") or 1))
+            number = None
+        else:
+            kind, text, page, number = shown.kind, shown.text, shown.page, shown.number
+        gone = c is not None and e.machine is None and not c.key.startswith("new:")
+        out.append({"key": c.key if c is not None and not c.key.isdigit() else str(e.idx),
+                    "idx": e.idx if e.machine is not None else None, "kind": kind, "text": text, "page": page,
+                    "number": number, "human": c is not None, "human_by": c.reviewer if c else None,
+                    "deleted": e.item is None, "look": e.second_look, "gone": gone,
+                    "machine_now": e.machine.text if e.second_look and e.machine is not None else None})
     return out
 
 
@@ -557,14 +580,14 @@ def apply_correction(db, sha256: str, form: dict[str, str], user: ws.User) -> No
             ws.correct(db, sha256, "item", key, {"kind": kind, "text": text, "page": page("page", 1)}, user,
                        None, reason)
             return
-        if key.startswith("new:"):
+        if key.startswith(("new:", "gone:")):
             old_machine = None
         elif key.isdigit() and machine is not None and int(key) < len(machine.items):
             it = machine.items[int(key)]
             old_machine = {"kind": it.kind, "text": it.text, "page": it.page}
         else:
             raise HTTPException(400, "Unknown item.")
-        if remove:
+        if remove or (kind == "deleted" and key.startswith("new:")):  # an added item that is not one: gone
             ws.correct(db, sha256, "item", key, None, user, old_machine, reason)
             return
         if kind == "deleted":
@@ -677,12 +700,18 @@ def conflicts_view(db, v, cache: Cache, page: int = 1, per_page: int = 50) -> di
     items = items[(page - 1) * per_page: page * per_page]
     flagged_total = len(flagged)
     flagged = flagged[:per_page]
-    titles = _titles(db, {c["sha256"] for c in items} | {f["sha256"] for f in flagged})
+    fixes = ws.correction_second_looks(db)  # corrections a re-run of describe changed the machine's value under
+    fixes_total = len(fixes)
+    fixes = fixes[:per_page]
+    titles = _titles(db, {c["sha256"] for c in items} | {f["sha256"] for f in flagged} | {f["sha256"] for f in fixes})
     for c in items:
         c["title"] = titles.get(c["sha256"], c["sha256"][:12])
     for f in flagged:
         f["title"] = titles.get(f["sha256"], f["sha256"][:12])
+    for f in fixes:
+        f["title"] = titles.get(f["sha256"], f["sha256"][:12])
     return {"conflicts": items, "flagged": flagged, "flagged_total": flagged_total, "hidden": hidden,
+            "corrections": fixes, "corrections_total": fixes_total,
             "total": total, "page": page, "per_page": per_page,
             "page_url": lambda n: f"/screen/conflicts?page={n}"}
 
