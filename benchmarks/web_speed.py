@@ -2,8 +2,9 @@
 
 Builds a synthetic review with fast executemany: documents (a shared 6-page body), descriptions,
 items, search passages (stemmed, with filter tags), machine screening records and criteria,
-machine codes, two reviewers' screening and coding decisions, lead resolutions and an audit
-trail. Then requests every page repeatedly through FastAPI's TestClient (the whole app: routing,
+machine codes, two reviewers' screening and coding decisions, lead resolutions, reviewers'
+corrections of 1,000 documents (described again since: a quarter need a second look) and an
+audit trail. Then requests every page repeatedly through FastAPI's TestClient (the whole app: routing,
 SQL, templates) and prints p50 / p95 per page.
 
     .venv/bin/python benchmarks/web_speed.py [--docs 20000] [--repeat 30] [--keep DIR]
@@ -175,6 +176,18 @@ def build(root: Path, docs: int) -> Project:
                                 json.dumps([]), "", now))
         db.executemany("INSERT INTO ws_coding(sha256, idx, reviewer, role, themes, machine, note, decided_at) "
                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", code_ws)
+        # reviewers corrected the year and the first item of 1,000 documents, all described again since
+        # (the worst case for "second look"); on one in four the machine's year changed under the correction
+        fix_rows = []
+        for i, sha in enumerate(shas[::20][:1000]):
+            year = 2005 + (i * 20) % 19
+            fix_rows.append((sha, "metadata", "year", json.dumps(year + 1), json.dumps(year if i % 4 else year - 1),
+                             "cover page", "alice", now - 60))
+            text = f"{ITEM_KINDS[0].title()} 1 of report {i * 20}: {SENTENCES[(i * 20) % len(SENTENCES)]}"
+            fix_rows.append((sha, "item", "0", json.dumps({"kind": "lesson_learned", "text": text[:60], "page": 3}),
+                             json.dumps({"kind": ITEM_KINDS[0], "text": text, "page": 3}), "", "alice", now - 60))
+        db.executemany("INSERT INTO ws_corrections(sha256, target, key, value, machine, reason, reviewer, "
+                       "corrected_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", fix_rows)
     db.execute("ANALYZE")
     print(f"built {docs} documents, {len(item_rows)} items, {len(passage_rows)} passages, {len(code_rows)} codes, "
           f"{len(ws_rows)} reviewer decisions in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -219,12 +232,13 @@ def main() -> None:
         first = db.scalar("SELECT sha256 FROM documents ORDER BY source LIMIT 1")
         middle = db.scalar("SELECT sha256 FROM documents ORDER BY source LIMIT 1 OFFSET ?", (args.docs // 2,))
         coded = db.scalar("SELECT sha256 FROM ws_coding LIMIT 1")
+        corrected = db.scalar("SELECT sha256 FROM ws_corrections ORDER BY sha256 LIMIT 1")
     pages = [
         "/corpus", "/corpus?sort=title&dir=desc", "/corpus?sort=year", "/corpus?sort=machine",
         "/corpus?kind=evaluation_report&machine=include&year=2012-2018", "/corpus?status=todo",
         "/corpus?country=KEN&status=human", "/corpus?page=300",
         "/corpus?q=pension", "/corpus?q=%22social+protection%22+AND+coverage&year=2010-2015",
-        f"/doc/{middle}", f"/doc/{middle}?p=4", "/screen", f"/screen?sha={first}", "/screen?only=maybe",
+        f"/doc/{middle}", f"/doc/{middle}?p=4", f"/doc/{corrected}?p=3", "/screen", f"/screen?sha={first}", "/screen?only=maybe",
         "/screen/conflicts", "/code", f"/code?sha={coded}", "/themes", "/agreement",
         "/audit", "/audit?page=100", "/audit?user=bob",
     ]

@@ -7,6 +7,7 @@ it are skipped, with the reason, when the PostgreSQL binaries are not installed.
 
 from __future__ import annotations
 
+import csv
 import re
 from pathlib import Path
 
@@ -269,8 +270,25 @@ def test_cli_stages_follow_a_team_review_into_postgresql(review, cluster, tmp_pa
     assert main(["-q", "add", str(project_dir), str(extra), "--jobs", "1"]) == 0
     assert main(["screen", str(project_dir)]) == 0
     assert main(["code", str(project_dir)]) == 0
+    # a reviewer corrects a report's year and an item in the team workspace (in PostgreSQL)
+    from whatworks import workspace as ws
+
+    project = Project.open(project_dir)
+    db = project.db
+    fixed = db.scalar("SELECT sha256 FROM screen_records WHERE decision = 'include' AND is_primary = 1 "
+                      "ORDER BY source LIMIT 1")
+    machine = db.description(fixed)
+    lead = ws.User("pat", "lead")
+    ws.correct(db, fixed, "metadata", "year", 1999, lead, machine.value("year"))
+    first = machine.items[0]
+    ws.correct(db, fixed, "item", "0", {"kind": first.kind, "text": "Corrected in PostgreSQL.", "page": first.page},
+               lead, {"kind": first.kind, "text": first.text, "page": first.page})
+    assert db.scalar("SELECT text FROM items WHERE sha256 = ? AND idx = 0", (fixed,)) == "Corrected in PostgreSQL."
+    assert db.scalar("SELECT year FROM doc_facets WHERE sha256 = ?", (fixed,)) == 1999
+    project.close()
     assert main(["report", str(project_dir)]) == 0
-    assert (project_dir / "output" / "matrix.csv").exists()
+    with open(project_dir / "output" / "matrix.csv", encoding="utf-8-sig") as f:
+        assert any(r["sha256"] == fixed and r["Year"] == "1999" for r in csv.DictReader(f))
 
     from whatworks.db_postgres import PostgresDatabase
 

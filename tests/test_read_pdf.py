@@ -27,7 +27,8 @@ def _esc(text: str) -> str:
 
 def make_pdf(pages: list[list[tuple]], info: dict | None = None,
              outline: list[tuple[str, int]] | None = None) -> bytes:
-    """pages: lists of (x, top, size, text) or (x, top, size, text, "bold"); top = baseline from the top."""
+    """pages: lists of (x, top, size, text) or (x, top, size, text, "bold"); top = baseline from the top.
+    ("rule", x0, top0, x1, top1) strokes a 0.5 pt line (a table border)."""
     objs: list[bytes] = []
 
     def add(body: str | bytes) -> int:
@@ -42,6 +43,10 @@ def make_pdf(pages: list[list[tuple]], info: dict | None = None,
     for items in pages:
         ops = []
         for item in items:
+            if item[0] == "rule":
+                _, x0, t0, x1, t1 = item
+                ops.append(f"0.5 w {x0} {H - t0} m {x1} {H - t1} l S")
+                continue
             x, top, size, text = item[:4]
             font = "F2" if len(item) > 4 and item[4] == "bold" else "F1"
             ops.append(f"BT /{font} {size} Tf {x} {H - top} Td ({_esc(text)}) Tj ET")
@@ -230,6 +235,101 @@ def test_outline_marks_a_plain_line_as_heading(tmp_path):
     assert [(h.text, h.level) for h in heading] == [("Scope of the work", 1)]
 
 
+def _ruled_table_page() -> list[tuple]:
+    """Prose, a ruled three-column table whose cells wrap (baselines differ between columns:
+    the case the column cut used to read column by column), then prose again."""
+    page = prose(72, 100, 4)
+    page += [("rule", 66, 180, 520, 180), ("rule", 66, 202, 520, 202), ("rule", 66, 252, 520, 252),
+             ("rule", 66, 288, 520, 288)]
+    page += [("rule", x, 180, x, 288) for x in (66, 244, 394, 520)]
+    page += [(72, 194, 10, "Recommendation", "bold"), (250, 194, 10, "Response", "bold"),
+             (400, 194, 10, "Deadline", "bold")]
+    page += [(72, 216, 10, "Strengthen the referral"), (72, 229, 10, "system with clear roles"),
+             (72, 242, 10, "for each partner."),
+             (250, 216, 10, "Accepted: a referral"), (250, 229, 10, "guide is drafted."),
+             (400, 223, 10, "2025")]
+    page += [(72, 266, 10, "Fund the community"), (72, 279, 10, "projects for longer."),
+             (250, 272, 10, "Partially accepted."), (400, 266, 10, "Mid-2026")]
+    page += prose(72, 320, 4, start=9)
+    return page
+
+
+def test_ruled_table_rows_keep_wrapped_cells_together(tmp_path):
+    doc = read_pdf(write(tmp_path, "ruled.pdf", make_pdf([_ruled_table_page()])), "x")
+    rows = [b for b in doc.blocks if b.kind == "table_row"]
+    assert [r.cells for r in rows] == [
+        ["Recommendation", "Response", "Deadline"],
+        ["Strengthen the referral system with clear roles for each partner.", "Accepted: a referral guide is drafted.",
+         "2025"],
+        ["Fund the community projects for longer.", "Partially accepted.", "Mid-2026"],
+    ]
+    assert rows[0].bold and rows[1].text.startswith("Strengthen the referral system") and " | 2025" in rows[1].text
+    assert not doc.headings()  # a bold header cell is never a heading
+    kinds = [b.kind for b in doc.blocks]
+    assert kinds == ["paragraph", "table_row", "table_row", "table_row", "paragraph"]  # the table in its place
+    x0, top, x1, bottom = rows[1].bbox
+    assert 66 <= x0 and x1 <= 520 and 202 <= top and bottom <= 252
+
+
+def test_unruled_table_rows_join_wrapped_cells_and_headings_run_together(tmp_path):
+    page = prose(72, 100, 5)
+    page += [(72, 200, 10, "ABBREVIATION", "bold"), (160, 200, 10, "FULL TERM", "bold"),  # one fragment
+             (72, 222, 10, "AU"), (160, 222, 10, "African Union"),
+             (72, 244, 10, "GIZ"), (160, 244, 10, "German Corporation for International Cooperation (Deutsche"),
+             (160, 256, 10, "Gesellschaft für Internationale Zusammenarbeit)"),
+             (72, 278, 10, "IOM"), (160, 278, 10, "International Organization for Migration")]
+    page += prose(72, 320, 3, start=4)
+    doc = read_pdf(write(tmp_path, "plain.pdf", make_pdf([page])), "x")
+    rows = [b.cells for b in doc.blocks if b.kind == "table_row"]
+    assert rows == [["ABBREVIATION", "FULL TERM"], ["AU", "African Union"],
+                    ["GIZ", "German Corporation for International Cooperation (Deutsche Gesellschaft für "
+                            "Internationale Zusammenarbeit)"],
+                    ["IOM", "International Organization for Migration"]]
+    assert not doc.headings()
+
+
+def test_bullet_and_text_is_a_list_item_not_a_table_row(tmp_path):
+    page = prose(72, 100, 4)
+    page += [(90, 170, 11, "o"), (110, 170, 11, "Des chefs de l'Unite de Gouvernance"),
+             (90, 184, 11, "o"), (110, 184, 11, "Du chef de l'Unite au sein du PNUD")]
+    doc = read_pdf(write(tmp_path, "bullets.pdf", make_pdf([page])), "x")
+    items = [b.text for b in doc.blocks if b.kind == "list_item"]
+    assert items == ["o Des chefs de l'Unite de Gouvernance", "o Du chef de l'Unite au sein du PNUD"]
+
+
+@pytest.mark.parametrize(("left", "right", "vocab", "expected"), [
+    ("capacity", "building", {"capacity"}, "capacity-building"),  # "building" never seen alone: still a word
+    ("multi", "country", {"country"}, "multi-country"),
+    ("mid", "term", set(), "mid-term"),
+    ("follow", "up", set(), "follow-up"),
+    ("mi", "parcours", set(), "mi-parcours"),
+    ("imple", "mented", set(), "implemented"),  # a fragment, not a word
+    ("re", "integration", {"integration"}, "reintegration"),  # "re-" is not kept: it starts plain words
+    ("co", "me", {"me"}, "come"),
+    ("capacity", "building", {"capacity", "capacitybuilding"}, "capacitybuilding"),  # the document's spelling
+    ("Horn", "Africa", set(), "Horn-Africa"),
+])
+def test_line_end_hyphens(left, right, vocab, expected):
+    from whatworks.read.pdf_blocks import dehyphen
+
+    assert dehyphen(left, right, vocab) == expected
+
+
+def test_layout_vocabulary_comes_from_the_data_file():
+    import yaml
+
+    from whatworks.read import pdf_vocab
+
+    data = yaml.safe_load(pdf_vocab.DATA.read_text(encoding="utf-8"))
+    assert {"encadré", "gráfico", "tabela"} <= set(data["captions"])
+    assert pdf_vocab.CAPTION_RE.match("Encadré 2 : Les leçons")
+    assert pdf_vocab.CAPTION_RE.match("Gráfico 3 – Cobertura")
+    assert not pdf_vocab.CAPTION_RE.match("Tables are useful")
+    assert pdf_vocab.ITEM_LEAD_RE.match("Recomendación 2: fortalecer")
+    assert pdf_vocab.PAGE_NUMBER_RE.match("página 3 de 40")
+    assert "capacity-building" in pdf_vocab.HYPHEN_COMPOUNDS and "multi" in pdf_vocab.HYPHEN_PREFIXES
+
+
 # --- bad files ---------------------------------------------------------------------------
 
 
@@ -372,3 +472,71 @@ def test_learning_brief_reading_order(corpus_pdfs):
     right = doc.pages[1].blocks
     recs = [b for b in right if b.kind == "list_item"]
     assert len(recs) == 7 and recs[0].text.startswith("1. Enhance efforts")
+
+
+HOA_MRM = "iom/49d2fba781b6a7c0d94577479636ee6f/HoA EU JI Final Eval - Management Response Matrix - Final.pdf"
+FR_MRM = "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Management Response Plan_Javier SANCHEZ MARTI.pdf"
+AAP_BRIEF = "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf"
+
+
+def _rows(doc, page: int) -> list[list[str]]:
+    return [b.cells for b in doc.pages[page - 1].blocks if b.kind == "table_row"]
+
+
+def test_management_response_matrix_reads_row_by_row(corpus_pdfs):
+    doc = corpus_pdfs[HOA_MRM]
+    page2 = _rows(doc, 2)
+    assert page2[0] == ["Evaluation recommendation 1: Enhance efforts with national, regional, and local stakeholders "
+                        "to build capacity and ownership (while continuing provision of funding)."]
+    assert page2[3] == ["Key action", "Time frame or deadline", "Responsible individual or unit(s)",
+                        "Implementation monitoring Comments or action taken", "Implementation monitoring Status"]
+    # A key action, its deadline and who does it: one row, cells left to right, each cell's lines joined.
+    assert page2[4][:3] == ["This recommendation will be considered during the development of any relevant future "
+                            "project or programme in the Horn of Africa.", "Continuous effort over the next five years",
+                            "RO Nairobi, PXD RTS, RSU."]
+    assert page2[5] == ["Engage meaningfully with the relevant stakeholders of the MPRR programme, while operating "
+                        "within the constraints of a reduced budget for capacity building.",
+                        "Continuous effort over the next two years",
+                        "MPRR Country Offices with the support of the MPRR Central Management Team", "", ""]
+    page3 = _rows(doc, 3)
+    assert page3[0][0].startswith("Evaluation recommendation 2: Strengthen community-based reintegration efforts")
+    assert page3[4][:4] == [
+        "Define an area-based programming framework in the EHoA region inclusive of strategic guidelines for CBR "
+        "(objectives, priority areas of interventions, target population and type of activities), building also on "
+        "the results of the Community-based Planning framework pilot implemented in Ethiopia by the COMPASS "
+        "programme.", "Continuous effort over the next five years", "PXD RTS and other relevant RTSs",
+        "Conditional on the reception of dedicated funding."]
+    # Bold cells ("Management response …", the column headings) are table text, never headings.
+    assert [h.text for h in doc.headings()] == ["Management Response Matrix"]
+    for page in doc.pages[1:]:
+        body = [b for b in page.blocks if b.kind not in ("header", "footer")]
+        assert body and all(b.kind == "table_row" for b in body), page.number
+
+
+def test_french_management_response_plan_reads_row_by_row(corpus_pdfs):
+    doc = corpus_pdfs[FR_MRM]
+    rows = _rows(doc, 2)
+    assert ["Evaluation recommendation # 3: (Time 0) Dans le cadre des projets inter-agences, les agences des "
+            "Nations-Unies devraient renforcer l’intégration opérationnelle entre agences : Mettre en place des outils "
+            "de coordination conjointe dès le démarrage (planification partagée, suivi intégré, comités de "
+            "coordination) pour éviter les fonctionnements parallèles. Ceci doit être fait dès le démarrage du "
+            "projet."] in rows
+    response = next(r[0] for r in rows if r[0].startswith("Management response – accept (Time 1)"))
+    assert "Key actions: (Time 1) 1. Mettre en place des outils de coordination conjointe entre agences" in response
+    assert "2. Créer un comité de coordination inter-agences" in response  # the whole cell, list and all
+    first = _rows(doc, 1)
+    assert first[0][0].startswith("Evaluation recommandation # 1: (Time 0) : Le PNUD et l’OIM")
+    assert first[0][0].endswith("avant toute phase de conception future.")
+    assert all(h.page == 1 for h in doc.headings())  # nothing inside the table is a heading
+
+
+def test_abbreviation_table_rows_keep_wrapped_definitions(corpus_pdfs):
+    rows = _rows(corpus_pdfs[FINAL], 6)
+    assert rows[0] == ["ABBREVATION", "FULL TERM"]
+    assert ["GIZ", "German Corporation for International Cooperation (Deutsche Gesellschaft für Internationale "
+                   "Zusammenarbeit)"] in rows
+
+
+def test_short_brief_keeps_compound_hyphens(corpus_pdfs):
+    text = corpus_pdfs[AAP_BRIEF].text
+    assert "update capacity-building material" in text and "capacitybuilding" not in text

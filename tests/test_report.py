@@ -85,8 +85,54 @@ def excel_quotes(path: Path) -> list[tuple[str, int, str]]:
 def test_every_format_is_written(written):
     _, _, paths = written
     for name in ("synthesis.html", "synthesis.docx", "synthesis.md", "synthesis.xlsx", "synthesis.json",
-                 "heatmap.svg", "evidence.png", "profile.png", "flow.svg"):
+                 "heatmap.svg", "evidence.png", "figure1_shortlisted.png", "figure3_selected.svg", "flow.svg",
+                 "flow.png", "prisma_flow.csv"):
         assert name in paths and paths[name].stat().st_size > 1000, name
+    # each figure is drawn once, into figures/; the flow's data files sit beside the reports
+    figures = [p for p in paths.values() if p.suffix in (".svg", ".png")]
+    assert {p.parent.name for p in figures} == {"figures"}
+    assert len({p.name for p in figures}) == len(figures)
+    assert paths["prisma_flow.csv"].parent == paths["synthesis.html"].parent
+
+
+def test_figures_are_redrawn_only_when_their_data_change(written, tmp_path: Path):
+    from whatworks.report import build_figures
+
+    project, s, paths = written
+    fig_dir = paths["flow.svg"].parent
+    before = {p.name: p.stat().st_mtime_ns for p in fig_dir.iterdir()}
+    build_figures(project.db, s, fig_dir, tmp_path)
+    assert {p.name: p.stat().st_mtime_ns for p in fig_dir.iterdir() if p.name in before} == before
+    changed = copy.deepcopy(s)
+    theme = changed.themes()[0]
+    theme.by_region = {**theme.by_region, "Africa": theme.by_region.get("Africa", 0) + 5}
+    build_figures(project.db, changed, fig_dir, tmp_path)
+    assert (fig_dir / "heatmap.svg").stat().st_mtime_ns != before["heatmap.svg"]
+    assert (fig_dir / "flow.svg").stat().st_mtime_ns == before["flow.svg"]
+    build_figures(project.db, s, fig_dir, tmp_path)  # back as it was, for the other tests
+
+
+def test_figures_print_at_their_drawn_size(written):
+    """Figures are drawn for an A4 text width (6.5 in): their labels are not shrunk on paper."""
+    from PIL import Image
+
+    _, _, paths = written
+    for name in ("flow.png", "figure1_shortlisted.png", "figure3_selected.png", "heatmap.png"):
+        with Image.open(paths[name]) as im:
+            width_in = im.size[0] / im.info["dpi"][0]
+            height_in = im.size[1] / im.info["dpi"][1]
+        assert 4.5 <= width_in <= 7.2, (name, width_in)
+        assert height_in < 13, (name, height_in)
+    # the flow diagram has no blank band: its height follows its boxes
+    with Image.open(paths["flow.png"]) as im:
+        gray = im.convert("L")
+        w, h = gray.size
+        rows_blank = [all(gray.getpixel((x, y)) > 245 for x in range(0, w, 4)) for y in range(h)]
+        longest, run = 0, 0
+        for blank in rows_blank:
+            run = run + 1 if blank else 0
+            longest = max(longest, run)
+        assert longest < 0.1 * h, longest / h
 
 
 def test_all_quotes_of_all_formats_are_verbatim_at_their_page(written):
@@ -157,11 +203,24 @@ def test_word_document_has_the_seed_shape(written):
               "Challenges", "Target groups", "Final beneficiaries", "Limitations", "Annex I. Reports reviewed"):
         assert h in headings, h
     assert headings.index("Success factors") < headings.index("Challenges")
-    assert doc.paragraphs[1].text == s.title
-    assert len(doc.inline_shapes) >= 3  # flow, profile, heat map, evidence map
-    annex = doc.tables[-2] if len(doc.tables) >= 2 else doc.tables[-1]
+    assert s.title in [p.text for p in doc.paragraphs[:8]]
+    assert len(doc.inline_shapes) >= 5  # flow, short-listed, selected, heat map, evidence map
+    for h in ("Key questions", "Selection of reports", "Collation of findings", "Findings"):
+        assert h in headings, h
+    assert headings.index("Methodology") < headings.index("Findings") < headings.index("Limitations")
+    assert headings.index("Target groups") < headings.index("Final beneficiaries")
+    annex = next(t for t in doc.tables if t.rows[0].cells[1].text == "Report No.")
     first_col = [row.cells[1].text for row in annex.rows[1:]]
     assert first_col == [r.report_id for r in s.reports]
+    # the criteria table (the seed's figure 2) and the limitations as the seed states them
+    criteria = next(t for t in doc.tables if t.rows[0].cells[0].text == "Inclusion")
+    assert "Exclusion" in [c.text for c in criteria.rows[0].cells]
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "No included report covers" in text and "could not be coded" in text
+    # figures sit inside the page's text width
+    section = doc.sections[0]
+    width = section.page_width - section.left_margin - section.right_margin
+    assert all(shape.width <= width for shape in doc.inline_shapes)
 
 
 def test_workbook_has_every_item_with_its_codes(written):

@@ -80,6 +80,8 @@ def test_themes_ranked_by_reports_with_their_ids(review):
 
 
 def test_narratives_state_only_what_the_evidence_shows(review):
+    from whatworks.synthesize import ilo_regions
+
     _, s = review
     for t in s.themes():
         assert t.narrative_source == "template"
@@ -88,9 +90,31 @@ def test_narratives_state_only_what_the_evidence_shows(review):
         assert int(m.group(1)) == t.n_reports and int(m.group(2)) == s.n_reports
         cited = set(re.findall(r"\b(?:E\d+|I-\d+)\b", t.narrative))
         assert cited <= set(t.reports), (t.id, cited)
-        for region in re.findall(r"cover (?:only )?([A-Z][a-zA-Z ]+?) \(", t.narrative):
-            assert region in t.by_region
+        for sentence in re.findall(r"[^.]* covers? [^.]*\.", t.narrative):  # regions named are the reports'
+            named = {r for r in ilo_regions() if r in sentence}
+            assert named and named <= set(t.by_region), (sentence, t.by_region)
         assert f"{t.n_items} coded item" in t.narrative
+        if t.n_reports == 1:  # one report: singular verbs, and no "the reports date from"
+            assert re.search(r"\) (describes|gives|names|identifies|reports) ", t.narrative), t.narrative
+            assert "The reports date" not in t.narrative and "They cover" not in t.narrative
+
+
+def test_executive_summary_states_the_leading_themes(review):
+    from whatworks.synthesize import Synthesis, summary_sentences
+
+    _, s = review
+    assert [label for label, _ in s.summary] == [q.label for q in s.questions]
+    for (_, sentences), q in zip(s.summary, s.questions, strict=True):
+        assert len(sentences) == len(q.groups)
+        for sentence, g in zip(sentences, q.groups, strict=True):
+            for t in g.themes[:3]:
+                assert f"({t.n_reports} of {s.n_reports})" in sentence
+    # a group no report addressed is said plainly
+    empty = Synthesis(**{**s.__dict__, "questions": [
+        type(q)(q.id, q.label, q.ask, [type(g)(g.id, g.label, [], g.no_evidence) for g in q.groups])
+        for q in s.questions]})
+    said = summary_sentences(empty)
+    assert said[3][1][0] == "No report in the selection addressed success factors."
 
 
 def test_quotes_are_verbatim_on_their_page(review):
@@ -102,10 +126,36 @@ def test_quotes_are_verbatim_on_their_page(review):
     for q in quotes:
         page = project.db.document(q.sha256).pages[q.page - 1]
         assert normalise_space(q.text) in normalise_space(" ".join(b.text for b in page.blocks)), (q.report_id, q.page)
-    # quotes of a theme come from different reports first
+    # quotes of a theme come from different reports first; a passage is quoted under one theme only
+    # (unless it is a theme's only quote), and quotes stand alone (no headings, no fragments)
+    from whatworks.synthesize import QUOTE_MIN_WORDS
+
     for t in s.themes():
-        firsts = [q.report_id for q in t.quotes[:min(len(t.reports), 3)]]
-        assert len(firsts) == len(set(firsts))
+        ids = [q.report_id for q in t.quotes]
+        distinct = len(set(ids))
+        assert len(set(ids[:distinct])) == distinct, ids
+    seen: dict[tuple[str, str], str] = {}
+    for t in s.themes():
+        for q in t.quotes:
+            if (q.sha256, q.text) in seen and len(t.quotes) > 1:
+                raise AssertionError(f"{q.text[:50]} quoted under {seen[(q.sha256, q.text)]} and {t.id}")
+            seen[(q.sha256, q.text)] = t.id
+            assert len(q.text.split()) >= QUOTE_MIN_WORDS and not q.text[0].islower(), q.text
+            assert not re.match(r"(Finding|Hallazgo|Constat|Recommendation|Lesson)\w* \d", q.text), q.text
+
+
+def test_quotes_drop_labels_and_refuse_fragments():
+    from whatworks.synthesize import clean_quote
+
+    assert clean_quote("Hallazgo 1: El proyecto respondió a una necesidad urgente de los mandantes.") == \
+        "El proyecto respondió a una necesidad urgente de los mandantes."
+    assert clean_quote("Recommendation #1: Explore approaches to improve access for parents.") == \
+        "Explore approaches to improve access for parents."
+    assert clean_quote("2. El diálogo nacional fue una herramienta eficaz para el tripartismo.").startswith("El ")
+    assert clean_quote("By 2018: most members had joined the new pension plan.").startswith("By 2018")
+    assert clean_quote("Collaboration Projects") is None  # a heading
+    assert clean_quote("modernize the telephone system of the pension plan by May 2020") is None  # mid-sentence
+    assert clean_quote("15 weeks of benefits remain an adequate duration for most claimants, and") is None
 
 
 def test_items_per_kind_per_report_and_limitations(review):

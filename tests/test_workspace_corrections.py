@@ -93,7 +93,7 @@ def test_corrections_reach_the_matrix_and_the_synthesis(review: Path):
     info = next(r for r in s.reports if r.sha256 == sha)
     assert info.year == 2011 and info.countries == ["NOR"]
     assert info.items_by_kind.get("lesson_learned", 0) == lessons_before + 1
-    t = next(t for t in s.themes() if t.theme_id == theme.id)
+    t = next(t for t in s.themes() if t.id == theme.id)
     assert info.report_id in t.reports and "2011" in t.by_year
     assert any(q.sha256 == sha and q.text == TRIMMED for q in t.quotes)
     # and the written reports
@@ -244,3 +244,40 @@ def test_second_looks_show_in_the_workspace(review: Path):
         token = re.search(r'name="csrf" value="([^"]+)"', page).group(1)
         c.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year", "value": "2011"})
         assert "1 correction of this document needs a second look" in c.get(f"/doc/{sha}").text
+
+
+def test_section_corrections_follow_their_section(db):
+    """A section correction follows its heading when a re-run inserts a section before it, and a new
+    correction of the section that now has its old number does not overwrite it."""
+    from whatworks.model import Description, Section
+
+    sha = "c" * 64
+
+    def described(*headings: str) -> Description:
+        return Description(Value("evaluation_report", 0.9), {}, [
+            Section("other", h, n + 1, n + 1, block_start=n, block_end=n + 1) for n, h in enumerate(headings)],
+            [Item("finding", "Coverage rose.", 3, len(headings) - 2)])
+
+    first = described("Summary", "Findings", "Annex")
+    db.save_description(sha, first)
+    then = {k: getattr(first.sections[1], k) for k in ("kind", "heading", "page_start", "page_end")}
+    ws.correct(db, sha, "section", "1", {**then, "kind": "effectiveness"}, LEAD, then)
+    assert db.scalar("SELECT section_kind FROM items WHERE sha256 = ?", (sha,)) == "effectiveness"
+    second = described("Preface", "Summary", "Findings", "Annex")
+    db.save_description(sha, second)
+    fixed = db.effective_description(sha)
+    assert [s.kind for s in fixed.sections] == ["other", "other", "effectiveness", "other"]
+    assert fixed.sections[2].page_start == 3  # only what the reviewer changed is pinned; pages follow the machine
+    assert db.scalar("SELECT section_kind FROM items WHERE sha256 = ?", (sha,)) == "effectiveness"
+    summary = {k: getattr(second.sections[1], k) for k in ("kind", "heading", "page_start", "page_end")}
+    ws.correct(db, sha, "section", "1", {**summary, "kind": "executive_summary"}, LEAD, summary)
+    assert [s.kind for s in db.effective_description(sha).sections] == \
+        ["other", "executive_summary", "effectiveness", "other"]
+    assert {k for (t, k) in ws.corrections(db, sha) if t == "section"} == {"1", "2"}
+    assert ws.correction_second_looks(db, sha) == []  # the machine moved pages, not the kind the reviewer set
+    third = described("Preface", "Summary", "Findings", "Annex")
+    third.sections[2].kind = "findings"  # the machine's kind changes under the reviewer's
+    db.save_description(sha, third)
+    [look] = ws.correction_second_looks(db, sha)
+    assert (look["key"], look["machine_now"]["kind"]) == ("2", "findings")
+    assert db.effective_description(sha).sections[2].kind == "effectiveness"

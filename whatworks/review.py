@@ -23,7 +23,7 @@ from whatworks.project import DEFAULT_PROTOCOL, PROTOCOL_FILE, Project
 
 log = logging.getLogger(__name__)
 
-STAGES = ("read and describe", "screen", "code", "synthesize", "report")
+STAGES = ("reading and describing reports", "screening", "coding", "synthesizing", "writing the reports")
 
 
 @dataclass
@@ -33,34 +33,51 @@ class ReviewResult:
     lines: list[str] = field(default_factory=list)  # one line of news per stage
     outputs: list[Path] = field(default_factory=list)
     counts: dict[str, Any] = field(default_factory=dict)  # what each stage did (read, screened, coded…)
+    said: bool = False  # the stage lines were already said as the run went
 
     def summary(self) -> str:
         """What a user needs at the end: what was done, and where the outputs are."""
         total = sum(self.stages.values())
-        out = [f"Review done in {total:.0f} s: {self.project.root}"]
-        out += [f"  {line}" for line in self.lines]
-        by_name = {p.name: p for p in self.outputs}
-        groups = [("report", ["synthesis.html", "synthesis.docx", "synthesis.md", "synthesis.xlsx"]),
-                  ("selection matrix", ["matrix.xlsx", "matrix.csv"]),
-                  ("selection flow", ["flow.svg", "flow.png", "prisma_flow.csv"])]
-        shown: set[str] = set()
-        out.append("Outputs:")
-        for label, names in groups:
-            present = [by_name[n] for n in names if n in by_name]
-            if not present:
-                continue
-            shown.update(p.name for p in present)
-            first = present[0]
-            rest = ", ".join(p.name for p in present[1:] if p.parent == first.parent)
-            out.append(f"  {label + ':':18s}{first}" + (f"  (also {rest})" if rest else ""))
-        figures = [p for p in self.outputs if p.parent.name == "figures" and p.name not in shown]
-        if figures:
-            out.append(f"  {'figures:':18s}{figures[0].parent}/  ({len({p.stem for p in figures})} figures, "
-                       "SVG and PNG)")
-        if "synthesis.html" in by_name:
-            out.append(f"Open {by_name['synthesis.html']} in a browser; check and correct the machine's decisions "
-                       f"with: whatworks serve {self.project.root}")
+        c = self.counts
+        head = f"Review of {self.project.root} done in {total:.0f} s"
+        if "records" in c:
+            head += (f": {c.get('included', 0)} of {c['records']} records included, {c.get('themes', 0)} themes with "
+                     f"evidence, {c.get('quotes', 0)} verbatim quotes")
+        out = [head + "."]
+        if not self.said:
+            out += [f"  {line}" for line in self.lines]
+        out += self.outputs_lines()
         return "\n".join(out)
+
+    def outputs_lines(self) -> list[str]:
+        folder = self.project.output_dir
+        by_name = {p.name: p for p in self.outputs}
+
+        def rel(p: Path) -> str:
+            try:
+                return str(p.relative_to(folder))
+            except ValueError:
+                return str(p)
+
+        rows = []
+        for label, first, others in (
+                ("the report", "synthesis.html", ["synthesis.docx", "synthesis.md", "synthesis.xlsx"]),
+                ("selection matrix", "matrix.xlsx", ["matrix.csv"]),
+                ("selection flow", "flow.svg", ["flow.png", "prisma_flow.csv"])):
+            if first in by_name:
+                also = [rel(by_name[n]) for n in others if n in by_name]
+                rows.append((rel(by_name[first]), label + (f" (also {', '.join(also)})" if also else "")))
+        figures = {p.stem for p in self.outputs if p.parent.name == "figures"}
+        if figures:
+            rows.append(("figures/", f"{len(figures)} figures, SVG and PNG"))
+        if not rows:
+            return []
+        width = max(len(a) for a, _ in rows) + 2
+        out = [f"Outputs, in {folder}:"] + [f"  {a:<{width}}{b}" for a, b in rows]
+        if "synthesis.html" in by_name:
+            out.append(f"Next: open {by_name['synthesis.html']} in a browser, and check the machine's decisions "
+                       f"with `whatworks serve {self.project.root}`.")
+        return out
 
 
 def write_outputs(project: Project, synthesis=None) -> list[Path]:
@@ -92,6 +109,13 @@ class _Stage:
     def __exit__(self, *exc):
         self.result.stages[self.name] = time.perf_counter() - self.t0
         return False
+
+    def news(self, line: str) -> None:
+        """The stage's one line of news, with its time, said and kept for the summary."""
+        line = f"{line} — {self.result.stages.get(self.name, time.perf_counter() - self.t0):.1f} s"
+        self.result.lines.append(line)
+        if self.say:
+            self.say(f"      {line}")
 
 
 def _progress_bar(quiet: bool):
@@ -140,43 +164,50 @@ def run_review(root: str | Path, paths: list[str | Path], *, protocol: str | Non
         project = Project.open(root)
     else:
         project = Project.init(root, protocol or DEFAULT_PROTOCOL)
-    result = ReviewResult(project)
+    result = ReviewResult(project, said=say is not None)
     db = project.db
 
-    def news(line: str) -> None:
-        result.lines.append(line)
-        if say:
-            say(f"      {line}")
-
-    with _Stage(result, "read and describe", say):
+    with _Stage(result, STAGES[0], say) as stage:
         added = add_paths(db, paths, jobs=jobs, executor=executor, scheduler=scheduler, timeout=timeout,
                           progress=_progress_bar(quiet))
         indexed = index(db)
     result.counts.update(read=added.read, unchanged=added.unchanged, failed=added.failed, indexed=indexed)
-    news(f"documents: {added.read} read ({added.pages} pages), {added.unchanged} unchanged, "
-         f"{added.failed} could not be read")
+    stage.news(f"documents: {added.read} read ({added.pages} pages), {added.unchanged} unchanged, "
+               f"{added.failed} could not be read")
     for r in added.errors:
-        news(f"  could not read {r.path}: {r.error} — {r.fix}")
+        result.lines.append(f"  could not read {r.path}: {r.error} — {r.fix}")
+        if say:
+            say(f"        could not read {r.path}: {r.error} — {r.fix}")
 
-    with _Stage(result, "screen", say):
+    with _Stage(result, STAGES[1], say) as stage:
         screened = screen(project)
+    d = screened.decisions
     checked = getattr(screened, "checked", None)
-    result.counts.update(screened=checked, included=screened.decisions.get("include", 0))
-    news(f"screening: {screened.line().split(' — ')[0]}"
-         + (f" ({checked} checked, {screened.documents - checked} unchanged)" if checked is not None else ""))
+    result.counts.update(records=screened.records, included=d.get("include", 0), screened=checked)
+    supplementary = screened.stages.get("supplementary", 0)
+    parts = [f"{d.get('include', 0)} included" + (f" ({supplementary} supplementary)" if supplementary else "")]
+    parts += [f"{d[k]} {label}" for k, label in (("maybe", "for a reviewer to decide"), ("exclude", "excluded"),
+                                                   ("duplicate", "duplicates"), ("error", "unreadable")) if d.get(k)]
+    line = f"screening: {screened.records} records, " + ", ".join(parts)
+    if checked is not None:
+        line += f"; {checked} checked now, {screened.documents - checked} unchanged"
+    if screened.human:
+        line += f"; {screened.human} reviewer decisions kept"
+    stage.news(line)
 
-    with _Stage(result, "code", say):
+    with _Stage(result, STAGES[2], say) as stage:
         coded = code(project)
     result.counts.update(coded=coded.coded, codes=coded.codes)
-    news(f"coding: {coded.items} items of {coded.reports} included reports — {coded.coded} coded now "
-         f"({coded.codes} theme codes), {coded.skipped} unchanged; {coded.uncoded} fit no theme")
+    stage.news(f"coding: {coded.items} items of {coded.reports} included reports: {coded.coded} coded now "
+               f"({coded.codes} theme codes), {coded.skipped} unchanged; {coded.uncoded} fit no theme")
 
-    with _Stage(result, "synthesize", say):
+    with _Stage(result, STAGES[3], say) as stage:
         synthesis = synthesize(project)
-    news(f"synthesis: {len(synthesis.themes())} themes with evidence from {synthesis.n_reports} reports, "
-         f"{len(synthesis.quotes())} verbatim quotes")
+    result.counts.update(themes=len(synthesis.themes()), quotes=len(synthesis.quotes()))
+    stage.news(f"synthesis: {len(synthesis.themes())} themes with evidence from {synthesis.n_reports} reports, "
+               f"{len(synthesis.quotes())} verbatim quotes")
 
-    with _Stage(result, "report", say):
+    with _Stage(result, STAGES[4], say) as stage:
         result.outputs = write_outputs(project, synthesis)
-    news("time: " + ", ".join(f"{k} {v:.1f} s" for k, v in result.stages.items()))
+    stage.news(f"reports: {len(result.outputs)} files written in {project.output_dir}")
     return result

@@ -256,6 +256,7 @@ _CHAR = FLOW_FONT * 0.56 / 72  # average width of a character (DejaVu Sans), inc
 def _wrap(text: str, width_in: float) -> list[str]:
     chars = max(12, int((width_in - 2 * _PAD) / _CHAR))
     lines: list[str] = []
+    text = text.replace("n = ", "n\u00a0=\u00a0")  # never "n" at a line's end and "= 3" on the next
     for para in text.split("\n"):
         lines += textwrap.wrap(para, chars, subsequent_indent="   " if para.startswith("•") else "") or [""]
     return lines
@@ -321,12 +322,20 @@ def draw_flow(c: dict[str, Any], title: str = ""):
     rows = flow_rows(c)
     wrapped = [(phase, _wrap(left, lw), _wrap(right, rw) if right else None) for phase, left, right in rows]
     heights = [max(len(lt), len(rt or [])) * _LINE + 2 * _PAD for _, lt, rt in wrapped]
+
     title_h = 0.35 if title else 0.0
     note = (f"Counts use the reviewers' decisions where they exist ({c['human_decisions']} human "
             f"decision{'s' if c['human_decisions'] != 1 else ''}); otherwise the machine's."
             if c.get("human_decisions") else "")
     note_h = 0.3 if note else 0.0
-    total = title_h + sum(heights) + gap * (len(rows) - 1) + note_h + 0.04
+    label_font = FLOW_FONT - 1
+
+    def label_need(phase: str) -> float:  # the height a phase's rotated label needs
+        return len(phase) * _CHAR * (label_font / FLOW_FONT) * 1.1 + 0.12
+
+    above = max(0.0, label_need(rows[0][0]) - heights[0]) / 2  # room for the first and last bands
+    below = max(0.0, label_need(rows[-1][0]) - heights[-1]) / 2
+    total = title_h + above + sum(heights) + gap * (len(rows) - 1) + note_h + below + 0.04
     fig = plt.figure(figsize=(FLOW_WIDTH, total))
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, FLOW_WIDTH)
@@ -336,11 +345,12 @@ def draw_flow(c: dict[str, Any], title: str = ""):
     if title:
         ax.text(FLOW_WIDTH / 2, top - 0.15, title, ha="center", va="center", fontsize=10, fontweight="bold")
         top -= title_h
+    top -= above
     spans: dict[str, list[float]] = {}
     prev_bottom = None
     for (phase, lt, rt), h in zip(wrapped, heights, strict=True):
         # the left box is only as tall as its own text; the right one too: arrows meet their middles
-        lh = _box(ax, lx, top, lw, lt, bold_first=False)
+        lh = _box(ax, lx, top, lw, lt)
         if prev_bottom is not None:
             _arrow(ax, lx + lw / 2, prev_bottom, lx + lw / 2, top)
         if rt:
@@ -354,10 +364,14 @@ def draw_flow(c: dict[str, Any], title: str = ""):
     from matplotlib.patches import FancyBboxPatch
 
     for phase, (ya, yb) in spans.items():
+        # a band at least as tall as its rotated label: it may reach into the gaps around its row
+        short = label_need(phase) - (ya - yb)
+        if short > 0:
+            ya, yb = ya + short / 2, yb - short / 2
         ax.add_patch(FancyBboxPatch((band_x, yb), band_w, ya - yb, boxstyle="round,pad=0,rounding_size=0.05",
                                     facecolor="#a6c8e8", edgecolor="#4a7fb0", linewidth=0.9))
         ax.text(band_x + band_w / 2, (ya + yb) / 2, phase, rotation=90, ha="center", va="center",
-                fontsize=FLOW_FONT, fontweight="bold")
+                fontsize=label_font, fontweight="bold")
     if note:
         ax.text(FLOW_WIDTH / 2, 0.17, note, ha="center", va="center", fontsize=FLOW_FONT - 1, style="italic")
     return fig
@@ -599,10 +613,9 @@ def _bars(counts: dict[str, Counter], title: str):
         bars = ax.barh(labels, values, color=FACET_COLORS.get(facet, "#2f5f8a"), height=0.62)
         ax.set_title(facet, fontsize=9, fontweight="bold", loc="left")
         ax.tick_params(axis="y", labelsize=8.5, length=0)
-        ax.tick_params(axis="x", labelsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
+        ax.spines[["top", "right", "bottom"]].set_visible(False)
         ax.set_xlim(0, top * 1.12)
-        ax.xaxis.set_major_locator(matplotlib.ticker.MaxNLocator(integer=True))
+        ax.xaxis.set_visible(False)  # every bar has its number
         for b, v in zip(bars, values, strict=True):
             ax.text(b.get_width() + top * 0.01, b.get_y() + b.get_height() / 2, str(v), va="center", fontsize=8.5)
     fig.tight_layout(rect=(0, 0, 1, 0.98), h_pad=0.6)

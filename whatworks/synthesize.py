@@ -587,9 +587,15 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
         return {}
     try:
         criteria = {tier: [c.text for c in cs] for tier, cs in protocol.criteria.items() if cs}
+        try:
+            from whatworks.screen import vocab
+
+            names = vocab().get("language_names", {})
+        except Exception:  # noqa: BLE001 - codes will do
+            names = {}
         return {"name": protocol.name, "description": protocol.description,
                 "period": list(protocol.period) if protocol.period else None,
-                "languages": list(protocol.languages), "kinds": list(protocol.kinds),
+                "languages": [names.get(code, code) for code in protocol.languages], "kinds": list(protocol.kinds),
                 "queries": protocol.query_terms(), "criteria": criteria,
                 "quality": [c.text for c in protocol.quality]}
     except AttributeError as e:  # a protocol-like object without some fields: say less
@@ -634,7 +640,9 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
         if i.year:
             t.by_year[str(i.year)] = t.by_year.get(str(i.year), 0) + 1
     # strongest quotes: reviewer-confirmed first, then score, preferring lessons and findings and new reports
-    ranked = sorted(tcodes, key=lambda c: (0 if c.human in ("accept", "add") else 1, -round(c.score, 2),
+    # (a passage matched by a theme's own descriptors shows the theme more plainly than one close in meaning)
+    ranked = sorted(tcodes, key=lambda c: (0 if c.human in ("accept", "add") else 1,
+                                           1 if c.method == "embedding" else 0, -round(c.score, 2),
                                            KIND_ORDER.get(c.kind, 9), _id_key(by_sha[c.sha256].report_id)
                                            if c.sha256 in by_sha else (9, 0, ""), c.idx))
     dropped = 0
@@ -669,6 +677,8 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
             info = by_sha[c.sha256]
             chosen.append(Quote(info.report_id, c.sha256, text, page, info.source, c.kind, c.idx, theme.id))
             seen_reports.add(c.sha256)
+            if pass_ == 2:  # one passage already quoted elsewhere is enough
+                break
     used.update((q.sha256, q.text) for q in chosen)
     t.quotes = chosen
     return t, dropped

@@ -587,6 +587,12 @@ def _rekey(db, sha256: str, fixes: dict) -> dict:
         if c.key.isdigit():
             new = f"gone:{c.key}"
             moves.append((c, new if ("item", new) not in fixes else f"{new}:{int(time.time() * 1000)}"))
+    while True:  # never onto the key of a correction that stays where it is
+        staying = {(c.target, c.key) for c in fixes.values()} - {(c.target, c.key) for c, _ in moves}
+        kept = [(c, new) for c, new in moves if (c.target, new) not in staying]
+        if len(kept) == len(moves):
+            break
+        moves = kept
     if not moves:
         return fixes
     for c, _ in moves:  # two steps: a key may pass from one correction to another
@@ -630,14 +636,16 @@ class Correction:
 
 
 def corrections(db, sha256: str) -> dict[tuple[str, str], Correction]:
-    out = {}
-    for r in db.query("SELECT target, key, value, machine, reason, reviewer, corrected_at FROM ws_corrections "
-                      "WHERE sha256 = ?", (sha256,)):
-        out[(r["target"], r["key"])] = Correction(
-            r["target"], r["key"], json.loads(r["value"]) if r["value"] is not None else None,
-            json.loads(r["machine"]) if r["machine"] is not None else None, r["reason"] or "", r["reviewer"],
-            r["corrected_at"])
-    return out
+    """(target, key) → the correction, for one document."""
+    return {(r["target"], r["key"]): _correction(r) for r in db.query(
+        "SELECT target, key, value, machine, reason, reviewer, corrected_at FROM ws_corrections WHERE sha256 = ?",
+        (sha256,))}
+
+
+def _correction(r) -> Correction:
+    return Correction(r["target"], r["key"], json.loads(r["value"]) if r["value"] is not None else None,
+                      json.loads(r["machine"]) if r["machine"] is not None else None, r["reason"] or "",
+                      r["reviewer"], r["corrected_at"])
 
 
 @dataclass
@@ -663,6 +671,16 @@ class Overlay:
     anchors: dict[Correction, str]  # item/section correction → the key it follows now (machine index)
     gone: list[Correction]  # item corrections whose machine item is gone (kept as the reviewer's items)
     second_looks: list[dict[str, Any]]  # corrections whose machine value changed since
+
+
+def _changes(c: Correction) -> dict[str, Any]:
+    """The fields of a section or item correction the reviewer changed (all of them when the machine's
+    value at the time is not known)."""
+    if not isinstance(c.value, dict):
+        return {}
+    if not isinstance(c.machine, dict):
+        return dict(c.value)
+    return {k: v for k, v in c.value.items() if k not in c.machine or not _same(c.machine[k], v)}
 
 
 def _same(a: Any, b: Any) -> bool:
@@ -750,20 +768,32 @@ def _anchor_sections(sections: list, fixes: dict) -> dict[Correction, int | None
 
 def overlay(description, fixes: dict[tuple[str, str], Correction]) -> Overlay:
     """Apply corrections to a copy of the machine's `description` (see `corrected_description`)."""
-    import copy
+    from dataclasses import replace
 
     from whatworks.model import Evidence, Item, Section, Value
 
     machine = description
-    d = copy.deepcopy(description)
+    # a shallow copy: corrected values, sections and items are new objects; the machine's are not touched
+    d = replace(description, metadata=dict(description.metadata), sections=list(description.sections),
+                items=list(description.items))
     flags: list[dict[str, Any]] = []
 
     def look(c: Correction, now: Any) -> bool:
-        if c.machine is not None and not _same(c.machine, now):
-            flags.append({"target": c.target, "key": c.key, "value": c.value, "machine_then": c.machine,
-                          "machine_now": now, "reviewer": c.reviewer, "at": c.at})
-            return True
-        return False
+        """Flag `c` when the machine's value changed since it was made: for a section or an item, only
+        the fields the reviewer changed count (a page the machine moved under a kind correction does not)."""
+        then = c.machine
+        if then is None:
+            return False
+        if isinstance(then, dict) and isinstance(now, dict):
+            changed = (set(_changes(c)) - {"deleted", "idx"}) or set(then)  # "not an item": any change
+            then, now_cmp = ({k: then.get(k) for k in changed}, {k: now.get(k) for k in changed})
+        else:
+            now_cmp = now
+        if _same(then, now_cmp):
+            return False
+        flags.append({"target": c.target, "key": c.key, "value": c.value, "machine_then": c.machine,
+                      "machine_now": now, "reviewer": c.reviewer, "at": c.at})
+        return True
 
     def note(c: Correction) -> Evidence:
         return Evidence(None, f"corrected by {c.reviewer}" + (f": {c.reason}" if c.reason else ""))
@@ -782,13 +812,13 @@ def overlay(description, fixes: dict[tuple[str, str], Correction]) -> Overlay:
         if j is None:
             look(c, None)
             continue
-        s = d.sections[j]
+        s = d.sections[j] = replace(machine.sections[j])
         look(c, {k: getattr(machine.sections[j], k) for k in ("kind", "heading", "page_start", "page_end")})
         anchors[c] = str(j)
         section_fix[j] = c
-        for attr in ("kind", "heading", "page_start", "page_end"):
-            if attr in (c.value or {}):
-                setattr(s, attr, c.value[attr])
+        for attr, value in _changes(c).items():  # what the reviewer changed; the rest follows the machine
+            if attr in ("kind", "heading", "page_start", "page_end"):
+                setattr(s, attr, value)
     for (target, key), c in sorted(fixes.items(), key=lambda kv: kv[0]):
         if target == "section" and key.startswith("new:") and isinstance(c.value, dict):
             d.sections.append(Section(kind=c.value.get("kind", "other"), heading=c.value.get("heading", ""),
@@ -804,6 +834,8 @@ def overlay(description, fixes: dict[tuple[str, str], Correction]) -> Overlay:
         if v.get("deleted"):
             return EffectiveItem(idx, c.key, None, machine_item, c, flagged)
         then = c.machine if isinstance(c.machine, dict) else {}
+        if base is not None:  # what the reviewer changed; the rest follows the machine's item
+            v = _changes(c)
         kind = v.get("kind", base.kind if base else then.get("kind", "finding"))
         text = v.get("text", base.text if base else then.get("text", ""))
         page = int(v.get("page", base.page if base else then.get("page", 1)) or 1)
@@ -889,21 +921,28 @@ def corrected_descriptions(db) -> dict[str, dict[str, Any]]:
 def correction_second_looks(db, sha256: str | None = None) -> list[dict[str, Any]]:
     """Corrections made when the machine said something else than it says now (a re-run of describe
     changed the value under them): each with the document, the human value, the machine's then and now.
-    The correction stands; saving it again (or "Use machine's") settles it."""
+    The correction stands; saving it again (or "Use machine's") settles it. Only documents described
+    again after a correction are looked at (their corrections and descriptions read in bulk)."""
     from whatworks.model import Description, Value
 
     if not _has_corrections(db):
         return []
-    shas = [sha256] if sha256 else [r[0] for r in db.query("SELECT DISTINCT sha256 FROM ws_corrections "
-                                                           "ORDER BY sha256")]
+    # only a description rewritten after a correction can have changed under it
+    sql = ("SELECT DISTINCT c.sha256 FROM ws_corrections c JOIN descriptions d ON d.sha256 = c.sha256 "
+           "WHERE d.updated_at > c.corrected_at")
+    shas = [r[0] for r in (db.query(sql + " AND c.sha256 = ?", (sha256,)) if sha256 else db.query(sql))]
     out = []
-    for sha in shas:
-        fixes = corrections(db, sha)
-        if not fixes:
-            continue
-        machine = db.description(sha) or Description(kind=Value(None, 0.0))
-        out += [{"sha256": sha, **f} for f in overlay(machine, fixes).second_looks]
-    return out
+    for i in range(0, len(shas), 500):
+        chunk = shas[i:i + 500]
+        marks = ", ".join("?" for _ in chunk)
+        fixes: dict[str, dict[tuple[str, str], Correction]] = {}
+        for r in db.query("SELECT sha256, target, key, value, machine, reason, reviewer, corrected_at FROM "
+                          f"ws_corrections WHERE sha256 IN ({marks})", chunk):
+            fixes.setdefault(r["sha256"], {})[(r["target"], r["key"])] = _correction(r)
+        for r in db.query(f"SELECT sha256, data FROM descriptions WHERE sha256 IN ({marks})", chunk):
+            machine = Description.from_dict(json.loads(r["data"])) if r["data"] else Description(kind=Value(None, 0.0))
+            out += [{"sha256": r["sha256"], **f} for f in overlay(machine, fixes.get(r["sha256"], {})).second_looks]
+    return sorted(out, key=lambda f: (f["sha256"], f["target"], f["key"]))
 
 
 def _has_corrections(db) -> bool:

@@ -48,6 +48,8 @@ _NUMBERED = re.compile(
     r"^\s*(?:\(\s*(?P<p>\d{1,2})\s*\)|(?P<d>\d{1,2})\s*[.)](?!\d)|(?P<h>\d{1,2}(?:\.\d{1,2})+)\.?)\s*(?=\S)"
 )
 _BULLET = re.compile(r"^\s*[\u2022\u25aa\u25a0\u25cf\u25ba\u25b6\u2023\u2043\u27a2\uf0b7\uf0a7\u2013\u2014\-*o\u25e6]\s+(?=\S)")
+#: Points between list items' left edges that mean another column, not a deeper level.
+COLUMN_GAP = 150
 _TERMINAL = (".", "!", "?", ":", ";", "\u201d", '"', ")")
 
 
@@ -178,8 +180,8 @@ def _numbered_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, str
             b = blocks[i]
             if len(n) != len(n0) or n[:-1] != n0[:-1] or b.kind != b0.kind:
                 continue
-            if b0.bbox and b.bbox and abs(b.bbox[0] - b0.bbox[0]) > 12:
-                continue
+            if b0.bbox and b.bbox and 12 < abs(b.bbox[0] - b0.bbox[0]) < COLUMN_GAP:
+                continue  # indented: a sub-list (a jump of a column's width is the next column)
             if n[-1] == chain[-1][1][-1] + 1:
                 chain.append((i, n))
             elif n[-1] == 1:
@@ -195,10 +197,12 @@ def _bullet_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]
     if depths:  # a reader that records list nesting: sub-items belong to their parent
         top = min(depths)
         items = [i for i in items if (blocks[i].level or top) <= top]
-    xs = [blocks[i].bbox[0] for i in items if blocks[i].bbox]
+    xs = sorted({round(blocks[i].bbox[0]) for i in items if blocks[i].bbox})
     if xs:
-        left = min(xs)
-        items = [i for i in items if not blocks[i].bbox or blocks[i].bbox[0] <= left + 8]
+        # the left edge of each column's list: a sub-item sits a little right of it
+        lefts = [x for k, x in enumerate(xs) if k == 0 or x - xs[k - 1] >= COLUMN_GAP]
+        items = [i for i in items if not blocks[i].bbox
+                 or blocks[i].bbox[0] <= max(x for x in lefts if x <= blocks[i].bbox[0] + 0.5) + 8]
     return [(i, None) for i in items]
 
 
@@ -265,6 +269,9 @@ def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: 
                     break
             if _is_stop(b.text) or (b.kind == "table_row") != (head.kind == "table_row"):
                 break
+            other = item_marker(b.text) or (None,)
+            if other[0] not in (None, kind) or _label_kind(b.text) not in (None, kind):
+                break  # "Boa prática n.º 1:" after the last lesson starts something else
             # a plain list item owns its sub-items, and what follows only if the sentence goes
             # on; a bold one ("1. Enhance efforts…" as a lead) owns the explanation below it
             plain_item = head.kind == "list_item" and not head.bold

@@ -119,7 +119,7 @@ LINE_END_DATE_MAX = 110
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
 #: The next "Label:" on a cover line read as one paragraph ("… Lebanon Evaluation type: Final …").
-NEXT_LABEL_RE = re.compile(r"(?<=\S)\s+(?:\||[A-Z\u00c0-\u00dd][\w'\u2019()/&.-]*(?:\s+[\w'\u2019()/&.-]+){0,4}\s*[:\uff1a](?!\d))")
+NEXT_LABEL_RE = re.compile(r"(?<=\S)\s+(?=[A-Z\u00c0-\u00dd][\w'\u2019()/&.-]*(?:\s+[\w'\u2019()/&.-]+){0,4}\s*[:\uff1a](?!\d))")
 #: A country named as a case study of a wider evaluation does not make it a country evaluation.
 CASE_STUDY_RE = re.compile(r"(?i)case stud|étude de cas|etude de cas|estudio de caso|estudo de caso")  # a cover line holding a date is short
 
@@ -171,19 +171,26 @@ def title_of(view: DocView) -> Value:
     title = view.title
     doc = view.document
     junk = not title or len(title) < 8 or title.lower() in {"untitled", "title", "document"} or \
-        re.search(r"\.(docx?|pdf|indd|pptx?)$", title, re.I) or title == view.filename or _not_a_title(title)
-    if not junk:
+        re.search(r"\.(docx?|pdf|indd|pptx?)$", title, re.I) or title == view.filename
+    # a stored title that only names the kind ("Final evaluation report", "Relatório") or the
+    # organisation gives way to a better heading on the cover, if there is one
+    weak = not junk and doc.format != "html" and _not_a_title(title)  # a web page's <title> is meant
+    if not junk and not weak:
         return Value(title, 0.9, Evidence(1, title))
-    # the first heading, or the first lines of the cover (until a date or 200 characters)
     first_page = [b for b in doc.blocks if b.page == (doc.pages[0].number if doc.pages else 1)]
-    heads = []
-    for b in first_page[:40]:
-        if b.kind != "heading" or len(b.text.strip()) < 8:
-            continue
-        if not _not_a_title(b.text):
-            heads.append(b)
-        elif _names_section(b.text):
-            break  # the contents, the summary, chapter 1: the cover is over
+    if weak:
+        heads = []
+        for b in first_page[:12]:
+            if b.kind != "heading" or len(b.text.strip()) < 8:
+                continue
+            if not _not_a_title(b.text):
+                heads.append(b)
+            elif _names_section(b.text) and not _generic(b.text):
+                break  # the contents, the background, chapter 1: the cover is over
+        if not heads:
+            return Value(title, 0.6, Evidence(1, title))
+    else:  # the first heading, or the first lines of the cover (until a date or 200 characters)
+        heads = [b for b in first_page if b.kind == "heading" and len(b.text.strip()) >= 8]
     if heads:
         best = max(heads[:5], key=lambda b: b.font_size or 0)
         text = re.sub(r"\s+", " ", best.text).strip()
@@ -191,43 +198,49 @@ def title_of(view: DocView) -> Value:
     lines: list[str] = []
     for b in first_page[:8]:
         line = re.sub(r"\s+", " ", b.text).strip()
-        if not line or re.fullmatch(r"[\d\W]+", line) or (not lines and _not_a_title(line)):
+        if not line or re.fullmatch(r"[\d\W]+", line):
             continue
         if _date_re().search(line) and lines:
             break
         lines.append(line)
         if sum(map(len, lines)) > 150:
             break
-    text = " ".join(lines)[:300] or (title if title and len(title) >= 8 else view.filename)
+    text = " ".join(lines)[:300] or view.filename
     return Value(text, 0.5, Evidence(1, text))
-
-
-@lru_cache(maxsize=1)
-def _generic_words() -> frozenset[str]:
-    """Words that name what a document is, not what it is about ("Final evaluation report")."""
-    from whatworks.describe.kind import fold, vocabulary as kind_vocabulary
-
-    words = set(vocab().get("generic_title_words") or [])
-    for spec in kind_vocabulary()["kinds"].values():
-        for phrase in spec.get("title") or []:
-            if not phrase.startswith("re:"):
-                words.update(re.findall(r"[^\W\d_]+", fold(phrase)))
-    return frozenset(fold(w) for w in words)
 
 
 def _not_a_title(text: str) -> bool:
     """A document's kind alone ("Rapport final", "Management response"), an organisation's name
-    ("INTERNATIONAL LABOUR ORGANIZATION") or a section heading ("Table of contents"): a file's
-    stored title or a cover line that says nothing about the subject."""
+    ("INTERNATIONAL LABOUR ORGANIZATION"), a date ("Juin 2025") or a short section heading
+    ("Table of contents"): a stored title or a cover line that says nothing about the subject."""
     from whatworks.describe.kind import fold
 
     line = re.sub(r"\s+", " ", text).strip()
+    if _generic(line):
+        return True
+    # "INTERNATIONAL LABOUR ORGANIZATION", "Organisation internationale du Travail – Bureau de l'évaluation"
+    lead = re.split(r"\s+[\u2013\u2014|-]\s+", line)[0]
+    if any(fold(lead) == fold(n) for spec in vocab()["organisations"].values() for n in spec["names"]):
+        return True
+    d = _date_re().search(line)
+    if d and len(line) - (d.end() - d.start()) < 12:
+        return True
     words = re.findall(r"[^\W\d_]+", fold(line))
-    if not words or all(w in _generic_words() for w in words):
-        return True
-    if any(fold(line) == fold(n) for spec in vocab()["organisations"].values() for n in spec["names"]):
-        return True
     return len(words) <= 4 and _names_section(line)
+
+
+def _generic(text: str) -> bool:
+    """Nothing but the name of a document kind and words such as "final", "draft", "report"
+    ("Résumé de l'évaluation", "PROJECT COMPLETION REPORT", "Rapport final")."""
+    from whatworks.describe.kind import fold, phrase_sets
+
+    folded = fold(text)
+    covered = list(folded)
+    for _, m in phrase_sets()["title"].finditer(text):
+        covered[m.start(): m.end()] = " " * (m.end() - m.start())
+    rest = re.findall(r"[^\W\d_]+", "".join(covered))
+    generic = {fold(w) for w in vocab().get("generic_title_words") or []}
+    return all(w in generic for w in rest)
 
 
 def _names_section(text: str) -> bool:
@@ -310,8 +323,12 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
             cands.append((6, y, view.evidence(m.start(), m.end() + d.end())))
     # dates standing on a short cover line ("Final Evaluation Report, 17 March 2023", "Juin 2025")
     pos = 0
+    period_label = _pattern("period_labels")
     for line in text[:COVER_CHARS * 2].split("\n"):
         s = line.strip()
+        if period_label is not None and (pm := period_label.search(s[:40])) and pm.start() < 3:
+            pos += len(line) + 1
+            continue  # "Reporting period: January – December 2021" dates the work, not the report
         if 0 < len(s) <= LINE_END_DATE_MAX:
             d = _date_re().search(s)
             if d and _year_ok(int(d.group(2))):
@@ -550,6 +567,9 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         floor = max(4.0, (0.5 if home else 0.2) * top)
         chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
         chosen = chosen[:MAX_COUNTRIES]
+        named = {m.iso3 for m in mentions if m.iso3} - (donor_countries or set())
+        if not chosen and len(named) == 1 and named <= on_cover:
+            chosen = list(named)  # the one country a document names, on its cover: its country
     scope = _scope(view, title, codes, chosen, area_score)
     if coverage_global is not None:
         scope = Value("global", 0.85, coverage_global)

@@ -169,7 +169,7 @@ def vocabulary() -> Vocabulary:
         short = "|".join(re.escape(s) for s in sorted(spec.get("short", []), key=len, reverse=True))
         markers[item_kind] = re.compile(
             rf"^\s*(?:{_BULLET}\s*)?(?:\(\s*)?"
-            rf"(?:(?P<word>{alt})s?\s*(?:n[o\u00b0\u00ba]\.?|nr\.?|num\.?|#)?\s*"
+            rf"(?:(?P<word>{alt})s?\s*(?:n\.?\s?[o\u00b0\u00ba]\.?|nr\.?|num\.?|#)?\s*"
             rf"(?P<num>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?)"
             rf"|(?P<short>{short})\s?(?P<snum>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?))"
             r"(?![\d%])\s*(?:[:.)\-\u2013\u2014\]]|(?=\s)|$)"
@@ -243,7 +243,9 @@ def _match_parts(words: list[str], v: Vocabulary) -> list[str]:
     cut = next((i for i, w in enumerate(last) if i > 0 and w in v.summary_of), None)
     qualifier = last[cut:] if cut is not None else []
     kinds: list[str] = []
-    for part in parts:
+    for k, part in enumerate(parts):
+        if not kinds and k > 0 and len(parts[k - 1]) > 2:
+            break  # "Core Issue #5: Economy and Efficiency": a topic with a criterion in it
         for cand in ([part + qualifier] if qualifier and part is not last else []) + [part]:
             found = _match_start(cand, v, whole=True)
             if found:
@@ -584,8 +586,9 @@ def find_sections(document: Document) -> list[Section]:
     stack: list[tuple[_Candidate, Section]] = []
     front = True  # still on the title page: unnamed headings there are the title
     # "Evaluation summary" opening a brief is its title, not a section of it
-    doc_title = cands[0] if (cands[0].index <= 3 and cands[0].block.page == blocks[0].page
-                             and _names_document(cands[0])) else None
+    named = next((c for c in cands if c.kinds or c.item), None)  # the first heading naming a part
+    doc_title = named if (named is not None and named.index <= 5 and named.block.page == blocks[0].page
+                          and _names_document(named)) else None
     for k, c in enumerate(cands):
         end = len(blocks)
         is_title = c is doc_title or (front and not c.kinds and c.item is None and c.block.page <= 2
@@ -659,6 +662,8 @@ def _kind(c: _Candidate, parent: Section | None, is_title: bool) -> str:
         if kind == "executive_summary" and pk and pk not in ("front_matter", "other", "table_of_contents"):
             # "Summary of key findings" closing a findings chapter is not the report's summary
             return c.kinds[1] if len(c.kinds) > 1 else pk
+        if kind == "methodology" and pk in FINDINGS_FAMILY:
+            return pk  # "Performance measurement and data collection" in a findings chapter: a finding's topic
         annex_heading = is_annex_heading(c.block.text)
         if pk in CONTAINERS and not annex_heading and kind not in CONTAINED_OK and kind != pk:
             if pk == "management_response" and kind not in ("recommendations",):

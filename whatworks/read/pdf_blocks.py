@@ -9,6 +9,7 @@ line-end hyphen is joined back unless it is a compound (see `dehyphen`).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter
 
@@ -23,11 +24,21 @@ from whatworks.read.pdf_layout import (
     Line,
     PageData,
     Stats,
+    is_marker,
     mode_size,
     reading_order,
     split_rows,
 )
-from whatworks.read.pdf_tables import Table, TablePlace, find_tables
+from whatworks.read.pdf_tables import (
+    Table,
+    TablePlace,
+    columns,
+    continues_row,
+    find_tables,
+    fits_columns,
+    header_row,
+    row_cells,
+)
 from whatworks.read.pdf_text import Word
 from whatworks.read.pdf_vocab import (
     CAPTION_RE,
@@ -36,6 +47,8 @@ from whatworks.read.pdf_vocab import (
     HYPHEN_PREFIXES,
     ITEM_LEAD_RE,
 )
+
+log = logging.getLogger(__name__)
 
 #: Headings longer than this are paragraphs in a heading's clothes (bold callouts).
 HEADING_MAX_WORDS = 25
@@ -53,8 +66,12 @@ def page_blocks(pd: PageData, stats: Stats) -> list[Block]:
     sizes = sorted(f.size for f in body) or [stats.body]
     gutter = max(3.0, 0.4 * sizes[len(sizes) // 2])
     tables: list[Table] = []
-    if q == 0 and pd.rulings[0]:
-        tables, rest = find_tables(pd.rulings, body + other)
+    if q == 0 and pd.rulings[0]:  # tables are found on upright pages only
+        try:
+            tables, rest = find_tables(pd.rulings, body + other, pd.height or 842)
+        except Exception:  # a table we cannot make out is read as plain text, never a failed file
+            log.warning("table detection failed on page %d", pd.number, exc_info=True)
+            tables, rest = [], body + other
         if tables:
             body = [f for f in rest if f.q == q] + [TablePlace(t, sizes[len(sizes) // 2]) for t in tables]
             other = [f for f in rest if f.q != q]
@@ -185,8 +202,8 @@ def _build_blocks(lines: list[Line], page: int, stats: Stats) -> list[Block]:
     strength = [_heading_strength(line, stats) for line in lines]
     starts = []  # what kind of block a line would start
     for i, line in enumerate(lines):
-        if len(line.frags) > 1 and ((i > 0 and _aligned_cells(line, lines[i - 1]))
-                                    or (i + 1 < n and _aligned_cells(line, lines[i + 1]))):
+        if (len(line.frags) > 1 and not _bullet_and_text(line)
+                and ((i > 0 and _aligned_cells(line, lines[i - 1])) or (i + 1 < n and _aligned_cells(line, lines[i + 1])))):
             starts.append("table_row")
         elif _is_caption(line, stats):
             starts.append("caption")
@@ -194,25 +211,75 @@ def _build_blocks(lines: list[Line], page: int, stats: Stats) -> list[Block]:
             starts.append("list_item")
         else:
             starts.append("paragraph")
+    cols: dict[int, list[float]] = {}
+    if "table_row" in starts:
+        _table_lines(lines, starts, cols)
     blocks: list[Block] = []
     group: list[int] = []
     kind = ""
     for i, line in enumerate(lines):
         if group:
             prev = lines[group[-1]]
-            close = _close(prev, line, stats)
-            if (kind == "heading" and close and line.text[:1].islower() and abs(line.size - prev.size) <= 0.6
-                    and (strength[i] == 0 or line.bold != prev.bold)):
-                kind = starts[group[0]] if starts[group[0]] != "table_row" else "paragraph"  # a sentence runs on
-            if close and _continues([lines[j] for j in group], kind, line, starts[i], strength[i], stats):
-                group.append(i)
-                continue
-            blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, strength[group[0]]))
+            if kind == "table_row":
+                if _next_line(max(lines[j].base for j in group), line, stats) and continues_row(
+                        [lines[j] for j in group], line, cols[group[0]]):
+                    group.append(i)
+                    continue
+                blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, cols=cols[group[0]]))
+            else:
+                close = _close(prev, line, stats)
+                if (kind == "heading" and close and line.text[:1].islower() and abs(line.size - prev.size) <= 0.6
+                        and (strength[i] == 0 or line.bold != prev.bold)):
+                    kind = starts[group[0]] if starts[group[0]] != "table_row" else "paragraph"  # a sentence runs on
+                if close and _continues([lines[j] for j in group], kind, line, starts[i], strength[i], stats):
+                    group.append(i)
+                    continue
+                blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, strength[group[0]]))
         group = [i]
         kind = "heading" if strength[i] and starts[i] in ("paragraph", "list_item") else starts[i]
+        if kind == "table_row" and i not in cols:
+            cols[i] = columns(lines, i, [s == "table_row" for s in starts])
     if group:
-        blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, strength[group[0]]))
+        blocks.append(_make_block(kind, [lines[j] for j in group], page, stats, strength[group[0]],
+                                  cols=cols.get(group[0])))
     return blocks
+
+
+def _table_lines(lines: list[Line], starts: list[str], cols: dict[int, list[float]]) -> None:
+    """Claim for the tables the lines next to their rows that belong to them: rows separated
+    from the others by a wrapped cell's line, column headings run together above the first
+    row, and a lone cell between two rows (a bold group label).
+    Text inside a table is never a heading; these lines would otherwise become headings."""
+    is_row = [s == "table_row" for s in starts]
+    n = len(lines)
+    for i, line in enumerate(lines):
+        if is_row[i] or starts[i] not in ("paragraph", "list_item"):
+            continue
+        if len(line.frags) > 1 and not _bullet_and_text(line) and any(
+                is_row[k] and abs(lines[k].base - line.base) < 4 * line.size and _aligned_cells(line, lines[k])
+                for k in range(max(0, i - 3), min(n, i + 4))):
+            starts[i] = "table_row"  # a row next to a wrapped cell's line, not to another row
+            is_row[i] = True
+            continue
+        if i + 1 < n and is_row[i + 1]:
+            below = cols.setdefault(i + 1, columns(lines, i + 1, is_row))
+            above_row = i > 0 and is_row[i - 1]
+            if (header_row(line, lines[i + 1], below) and not above_row) or (
+                    above_row and fits_columns(line, below) and line.base - lines[i - 1].base < 3 * line.size
+                    and lines[i + 1].base - line.base < 3 * line.size):
+                starts[i] = "table_row"
+                cols[i] = below
+
+
+def _next_line(last_base: float, line: Line, stats: Stats) -> bool:
+    """Is `line` the next line down at normal spacing (whatever its horizontal place)?"""
+    step = line.base - last_base
+    return 0.3 * line.size < step <= (stats.leading + 0.35) * line.size + 1
+
+
+def _bullet_and_text(line: Line) -> bool:
+    """"•  text" or "o  text" drawn as two fragments: a list item, not two table cells."""
+    return len(line.frags) == 2 and (is_marker(line.frags[0].text) or line.frags[0].text in ("o", ""))
 
 
 def _close(prev: Line, line: Line, stats: Stats) -> bool:
@@ -247,7 +314,8 @@ def _continues(group: list[Line], kind: str, line: Line, start: str, strength: i
     return True
 
 
-def _make_block(kind: str, lines: list[Line], page: int, stats: Stats, strength: int = 0) -> Block:
+def _make_block(kind: str, lines: list[Line], page: int, stats: Stats, strength: int = 0,
+                cols: list[float] | None = None) -> Block:
     boxes = [f.bbox() for line in lines for f in line.frags]
     if len(lines) == 1:
         size, bold = lines[0].size, lines[0].bold
@@ -260,8 +328,11 @@ def _make_block(kind: str, lines: list[Line], page: int, stats: Stats, strength:
         size, bold = mode_size(sizes), chars > 0 and sum(line.bold_chars for line in lines) >= 0.85 * chars
     block = Block(kind, "", page, bbox=round_box(union_box(boxes)), font_size=size, bold=bold)
     if kind == "table_row":
-        block.cells = [join_text([Line([f])], stats.vocab) for f in lines[0].frags]
-        block.text = " | ".join(block.cells)
+        if cols is None:
+            block.cells = [join_text([Line([f])], stats.vocab) for f in lines[0].frags]
+        else:
+            block.cells = [join_words(cell, stats.vocab) for cell in row_cells(lines, cols)]
+        block.text = " | ".join(c for c in block.cells if c)
         return block
     block.text = join_text(lines, stats.vocab)
     if kind == "heading":

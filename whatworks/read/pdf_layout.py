@@ -189,7 +189,7 @@ def _split_wide_gaps(frag: Frag) -> list[Frag]:
     gaps = [b.u0 - a.u1 for a, b in zip(words, words[1:], strict=False)]
     space = sorted(gaps)[len(gaps) // 2]
     cuts = [i + 1 for i, g in enumerate(gaps) if g > max(0.8 * frag.size, 3 * space)
-            and not (i == 0 and _is_marker(words[0].text))]  # "1.⇥Text": a list item, not two cells
+            and not (i == 0 and is_marker(words[0].text))]  # "1.⇥Text": a list item, not two cells
     if not cuts:
         return [frag]
     out = []
@@ -201,7 +201,7 @@ def _split_wide_gaps(frag: Frag) -> list[Frag]:
     return out
 
 
-def _is_marker(text: str) -> bool:
+def is_marker(text: str) -> bool:
     """A list bullet or number standing alone: "•", "1.", "a)", "(iv)"."""
     return bool(BULLET_RE.match(text + " ") or ENUM_RE.match(text + " ")
                 or re.fullmatch(r"\d{1,2}(\.\d{1,2})*[.)]?|[\uf000-\uf0ff]", text))
@@ -369,7 +369,8 @@ def reading_order(frags: list[Frag], gutter: float, depth: int = 0) -> list[list
     return out
 
 
-def _union(intervals: list[tuple[float, float]], gutter: float) -> list[tuple[float, float]]:
+def merge_intervals(intervals: list[tuple[float, float]], gutter: float) -> list[tuple[float, float]]:
+    """The union of intervals, joining those less than `gutter` apart."""
     out: list[list[float]] = []
     for a, b in sorted(intervals):
         if out and a < out[-1][1] + gutter:
@@ -380,7 +381,7 @@ def _union(intervals: list[tuple[float, float]], gutter: float) -> list[tuple[fl
 
 
 def _vertical_cut(frags: list[Frag], gutter: float) -> tuple[list[Frag], list[Frag]] | None:
-    union = _union([(f.u0, f.u1) for f in frags], gutter)
+    union = merge_intervals([(f.u0, f.u1) for f in frags], gutter)
     if len(union) < 2:
         return None
     gaps = sorted(((union[i + 1][0] - union[i][1], union[i][1]) for i in range(len(union) - 1)), reverse=True)
@@ -447,19 +448,19 @@ def _band_groups(frags: list[Frag], gutter: float) -> list[list[Frag]]:
         end = max(end, f.bottom)
     if len(bands) == 1:
         return bands
-    unions = [_union([(f.u0, f.u1) for f in band], gutter) for band in bands]
+    unions = [merge_intervals([(f.u0, f.u1) for f in band], gutter) for band in bands]
     tops = [min(f.top for f in band) for band in bands]
     bottoms = [max(f.bottom for f in band) for band in bands]
 
     def joins(union: list[tuple[float, float]], other: list[tuple[float, float]]) -> bool:
-        return len(_union(union + other, gutter)) > 1 or (len(union) == 1 and len(other) == 1)
+        return len(merge_intervals(union + other, gutter)) > 1 or (len(union) == 1 and len(other) == 1)
 
     groups: list[list[int]] = []
     union: list[tuple[float, float]] = []
     for i in range(len(bands)):
         if groups and joins(union, unions[i]):
             groups[-1].append(i)
-            union = _union(union + unions[i], gutter)
+            union = merge_intervals(union + unions[i], gutter)
             continue
         if groups and len(groups[-1]) > 1:
             last = groups[-1][-1]
@@ -468,7 +469,7 @@ def _band_groups(frags: list[Frag], gutter: float) -> list[list[Frag]]:
             if above > below + 1 and joins(unions[last], unions[i]):
                 groups[-1].pop()
                 groups.append([last, i])
-                union = _union(unions[last] + unions[i], gutter)
+                union = merge_intervals(unions[last] + unions[i], gutter)
                 continue
         groups.append([i])
         union = unions[i]

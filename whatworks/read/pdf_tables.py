@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import bisect
 
-from whatworks.read.pdf_layout import Frag, Line
+from whatworks.read.pdf_layout import Frag, Line, merge_intervals
 from whatworks.read.pdf_text import Word
 
 #: Collinear pieces within this distance (points) are one line; gaps up to GAP_TOL are bridged.
@@ -34,6 +34,12 @@ GAP_TOL = 3.0
 TOUCH = 3.0
 #: A horizontal line across this share of the table width separates rows.
 ROW_SPAN = 0.6
+#: Rules between rows (no vertical lines) are at least this long, and not in the outer
+#: MARGIN_RULES of the page height.
+ROW_RULE_MIN = 100.0
+MARGIN_RULES = 0.08
+#: A row holding this many lines in two of its columns is two columns of running text.
+PROSE_LINES = 12
 
 
 class Table:
@@ -69,21 +75,33 @@ class TablePlace(Frag):
         return self._bottom
 
 
-def find_tables(rulings: tuple[list, list], frags: list[Frag]) -> tuple[list[Table], list[Frag]]:
+def find_tables(rulings: tuple[list, list], frags: list[Frag], height: float) -> tuple[list[Table], list[Frag]]:
     """The ruled tables among `frags` (body fragments, in any direction: column headings are
     often turned), and the fragments left outside them."""
     hs, vs = rulings
-    if not hs or not vs:
+    if not hs:
         return [], frags
     hs = _merge(hs)
-    vs = _merge(vs)
+    vs = _merge(vs) if vs else []
     tables: list[Table] = []
     rest = frags
-    for h_group, v_group in _grids(hs, vs):
+    used: set[tuple] = set()
+    for h_group, v_group in _grids(hs, vs) if vs else []:
+        used.update(h_group)
         inside, outside = _split_inside(rest, _grid_box(h_group, v_group))
         if not inside:
             continue
         table = _table(h_group, v_group, inside)
+        if table is not None:
+            tables.append(table)
+            rest = outside
+    for stack in (part for st in _row_rules([h for h in hs if h not in used], height)
+                  for part in _split_at_text(st, rest)):
+        box = _grid_box(stack, [])
+        inside, outside = _split_inside(rest, box)
+        if not inside:
+            continue
+        table = _table(stack, [], inside)
         if table is not None:
             tables.append(table)
             rest = outside
@@ -146,9 +164,45 @@ def _grids(hs: list[tuple], vs: list[tuple]) -> list[tuple[list[tuple], list[tup
     return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 1 and len(g[0]) + len(g[1]) >= 4]
 
 
+def _row_rules(hs: list[tuple], height: float) -> list[list[tuple]]:
+    """Stacks of three or more horizontal rules of the same extent, one under the other: a
+    table ruled between its rows only (no vertical lines), its columns to be found from the
+    alignment of its words. Rules in the page margins (under a running header, over a
+    footer) and short ones (underlines, check boxes) are left out."""
+    lines = [h for h in hs if h[2] - h[1] >= ROW_RULE_MIN and MARGIN_RULES * height < h[0] < (1 - MARGIN_RULES) * height]
+    lines.sort(key=lambda h: (round(h[1] / 4), round(h[2] / 4), h[0]))
+    stacks: list[list[tuple]] = []
+    for h in lines:
+        last = stacks[-1] if stacks else None
+        if (last and abs(h[1] - last[-1][1]) <= 4 and abs(h[2] - last[-1][2]) <= 4
+                and h[0] - last[-1][0] <= 0.6 * height):
+            last.append(h)
+        else:
+            stacks.append([h])
+    return [sorted(st) for st in stacks if len(st) >= 3]
+
+
+def _split_at_text(stack: list[tuple], frags: list[Frag]) -> list[list[tuple]]:
+    """Cut a stack of rules where running text lies between two of them (two full-width
+    lines or more): the text between two tables ruled alike, not a row of one table."""
+    x0, x1 = min(h[1] for h in stack), max(h[2] for h in stack)
+    wide = 0.75 * (x1 - x0)
+    parts: list[list[tuple]] = [[stack[0]]]
+    for above, below in zip(stack, stack[1:], strict=False):
+        full = sum(1 for f in frags if above[0] < f.base < below[0] and f.u0 >= x0 - 2 and f.u1 <= x1 + 2
+                   and f.u1 - f.u0 >= wide)
+        if full >= 2:
+            parts.append([below])
+        else:
+            parts[-1].append(below)
+    return [p for p in parts if len(p) >= 3]
+
+
 def _grid_box(hs: list[tuple], vs: list[tuple]) -> tuple[float, float, float, float]:
-    return (min(min(h[1] for h in hs), min(v[0] for v in vs)), min(min(v[1] for v in vs), min(h[0] for h in hs)),
-            max(max(h[2] for h in hs), max(v[0] for v in vs)), max(max(v[2] for v in vs), max(h[0] for h in hs)))
+    """x0, top, x1, bottom of the lines."""
+    xs = [h[1] for h in hs] + [h[2] for h in hs] + [v[0] for v in vs]
+    ys = [h[0] for h in hs] + [v[1] for v in vs] + [v[2] for v in vs]
+    return min(xs), min(ys), max(xs), max(ys)
 
 
 def _split_inside(frags: list[Frag], box: tuple[float, float, float, float]) -> tuple[list[Frag], list[Frag]]:
@@ -157,9 +211,12 @@ def _split_inside(frags: list[Frag], box: tuple[float, float, float, float]) -> 
         return [], frags
     inside, outside = [], []
     for f in frags:
-        b = f.bbox()
-        cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
-        (inside if x0 <= cx <= x1 and top <= cy <= bottom else outside).append(f)
+        if f.q == 0:  # upright: the box is known without looking at the words
+            cx, cy = (f.u0 + f.u1) / 2, f.base - 0.3 * f.size
+        else:
+            b = f.bbox()
+            cx, cy = (b[0] + b[2]) / 2, (b[1] + b[3]) / 2
+        (inside if top <= cy <= bottom and x0 <= cx <= x1 else outside).append(f)
     return inside, outside
 
 
@@ -202,11 +259,90 @@ def _table(hs: list[tuple], vs: list[tuple], frags: list[Frag]) -> Table | None:
             words_by_row[k].append(w)
     if sum(1 for r in words_by_row if r) < 2:
         return None
+    gutters = None
+    if not vs:  # rules between rows only: the columns are where no word ever is
+        gutters = _gutters(words_by_row)
+        if gutters is None:
+            return None
     rows = []
     for k, words in enumerate(words_by_row):
-        if words:
+        if not words:
+            continue
+        if gutters is None:
             rows.append(_cells(words, x0, x1, bounds[k], bounds[k + 1], vs))
+        else:  # without rules between all rows, a new first cell starts a new row
+            rows.extend(_cells(part, x0, x1, bounds[k], bounds[k + 1], vs, gutters)
+                        for part in _sub_rows(words, gutters))
     return Table(box, rows)
+
+
+def _sub_rows(words: list[Word], gutters: list[float]) -> list[list[Word]]:
+    """Split the words between two rules into rows. A line starts a row when its first cell
+    and another cell both start anew: neither carries on the text above it in its column
+    (a lower-case start, or a hyphen or comma before it, carry on). So a table ruled only
+    around its body gets one row per entry, while a ruled row whose cells wrap stays whole."""
+    lines = _lines(words)
+    rows: list[list[Word]] = []
+    last: dict[int, Word] = {}  # column → its last word in the current row
+    for line in lines:
+        firsts: dict[int, Word] = {}
+        for w in line:
+            firsts.setdefault(bisect.bisect_right(gutters, (w.box[0] + w.box[2]) / 2), w)
+        if not rows or (0 in firsts and len(firsts) > 1 and not _carries(last.get(0), firsts[0])
+                        and any(not _carries(last.get(c), w) for c, w in firsts.items() if c)):
+            rows.append([])
+            last = {}
+        rows[-1].extend(line)
+        for w in line:
+            last[bisect.bisect_right(gutters, (w.box[0] + w.box[2]) / 2)] = w
+    return rows
+
+
+def _carries(above: Word | None, first: Word) -> bool:
+    """Does `first` carry on the cell text ending in `above`?"""
+    return above is not None and (first.text[:1].islower() or above.hyph or above.text[-1:] in ",-–/")
+
+
+def _gutters(words_by_row: list[list[Word]]) -> list[float] | None:
+    """Column boundaries of a table without vertical lines: the middle of each white gap, at
+    least a word space wide, that no line of the table crosses (titles across the table, and
+    one line in ten, may). None unless two lines or more have text in two columns, or when two
+    columns hold running text (a two-column page between rules, not a table)."""
+    words = [w for row in words_by_row for w in row]
+    sizes = sorted(w.size for w in words)
+    gap = max(4.0, 0.6 * sizes[len(sizes) // 2])
+    lines: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for k, row in enumerate(words_by_row):
+        for w in row:
+            lines.setdefault((k, round(w.base)), []).append((w.box[0], w.box[2]))
+    pieces = [merge_intervals(spans, gap) for spans in lines.values()]
+    wide = 0.5 * (max(w.box[2] for w in words) - min(w.box[0] for w in words))
+    pieces = [p for p in pieces if len(p) > 1 or p[0][1] - p[0][0] < wide]  # a title across the table
+    events = sorted([(a, 1) for p in pieces for a, _ in p] + [(b, -1) for p in pieces for _, b in p])
+    allowed = len(pieces) // 10
+    gutters: list[float] = []
+    depth = 0
+    start = None
+    for x, step in events:
+        depth += step
+        if depth <= allowed and start is None:
+            start = x
+        elif depth > allowed and start is not None:
+            if x - start >= gap and depth - step <= allowed and start > events[0][0]:
+                gutters.append((start + x) / 2)
+            start = None
+    if not gutters:
+        return None
+    multi = sum(1 for p in pieces if len({bisect.bisect_right(gutters, (a + b) / 2) for a, b in p}) >= 2)
+    if multi < 2:
+        return None
+    for row in words_by_row:  # running text on both sides of a gutter: page columns
+        bases: dict[int, set[int]] = {}
+        for w in row:
+            bases.setdefault(bisect.bisect_right(gutters, (w.box[0] + w.box[2]) / 2), set()).add(round(w.base))
+        if sum(1 for b in bases.values() if len(b) >= PROSE_LINES) >= 2:
+            return None
+    return gutters
 
 
 def _closed(pieces: list[tuple[float, float]] | None, x: float) -> bool:
@@ -215,15 +351,17 @@ def _closed(pieces: list[tuple[float, float]] | None, x: float) -> bool:
 
 
 def _cells(words: list[Word], x0: float, x1: float, top: float, bottom: float,
-           vs: list[tuple]) -> list[list[list[Word]]]:
-    """One row's cells, left to right, each as lines of words."""
+           vs: list[tuple], gutters: list[float] | None = None) -> list[list[list[Word]]]:
+    """One row's cells, left to right, each as lines of words; the column boundaries are
+    the vertical lines across the whole row, or `gutters` when there are no lines."""
     inner = [v for v in vs if x0 + 2 < v[0] < x1 - 2 and v[1] < bottom - TOUCH and v[2] > top + TOUCH]
-    full = sorted({round(v[0], 1) for v in inner if v[1] <= top + TOUCH and v[2] >= bottom - TOUCH})
+    full = gutters if gutters is not None else sorted(
+        {round(v[0], 1) for v in inner if v[1] <= top + TOUCH and v[2] >= bottom - TOUCH})
     edges = [x0] + [x for i, x in enumerate(full) if i == 0 or x - full[i - 1] > 2] + [x1]
     parts: list[list[Word]] = [[] for _ in range(len(edges) - 1)]
-    for w in words:
-        cx = (w.box[0] + w.box[2]) / 2
-        parts[min(max(bisect.bisect_right(edges, cx) - 1, 0), len(parts) - 1)].append(w)
+    for piece in _pieces(words, gutters) if gutters is not None else ([w] for w in words):
+        cx = (piece[0].box[0] + piece[-1].box[2]) / 2  # a title across columns stays whole
+        parts[min(max(bisect.bisect_right(edges, cx) - 1, 0), len(parts) - 1)].extend(piece)
     cells: list[list[list[Word]]] = []
     for i, cell in enumerate(parts):
         c0, c1 = edges[i], edges[i + 1]
@@ -244,6 +382,24 @@ def _cells(words: list[Word], x0: float, x1: float, top: float, bottom: float,
             continue
         cells.append(_lines(cell))
     return cells
+
+
+def _pieces(words: list[Word], gutters: list[float]) -> list[list[Word]]:
+    """Runs of words on one line with no more than a word space between them; a whole line
+    when one of its runs crosses a gutter (a title across the columns, justified)."""
+    out: list[list[Word]] = []
+    for line in _lines(words):
+        runs = [[line[0]]]
+        for w in line[1:]:
+            prev = runs[-1][-1]
+            if w.box[0] - prev.box[2] > 0.6 * max(w.size, prev.size):
+                runs.append([w])
+            else:
+                runs[-1].append(w)
+        if any(r[0].box[0] < g < r[-1].box[2] for r in runs for g in gutters):
+            runs = [line]
+        out.extend(runs)
+    return out
 
 
 def _lines(words: list[Word]) -> list[list[Word]]:

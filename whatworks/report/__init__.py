@@ -247,8 +247,8 @@ def summary_paragraphs(s: Synthesis) -> list[str]:
         sel = (f"{f.get('included_total', s.n_reports)} of the {plural(f['identified'], 'document')} considered "
                f"{'was' if f.get('included_total', s.n_reports) == 1 else 'were'} included in the final selection")
         if f.get("supplementary"):
-            sel += (f", {f['supplementary']} of them mid-term evaluations used to complement the final evaluation "
-                    "of the same project")
+            sel += (f", {f['supplementary']} of them {_midterms(f['supplementary'])} used to complement the final "
+                    "evaluation of the same project")
         out.append(sel + ", after screening against the review protocol (see the methodology).")
     if s.items_total:
         out.append(f"{s.items_total} findings, conclusions, recommendations, lessons learned and good practices were "
@@ -301,8 +301,8 @@ def selection_paragraphs(s: Synthesis, figs: Figures | None = None) -> list[str]
     out.append(assess + ".")
     inc = (f"The final selection has {plural(f.get('included_total', s.n_reports), 'report')}" + fig("selected"))
     if f.get("supplementary"):
-        inc += (f", {f['supplementary']} of them mid-term evaluations kept to complement the final evaluation of the "
-                "same project")
+        inc += (f", {f['supplementary']} of them {_midterms(f['supplementary'])} kept to complement the final "
+                "evaluation of the same project")
     inc += "."
     if f.get("appraised") and p.get("quality"):
         inc += (f" The quality of {plural(f['appraised'], 'report')} was appraised on the protocol's criteria: "
@@ -313,6 +313,10 @@ def selection_paragraphs(s: Synthesis, figs: Figures | None = None) -> list[str]
         out.append(f"Reviewers decided {plural(f['human_decisions'], 'record')} themselves; their decisions replace "
                    "the machine's.")
     return out
+
+
+def _midterms(n: int) -> str:
+    return "a mid-term evaluation" if n == 1 else "mid-term evaluations"
 
 
 def _join_and(parts: list[str]) -> str:

@@ -1,9 +1,13 @@
 """The Word report (python-docx), in the shape of the seed review: title page, executive
-summary, methodology with the selection flow and counts, findings by question (success
-factors apart from challenges), limitations, and annexes — the reports reviewed with their
-short ids (like Annex II of the seed) and the matrix.
+summary, methodology (key questions, selection of reports with the flow, the short-listed and
+selected reports and the criteria, collation of findings), findings by question (target groups
+apart from final beneficiaries, success factors apart from challenges), limitations, and
+annexes — the reports reviewed with their short ids (like Annex II of the seed), the matrix and
+the evidence maps.
 
-Quotes use Word's "Quote" style and are followed by their citation ("— E2, p. 5, file").
+Figures are placed at the size they were drawn for (the A4 text width), never wider than the
+page, so their labels print at 8–9 pt. Quotes use Word's "Quote" style and are followed by
+their citation ("— E2, p. 5, file (findings)").
 """
 
 from __future__ import annotations
@@ -14,60 +18,124 @@ from typing import Any
 
 from docx import Document
 from docx.enum.section import WD_ORIENT
+from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_BREAK
-from docx.shared import Cm, Pt, RGBColor
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.shared import Cm, Emu, Pt, RGBColor
 
 from whatworks.report import (
-    FLOW_LABELS,
     MATRIX_COLUMNS,
-    SUMMARY_TOP,
-    TYPE_TITLES,
     Figures,
+    collation_paragraphs,
     counts_text,
+    criteria_rows,
+    selection_paragraphs,
+    subtitle,
+    summary_paragraphs,
+    type_timing,
     years_text,
 )
-from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis
+from whatworks.report import TYPE_TITLES as TITLES
+from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, _lower_label
 
 ACCENT = RGBColor(0x2F, 0x5D, 0x8A)
 MUTED = RGBColor(0x5B, 0x66, 0x75)
+HEAD_FILL = "DCE6F0"
+A4 = (Cm(21.0), Cm(29.7))
+#: Figures are never taller than this on the page (cm), so a caption fits below.
+MAX_FIGURE_HEIGHT = 21.0
 
 
-def _small(paragraph, text: str, italic: bool = False, color: RGBColor = MUTED):
+def _small(paragraph, text: str, italic: bool = False, color: RGBColor = MUTED, size: float = 8.5):
     run = paragraph.add_run(text)
-    run.font.size = Pt(8.5)
+    run.font.size = Pt(size)
     run.font.color.rgb = color
     run.italic = italic
     return run
 
 
-def _table(doc, header: list[str], rows: list[list[str]], widths: list[float] | None = None, size: float = 8):
+def _shade(cell, fill: str) -> None:
+    props = cell._tc.get_or_add_tcPr()
+    shd = OxmlElement("w:shd")
+    shd.set(qn("w:val"), "clear")
+    shd.set(qn("w:color"), "auto")
+    shd.set(qn("w:fill"), fill)
+    props.append(shd)
+
+
+def _repeat_header(row) -> None:
+    props = row._tr.get_or_add_trPr()
+    el = OxmlElement("w:tblHeader")
+    el.set(qn("w:val"), "true")
+    props.append(el)
+
+
+def _table(doc, header: list[str], rows: list[list[str]], widths: list[float], size: float = 8):
+    """A grid table with a shaded header repeated on every page, and fixed column widths (cm)."""
     table = doc.add_table(rows=1, cols=len(header))
-    table.style = "Light Grid Accent 1"
+    table.style = "Table Grid"
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    layout = OxmlElement("w:tblLayout")
+    layout.set(qn("w:type"), "fixed")
+    table._tbl.tblPr.append(layout)
     for cell, text in zip(table.rows[0].cells, header, strict=True):
         cell.text = ""
         run = cell.paragraphs[0].add_run(text)
         run.bold = True
         run.font.size = Pt(size)
+        _shade(cell, HEAD_FILL)
+    _repeat_header(table.rows[0])
     for row in rows:
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
             cell.text = ""
-            run = cell.paragraphs[0].add_run(str(text))
-            run.font.size = Pt(size)
-    if widths:
-        for row in table.rows:
-            for cell, w in zip(row.cells, widths, strict=False):
-                cell.width = Cm(w)
+            lines = str(text).split("\n")
+            p = cell.paragraphs[0]
+            for k, line in enumerate(lines):
+                if k:
+                    p = cell.add_paragraph()
+                run = p.add_run(line)
+                run.font.size = Pt(size)
+    for i, w in enumerate(widths):
+        table.columns[i].width = Cm(w)
+        for cell in table.columns[i].cells:
+            cell.width = Cm(w)
     return table
 
 
-def _figure(doc, path: Path | None, caption: str, width_cm: float = 16):
+def _text_width_cm(doc) -> float:
+    section = doc.sections[-1]
+    return (section.page_width - section.left_margin - section.right_margin) / Emu(Cm(1))
+
+
+def _figure(doc, path: Path | None, caption: str, max_height_cm: float = MAX_FIGURE_HEIGHT) -> None:
+    """The PNG at its drawn size (from its pixels and resolution), shrunk only to fit the page."""
     if path is None or not Path(path).exists():
         return
-    doc.add_picture(str(path), width=Cm(width_cm))
+    from PIL import Image
+
+    with Image.open(path) as im:
+        px_w, px_h = im.size
+        dpi = im.info.get("dpi", (200, 200))[0] or 200
+    width = px_w / dpi * 2.54
+    height = px_h / dpi * 2.54
+    scale = min(1.0, _text_width_cm(doc) / width, max_height_cm / height)
+    doc.add_picture(str(path), width=Cm(width * scale))
     doc.paragraphs[-1].alignment = WD_ALIGN_PARAGRAPH.CENTER
+    doc.paragraphs[-1].paragraph_format.keep_with_next = True
     p = doc.add_paragraph()
-    _small(p, caption, italic=True)
+    _small(p, caption, italic=True, size=9)
+
+
+def _caption(doc, text: str) -> None:
+    p = doc.add_paragraph()
+    _small(p, text, italic=True, size=9)
+
+
+def _page_break(doc) -> None:
+    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
 
 
 def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], path: Path) -> Path:
@@ -76,89 +144,95 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
     normal.font.name = "Calibri"
     normal.font.size = Pt(10.5)
     section = doc.sections[0]
+    section.page_width, section.page_height = A4
     section.left_margin = section.right_margin = Cm(2.2)
+    section.top_margin = section.bottom_margin = Cm(2.0)
 
-    # --- title page
+    # --- title page (the seed's cover: organisation line, title, subtitle)
+    for _ in range(4):
+        doc.add_paragraph()
     p = doc.add_paragraph()
     r = p.add_run("SYNTHESIS REVIEW")
     r.bold, r.font.size, r.font.color.rgb = True, Pt(11), ACCENT
     doc.add_paragraph(s.title, style="Title")
     sub = doc.add_paragraph()
-    sub.add_run(f"What is being done, what works, for whom and why — evidence from {s.n_reports} evaluation "
-                f"report{'' if s.n_reports == 1 else 's'}").font.size = Pt(14)
+    sub.add_run(subtitle(s)).font.size = Pt(14)
     date = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     meta = doc.add_paragraph()
     _small(meta, f"Generated {date} by whatworks · codebook {s.codebook} · {s.items_total} items extracted, "
-                 f"{s.items_coded} coded · {s.codes_reviewed} of {s.codes_total} codes checked by a reviewer")
-    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+                 f"{s.items_coded} coded · {s.codes_reviewed} of {s.codes_total} codes checked by a reviewer", size=9)
+    _page_break(doc)
 
     # --- executive summary
     doc.add_heading("Executive summary", 1)
-    doc.add_paragraph(
-        f"This synthesis draws on {s.n_reports} included evaluation report{'' if s.n_reports == 1 else 's'}. "
-        f"{s.items_total} findings, conclusions, recommendations, lessons learned and good practices were extracted "
-        f"and coded to the themes of the codebook; {s.items_coded} items fit at least one theme.")
-    for q in s.questions:
-        doc.add_heading(q.label, 2)
-        for g in q.groups:
-            if g.id:
-                p = doc.add_paragraph()
-                p.add_run(g.label).bold = True
-            if not g.themes:
-                doc.add_paragraph("No report gave evidence.", style="List Bullet")
-            for t in g.themes[:SUMMARY_TOP]:
-                p = doc.add_paragraph(style="List Bullet")
-                p.add_run(t.label).bold = True
-                p.add_run(f" — {t.n_reports} of {s.n_reports} reports ({', '.join(t.reports)})")
+    for para in summary_paragraphs(s):
+        doc.add_paragraph(para)
+    for (label, sentences), q in zip(s.summary, s.questions, strict=False):
+        doc.add_heading(label, 2)
+        if q.ask:
+            p = doc.add_paragraph()
+            _small(p, q.ask, italic=True, size=9.5)
+        for sentence in sentences:
+            doc.add_paragraph(sentence, style="List Bullet")
+    if s.limitations:
+        p = doc.add_paragraph()
+        p.add_run("Limitations. ").bold = True
+        p.add_run(" ".join(s.limitations[:2]) + " (All limitations are listed at the end of the report.)")
 
     # --- methodology
     doc.add_heading("Methodology", 1)
-    if s.questions_text:
-        doc.add_paragraph("The review asks:")
-        for qt in s.questions_text:
-            doc.add_paragraph(qt, style="List Number")
-    if s.flow:
-        rows = [[label, str(s.flow[key])] for key, label in FLOW_LABELS if s.flow.get(key) is not None]
-        _table(doc, ["Selection", "Records"], rows, [9, 3], size=9)
-        if s.flow.get("excluded_by_reason"):
-            doc.add_paragraph("Reasons for exclusion:")
-            for reason, n in s.flow["excluded_by_reason"].items():
-                doc.add_paragraph(f"{reason}: {n}", style="List Bullet")
-    _figure(doc, figures.png.get("flow"), "Figure 1. Selection of reports.", 15)
-    _figure(doc, figures.png.get("profile"), "Figure 2. Included reports by evaluation type, timing and region.")
-    doc.add_paragraph(
-        f"Items were coded to the codebook {s.codebook} offline: its descriptors (keywords and phrases in English, "
-        "French, Spanish and Portuguese, with exclusions) were matched on accent-folded, lightly stemmed words, and "
-        "items no descriptor matched were compared with the themes' definitions through multilingual sentence "
-        "embeddings, with thresholds relative to each item's similarity to all themes. Reviewers' decisions override "
-        "the machine's. Themes are ranked by the number of included reports supporting them; the paragraph under "
-        "each theme states only counts, report ids, regions, kinds of item and years from the coded evidence.")
+    doc.add_heading("Key questions", 2)
+    doc.add_paragraph("This synthesis review answers the following questions:")
+    for qt in s.questions_text or [f"{q.label} ({q.ask})" if q.ask else q.label for q in s.questions]:
+        doc.add_paragraph(qt, style="List Number")
+    paragraphs = selection_paragraphs(s, figures)
+    if paragraphs:
+        doc.add_heading("Selection of reports", 2)
+        for para in paragraphs:
+            doc.add_paragraph(para)
+    for key in ("flow", "shortlisted", "criteria", "selected"):
+        if key == "criteria":
+            cols = criteria_rows(s)
+            if cols:
+                width = _text_width_cm(doc) / len(cols)
+                _table(doc, [title for title, _ in cols], [["\n".join(f"• {t}" for t in texts) for _, texts in cols]],
+                       [width] * len(cols), size=8.5)
+                _caption(doc, figures.caption("criteria"))
+        elif key in figures.png:
+            _figure(doc, figures.png[key], figures.caption(key))
+    doc.add_heading("Collation of findings", 2)
+    for para in collation_paragraphs(s):
+        doc.add_paragraph(para)
 
     # --- findings
+    doc.add_heading("Findings", 1)
     for q in s.questions:
-        doc.add_heading(q.label, 1)
+        doc.add_heading(q.label, 2)
         if q.ask:
             p = doc.add_paragraph()
             p.add_run(q.ask).italic = True
         for g in q.groups:
             if g.id:
-                doc.add_heading(g.label, 2)
+                doc.add_heading(g.label, 3)
+            if not g.themes:
+                p = doc.add_paragraph()
+                p.add_run(f"No report in the selection addressed {_lower_label(g.label if g.id else q.label)}.").italic = True
             for t in g.themes:
-                doc.add_heading(f"{t.label} ({t.n_reports} of {s.n_reports} reports)", 3)
+                doc.add_heading(f"{t.label} ({t.n_reports} of {s.n_reports} reports)", 4)
                 doc.add_paragraph(t.narrative + (" [Drafted by a language model, checked against the evidence.]"
                                                  if t.narrative_source == "llm" else ""))
                 p = doc.add_paragraph()
-                _small(p, f"Region: {counts_text(t.by_region)} · Type: {counts_text(t.by_type, TYPE_TITLES)} · "
-                          f"Timing: {counts_text(t.by_timing, TYPE_TITLES)} · Year: {years_text(t.by_year)}")
+                _small(p, f"Region: {counts_text(t.by_region)} · Type: {counts_text(t.by_type, TITLES)} · "
+                          f"Timing: {counts_text(t.by_timing, TITLES)} · Year: {years_text(t.by_year)}")
                 for qt in t.quotes:
                     doc.add_paragraph(qt.text, style="Quote")
                     cite = doc.add_paragraph()
                     cite.alignment = WD_ALIGN_PARAGRAPH.RIGHT
                     _small(cite, f"— {qt.report_id}, p. {qt.page}, {qt.source} "
                                  f"({ITEM_KIND_LABELS.get(qt.kind, qt.kind)})")
-            if g.no_evidence:
+            if g.no_evidence and g.themes:
                 p = doc.add_paragraph()
-                _small(p, "No included report gave evidence on: " + "; ".join(g.no_evidence) + ".")
+                _small(p, "No report in the selection addressed: " + "; ".join(g.no_evidence) + ".")
 
     if s.emerging:
         doc.add_heading("Emerging themes", 1)
@@ -173,32 +247,44 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
                 text = it["text"] if len(it["text"]) <= 260 else it["text"][:257] + "…"
                 doc.add_paragraph(f"{ids.get(it['sha256'], '')}: {text}", style="List Bullet")
 
-    doc.add_heading("Evidence maps", 1)
-    _figure(doc, figures.png.get("heatmap"), "Figure 3. Included reports supporting each theme, by region.")
-    _figure(doc, figures.png.get("evidence"), "Figure 4. Coded items of each report supporting each theme.")
-
     doc.add_heading("Limitations", 1)
     for lim in s.limitations or ["None recorded."]:
         doc.add_paragraph(lim, style="List Bullet")
 
     # --- annexes
-    doc.add_paragraph().add_run().add_break(WD_BREAK.PAGE)
+    _page_break(doc)
     doc.add_heading("Annex I. Reports reviewed", 1)
     rows = []
     for n, r in enumerate(s.reports, 1):
         title = r.title + (f" ({', '.join(r.project_codes)})" if r.project_codes else "")
-        timing = " ".join(x for x in (TYPE_TITLES.get(r.timing, r.timing), TYPE_TITLES.get(r.evaluator_type,
-                                                                                            r.evaluator_type)) if x)
-        rows.append([f"{n}.", r.report_id, title, timing, str(r.year or ""), ", ".join(r.regions), r.source])
+        if r.supplementary:
+            title += " — supplementary"
+        rows.append([f"{n}.", r.report_id, title, type_timing(r.timing, r.evaluator_type, r.evaluation_type),
+                     str(r.year or ""), ", ".join(r.regions), r.source])
     _table(doc, ["S.n.", "Report No.", "Title (project codes)", "Evaluation type and timing", "Year", "Region",
-                 "Source"], rows, [1, 1.6, 6, 2.6, 1.2, 2.4, 3])
+                 "Source file"], rows, [1.1, 1.5, 5.8, 2.6, 1.3, 2.0, 2.3])
+    landscape = doc.add_section()
+    landscape.orientation = WD_ORIENT.LANDSCAPE
+    landscape.page_width, landscape.page_height = A4[1], A4[0]
     if matrix:
-        new = doc.add_section()
-        new.orientation = WD_ORIENT.LANDSCAPE
-        new.page_width, new.page_height = section.page_height, section.page_width
         doc.add_heading("Annex II. Matrix of reports considered", 1)
+        doc.add_paragraph("Every record identified, with what it is and what became of it; matrix.xlsx has every "
+                          "column, reason and piece of evidence.")
+        widths = {"report_id": 1.6, "title": 7.5, "kind": 2.6, "type_timing": 3.0, "regions": 2.6, "year": 1.2,
+                  "decision": 2.2, "reason": 4.6}
         keys = [k for k, _ in MATRIX_COLUMNS]
         _table(doc, [h for _, h in MATRIX_COLUMNS],
-               [["" if row.get(k) is None else str(row.get(k)) for k in keys] for row in matrix], size=7)
+               [["" if row.get(k) is None else str(row.get(k)) for k in keys] for row in matrix],
+               [widths.get(k, 2.0) for k in keys], size=7.5)
+    maps = [k for k in ("heatmap", "evidence") if k in figures.png]
+    if maps:
+        portrait = doc.add_section()
+        portrait.orientation = WD_ORIENT.PORTRAIT
+        portrait.page_width, portrait.page_height = A4
+        doc.add_heading("Annex III. Evidence maps", 1)
+        doc.add_paragraph("Each row is a theme with evidence, under its question; each number is the count in that "
+                          "cell, and darker cells hold more.")
+        for k in maps:
+            _figure(doc, figures.png[k], figures.caption(k), max_height_cm=21.5)
     doc.save(str(path))
     return path

@@ -79,7 +79,18 @@ def cached_figure(out_dir: Path, name: str, data: Any, draw: Callable[[], Any],
 
 
 def _label(text: str, limit: int = MAX_LABEL) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    """The label, cut at a word boundary with "…" when it is too long."""
+    if len(text) <= limit:
+        return text
+    return text[: limit - 1].rsplit(" ", 1)[0].rstrip(" ,;:–-") + "…"
+
+
+def _column_label(text: str, width: int) -> str:
+    """A column heading wrapped on up to three lines of `width` characters."""
+    import textwrap
+
+    lines = textwrap.wrap(text, max(width, 4)) or [text]
+    return "\n".join(lines[:2] + ([_label(" ".join(lines[2:]), width)] if len(lines) > 2 else []))
 
 
 def _sections(s: Synthesis) -> list[tuple[str, list]]:
@@ -105,7 +116,7 @@ def map_rows(s: Synthesis) -> list[tuple[str, Any]]:
 
 
 def _heat(rows: list[tuple[str, Any]], cols: list[str], value: Callable[[Any, str], int], title: str,
-          col_width: float, rotate: bool):
+          col_width: float):
     """A heat map with a bold heading row before each group of themes and every count in its cell."""
     n = len(rows)
     m = np.full((n, len(cols)), np.nan)
@@ -115,21 +126,22 @@ def _heat(rows: list[tuple[str, Any]], cols: list[str], value: Callable[[Any, st
     vmax = max(int(np.nanmax(m)) if np.isfinite(m).any() else 1, 1)
     longest = max(len(label) for label, _ in rows)
     label_w = min(4.1, 0.35 + 0.062 * longest)
-    head_h = 0.25 + (0.075 * max(len(c) for c in cols) if rotate else 0.25)
+    per_line = int(col_width / (7.5 * 0.58 / 72))  # characters of a 7.5 pt heading that fit a column
+    heads = [_column_label(c, per_line) for c in cols]
+    head_lines = max(h.count("\n") + 1 for h in heads)
+    head_h = 0.3 + 0.13 * head_lines
     fig_w = label_w + col_width * len(cols) + 0.3
-    fig_h = 0.175 * n + head_h + 0.35
+    fig_h = 0.175 * n + head_h + 0.1
     fig = plt.figure(figsize=(fig_w, fig_h))
     ax = fig.add_axes((label_w / fig_w, 0.1 / fig_h, col_width * len(cols) / fig_w, (0.175 * n) / fig_h))
-    cmap = matplotlib.colormaps["Blues"].copy()
-    cmap.set_bad("white")
+    cmap = matplotlib.colormaps["Blues"].with_extremes(bad="white")
     ax.imshow(np.ma.masked_invalid(m), aspect="auto", cmap=cmap, vmin=0, vmax=vmax * 1.2, interpolation="nearest")
     ax.set_yticks(range(n), [label for label, _ in rows], fontsize=7.5)
     for tick, (_, t) in zip(ax.get_yticklabels(), rows, strict=True):
         if t is None:
             tick.set_fontweight("bold")
             tick.set_fontsize(8)
-    ax.set_xticks(range(len(cols)), cols, fontsize=7.5, rotation=60 if rotate else 0,
-                  ha="left" if rotate else "center", rotation_mode="anchor" if rotate else "default")
+    ax.set_xticks(range(len(cols)), heads, fontsize=7.5, ha="center", linespacing=1.1)
     ax.xaxis.tick_top()
     ax.tick_params(length=0)
     for i, (_, t) in enumerate(rows):
@@ -161,7 +173,7 @@ def theme_region_heatmap(s: Synthesis):
     if not rows or len(regions) < 2:
         return None
     return _heat(rows, regions, lambda t, reg: t.by_region.get(reg, 0), "Reports supporting each theme, by region",
-                 0.62, rotate=max(map(len, regions)) > 8)
+                 0.75)
 
 
 def map_reports(s: Synthesis) -> tuple[list[str], bool]:
@@ -183,8 +195,8 @@ def evidence_map(s: Synthesis):
     title = "Coded items of each report supporting each theme"
     if cut:
         title += f" ({len(reports)} of {len(s.reports)} reports: those with most evidence)"
-    return _heat(rows, reports, lambda t, rid: t.items_by_report.get(rid, 0), title, 0.3,
-                 rotate=max(map(len, reports)) > 3)
+    return _heat(rows, reports, lambda t, rid: t.items_by_report.get(rid, 0), title,
+                 max(0.3, 0.07 * max(map(len, reports)) + 0.05))
 
 
 def map_data(s: Synthesis, which: str) -> Any:

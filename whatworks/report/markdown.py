@@ -21,10 +21,16 @@ from whatworks.report import (
     TEMPLATES,
     TYPE_TITLES,
     Figures,
+    collation_paragraphs,
     counts_text,
+    criteria_rows,
+    selection_paragraphs,
+    subtitle,
+    summary_paragraphs,
+    type_timing,
     years_text,
 )
-from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis
+from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, _lower_label
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|])")
 
@@ -41,14 +47,17 @@ def cell(text: Any) -> str:
 def render_markdown(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], base: Path) -> str:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
-    env.filters.update(md=md, cell=cell, counts=lambda d, titles=None: counts_text(d, titles), years=years_text)
+    env.filters.update(md=md, cell=cell, counts=lambda d, titles=None: counts_text(d, titles), years=years_text,
+                       lower_label=_lower_label)
     rel = {k: os.path.relpath(v, base).replace(os.sep, "/") for k, v in figures.png.items()}
     generated = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in matrix]
     text = env.get_template("report.md.j2").render(
-        s=s, figures=rel, matrix=rows, matrix_columns=MATRIX_COLUMNS, flow_labels=FLOW_LABELS,
+        s=s, figures=rel, fig=figures, matrix=rows, matrix_columns=MATRIX_COLUMNS, flow_labels=FLOW_LABELS,
         type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS, generated=generated, summary_top=SUMMARY_TOP,
-        report_ids={r.sha256: r.report_id for r in s.reports})
+        report_ids={r.sha256: r.report_id for r in s.reports}, subtitle=subtitle(s),
+        summary_paragraphs=summary_paragraphs(s), selection_paragraphs=selection_paragraphs(s, figures),
+        collation_paragraphs=collation_paragraphs(s), criteria=criteria_rows(s), type_timing=type_timing)
     return re.sub(r"\n{3,}", "\n\n", text)
 
 

@@ -402,8 +402,9 @@ def document_view(db, sha256: str, p: int, cache: Cache) -> dict[str, Any] | Non
         c = ov.sections.get(i) if ov else None
         value = dict(s.to_dict(), index=i, human=c is not None, human_by=c.reviewer if c else None,
                      look=looks.get(("section", c.key)) if c else None)
-        if c is not None and isinstance(c.value, dict):
-            value.update({k: c.value[k] for k in ("kind", "heading", "page_start", "page_end") if k in c.value})
+        if c is not None:  # as the outputs see it (what the reviewer changed over the machine's section)
+            fixed = ov.description.sections[i]
+            value.update({k: getattr(fixed, k) for k in ("kind", "heading", "page_start", "page_end")})
         sections.append(value)
     # blocks of this page, with section starts and items marked
     blocks_all = document.blocks
@@ -700,7 +701,7 @@ def conflicts_view(db, v, cache: Cache, page: int = 1, per_page: int = 50) -> di
     items = items[(page - 1) * per_page: page * per_page]
     flagged_total = len(flagged)
     flagged = flagged[:per_page]
-    fixes = ws.correction_second_looks(db)  # corrections a re-run of describe changed the machine's value under
+    fixes = correction_looks(db, cache)  # corrections a re-run of describe changed the machine's value under
     fixes_total = len(fixes)
     fixes = fixes[:per_page]
     titles = _titles(db, {c["sha256"] for c in items} | {f["sha256"] for f in flagged} | {f["sha256"] for f in fixes})
@@ -714,6 +715,16 @@ def conflicts_view(db, v, cache: Cache, page: int = 1, per_page: int = 50) -> di
             "corrections": fixes, "corrections_total": fixes_total,
             "total": total, "page": page, "per_page": per_page,
             "page_url": lambda n: f"/screen/conflicts?page={n}"}
+
+
+def correction_looks(db, cache: Cache) -> list[dict[str, Any]]:
+    """workspace.correction_second_looks, kept until a correction or a re-described document changes them."""
+    try:
+        stamp = tuple(db.one("SELECT COUNT(*), MAX(c.corrected_at), MAX(d.updated_at) FROM ws_corrections c "
+                             "LEFT JOIN descriptions d ON d.sha256 = c.sha256"))
+    except Exception:  # noqa: BLE001 - no workspace tables
+        return []
+    return [dict(f) for f in cache._get("correction-looks", stamp, lambda: ws.correction_second_looks(db))]
 
 
 def _titles(db, shas) -> dict[str, str]:
