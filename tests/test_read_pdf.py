@@ -306,6 +306,7 @@ def test_bullet_and_text_is_a_list_item_not_a_table_row(tmp_path):
     ("imple", "mented", set(), "implemented"),  # a fragment, not a word
     ("re", "integration", {"integration"}, "reintegration"),  # "re-" is not kept: it starts plain words
     ("co", "me", {"me"}, "come"),
+    ("re", "engagement", {"engagement"}, "re-engagement"),  # a prefix meeting its own vowel
     ("capacity", "building", {"capacity", "capacitybuilding"}, "capacitybuilding"),  # the document's spelling
     ("Horn", "Africa", set(), "Horn-Africa"),
 ])

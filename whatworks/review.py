@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -118,12 +119,61 @@ class _Stage:
             self.say(f"      {line}")
 
 
-def _progress_bar(quiet: bool):
-    """A progress callback for add_paths: a bar on a terminal, nothing in a log file or a pipe."""
+def _warm_up(project: Project) -> threading.Thread | None:
+    """Load what coding needs (the language identifier, the embedding model, the codebook's theme
+    vectors) in a thread while the workers read: otherwise it is seconds on the critical path after
+    reading. The theme vectors go to the embeddings cache through the thread's own connection (the
+    SQLite file only); coding then finds them there, computed the same way."""
+    if project.database_url is not None:
+        return None
+
+    def work() -> None:
+        from whatworks.store import Database
+
+        try:
+            from whatworks.coding import Coder, Embedder
+            from whatworks.language import detect
+
+            detect("warm up the language identifier")
+            db = Database(project.db_path)
+            try:
+                Coder(project.codebook(), Embedder(db)).theme_matrix  # noqa: B018 - computed and cached
+            finally:
+                db.close()
+        except Exception as e:  # noqa: BLE001 - only a head start: coding does it itself if this failed
+            log.debug("warm-up for coding failed: %s", e)
+
+    thread = threading.Thread(target=work, name="whatworks-warm-up", daemon=True)
+    thread.start()
+    return thread
+
+
+def _index_as_read(db) -> Callable[[Any], None]:
+    """Index each document as soon as it is stored, while the workers read the next ones."""
+    from whatworks.search import index_document
+
+    def on_result(result) -> None:
+        if result is None or result.document is None or not result.sha256:
+            return
+        try:
+            row = db.one("SELECT updated_at FROM descriptions WHERE sha256 = ?", (result.sha256,))
+            index_document(db, db.document(result.sha256), db.description(result.sha256),
+                           row["updated_at"] if row else None)
+        except Exception as e:  # noqa: BLE001 - search.index() after reading catches up on anything missed
+            log.debug("indexing %s while reading failed: %s", result.path, e)
+
+    return on_result
+
+
+def _progress_bar(quiet: bool, also: Callable[[Any], None] | None = None):
+    """A progress callback for add_paths: a bar on a terminal, nothing in a log file or a pipe.
+    `also(result)` is called for every file done."""
     state: dict[str, Any] = {}
     show = not quiet and sys.stderr.isatty()
 
     def update(result, done: int, total: int) -> None:
+        if also is not None and result is not None:
+            also(result)
         if not show:
             return
         if result is None:
@@ -139,6 +189,16 @@ def _progress_bar(quiet: bool):
                 bar.close()
 
     return update
+
+
+def _same_protocol(project: Project, protocol: str) -> bool:
+    """Whether `protocol` (a name or a file) is the one the project already has (then nothing to say)."""
+    try:
+        if Path(protocol).is_file():
+            return Path(protocol).read_bytes() == project.protocol_path.read_bytes()
+        return project.protocol().name == protocol
+    except Exception:  # noqa: BLE001 - when in doubt, say it
+        return False
 
 
 def run_review(root: str | Path, paths: list[str | Path], *, protocol: str | None = None,
@@ -158,18 +218,20 @@ def run_review(root: str | Path, paths: list[str | Path], *, protocol: str | Non
 
     root = Path(root)
     if (root / PROTOCOL_FILE).exists():
-        if protocol:
+        project = Project.open(root)
+        if protocol and not _same_protocol(project, protocol):
             log.warning("%s already has a protocol; --protocol %s ignored (edit %s to change it)",
                         root, protocol, root / PROTOCOL_FILE)
-        project = Project.open(root)
     else:
         project = Project.init(root, protocol or DEFAULT_PROTOCOL)
     result = ReviewResult(project, said=say is not None)
     db = project.db
 
+    warm = _warm_up(project)
     with _Stage(result, STAGES[0], say) as stage:
+        index(db)  # (brings the index to the current version before documents join it one by one)
         added = add_paths(db, paths, jobs=jobs, executor=executor, scheduler=scheduler, timeout=timeout,
-                          progress=_progress_bar(quiet))
+                          progress=_progress_bar(quiet, _index_as_read(db)))
         indexed = index(db)
     result.counts.update(read=added.read, unchanged=added.unchanged, failed=added.failed, indexed=indexed)
     stage.news(f"documents: {added.read} read ({added.pages} pages), {added.unchanged} unchanged, "
@@ -196,6 +258,8 @@ def run_review(root: str | Path, paths: list[str | Path], *, protocol: str | Non
     stage.news(line)
 
     with _Stage(result, STAGES[2], say) as stage:
+        if warm is not None:
+            warm.join()
         coded = code(project)
     result.counts.update(coded=coded.coded, codes=coded.codes)
     stage.news(f"coding: {coded.items} items of {coded.reports} included reports: {coded.coded} coded now "

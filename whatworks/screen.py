@@ -1046,6 +1046,7 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
                  for r in db.query("SELECT sha256, updated_at, version FROM descriptions")}
     cache = {r["sha256"]: (r["key"], r["data"]) for r in db.query("SELECT sha256, key, data FROM screen_cache")}
     fresh: list[tuple[str, str, bytes]] = []
+    todo: list[tuple[str, str]] = []
     for sha in primary:
         key = _cache_key(fingerprint, doc_rows[sha], described.get(sha), shortlist.get(sha))
         hit = cache.get(sha)
@@ -1061,8 +1062,18 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
                 lights[sha] = light
                 results[sha] = (checks, score, shortlisted)
                 continue
-        checks, score, shortlisted = _screen_document(db, doc_rows[sha], protocol, shortlist, lights, sigs,
-                                                      primary[sha], mtimes.get(sha, 0.0))
+        todo.append((sha, key))
+    computed = _check_in_workers(db, protocol, [(doc_rows[sha], shortlist.get(sha), primary[sha],
+                                                 mtimes.get(sha, 0.0)) for sha, _ in todo])
+    for sha, key in todo:
+        if sha in computed:
+            checks, score, shortlisted, light, sig = computed[sha]
+            lights[sha] = light
+            if sig is not None:
+                sigs[sha] = sig
+        else:
+            checks, score, shortlisted = _screen_document(db, doc_rows[sha], protocol, shortlist, lights, sigs,
+                                                          primary[sha], mtimes.get(sha, 0.0))
         results[sha] = (checks, score, shortlisted)
         fresh.append((sha, key, pickle.dumps((checks, score, shortlisted, lights[sha], sigs.get(sha)),
                                              protocol=pickle.HIGHEST_PROTOCOL)))
@@ -1076,6 +1087,56 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
     summary = _finish(db, protocol, t0, records, doc_rows, primary, lights, results, dups)
     summary.checked = len(fresh)
     return summary
+
+
+#: At least this many documents to check before pass 1 is spread over worker processes.
+PARALLEL_MIN = 40
+
+
+def _check_in_workers(db: Database, protocol: Protocol, items: list[tuple[Any, Any, str, float]],
+                      jobs: int | None = None) -> dict[str, tuple]:
+    """Pass 1 for many documents at once, in the executor's worker processes (the ones that just
+    read the reports are still warm), each reading the SQLite file itself: the first screening of
+    a large corpus would otherwise use one core. sha256 → (checks, score, shortlisted, light, sig);
+    a document missing from the result (a failed chunk, or too few to be worth it) is checked here.
+    """
+    from whatworks import executor
+
+    jobs = jobs or executor.default_jobs()
+    if len(items) < PARALLEL_MIN or jobs < 2 or type(db) is not Database:
+        return {}
+    size = max(5, -(-len(items) // (jobs * 4)))
+    tasks = [(str(db.path), protocol, [(dict(row), sl, source, mtime) for row, sl, source, mtime in items[i:i + size]])
+             for i in range(0, len(items), size)]
+    out: dict[str, tuple] = {}
+    for result in executor.run(_screen_chunk, tasks, jobs=jobs, on_failure=lambda task, code, message: None):
+        if isinstance(result, list):
+            out.update((r[0], r[1:]) for r in result)
+    return out
+
+
+def _screen_chunk(task: tuple[str, Protocol, list[tuple[dict, Any, str, float]]]) -> list[tuple] | str:
+    """Worker side of `_check_in_workers`: pass 1 for a chunk of documents (errors come back as text)."""
+    path, protocol, items = task
+    _TERMS_CACHE.clear()
+    try:
+        db = Database(path)
+    except Exception as e:  # noqa: BLE001 - the caller checks these documents itself
+        return f"{type(e).__name__}: {e}"
+    try:
+        out = []
+        for row, sl, source, mtime in items:
+            sha = row["sha256"]
+            lights: dict[str, _Light] = {}
+            sigs: dict[str, np.ndarray] = {}
+            checks, score, shortlisted = _screen_document(db, row, protocol, {sha: sl} if sl else {}, lights, sigs,
+                                                          source, mtime)
+            out.append((sha, checks, score, shortlisted, lights[sha], sigs.get(sha)))
+        return out
+    except Exception as e:  # noqa: BLE001 - as above
+        return f"{type(e).__name__}: {e}"
+    finally:
+        db.close()
 
 
 def _screen_document(db: Database, row: Any, protocol: Protocol, shortlist: dict[str, Any],

@@ -269,8 +269,7 @@ def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: 
                     break
             if _is_stop(b.text) or (b.kind == "table_row") != (head.kind == "table_row"):
                 break
-            other = item_marker(b.text) or (None,)
-            if other[0] not in (None, kind) or _label_kind(b.text) not in (None, kind):
+            if _other_item(b.text, kind):
                 break  # "Boa prática n.º 1:" after the last lesson starts something else
             # a plain list item owns its sub-items, and what follows only if the sentence goes
             # on; a bold one ("1. Enhance efforts…" as a lead) owns the explanation below it
@@ -283,6 +282,15 @@ def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: 
             members.append(j)
         out.append(_Raw(kind, members, num))
     return out
+
+
+def _other_item(text: str, kind: str) -> bool:
+    """A block that opens an item of another kind: "Good practice 1:", "Lección aprendida: …"
+    (not "Finding 3 shows that…", a sentence that cites one)."""
+    m = item_marker(text)
+    if m and m[0] != kind and text[:m[2]].rstrip()[-1:] in ":.)-\u2013\u2014":
+        return True
+    return _label_kind(text) not in (None, kind)
 
 
 def _short(text: str) -> bool:
@@ -594,15 +602,23 @@ def _in_mixed(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:
     return raws
 
 
+@lru_cache(maxsize=1)
+def _label_patterns() -> list[tuple[str, re.Pattern]]:
+    v = vocabulary()
+    out = []
+    for kind, words in v.words.items():
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
+        out.append((kind, re.compile(rf"^[\s\u2022\u25aa\u25cf\u2013\u2014*-]*(?:{alt})s?\s*[:\u2013\u2014-]")))
+    return out
+
+
 def _label_kind(text: str) -> str | None:
     """The item kind a block names as its label without a number ("Lección aprendida: …",
     "Good practice – …"), None when it has no such label."""
-    head = normalize(text[:60])
-    raw = fold(text[:80]).lstrip(" \u2022\u25aa\u25cf\u2013\u2014-*\t")
-    for kind, words in vocabulary().words.items():
-        for w in words:
-            if head.startswith(w + " ") and re.match(re.escape(w).replace(r"\ ", r"\s+") + r"s?\s*[:\u2013\u2014-]", raw):
-                return kind
+    head = fold(text[:80])
+    for kind, pattern in _label_patterns():
+        if pattern.match(head):
+            return kind
     return None
 
 

@@ -50,7 +50,7 @@ from whatworks.describe.places import (
     ilo_region,
     m49_names,
 )
-from whatworks.model import Document, Evidence, Section, Value
+from whatworks.model import Block, Document, Evidence, Section, Value
 
 log = logging.getLogger(__name__)
 
@@ -130,10 +130,10 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
     md: dict[str, Value] = {}
     md["title"] = title_of(view)
     md["language"] = Value(document.language, 0.9 if document.language != "und" else 0.0, None)
-    org, org_home = organisation_of(view)
+    codes = find_codes(view.head + "\n" + view.text[-HEAD_CHARS:] if len(view.text) > 2 * HEAD_CHARS else view.text)
+    org, org_home = organisation_of(view, [pc for pc, _, _ in codes])
     if org:
         md["organisation"] = org
-    codes = find_codes(view.head + "\n" + view.text[-HEAD_CHARS:] if len(view.text) > 2 * HEAD_CHARS else view.text)
     if codes:
         first = codes[0]
         md["project_codes"] = Value([pc.to_dict() for pc, _, _ in codes], 0.95,
@@ -188,6 +188,9 @@ def title_of(view: DocView) -> Value:
             elif _names_section(b.text) and not _generic(b.text):
                 break  # the contents, the background, chapter 1: the cover is over
         if not heads:
+            lines = _cover_lines(first_page)
+            if lines:
+                return Value(lines, 0.6, Evidence(1, lines))
             return Value(title, 0.6, Evidence(1, title))
     else:  # the first heading, or the first lines of the cover (until a date or 200 characters)
         heads = [b for b in first_page if b.kind == "heading" and len(b.text.strip()) >= 8]
@@ -207,6 +210,30 @@ def title_of(view: DocView) -> Value:
             break
     text = " ".join(lines)[:300] or view.filename
     return Value(text, 0.5, Evidence(1, text))
+
+
+#: "Código del proyecto: ECU/19/01/SPA": a cover's label line, not its title.
+LABEL_LINE_RE = re.compile(r"^[^\W\d][\w .()/'\u2019-]{1,100}?\s?[:\uff1a]\s")
+
+
+def _cover_lines(first_page: list[Block]) -> str:
+    """The title a cover gives in the lines right after its kind's name ("Evaluación final
+    independiente" / "Proyecto «Economía social…»"), up to its first "Label: value" line;
+    "" when the cover goes on with a table, a label or a short line instead."""
+    lines: list[str] = []
+    for b in first_page[:8]:
+        line = re.sub(r"\s+", " ", b.text).strip()
+        if not line or re.fullmatch(r"[\d\W]+", line):
+            continue
+        if not lines and _not_a_title(line):
+            continue  # the kind's name, the organisation, a date
+        if b.kind not in ("heading", "paragraph") or LABEL_LINE_RE.match(line) or _names_section(line) \
+                or _date_re().search(line) or len(line.split()) < 4:
+            break
+        lines.append(line)
+        if sum(map(len, lines)) > 150:
+            break
+    return " ".join(lines)[:300]
 
 
 def _not_a_title(text: str) -> bool:
@@ -252,7 +279,7 @@ def _names_section(text: str) -> bool:
 # --- organisation ----------------------------------------------------------------------
 
 
-def organisation_of(view: DocView) -> tuple[Value | None, str | None]:
+def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tuple[Value | None, str | None]:
     meta = view.document.meta or {}
     meta_text = " ".join(str(meta.get(k, "")) for k in ("dcterms.creator", "dcterms.publisher", "author",
                                                           "citation_publisher", "og:site_name", "Author", "author"))
@@ -271,6 +298,12 @@ def organisation_of(view: DocView) -> tuple[Value | None, str | None]:
         cover = [m for m in ms if m.start() < COVER_CHARS]
         scores[org] += 3 * min(len(cover), 2) + 0.3 * min(len(ms), 10)
         where.setdefault(org, view.evidence(ms[0].start(), ms[0].end()))
+    ilo = next((pc for pc in codes or [] if pc.system == "ilo"), None)
+    if ilo is not None and "ILO" in vocab()["organisations"]:
+        # a TC symbol (RAF/13/04/IRL) is the ILO's own: its projects' reports are the ILO's,
+        # whoever the donor named on the cover ("Donor: Sweden (Sida)")
+        scores["ILO"] += 6
+        where.setdefault("ILO", _evidence_in(view, ilo.code))
     if not scores or max(scores.values()) < 1:
         return None, None
     best = max(scores, key=lambda o: scores[o])

@@ -249,7 +249,7 @@ def _match_parts(words: list[str], v: Vocabulary) -> list[str]:
         for cand in ([part + qualifier] if qualifier and part is not last else []) + [part]:
             found = _match_start(cand, v, whole=True)
             if found:
-                kinds += [k for k in found if k not in kinds]
+                kinds += [x for x in found if x not in kinds]
                 break
     return kinds
 

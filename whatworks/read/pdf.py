@@ -6,6 +6,7 @@ The work is split by concern, each module small enough to reason about:
 * `pdf_layout` — geometry: fragments, running headers/footers, reading order;
 * `pdf_tables` — tables, from ruling lines or from the alignment of cells;
 * `pdf_blocks` — lines → headings, list items, captions, paragraphs;
+* `pdf_vocab` — the words all of them look for, from data/pdf_layout.yaml;
 * this module — opening the file (with a clear ReadError when it cannot be read),
   metadata, the bookmarks, OCR of scanned pages, heading levels and the title.
 
@@ -195,7 +196,10 @@ def _extract(pdf: pdfium.PdfDocument, path: Path) -> tuple[list[PageData], list[
                 textpage.close()
             pd.frags = fragments(words)
             if words:
-                pd.rulings = page_rulings(page, left, top)
+                try:
+                    pd.rulings = page_rulings(page, left, top)
+                except Exception:  # odd path objects cost us the page's tables, not its text
+                    log.debug("ruling lines unreadable on page %d", index + 1, exc_info=True)
             chars = sum(len(w.text) for w in words)
             if chars < SCANNED_MAX_CHARS and has_image(page):
                 pd.scanned = True
@@ -374,7 +378,7 @@ def _apply_outline(document: Document, outline: list[tuple[int, str, int]]) -> N
         for page in pages[index : index + 2]:  # destinations sometimes point a page early
             found = None
             for block in page.blocks:
-                if block.kind in ("header", "footer"):
+                if block.kind in ("header", "footer", "table_row"):  # text in a table is never a heading
                     continue
                 have = _key(block.text)
                 if have and (have == want or (len(have) >= 4 and want.startswith(have))
@@ -384,7 +388,6 @@ def _apply_outline(document: Document, outline: list[tuple[int, str, int]]) -> N
             if found is not None:
                 found.kind = "heading"
                 found.level = min(level, 6)
-                found.cells = None
                 break
 
 

@@ -86,9 +86,9 @@ def page_blocks(pd: PageData, stats: Stats) -> list[Block]:
             if not places:
                 lines.append(Line(row))
                 continue
-            rest = [f for f in row if not isinstance(f, TablePlace)]
-            if rest:
-                lines.append(Line(rest))
+            beside = [f for f in row if not isinstance(f, TablePlace)]
+            if beside:
+                lines.append(Line(beside))
             blocks.extend(_build_blocks(lines, pd.number, stats))
             lines = []
             for place in places:
@@ -295,8 +295,8 @@ def _continues(group: list[Line], kind: str, line: Line, start: str, strength: i
     prev = group[-1]
     if kind == "table_row" or start in ("table_row", "caption", "list_item"):
         return False
-    if TOC_LINE_RE.search(prev.text):  # one block per table-of-contents entry
-        return False
+    if TOC_LINE_RE.search(prev.text) or NUMBERED_RE.match(line.text) and TOC_LINE_RE.search(line.text):
+        return False  # one block per table-of-contents entry
     if kind == "heading":
         return (strength > 0 and line.bold == prev.bold and abs(line.size - prev.size) <= 0.6
                 and len(group) < (4 if prev.size >= 1.15 * stats.body else 3) and not NUMBERED_RE.match(line.text))
@@ -391,6 +391,8 @@ def dehyphen(left: str, right: str, vocab: set[str]) -> str:
         return f"{left}-{right}"  # two words in their own right: a compound
     if tail_word and len(t) > 2 and h in HYPHEN_PREFIXES:
         return f"{left}-{right}"  # "multi-country", "non-governmental"
+    if tail_word and len(h) <= 4 and h[-1] == t[0] and h[-1] in "aeiou":
+        return f"{left}-{right}"  # a prefix meeting its own vowel: "re-engagement", "co-operation"
     return left + right
 
 

@@ -1,13 +1,13 @@
-"""Tables drawn with ruling lines: rows and cells from the grid, not from the text flow.
+"""Tables: rows and cells from the lines a page draws, or from the alignment of its words.
 
 Left to the reading-order cut, a table whose cells wrap over several lines is read column
 by column (its baselines do not line up), so a recommendation and the management
-response beside it end up pages of text apart. Where the page draws the table's borders
-we can do better: the lines say where every row and cell is.
+response beside it end up far apart. Where the page draws the table's lines we can do
+better: they say where every row and cell is.
 
 * Thin lines (pdf_text.page_rulings) are merged where collinear and grouped into grids:
-  horizontal and vertical lines that touch. A grid with at least two rows of text is a
-  table (a single framed box is not).
+  horizontal and vertical lines that touch. A grid with two rows or two cells of text is
+  a table (a framed box is not).
 * Row boundaries are horizontal lines across most of the table (≥ ROW_SPAN of its
   width); a shorter line only splits a header cell ("Implementation monitoring" over
   "Comments | Status"). Where a row line is interrupted, the cell above spans down
@@ -15,16 +15,21 @@ we can do better: the lines say where every row and cell is.
 * Cells are the stretches between vertical lines that cross the whole row; a cell split
   below a label by a shorter line becomes one cell per part, each prefixed by the label,
   so a two-level header lines up with the data rows under it.
+* Tables ruled between rows only (no vertical lines) take their columns from the white
+  gutters no line of text crosses, and split a band between two rules into rows where a
+  new entry starts in the first column.
 
 The table's words are taken out of the page's text flow and a placeholder of the table's
-size takes their place, so the table lands where it belongs in the reading order.
+size takes their place, so the table lands where it belongs in the reading order. Tables
+without any lines are left to pdf_blocks, which finds their rows from aligned fragments
+and uses the helpers at the end of this module to keep wrapped cells in their row.
 """
 
 from __future__ import annotations
 
 import bisect
 
-from whatworks.read.pdf_layout import Frag, Line, merge_intervals
+from whatworks.read.pdf_layout import Frag, Line, is_marker, merge_intervals
 from whatworks.read.pdf_text import Word
 
 #: Collinear pieces within this distance (points) are one line; gaps up to GAP_TOL are bridged.
@@ -57,8 +62,8 @@ class TablePlace(Frag):
 
     __slots__ = ("table", "_top", "_bottom")
 
-    def __init__(self, table: Table, size: float):  # noqa: D107 - no Frag.__init__: no first word
-        x0, top, x1, bottom = table.bbox
+    def __init__(self, table: Table, size: float):
+        x0, top, x1, bottom = table.bbox  # Frag.__init__ wants a first word: set the slots here
         self.table = table
         self.words = []
         self.u0, self.u1, self.q, self.role = x0, x1, 0, "body"
@@ -95,9 +100,11 @@ def find_tables(rulings: tuple[list, list], frags: list[Frag], height: float) ->
         if table is not None:
             tables.append(table)
             rest = outside
-    for stack in (part for st in _row_rules([h for h in hs if h not in used], height)
+    for stack in (part for st in _row_rules([h for h in hs if h not in used and not _underline(h, rest)], height)
                   for part in _split_at_text(st, rest)):
         box = _grid_box(stack, [])
+        if any(_overlap(box, t.bbox) for t in tables):
+            continue
         inside, outside = _split_inside(rest, box)
         if not inside:
             continue
@@ -164,22 +171,50 @@ def _grids(hs: list[tuple], vs: list[tuple]) -> list[tuple[list[tuple], list[tup
     return [g for g in groups.values() if len(g[0]) >= 2 and len(g[1]) >= 1 and len(g[0]) + len(g[1]) >= 4]
 
 
+def _overlap(a: tuple, b: tuple) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+def _underline(rule: tuple, frags: list[Frag]) -> bool:
+    """A rule just under a line of text and no longer than it: an underlined link or title,
+    not a table border (which runs past the text of a row)."""
+    y, x0, x1 = rule
+    for f in frags:
+        if f.q == 0 and f.base - 1 <= y <= f.base + 0.4 * f.size:
+            if min(x1, f.u1) - max(x0, f.u0) >= 0.9 * (x1 - x0):
+                return True
+    return False
+
+
 def _row_rules(hs: list[tuple], height: float) -> list[list[tuple]]:
-    """Stacks of three or more horizontal rules of the same extent, one under the other: a
-    table ruled between its rows only (no vertical lines), its columns to be found from the
-    alignment of its words. Rules in the page margins (under a running header, over a
-    footer) and short ones (underlines, check boxes) are left out."""
+    """Stacks of three or more horizontal rules ending at the same right edge, one under the
+    other: a table ruled between its rows only (no vertical lines), its columns to be found
+    from the alignment of its words. A rule may start further right than the others (a
+    first-column cell spanning several rows). Rules in the page margins (under a running
+    header, over a footer) and short ones (underlines, check boxes) are left out."""
     lines = [h for h in hs if h[2] - h[1] >= ROW_RULE_MIN and MARGIN_RULES * height < h[0] < (1 - MARGIN_RULES) * height]
-    lines.sort(key=lambda h: (round(h[1] / 4), round(h[2] / 4), h[0]))
-    stacks: list[list[tuple]] = []
+    lines.sort(key=lambda h: h[2])
+    groups: list[list[tuple]] = []
     for h in lines:
-        last = stacks[-1] if stacks else None
-        if (last and abs(h[1] - last[-1][1]) <= 4 and abs(h[2] - last[-1][2]) <= 4
-                and h[0] - last[-1][0] <= 0.6 * height):
-            last.append(h)
+        if groups and h[2] - groups[-1][-1][2] <= 4:
+            groups[-1].append(h)
         else:
-            stacks.append([h])
-    return [sorted(st) for st in stacks if len(st) >= 3]
+            groups.append([h])
+    stacks: list[list[tuple]] = []
+    for group in groups:
+        group.sort()
+        parts = [[group[0]]]
+        for h in group[1:]:
+            if h[0] - parts[-1][-1][0] > 0.6 * height:
+                parts.append([h])
+            else:
+                parts[-1].append(h)
+        for part in parts:
+            width = max(h[2] - h[1] for h in part)
+            part = [h for h in part if h[2] - h[1] >= ROW_SPAN * width]
+            if len(part) >= 3:
+                stacks.append(part)
+    return stacks
 
 
 def _split_at_text(stack: list[tuple], frags: list[Frag]) -> list[list[tuple]]:
@@ -221,7 +256,7 @@ def _split_inside(frags: list[Frag], box: tuple[float, float, float, float]) -> 
 
 
 def _table(hs: list[tuple], vs: list[tuple], frags: list[Frag]) -> Table | None:
-    """Rows and cells of one grid, or None when it holds fewer than two rows of text."""
+    """Rows and cells of one grid, or None when it holds a single cell of text (a frame)."""
     box = _grid_box(hs, vs)
     x0, top, x1, bottom = box
     width = x1 - x0
@@ -247,8 +282,6 @@ def _table(hs: list[tuple], vs: list[tuple], frags: list[Frag]) -> Table | None:
     else:
         bounds[-1] = bottom
     n_rows = len(bounds) - 1
-    if n_rows < 2:
-        return None
     words_by_row: list[list[Word]] = [[] for _ in range(n_rows)]
     for f in frags:
         for w in f.words:
@@ -257,7 +290,7 @@ def _table(hs: list[tuple], vs: list[tuple], frags: list[Frag]) -> Table | None:
             while k > 0 and not _closed(spans[k], cx):  # a merged cell from the row above
                 k -= 1
             words_by_row[k].append(w)
-    if sum(1 for r in words_by_row if r) < 2:
+    if not any(words_by_row):
         return None
     gutters = None
     if not vs:  # rules between rows only: the columns are where no word ever is
@@ -273,6 +306,8 @@ def _table(hs: list[tuple], vs: list[tuple], frags: list[Frag]) -> Table | None:
         else:  # without rules between all rows, a new first cell starts a new row
             rows.extend(_cells(part, x0, x1, bounds[k], bounds[k + 1], vs, gutters)
                         for part in _sub_rows(words, gutters))
+    if len(rows) < 2 and sum(1 for cell in rows[0] if cell) < 2:
+        return None  # a frame around some text, not a table
     return Table(box, rows)
 
 
@@ -328,7 +363,7 @@ def _gutters(words_by_row: list[list[Word]]) -> list[float] | None:
         if depth <= allowed and start is None:
             start = x
         elif depth > allowed and start is not None:
-            if x - start >= gap and depth - step <= allowed and start > events[0][0]:
+            if x - start >= gap and start > events[0][0]:  # not the margin left of the table
                 gutters.append((start + x) / 2)
             start = None
     if not gutters:
@@ -336,6 +371,9 @@ def _gutters(words_by_row: list[list[Word]]) -> list[float] | None:
     multi = sum(1 for p in pieces if len({bisect.bisect_right(gutters, (a + b) / 2) for a, b in p}) >= 2)
     if multi < 2:
         return None
+    first = [w for w in words if (w.box[0] + w.box[2]) / 2 < gutters[0]]
+    if all(is_marker(w.text) for w in first):
+        return None  # bullets and their text: a list between rules
     for row in words_by_row:  # running text on both sides of a gutter: page columns
         bases: dict[int, set[int]] = {}
         for w in row:
@@ -422,7 +460,7 @@ def _lines(words: list[Word]) -> list[list[Word]]:
     return lines
 
 
-# --- tables without vertical lines: columns from the alignment of words ---------------------------
+# --- tables without lines: columns from the alignment of words ------------------------------------
 #
 # Lines whose fragments line up with a neighbour's are table rows (pdf_blocks decides that).
 # A cell that wraps leaves lines with fewer fragments below the row's first line; they are the
@@ -434,23 +472,31 @@ ALIGN = 4.0
 
 
 def columns(lines: list[Line], i: int, is_row: list[bool]) -> list[float]:
-    """Left edges of the columns of the table around row `i`: the fragment starts of the
-    table rows near it that line up with it."""
+    """Left edges of the cells of row `i`: its own fragments, plus the column edges shared by
+    at least half of the nearby rows that line up with it where row `i` has no text (a wide
+    justified space in one row splits a fragment, but makes no column)."""
     line = lines[i]
-    xs = [f.u0 for f in line.frags]
-    mine = xs[1:]
+    rows = [[f.u0 for f in line.frags]]
     for k in range(max(0, i - 8), min(len(lines), i + 9)):
         if k == i or not is_row[k] or abs(lines[k].base - line.base) > 10 * line.size:
             continue
         other = [f.u0 for f in lines[k].frags]
-        if any(abs(a - b) <= ALIGN for a in mine for b in other[1:]):
-            xs += other
-    xs.sort()
-    out = [xs[0]]
+        if any(abs(a - b) <= ALIGN for a in rows[0][1:] for b in other[1:]):
+            rows.append(other)
+    xs = sorted(x for row in rows for x in row)
+    clusters: list[list[float]] = [[xs[0]]]
     for x in xs[1:]:
-        if x - out[-1] > ALIGN:
-            out.append(x)
-    return out
+        if x - clusters[-1][-1] > ALIGN:
+            clusters.append([x])
+        else:
+            clusters[-1].append(x)
+    need = max(2, (len(rows) + 1) // 2) if len(rows) > 1 else 1
+    shared = [c[0] for c in clusters if len(c) >= need]
+    # The row's own cells come first (a centred or right-aligned cell starts anywhere); a
+    # shared edge is added where the row has no text (an empty cell in its first line).
+    own = [(f.u0, f.u1) for f in line.frags]
+    extra = [x for x in shared if not any(a - ALIGN <= x <= b + ALIGN for a, b in own)]
+    return sorted([a for a, _ in own] + extra)
 
 
 def column_of(x: float, cols: list[float]) -> int:
@@ -482,6 +528,8 @@ def continues_row(group: list[Line], line: Line, cols: list[float]) -> bool:
     """Is `line` more of the row `group` (its cells wrapping), rather than a new row?"""
     if not fits_columns(line, cols):
         return False
+    if line.bold and all(g.bold for g in group):
+        return True  # column headings over two lines
     last: dict[int, Word] = {}  # column → the last word written in it so far
     right: dict[int, float] = {}  # column → its right edge as far as we can see
     for prev in group:

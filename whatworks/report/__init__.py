@@ -99,7 +99,7 @@ def build_figures(db, s: Synthesis, fig_dir: Path, data_dir: Path | None = None)
     for name, make in (("heatmap", f.theme_region_heatmap), ("evidence", f.evidence_map)):
         if not s.themes() or not s.reports or (name == "heatmap" and len(regions) < 2):
             continue  # nothing to show (one region: a single column would say nothing)
-        svg, png = f.cached_figure(fig_dir, name, f.map_data(s, name), lambda make=make: make(s))
+        svg, png = f.cached_figure(fig_dir, name, f.map_data(s, name), lambda make=make: make(s), dpi=f.MAP_DPI)
         made[name] = (svg, png)
         figs.files += [svg, png]
     n = 0

@@ -8,9 +8,11 @@ synthesis' verified quotes with report and page), Themes (ranked per question), 
 from __future__ import annotations
 
 import json
+from copy import copy
 from pathlib import Path
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
@@ -29,22 +31,35 @@ def _clean(value):
     return value
 
 
+_TOP = Alignment(vertical="top")
+_WRAP = Alignment(vertical="top", wrap_text=True)
+_BOLD = Font(bold=True)
+
+
 def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list], widths: list[int]) -> None:
+    """One sheet, written in openpyxl's streaming mode (a workbook of every item stays quick to write)."""
     ws = wb.create_sheet(title)
-    ws.append(header)
-    for cell in ws[1]:
-        cell.font = Font(bold=True)
-        cell.fill = HEAD_FILL
-        cell.alignment = Alignment(vertical="top", wrap_text=True)
-    for row in rows:
-        ws.append([_clean(v) for v in row])
     for i, w in enumerate(widths, 1):
         ws.column_dimensions[get_column_letter(i)].width = w
-    for row in ws.iter_rows(min_row=2):
-        for cell in row:
-            cell.alignment = Alignment(vertical="top", wrap_text=isinstance(cell.value, str) and len(cell.value) > 40)
     ws.freeze_panes = "A2"
-    ws.auto_filter.ref = ws.dimensions
+    ws.auto_filter.ref = f"A1:{get_column_letter(len(header))}{len(rows) + 1}"
+    head = []
+    for text in header:
+        cell = WriteOnlyCell(ws, value=text)
+        cell.font, cell.fill, cell.alignment = _BOLD, HEAD_FILL, _WRAP
+        head.append(cell)
+    ws.append(head)
+    # a cell's style is registered once and its index copied (setting .alignment on every cell
+    # hashes the style again each time: most of the time a large workbook took)
+    wrap, top = WriteOnlyCell(ws), WriteOnlyCell(ws)
+    wrap.alignment, top.alignment = _WRAP, _TOP
+    for row in rows:
+        out = []
+        for value in row:
+            cell = WriteOnlyCell(ws, value=_clean(value))
+            cell._style = copy((wrap if isinstance(value, str) and len(value) > 40 else top)._style)
+            out.append(cell)
+        ws.append(out)
 
 
 def write_excel(db: Database, s: Synthesis, path: Path) -> Path:
@@ -88,8 +103,7 @@ def write_excel(db: Database, s: Synthesis, path: Path) -> Path:
                 code_rows.append([ids.get(r["sha256"], ""), r["idx"], r["kind"], t, labels.get(t, ""), "reviewer", "human",
                                   1.0, "", "", "", "add", h["reviewer"] or "", r["sha256"], key])
 
-    wb = Workbook()
-    wb.remove(wb.active)
+    wb = Workbook(write_only=True)
     _sheet(wb, "Items", ["Report No.", "Included", "Source", "Item", "Kind", "Page", "Section", "Text", "Theme ids",
                          "Themes", "sha256", "Item key"], items_rows, [10, 9, 28, 6, 14, 6, 16, 90, 30, 40, 20, 18])
     _sheet(wb, "Codes", ["Report No.", "Item", "Kind", "Theme id", "Theme", "Engine", "Method", "Score", "Triggers",

@@ -685,22 +685,20 @@ def screening_view(db, sha256: str, v, cache: Cache, with_document: bool = True,
 
 def conflicts_view(db, v, cache: Cache, page: int = 1, per_page: int = 50) -> dict[str, Any]:
     """Open conflicts (and second looks), a page at a time."""
-    machine = ws.machine_screening(db, reviewed_only=True)
-    items = ws.conflicts(db, machine)
+    items, flagged = screening_disagreements(db, cache)
     hidden = hide_others(db, v, "screening")
     if hidden:  # a blind reviewer sees only their own disagreements with the machine
         items = [{**c, "kinds": ["machine"], "decisions": [d for d in c["decisions"] if d["reviewer"] == v.name]}
                  for c in items if any(d["reviewer"] == v.name and d["decision"] != c["machine"]
                                        for d in c["decisions"])]
     # conflicts between reviewers first: they are the ones only the lead can settle
-    items.sort(key=lambda c: ("reviewers" not in c["kinds"], c["sha256"]))
-    flagged = ws.second_looks(db, machine)
+    items = sorted(items, key=lambda c: ("reviewers" not in c["kinds"], c["sha256"]))
     if hidden:
         flagged = [f for f in flagged if f["reviewer"] == v.name]
     total = len(items)
-    items = items[(page - 1) * per_page: page * per_page]
+    items = [dict(c) for c in items[(page - 1) * per_page: page * per_page]]  # copies: the lists are cached
     flagged_total = len(flagged)
-    flagged = flagged[:per_page]
+    flagged = [dict(f) for f in flagged[:per_page]]
     fixes = correction_looks(db, cache)  # corrections a re-run of describe changed the machine's value under
     fixes_total = len(fixes)
     fixes = fixes[:per_page]
@@ -715,6 +713,23 @@ def conflicts_view(db, v, cache: Cache, page: int = 1, per_page: int = 50) -> di
             "corrections": fixes, "corrections_total": fixes_total,
             "total": total, "page": page, "per_page": per_page,
             "page_url": lambda n: f"/screen/conflicts?page={n}"}
+
+
+def decisions_stamp(db) -> tuple:
+    """Changes whenever a decision behind the conflicts changes: every workspace action writes an audit
+    line, and a run of `whatworks screen` rewrites the machine's records with a new time (both O(1))."""
+    return (db.scalar("SELECT MAX(id) FROM ws_audit"),
+            db.scalar("SELECT screened_at FROM screen_records LIMIT 1"))
+
+
+def screening_disagreements(db, cache: Cache) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(open conflicts, second looks) over every reviewer, kept until a decision or the machine's
+    screening changes (the conflicts page of a large review reads thousands of decisions)."""
+    def make():
+        machine = ws.machine_screening(db, reviewed_only=True)
+        return ws.conflicts(db, machine), ws.second_looks(db, machine)
+
+    return cache._get("disagreements", (cache.version, *decisions_stamp(db)), make)
 
 
 def correction_looks(db, cache: Cache) -> list[dict[str, Any]]:
@@ -1023,11 +1038,14 @@ def agreement_view(db, v, cache: Cache) -> dict[str, Any]:
     """Agreement per stage; a stage still blind for this reviewer shows nothing (it would tell
     them how others decided)."""
     stages = []
+    # kept until a decision changes (and 5 s at most: a run of `whatworks code` changes the machine's codes)
+    stamp = (cache.version, int(time.time() // 5), *decisions_stamp(db), tuple(cache.theme_ids()))
     for name in ws.STAGES:
         if hide_others(db, v, name):
             stages.append((name, None))
         elif name == "screening":
-            stages.append((name, ws.agreement(db, "screening")))
+            stages.append((name, cache._get("agreement-screening", stamp, lambda: ws.agreement(db, "screening"))))
         else:
-            stages.append((name, ws.agreement(db, "coding", themes=cache.theme_ids())))
+            stages.append((name, cache._get("agreement-coding", stamp,
+                                            lambda: ws.agreement(db, "coding", themes=cache.theme_ids()))))
     return {"stages": stages}
