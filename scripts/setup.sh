@@ -52,8 +52,13 @@ if [ ! -x .venv/bin/python ]; then
 fi
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
   echo "installing whatworks and its dependencies into .venv"
-  .venv/bin/python -m pip install -q --upgrade pip
-  .venv/bin/python -m pip install -q -e ".[dev]"
+  # pip's and setuptools' build chatter goes to a log, shown only if the install fails
+  if ! { .venv/bin/python -m pip install -q --upgrade pip && .venv/bin/python -m pip install -q -e ".[dev]"; } \
+      > .venv/install.log 2>&1; then
+    cat .venv/install.log >&2
+    echo "error: installing whatworks into .venv failed (log: .venv/install.log)" >&2
+    exit 1
+  fi
   touch "$stamp"
 fi
 # Byte-compile the package once: with PYTHONDONTWRITEBYTECODE set, every worker process would

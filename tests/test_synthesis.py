@@ -153,6 +153,9 @@ def test_quotes_drop_labels_and_refuse_fragments():
         "Explore approaches to improve access for parents."
     assert clean_quote("2. El diálogo nacional fue una herramienta eficaz para el tripartismo.").startswith("El ")
     assert clean_quote("By 2018: most members had joined the new pension plan.").startswith("By 2018")
+    assert clean_quote("3.1.1 Recovery plan The evaluation found that larger firms planned ahead.") == \
+        "The evaluation found that larger firms planned ahead."  # a numbered heading glued to its sentence
+    assert clean_quote("In Viet Nam the project improved the delivery of benefits.").startswith("In Viet Nam")
     assert clean_quote("Collaboration Projects") is None  # a heading
     assert clean_quote("modernize the telephone system of the pension plan by May 2020") is None  # mid-sentence
     assert clean_quote("15 weeks of benefits remain an adequate duration for most claimants, and") is None

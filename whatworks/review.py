@@ -124,7 +124,7 @@ def _warm_up(project: Project) -> threading.Thread | None:
     vectors) in a thread while the workers read: otherwise it is seconds on the critical path after
     reading. The theme vectors go to the embeddings cache through the thread's own connection (the
     SQLite file only); coding then finds them there, computed the same way."""
-    if project.database_url is not None:
+    if getattr(project, "database_url", None) is not None:
         return None
 
     def work() -> None:
@@ -254,7 +254,7 @@ def run_review(root: str | Path, paths: list[str | Path], *, protocol: str | Non
     if checked is not None:
         line += f"; {checked} checked now, {screened.documents - checked} unchanged"
     if screened.human:
-        line += f"; {screened.human} reviewer decisions kept"
+        line += f"; {screened.human} reviewer decision{'s' if screened.human != 1 else ''} kept"
     stage.news(line)
 
     with _Stage(result, STAGES[2], say) as stage:

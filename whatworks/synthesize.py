@@ -160,6 +160,7 @@ class Synthesis:
 #: A leading label such as "Finding 6: ", "Hallazgo 1: ", "Recommendation #1: " or "Lesson 2. ":
 #: one to three words and a short number (not a year) — dropped, what follows is still verbatim.
 _LABEL = re.compile(r"^(?:[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,2} ?#? ?)?\(?\b[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[:.)–—-]\s+(?=\S)")
+_SECTION = re.compile(r"^[0-9]{1,2}(?:\.[0-9]{1,2})+\.?\s+(?=\S)")
 _END = ".!?…»”\"')"
 #: A quote must have at least this many words to stand alone (a heading or fragment does not).
 QUOTE_MIN_WORDS = 6
@@ -175,6 +176,14 @@ def clean_quote(text: str) -> str | None:
     """
     t = normalise_space(text)
     t = _LABEL.sub("", t, count=1)
+    section = _SECTION.match(t)
+    if section:  # "3.1.1 Recovery plan The evaluation found…": a numbered heading glued to its first sentence
+        t = t[section.end():]
+        words = t.split(" ")
+        for k in range(1, min(len(words), 8)):
+            if words[k][:1].isupper() and words[k - 1][-1:].isalpha() and words[k - 1][:1].islower():
+                t = " ".join(words[k:])
+                break
     if t[:1] in "-–—•·*":
         t = t[1:].lstrip()
     words = t.split()
@@ -344,9 +353,12 @@ LABEL_TITLES = {"project": "project", "programme": "programme", "country_program
 
 def _lower_label(label: str) -> str:
     """'Political context and instability' → 'political context and instability' (acronyms kept)."""
-    first = label.split(" ", 1)[0]
-    if first.isupper() or any(c.isupper() for c in first[1:]) or first.startswith(("ILO", "EI ")):
-        return label
+    words = label.split()
+    first = words[0] if words else ""
+    if first.isupper() or any(c.isupper() for c in first[1:]):
+        return label  # an acronym or a name ("ILO's…", "EI special benefits")
+    if len(words) > 1 and words[1][:1].isupper() and not words[1].isupper():
+        return label  # a proper name ("Employment Insurance", "Old Age Security")
     return label[:1].lower() + label[1:]
 
 
@@ -692,8 +704,8 @@ def limitations(s: Synthesis) -> list[str]:
     m = s.n_reports
     flow = s.flow or {}
     if flow.get("maybe"):
-        out.append(f"{plural(flow['maybe'], 'short-listed report')} still await a reviewer's decision and "
-                   f"{'is' if flow['maybe'] == 1 else 'are'} not part of this synthesis.")
+        out.append(f"{plural(flow['maybe'], 'short-listed report')} still {'awaits' if flow['maybe'] == 1 else 'await'} "
+                   f"a reviewer's decision and {'is' if flow['maybe'] == 1 else 'are'} not part of this synthesis.")
     if flow.get("failed"):
         out.append(f"{plural(flow['failed'], 'file')} could not be read and {'was' if flow['failed'] == 1 else 'were'} "
                    "not screened.")

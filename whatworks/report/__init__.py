@@ -226,10 +226,11 @@ def _years(s: Synthesis) -> str:
 
 
 def _listing(values: list[str], limit: int = 6) -> str:
+    """'a, b and c'; 'a, b, c, d and 5 more' when there are more than `limit`."""
     values = [str(v) for v in values if v]
-    shown = values[:limit]
-    text = ", ".join(shown[:-1]) + (" and " if len(shown) > 1 else "") + shown[-1] if shown else ""
-    return text + (f" and {len(values) - limit} more" if len(values) > limit else "")
+    if len(values) > limit:
+        return ", ".join(values[:limit]) + f" and {len(values) - limit} more"
+    return values[0] if len(values) == 1 else ", ".join(values[:-1]) + " and " + values[-1] if values else ""
 
 
 def subtitle(s: Synthesis) -> str:
@@ -279,7 +280,8 @@ def selection_paragraphs(s: Synthesis, figs: Figures | None = None) -> list[str]
                + (f"; {' and '.join(removed)} {'was' if set_aside == 1 else 'were'} set aside" if removed else "")
                + fig("flow") + ".")
     queries = p.get("queries") or []
-    search = (f"The remaining {plural(f['screened'], 'record')} were searched with the protocol's keyword queries"
+    search = (f"The {'remaining ' if set_aside else ''}{plural(f['screened'], 'record')} "
+              f"{'was' if f['screened'] == 1 else 'were'} searched with the protocol's keyword queries"
               + (f" ({_listing([q.strip(chr(34)) for q in queries], 8)})" if queries else "")
               + f", which short-listed {f['shortlisted']}" + fig("shortlisted") + ".")
     out.append(search)
@@ -294,8 +296,8 @@ def selection_paragraphs(s: Synthesis, figs: Figures | None = None) -> list[str]
         tests.append("the content criteria" + fig("criteria"))
     assess = (f"The short-listed reports were assessed on their full text against {_join_and(tests)}"
               if tests else "The short-listed reports were assessed on their full text against the protocol")
-    assess += (f": {f['excluded']} {'was' if f['excluded'] == 1 else 'were'} excluded, each with its reason "
-               "(the matrix in Annex II)")
+    assess += (f": {f['excluded']} {'was excluded, with its reason' if f['excluded'] == 1 else 'were excluded, each with its reason'}"
+               " (the matrix in Annex II)")
     if f.get("maybe"):
         assess += f", and {f['maybe']} {'is' if f['maybe'] == 1 else 'are'} awaiting a reviewer's decision"
     out.append(assess + ".")

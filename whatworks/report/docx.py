@@ -71,8 +71,10 @@ def _repeat_header(row) -> None:
     props.append(el)
 
 
-def _table(doc, header: list[str], rows: list[list[str]], widths: list[float], size: float = 8):
-    """A grid table with a shaded header repeated on every page, and fixed column widths (cm)."""
+def _table(doc, header: list[str], rows: list[list[str]], widths: list[float], size: float = 8,
+           keep_rows: bool = False):
+    """A grid table with a shaded header repeated on every page, and fixed column widths (cm);
+    `keep_rows`: a row is never split across pages."""
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -98,6 +100,11 @@ def _table(doc, header: list[str], rows: list[list[str]], widths: list[float], s
                     p = cell.add_paragraph()
                 run = p.add_run(line)
                 run.font.size = Pt(size)
+    if keep_rows:
+        for row in table.rows:
+            el = OxmlElement("w:cantSplit")
+            el.set(qn("w:val"), "true")
+            row._tr.get_or_add_trPr().append(el)
     for i, w in enumerate(widths):
         table.columns[i].width = Cm(w)
         for cell in table.columns[i].cells:
@@ -196,7 +203,7 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
             if cols:
                 width = _text_width_cm(doc) / len(cols)
                 _table(doc, [title for title, _ in cols], [["\n".join(f"• {t}" for t in texts) for _, texts in cols]],
-                       [width] * len(cols), size=8.5)
+                       [width] * len(cols), size=8.5, keep_rows=True)
                 _caption(doc, figures.caption("criteria"))
         elif key in figures.png:
             _figure(doc, figures.png[key], figures.caption(key))
