@@ -26,28 +26,6 @@ from whatworks.errors import WhatworksError
 log = logging.getLogger("whatworks")
 
 
-def _progress(label: str, quiet: bool):
-    """A progress callback for add_paths: a tqdm bar on stderr, silent when quiet or not a terminal."""
-    state: dict[str, Any] = {}
-
-    def update(result, done: int, total: int) -> None:
-        if quiet:
-            return
-        if result is None:
-            from tqdm import tqdm
-
-            state["bar"] = tqdm(total=total, desc=label, unit="file", file=sys.stderr,
-                                disable=total == 0, mininterval=0.5)
-            return
-        bar = state.get("bar")
-        if bar is not None:
-            bar.update(1)
-            if done == total:
-                bar.close()
-
-    return update
-
-
 def _print_add_summary(summary, verbose_errors: bool = True) -> None:
     print(summary.line())
     if verbose_errors and summary.errors:
@@ -58,9 +36,10 @@ def _print_add_summary(summary, verbose_errors: bool = True) -> None:
 
 def _ingest(db, paths: list[str], args) -> Any:
     from whatworks.collect import add_paths
+    from whatworks.review import progress_bar
 
     summary = add_paths(db, paths, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                        timeout=args.timeout, progress=_progress("reading", args.quiet))
+                        timeout=args.timeout, progress=progress_bar(args.quiet))
     try:
         from whatworks.search import index
     except ImportError:

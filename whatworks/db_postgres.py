@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 from whatworks.store import CORE_SCHEMA, SCHEMA_MODULES, Database
@@ -283,6 +282,7 @@ class PostgresDatabase(Database):
     """
 
     dialect = "postgresql"
+    BEGIN = "BEGIN"
 
     def __init__(self, url: str, *, apply_schema: bool = True):  # noqa: D107 - no super().__init__ (SQLite)
         import psycopg
@@ -443,38 +443,6 @@ class PostgresDatabase(Database):
         elif rows == [()]:
             cur.execute(self._translate(sql))
         return cur
-
-    def query(self, sql: str, params: Any = ()) -> list[Row]:
-        return self.execute(sql, params).fetchall()
-
-    def one(self, sql: str, params: Any = ()) -> Row | None:
-        return self.execute(sql, params).fetchone()
-
-    def scalar(self, sql: str, params: Any = ()) -> Any:
-        row = self.execute(sql, params).fetchone()
-        return row[0] if row else None
-
-    @contextmanager
-    def transaction(self) -> Iterator[PostgresDatabase]:
-        """All or nothing; nested calls join the outer transaction."""
-        if self._depth:
-            self._depth += 1
-            try:
-                yield self
-            finally:
-                self._depth -= 1
-            return
-        self.conn.execute("BEGIN")
-        self._depth = 1
-        try:
-            yield self
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
-        finally:
-            self._depth = 0
 
     def _table_exists(self, name: str) -> bool:
         return bool(self.scalar("SELECT to_regclass(?) IS NOT NULL", (name.lower(),)))

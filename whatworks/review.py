@@ -165,7 +165,7 @@ def _index_as_read(db) -> Callable[[Any], None]:
     return on_result
 
 
-def _progress_bar(quiet: bool, also: Callable[[Any], None] | None = None):
+def progress_bar(quiet: bool, also: Callable[[Any], None] | None = None):
     """A progress callback for add_paths: a bar on a terminal, nothing in a log file or a pipe.
     `also(result)` is called for every file done."""
     state: dict[str, Any] = {}
@@ -231,7 +231,7 @@ def run_review(root: str | Path, paths: list[str | Path], *, protocol: str | Non
     with _Stage(result, STAGES[0], say) as stage:
         index(db)  # (brings the index to the current version before documents join it one by one)
         added = add_paths(db, paths, jobs=jobs, executor=executor, scheduler=scheduler, timeout=timeout,
-                          progress=_progress_bar(quiet, _index_as_read(db)))
+                          progress=progress_bar(quiet, _index_as_read(db)))
         indexed = index(db)
     result.counts.update(read=added.read, unchanged=added.unchanged, failed=added.failed, indexed=indexed)
     stage.news(f"documents: {added.read} read ({added.pages} pages), {added.unchanged} unchanged, "

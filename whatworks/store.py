@@ -84,6 +84,10 @@ SCHEMA_MODULES = (
 class Database:
     """A review database. Thin: SQL in, rows out, one transaction per unit of work."""
 
+    #: How a transaction starts: IMMEDIATE takes SQLite's write lock at once, so two writers wait
+    #: instead of failing half-way.
+    BEGIN = "BEGIN IMMEDIATE"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,13 +120,13 @@ class Database:
         return self.conn.executemany(sql, rows)
 
     def query(self, sql: str, params: Any = ()) -> list[sqlite3.Row]:
-        return self.conn.execute(sql, params).fetchall()
+        return self.execute(sql, params).fetchall()
 
     def one(self, sql: str, params: Any = ()) -> sqlite3.Row | None:
-        return self.conn.execute(sql, params).fetchone()
+        return self.execute(sql, params).fetchone()
 
     def scalar(self, sql: str, params: Any = ()) -> Any:
-        row = self.conn.execute(sql, params).fetchone()
+        row = self.execute(sql, params).fetchone()
         return row[0] if row else None
 
     @contextmanager
@@ -135,7 +139,7 @@ class Database:
             finally:
                 self._depth -= 1
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute(self.BEGIN)
         self._depth = 1
         try:
             yield self
