@@ -19,7 +19,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from whatworks.store import CORE_SCHEMA, SCHEMA_MODULES, Database
+from whatworks.store import Database, schema_scripts
 
 log = logging.getLogger(__name__)
 
@@ -307,19 +307,7 @@ class PostgresDatabase(Database):
 
     @staticmethod
     def _schema_statements() -> list[str]:
-        import importlib
-
-        scripts = [CORE_SCHEMA]
-        for name in SCHEMA_MODULES:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as e:
-                if e.name == name:
-                    continue
-                raise
-            schema = getattr(module, "PG_SCHEMA", None) or getattr(module, "SCHEMA", None)
-            if schema:
-                scripts.append(schema)
+        scripts = schema_scripts("PG_SCHEMA", "SCHEMA")
         return [st for script in scripts for st in split_statements(script)]
 
     def apply_schema(self, statements: list[str] | None = None) -> None:

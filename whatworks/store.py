@@ -81,6 +81,23 @@ SCHEMA_MODULES = (
 )
 
 
+def schema_scripts(*names: str) -> list[str]:
+    """The core schema and each stage module's, in order. A module's first attribute among
+    `names` that is set wins (PostgreSQL asks for ``PG_SCHEMA`` before ``SCHEMA``)."""
+    scripts = [CORE_SCHEMA]
+    for name in SCHEMA_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as e:
+            if e.name == name:
+                continue
+            raise
+        schema = next((getattr(module, n) for n in names or ("SCHEMA",) if getattr(module, n, None)), None)
+        if schema:
+            scripts.append(schema)
+    return scripts
+
+
 class Database:
     """A review database. Thin: SQL in, rows out, one transaction per unit of work."""
 
@@ -100,17 +117,8 @@ class Database:
         self.apply_schema()
 
     def apply_schema(self) -> None:
-        self.conn.executescript(CORE_SCHEMA)
-        for name in SCHEMA_MODULES:
-            try:
-                module = importlib.import_module(name)
-            except ModuleNotFoundError as e:
-                if e.name == name:
-                    continue
-                raise
-            schema = getattr(module, "SCHEMA", None)
-            if schema:
-                self.conn.executescript(schema)
+        for script in schema_scripts():
+            self.conn.executescript(script)
 
     # --- plumbing ------------------------------------------------------------------
     def execute(self, sql: str, params: Any = ()) -> sqlite3.Cursor:
