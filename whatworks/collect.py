@@ -174,7 +174,7 @@ def save_result(db: Database, result: FileResult) -> None:
     with db.transaction():
         if result.document is not None:
             document = Document.unpack(result.document)
-            db.save_document(document, result.read_seconds)
+            db.save_document(document, result.read_seconds, packed=result.document)
             if result.description is not None:
                 db.save_description(result.sha256, Description.from_dict(result.description),
                                     result.describe_seconds, DESCRIBE_VERSION)

@@ -189,7 +189,9 @@ class Database:
             (path, sha256, size, mtime, status, error_code, error, fix, time.time()),
         )
 
-    def save_document(self, document: Document, read_seconds: float | None = None) -> None:
+    def save_document(self, document: Document, read_seconds: float | None = None,
+                      packed: bytes | None = None) -> None:
+        """Store a document; `packed` is its `pack()` when the caller has it already (no second compression)."""
         self.execute(
             """INSERT INTO documents(sha256, source, format, title, language, pages, chars, ocr, warnings,
                                      data, read_seconds, added_at)
@@ -200,7 +202,7 @@ class Database:
                  read_seconds=excluded.read_seconds""",
             (document.sha256, document.source, document.format, document.title, document.language,
              len(document.pages), len(document.text), int(document.ocr), json.dumps(document.warnings),
-             document.pack(), read_seconds, time.time()),
+             packed or document.pack(), read_seconds, time.time()),
         )
 
     def document(self, sha256: str) -> Document:

@@ -103,10 +103,15 @@ def _check_csrf(request: Request, given: str | None, expected: str) -> None:
             raise HTTPException(403, "This form was sent from another site and was refused.")
 
 
-async def writer(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
-    """A POST by someone who may change the review (lead or reviewer), with a valid CSRF token."""
+async def _posted(request: Request, v: Viewer) -> None:
+    """Every POST carries the form's CSRF token; refuse it otherwise."""
     form = await request.form()
     _check_csrf(request, form.get("csrf"), v.csrf)  # type: ignore[arg-type]
+
+
+async def writer(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
+    """A POST by someone who may change the review (lead or reviewer), with a valid CSRF token."""
+    await _posted(request, v)
     if not v.user.can_review:
         raise HTTPException(403, f"{v.name} is a {v.role}: viewers can read the review but not change it.")
     return v
@@ -114,8 +119,7 @@ async def writer(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Vie
 
 async def lead(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
     """A POST only the lead may make (resolve conflicts, reveal, accounts)."""
-    form = await request.form()
-    _check_csrf(request, form.get("csrf"), v.csrf)  # type: ignore[arg-type]
+    await _posted(request, v)
     if not v.user.is_lead:
         raise HTTPException(403, f"Only a lead can do this; {v.name} is a {v.role}.")
     return v
@@ -123,8 +127,7 @@ async def lead(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewe
 
 async def poster(request: Request, v: Annotated[Viewer, Depends(viewer)]) -> Viewer:
     """A POST any signed-in person may make (log out), with a valid CSRF token."""
-    form = await request.form()
-    _check_csrf(request, form.get("csrf"), v.csrf)  # type: ignore[arg-type]
+    await _posted(request, v)
     return v
 
 
