@@ -1,263 +1,322 @@
-"""The `whatworks` command: a thin layer over the library, one sub-command a stage.
-
-    whatworks review DIR PATH...      the whole review in one command
-    whatworks read PATH...            read files into a database and print a summary
-    whatworks inspect FILE [--json]   a document's outline, kind, metadata, sections, items
-    whatworks init DIR                create a review project (protocol, codebook, database)
-    whatworks add DIR PATH...         read reports into a project
-    whatworks search DIR QUERY        full-text search
-    whatworks screen DIR              apply the protocol; --json for one line per document
-    whatworks decide DIR DOC DECISION record a human screening decision
-    whatworks code DIR                code items to the codebook's themes
-    whatworks report DIR              synthesis and reports (HTML, Word, Markdown, Excel)
-    whatworks serve DIR               the review workspace in the browser
-"""
+"""The `whatworks` command: one Typer command per operation, each parsing its input, calling
+whatworks.api and printing the result. Errors a user can act on print one line and exit 2."""
 
 from __future__ import annotations
 
-import argparse
+import getpass
 import json
 import logging
 import sys
-from typing import Any
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
 
 from whatworks.errors import WhatworksError
 
 log = logging.getLogger("whatworks")
 
+app = typer.Typer(name="whatworks", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="Turn a pile of evaluation reports into a reviewed, traceable evidence synthesis.")
+users_app = typer.Typer(no_args_is_help=True, help="Manage workspace accounts (team mode).")
+app.add_typer(users_app, name="user")
 
-def _print_add_summary(summary, verbose_errors: bool = True) -> None:
+_state = {"quiet": False}
+
+Dir = Annotated[Path, typer.Argument(help="the review project folder")]
+Paths = Annotated[list[Path], typer.Argument(help="report files or folders")]
+Database = Annotated[str | None, typer.Option(
+    "--database", metavar="URL", help="the review database: postgresql://user@host/dbname (default: "
+    "WHATWORKS_DATABASE, else the project's settings.yaml, else its review.db; 'sqlite' forces review.db)")]
+Jobs = Annotated[int | None, typer.Option("--jobs", "-j", help="worker processes (default: one per core)")]
+Executor = Annotated[str, typer.Option(help="where per-document work runs: local or dask")]
+Scheduler = Annotated[str | None, typer.Option(help="Dask scheduler address, e.g. tcp://10.0.0.5:8786")]
+Timeout = Annotated[float | None, typer.Option(help="seconds one file may take (default 300)")]
+Json = Annotated[bool, typer.Option("--json", help="one JSON line per result")]
+Reviewer = Annotated[str | None, typer.Option(help="who decides (default: you, as the lead)")]
+
+#: Metadata fields that hold lists: `whatworks correct … countries MOZ,AGO`.
+LIST_FIELDS = {"countries", "regions_ilo", "regions_m49", "donors", "project_codes", "languages", "period"}
+
+
+@app.callback()
+def _options(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="log what the library does")] = False,
+             quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bars or stage lines")] = False):
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+    _state["quiet"] = quiet
+
+
+def _say(line: str) -> None:
+    """A plain line to stderr (stdout carries results)."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def _progress():
+    """A progress bar on a terminal, nothing in a log file or a pipe."""
+    state: dict[str, Any] = {}
+    show = not _state["quiet"] and sys.stderr.isatty()
+
+    def update(result: Any, done: int, total: int) -> None:
+        if not show:
+            return
+        if result is None:
+            from tqdm import tqdm
+
+            state["bar"] = tqdm(total=total, desc="    reading", unit="file", file=sys.stderr, disable=total == 0,
+                                mininterval=0.5, leave=False)
+            return
+        bar = state.get("bar")
+        if bar is not None:
+            bar.update(1)
+            if done == total:
+                bar.close()
+
+    return update
+
+
+def _open(directory: Path, database: str | None = None):
+    from whatworks.api import Review
+
+    return Review.open(directory, database=database)
+
+
+def _user(review: Any, reviewer: str | None, role: str = "lead"):
+    from whatworks.team import User, local_user
+
+    return User(reviewer, role) if reviewer else local_user()
+
+
+def _added(summary: Any) -> None:
     print(summary.line())
-    if verbose_errors and summary.errors:
-        print("Files that could not be read:")
-        for r in summary.errors:
-            print(f"  {r.path}\n    {r.error_code}: {r.error}\n    what to do: {r.fix}")
+    for r in summary.errors:
+        print(f"  could not read {r.path}\n    {r.error_code}: {r.error}\n    what to do: {r.fix}")
 
 
-def _ingest(db, paths: list[str], args) -> Any:
-    from whatworks.collect import add_paths
-    from whatworks.review import progress_bar
+# --- the whole review ----------------------------------------------------------------------------
 
-    summary = add_paths(db, paths, jobs=args.jobs, executor=args.executor, scheduler=args.scheduler,
-                        timeout=args.timeout, progress=progress_bar(args.quiet))
-    try:
-        from whatworks.search import index
-    except ImportError:
-        pass
-    else:
-        index(db)
-    return summary
+@app.command()
+def review(directory: Dir, paths: Paths,
+           protocol: Annotated[str | None, typer.Option(help="protocol name or YAML file (new projects)")] = None,
+           jobs: Jobs = None, executor: Executor = "local", scheduler: Scheduler = None, timeout: Timeout = None):
+    """Run a whole review: read, describe, screen, code, synthesize, report (incremental)."""
+    from whatworks.api import Review
 
-
-# --- commands --------------------------------------------------------------------------
+    with Review.open_or_create(directory, protocol) as r:
+        quiet = _state["quiet"]
+        result = r.run(paths, jobs=jobs, executor=executor, scheduler=scheduler, timeout=timeout,
+                       progress=_progress(), say=None if quiet else _say)
+        print(result.summary(said=not quiet))
 
 
-def _project(args):
-    """The project of a command, with its review database: --database, else WHATWORKS_DATABASE, else
-    the project's settings.yaml, else its SQLite file."""
-    from whatworks.project import Project
+@app.command()
+def init(directory: Dir,
+         protocol: Annotated[str, typer.Option(help="ilo-social-protection, canada-social-security, or a YAML file")]
+         = "ilo-social-protection",
+         database: Database = None):
+    """Create a review project (protocol, codebook, database)."""
+    from whatworks.api import Review
+    from whatworks.project import redacted
 
-    return Project.open(args.dir, database=getattr(args, "database", None))
-
-
-def cmd_read(args) -> int:
-    from whatworks.store import Database
-
-    db = Database(args.db)
-    summary = _ingest(db, args.paths, args)
-    _print_add_summary(summary)
-    if args.outline:
-        for row in db.documents():
-            doc = db.document(row["sha256"])
-            print(f"\n{row['source']}  [{doc.format}, {len(doc.pages)} pages, {doc.language}]")
-            for h in doc.outline():
-                print(f"  {'  ' * (h['level'] - 1)}{h['text']}  (p. {h['page']})")
-    print(f"database: {args.db}")
-    return 0
+    with Review.create(directory, protocol, database=database) as r:
+        print(f"review project ready in {r.root}")
+        print(f"  protocol: {r.project.protocol_path}")
+        print(f"  codebook: {r.project.codebook_path}")
+        url = r.project.database_url
+        print(f"  database: {redacted(url) if url else r.project.db_path}")
+        print(f"next: whatworks add {r.root} REPORTS...")
 
 
-def inspect_document(path: str, describe: bool = True) -> dict[str, Any]:
-    """The `inspect --json` object for one file (schema in docs/inspect-json.md)."""
-    from whatworks.read import read_document
-
-    doc = read_document(path)
-    out: dict[str, Any] = {
-        "source": doc.source,
-        "sha256": doc.sha256,
-        "format": doc.format,
-        "pages": len(doc.pages),
-        "language": doc.language,
-        "languages": doc.languages,
-        "title": doc.title,
-        "ocr": doc.ocr,
-        "warnings": doc.warnings,
-        "outline": doc.outline(),
-    }
-    if describe:
-        from whatworks.describe import describe as describe_document
-
-        out.update(describe_document(doc).to_dict())
-    return out
+@app.command()
+def add(directory: Dir, paths: Paths, jobs: Jobs = None, executor: Executor = "local", scheduler: Scheduler = None,
+        timeout: Timeout = None, database: Database = None):
+    """Read and describe reports into a review (unchanged files are skipped)."""
+    with _open(directory, database) as r:
+        _added(r.add(paths, jobs=jobs, executor=executor, scheduler=scheduler, timeout=timeout,
+                     progress=_progress()))
 
 
-def cmd_inspect(args) -> int:
+@app.command()
+def read(paths: Paths, db: Annotated[Path, typer.Option(help="database file")] = Path("whatworks.db"),
+         outline: Annotated[bool, typer.Option(help="print each document's outline")] = False,
+         jobs: Jobs = None, executor: Executor = "local", scheduler: Scheduler = None, timeout: Timeout = None):
+    """Read files or folders into a database (no review project) and print a summary."""
+    from whatworks.api import read_files
+
+    summary, documents = read_files(db, paths, jobs=jobs, executor=executor, scheduler=scheduler, timeout=timeout,
+                                    progress=_progress(), outline=outline)
+    _added(summary)
+    for doc in documents:
+        print(f"\n{doc.source}  [{doc.format}, {len(doc.pages)} pages, {doc.language}]")
+        for h in doc.outline():
+            print(f"  {'  ' * (h['level'] - 1)}{h['text']}  (p. {h['page']})")
+    print(f"database: {db}")
+
+
+@app.command()
+def inspect(files: Annotated[list[Path], typer.Argument(help="files to read")],
+            json_: Annotated[bool, typer.Option("--json", help="one JSON object (docs/inspect-json.md)")] = False,
+            no_describe: Annotated[bool, typer.Option("--no-describe", help="only read")] = False):
+    """Print a document's outline, kind, metadata, sections and items."""
+    from whatworks.api import inspect_file
+
     status = 0
-    for path in args.files:
+    for path in files:
         try:
-            data = inspect_document(path, describe=not args.no_describe)
+            data = inspect_file(path, describe=not no_describe)
         except WhatworksError as e:
             print(f"error: {e}", file=sys.stderr)
             status = 1
             continue
-        if args.json:
-            print(json.dumps(data, ensure_ascii=False, indent=None if len(args.files) > 1 else 2))
+        if json_:
+            print(json.dumps(data, ensure_ascii=False, indent=None if len(files) > 1 else 2))
             continue
-        print(f"{data['source']}")
-        print(f"  format {data['format']}, {data['pages']} pages, language {data['language']}"
-              + (f" ({', '.join(f'{k} {v:.0%}' for k, v in data['languages'].items())})" if data["languages"] else ""))
-        if data.get("title"):
-            print(f"  title: {data['title']}")
-        if "kind" in data:
-            print(f"  kind: {data['kind']}")
-            for key, value in data.get("metadata", {}).items():
-                if value.get("value") not in (None, [], ""):
-                    print(f"  {key}: {value['value']}  (confidence {value['confidence']})")
-        for w in data["warnings"]:
-            print(f"  warning: {w}")
-        print("  outline:")
-        for h in data["outline"]:
-            print(f"    {'  ' * (h['level'] - 1)}{h['text']}  (p. {h['page']})")
-        if data.get("sections"):
-            print("  sections:")
-            for s in data["sections"]:
-                print(f"    {s['kind']:<20} {s['heading'][:60]}  (pp. {s['page_start']}–{s['page_end']})")
-        if data.get("items"):
-            counts: dict[str, int] = {}
-            for item in data["items"]:
-                counts[item["kind"]] = counts.get(item["kind"], 0) + 1
-            print("  items: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
-    return status
+        _print_inspection(data)
+    raise typer.Exit(status)
 
 
-def cmd_init(args) -> int:
-    from whatworks.project import Project, redacted
+def _print_inspection(data: dict[str, Any]) -> None:
+    langs = ", ".join(f"{k} {v:.0%}" for k, v in data["languages"].items())
+    print(f"{data['source']}")
+    print(f"  format {data['format']}, {data['pages']} pages, language {data['language']}"
+          + (f" ({langs})" if langs else ""))
+    if data.get("title"):
+        print(f"  title: {data['title']}")
+    if "kind" in data:
+        print(f"  kind: {data['kind']}")
+        for key, value in data.get("metadata", {}).items():
+            if value.get("value") not in (None, [], ""):
+                print(f"  {key}: {value['value']}  (confidence {value['confidence']})")
+    for w in data["warnings"]:
+        print(f"  warning: {w}")
+    print("  outline:")
+    for h in data["outline"]:
+        print(f"    {'  ' * (h['level'] - 1)}{h['text']}  (p. {h['page']})")
+    if data.get("sections"):
+        print("  sections:")
+        for s in data["sections"]:
+            print(f"    {s['kind']:<20} {s['heading'][:60]}  (pp. {s['page_start']}–{s['page_end']})")
+    if data.get("items"):
+        counts: dict[str, int] = {}
+        for item in data["items"]:
+            counts[item["kind"]] = counts.get(item["kind"], 0) + 1
+        print("  items: " + ", ".join(f"{n} {k}" for k, n in counts.items()))
 
-    project = Project.init(args.dir, args.protocol, database=args.database)
-    print(f"review project ready in {project.root}")
-    print(f"  protocol: {project.protocol_path}")
-    if project.codebook_path.exists():
-        print(f"  codebook: {project.codebook_path}")
-    url = project.database_url
-    print(f"  database: {redacted(url) if url else project.db_path}")
-    print(f"next: whatworks add {project.root} REPORTS...")
-    return 0
 
+# --- stages ------------------------------------------------------------------------------------------
 
-def cmd_add(args) -> int:
-    project = _project(args)
-    summary = _ingest(project.db, args.paths, args)
-    _print_add_summary(summary)
-    return 0
-
-
-def cmd_search(args) -> int:
-    from whatworks.search import search
-
-    project = _project(args)
-    hits = search(project.db, args.query, year=args.year, kind=args.kind, region=args.region,
-                  country=args.country, language=args.language, section=args.section, limit=args.limit)
+@app.command()
+def search(directory: Dir, query: str, year: Annotated[str | None, typer.Option(help="2015 or 2012-2018")] = None,
+           kind: Annotated[str | None, typer.Option(help="document kind, e.g. evaluation_report")] = None,
+           region: str | None = None,
+           country: Annotated[str | None, typer.Option(help="ISO 3166 alpha-3 code, e.g. MOZ")] = None,
+           language: str | None = None,
+           section: Annotated[str | None, typer.Option(help="section kind, e.g. recommendations")] = None,
+           limit: int = 20, json_: Json = False, database: Database = None):
+    """Full-text search (phrases in quotes, AND/OR/NOT, prefix*)."""
+    with _open(directory, database) as r:
+        hits = r.search(query, year=year, kind=kind, region=region, country=country, language=language,
+                        section=section, limit=limit)
     for hit in hits:
-        row = hit.__dict__ if hasattr(hit, "__dict__") else dict(hit)
-        if args.json:
-            print(json.dumps(row, ensure_ascii=False, default=str))
+        if json_:
+            print(json.dumps(hit.to_dict(), ensure_ascii=False))
         else:
-            print(f"{row.get('title') or row.get('source')}  (p. {row.get('page')}, {row.get('section_kind') or '-'})")
-            print(f"    {row.get('snippet')}")
-    if not hits and not args.json:
+            print(f"{hit.title or hit.source}  (p. {hit.page}, {hit.section_kind or '-'})\n    {hit.snippet}")
+    if not hits and not json_:
         print("no matches")
-    return 0
 
 
-def cmd_screen(args) -> int:
-    from whatworks.screen import screen, screen_results
-
-    project = _project(args)
-    summary = screen(project)
-    if args.json:
-        for row in screen_results(project.db):
-            print(json.dumps(row, ensure_ascii=False))
-    else:
-        print(summary.line() if hasattr(summary, "line") else summary)
-    return 0
-
-
-def cmd_decide(args) -> int:
-    from whatworks.screen import decide
-
-    project = _project(args)
-    db = project.db
-    sha = args.document
-    if not db.has_document(sha):
-        row = db.one("SELECT sha256 FROM files WHERE path = ? OR path LIKE ?", (args.document, f"%{args.document}"))
-        if row is None:
-            row = db.one("SELECT sha256 FROM documents WHERE sha256 LIKE ?", (f"{args.document}%",))
-        if row is None:
-            print(f"error: no document matches {args.document!r}", file=sys.stderr)
-            return 1
-        sha = row["sha256"]
-    decide(db, sha, args.decision, args.reason, reviewer=args.reviewer, role=args.role)
-    print(f"{sha[:12]}: {args.decision} by {args.reviewer} — kept over the machine's decision on every re-run")
-    return 0
+@app.command()
+def screen(directory: Dir, json_: Json = False, database: Database = None):
+    """Apply the protocol to every document (--json: one line per record, docs/screen-json.md)."""
+    with _open(directory, database) as r:
+        summary = r.screen()
+        if json_:
+            for row in r.screening():
+                print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(summary.line())
 
 
-def cmd_code(args) -> int:
-    from whatworks.coding import code
-
-    project = _project(args)
-    summary = code(project)
-    print(summary.line() if hasattr(summary, "line") else summary)
-    return 0
-
-
-def cmd_report(args) -> int:
-    from whatworks.review import write_outputs
-
-    project = _project(args)
-    for path in write_outputs(project):
-        print(f"  {path}")
-    return 0
+@app.command()
+def decide(directory: Dir, document: Annotated[str, typer.Argument(help="a sha256, its start, or the file path")],
+           decision: Annotated[str, typer.Argument(help="include, maybe or exclude")],
+           reason: Annotated[str, typer.Option(help="why (it goes into the selection log)")],
+           reviewer: Reviewer = None,
+           role: Annotated[str, typer.Option(help="lead or reviewer")] = "lead", database: Database = None):
+    """Record a person's screening decision: it wins over the machine's on every re-run."""
+    if not reason.strip():
+        raise WhatworksError("a decision needs a reason (--reason): it goes into the selection log")
+    with _open(directory, database) as r:
+        user = _user(r, reviewer, role)
+        sha = r.decide(document, decision, reason, user)
+    print(f"{sha[:12]}: {decision} by {user.name} ({user.role}) — kept over the machine's decision on every re-run")
 
 
-def cmd_review(args) -> int:
-    from whatworks.review import run_review
-
-    def say(line: str) -> None:  # one plain line as each stage starts and ends (stderr: stdout is the summary)
-        print(line, file=sys.stderr, flush=True)
-
-    result = run_review(args.dir, args.paths, protocol=args.protocol, jobs=args.jobs, executor=args.executor,
-                        scheduler=args.scheduler, timeout=args.timeout, quiet=args.quiet,
-                        say=None if args.quiet else say)
-    print(result.summary())
-    return 0
-
-
-def cmd_serve(args) -> int:
-    from whatworks.web.app import serve
-
-    serve(args.dir, host=args.host, port=args.port, team=args.team, database=args.database,
-          forwarded_allow_ips=args.forwarded_allow_ips)
-    return 0
+@app.command()
+def correct(directory: Dir, document: Annotated[str, typer.Argument(help="a sha256, its start, or the file path")],
+            field: Annotated[str, typer.Argument(help="kind, or a metadata field (year, timing, countries…)")],
+            value: Annotated[str, typer.Argument(help="the right value (a list: comma-separated; JSON accepted)")],
+            reason: Annotated[str, typer.Option(help="why the machine's value is wrong")],
+            reviewer: Reviewer = None, database: Database = None):
+    """Correct a document's kind or a metadata field; it is screened again at once."""
+    with _open(directory, database) as r:
+        user = _user(r, reviewer)
+        target, key = ("kind", "kind") if field == "kind" else ("metadata", field)
+        sha = r.correct(document, target, key, _parse_value(field, value), reason=reason, user=user)
+        row = next((x for x in r.screening() if x["sha256"] == sha), None)
+    print(f"{sha[:12]}: {field} = {value} ({user.name}: {reason})")
+    if row is not None:
+        print(f"  screening now: {row['decision']} ({row['stage']})")
 
 
-def cmd_user(args) -> int:
-    from whatworks.web.app import add_user
+def _parse_value(field: str, raw: str) -> Any:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = raw
+    if field in LIST_FIELDS and isinstance(value, str):
+        value = [v.strip() for v in value.split(",") if v.strip()]
+    return value
 
-    add_user(args.dir, args.name, args.role, args.password, database=args.database)
-    print(f"user {args.name} ({args.role}) saved")
-    return 0
+
+@app.command()
+def code(directory: Dir, json_: Annotated[bool, typer.Option("--json", help="one JSON line per item")] = False,
+         force: Annotated[bool, typer.Option(help="code every item again")] = False, database: Database = None):
+    """Code the included reports' items to the codebook's themes."""
+    with _open(directory, database) as r:
+        summary = r.code(force=force)
+        if json_:
+            for row in r.coded_items():
+                print(json.dumps(row, ensure_ascii=False))
+        else:
+            print(summary.line())
 
 
-def cmd_protocols(args) -> int:  # noqa: ARG001
+@app.command()
+def report(directory: Dir, database: Database = None):
+    """Write the synthesis: HTML, Word, Markdown, Excel, figures, matrix."""
+    with _open(directory, database) as r:
+        for path in r.report():
+            print(f"  {path}")
+
+
+@app.command()
+def serve(directory: Dir, host: str = "127.0.0.1", port: int = 8000,
+          team: Annotated[bool, typer.Option(help="accounts, roles and blind screening")] = False,
+          database: Database = None,
+          forwarded_allow_ips: Annotated[str, typer.Option(help="proxies whose X-Forwarded headers are believed")]
+          = "127.0.0.1"):
+    """The review workspace in the browser."""
+    from whatworks.web.app import serve as serve_app
+
+    serve_app(directory, host=host, port=port, team=team, database=database, forwarded_allow_ips=forwarded_allow_ips,
+              say=_say)
+
+
+@app.command()
+def protocols():
+    """List the shipped protocols and codebooks."""
     from whatworks.project import builtin_codebooks, builtin_protocols
 
     print("protocols:")
@@ -266,151 +325,89 @@ def cmd_protocols(args) -> int:  # noqa: ARG001
     print("codebooks:")
     for name, path in builtin_codebooks().items():
         print(f"  {name}  ({path})")
-    return 0
 
 
-# --- parser ------------------------------------------------------------------------------
+# --- accounts ------------------------------------------------------------------------------------------
+
+def _password() -> str:
+    """The password from a prompt on a terminal, else from the first line of standard input."""
+    if sys.stdin.isatty():
+        first = getpass.getpass("password: ")
+        if getpass.getpass("again: ") != first:
+            raise WhatworksError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\r\n")
 
 
-def _executor_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--jobs", "-j", type=int, default=None, help="worker processes (default: one per core)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local",
-                   help="where per-document work runs (default: local processes)")
-    p.add_argument("--scheduler", help="Dask scheduler address, e.g. tcp://10.0.0.5:8786 (with --executor dask)")
-    p.add_argument("--timeout", type=float, default=None, help="seconds one file may take (default 300)")
+@users_app.command("add")
+def user_add(directory: Dir, name: str,
+             role: Annotated[str, typer.Option(help="lead, reviewer or viewer")] = "reviewer",
+             database: Database = None):
+    """Add an account (or change its role and password); the password is asked for, or read from stdin."""
+    password = _password()
+    with _open(directory, database) as r:
+        r.save_user(name, role, password)
+    print(f"user {name} ({role}) saved")
 
 
-def _database_option(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--database", metavar="URL",
-                   help="the review database: postgresql://user@host/dbname (default: WHATWORKS_DATABASE, else "
-                        "the project's settings.yaml, else its review.db; 'sqlite' forces review.db)")
+@users_app.command("role")
+def user_role(directory: Dir, name: str, role: str, database: Database = None):
+    """Change an account's role (the last lead stays a lead)."""
+    with _open(directory, database) as r:
+        r.save_user(name, role, None)
+    print(f"user {name} is now a {role}")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="whatworks", description=__doc__.split("\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--verbose", "-v", action="store_true", help="log what the library does")
-    parser.add_argument("--quiet", "-q", action="store_true", help="no progress bars")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+@users_app.command("disable")
+def user_disable(directory: Dir, name: str, database: Database = None):
+    """Disable an account: it cannot log in; its decisions stay."""
+    with _open(directory, database) as r:
+        r.set_user_active(name, False)
+    print(f"user {name} disabled")
 
-    p = sub.add_parser("review", help="run a whole review: init, add, screen, code, synthesize, report")
-    p.add_argument("dir", help="the review project folder (created if needed)")
-    p.add_argument("paths", nargs="+", help="report files or folders")
-    p.add_argument("--protocol", default=None,
-                   help="protocol name (ilo-social-protection, canada-social-security) or YAML file (new projects)")
-    _executor_options(p)
-    p.set_defaults(func=cmd_review)
 
-    p = sub.add_parser("read", help="read files or folders into a review database")
-    p.add_argument("paths", nargs="+")
-    p.add_argument("--db", default="whatworks.db", help="database file (default whatworks.db)")
-    p.add_argument("--outline", action="store_true", help="print each document's outline")
-    _executor_options(p)
-    p.set_defaults(func=cmd_read)
+@users_app.command("enable")
+def user_enable(directory: Dir, name: str, database: Database = None):
+    with _open(directory, database) as r:
+        r.set_user_active(name, True)
+    print(f"user {name} enabled")
 
-    p = sub.add_parser("inspect", help="print a document's outline, kind, metadata, sections and items")
-    p.add_argument("files", nargs="+")
-    p.add_argument("--json", action="store_true", help="one JSON object (schema: docs/inspect-json.md)")
-    p.add_argument("--no-describe", action="store_true", help="only read: outline, pages, language")
-    p.set_defaults(func=cmd_inspect)
 
-    p = sub.add_parser("init", help="create a review project")
-    p.add_argument("dir")
-    p.add_argument("--protocol", default="ilo-social-protection",
-                   help="ilo-social-protection (default), canada-social-security, or a YAML file")
-    p.add_argument("--database", metavar="URL",
-                   help="keep the review in PostgreSQL (postgresql://user@host/dbname): recorded in the project's "
-                        "settings.yaml, without the password; an existing review.db is copied into an empty "
-                        "database. 'sqlite' goes back to review.db")
-    p.set_defaults(func=cmd_init)
+@users_app.command("remove")
+def user_remove(directory: Dir, name: str, database: Database = None):
+    """Remove an account; its decisions stay, under its name."""
+    with _open(directory, database) as r:
+        r.remove_user(name)
+    print(f"user {name} removed")
 
-    p = sub.add_parser("add", help="read reports into a review project")
-    p.add_argument("dir")
-    p.add_argument("paths", nargs="+")
-    _executor_options(p)
-    _database_option(p)
-    p.set_defaults(func=cmd_add)
 
-    p = sub.add_parser("search", help="full-text search (phrases in quotes, AND/OR/NOT)")
-    p.add_argument("dir")
-    p.add_argument("query")
-    p.add_argument("--year", help="a year or a range such as 2012-2018")
-    p.add_argument("--kind", help="document kind, e.g. evaluation_report")
-    p.add_argument("--region")
-    p.add_argument("--country", help="ISO 3166 alpha-3 code, e.g. MOZ")
-    p.add_argument("--language", help="en, fr, es, pt…")
-    p.add_argument("--section", help="section kind, e.g. recommendations")
-    p.add_argument("--limit", type=int, default=20)
-    p.add_argument("--json", action="store_true")
-    _database_option(p)
-    p.set_defaults(func=cmd_search)
-
-    p = sub.add_parser("screen", help="apply the protocol to every document")
-    p.add_argument("dir")
-    p.add_argument("--json", action="store_true", help="one JSON line per document (docs/screen-json.md)")
-    _database_option(p)
-    p.set_defaults(func=cmd_screen)
-
-    p = sub.add_parser("decide", help="record a human screening decision (wins over the machine's)")
-    p.add_argument("dir")
-    p.add_argument("document", help="sha256 (or its start) or the file path")
-    p.add_argument("decision", choices=("include", "maybe", "exclude"))
-    p.add_argument("--reason", required=True)
-    p.add_argument("--reviewer", default="cli")
-    p.add_argument("--role", default="lead", choices=("lead", "reviewer"))
-    _database_option(p)
-    p.set_defaults(func=cmd_decide)
-
-    p = sub.add_parser("code", help="code items of included reports to the codebook's themes")
-    p.add_argument("dir")
-    _database_option(p)
-    p.set_defaults(func=cmd_code)
-
-    p = sub.add_parser("report", help="write the synthesis: HTML, Word, Markdown, Excel, figures, matrix")
-    p.add_argument("dir")
-    _database_option(p)
-    p.set_defaults(func=cmd_report)
-
-    p = sub.add_parser("serve", help="the review workspace in the browser")
-    p.add_argument("dir")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8000)
-    p.add_argument("--team", action="store_true", help="accounts, roles and blind screening")
-    p.add_argument("--database", metavar="URL",
-                   help="postgresql://… to keep a team review in PostgreSQL (with --team; recorded in the "
-                        "project's settings.yaml so every later command uses it)")
-    p.add_argument("--forwarded-allow-ips", default="127.0.0.1", metavar="IPS",
-                   help="proxies whose X-Forwarded-Proto/-For headers are believed (comma-separated; default "
-                        "127.0.0.1: a TLS proxy on this machine)")
-    p.set_defaults(func=cmd_serve)
-
-    p = sub.add_parser("user", help="manage workspace accounts (team mode)")
-    usub = p.add_subparsers(dest="user_command", required=True)
-    pu = usub.add_parser("add")
-    pu.add_argument("dir")
-    pu.add_argument("name")
-    pu.add_argument("--role", choices=("lead", "reviewer", "viewer"), default="reviewer")
-    pu.add_argument("--password", required=True)
-    pu.add_argument("--database", help="postgresql://… when the team review is kept in PostgreSQL")
-    pu.set_defaults(func=cmd_user)
-
-    p = sub.add_parser("protocols", help="list the shipped protocols and codebooks")
-    p.set_defaults(func=cmd_protocols)
-    return parser
+@users_app.command("list")
+def user_list(directory: Dir, database: Database = None):
+    with _open(directory, database) as r:
+        for u in r.users():
+            print(f"{u['name']:<24} {u['role']:<9} {'active' if u['active'] else 'disabled'}")
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    """The console script; returns the exit status (2: an error the user can act on)."""
     try:
-        return args.func(args)
+        app(args=argv, prog_name="whatworks", standalone_mode=False)
     except WhatworksError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except typer.Exit as e:
+        return e.exit_code
     except KeyboardInterrupt:
         print("interrupted: what was finished is saved; run the same command again to go on", file=sys.stderr)
         return 130
+    except Exception as e:  # click's usage errors
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            return e.exit_code
+        raise
+    return 0
 
 
 if __name__ == "__main__":

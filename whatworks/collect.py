@@ -17,11 +17,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from whatworks import corrections
 from whatworks import executor as executors
 from whatworks.errors import ReadError
 from whatworks.model import Description, Document
 from whatworks.read import sha256_file
-from whatworks.store import Database
+from whatworks.store import documents as docs
+from whatworks.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -169,19 +171,20 @@ class AddSummary:
                 f" — {self.pages} pages in {self.seconds:.1f} s")
 
 
-def save_result(db: Database, result: FileResult) -> None:
-    """Write one file's outcome in a single transaction."""
-    with db.transaction():
-        if result.document is not None:
-            document = Document.unpack(result.document)
-            db.save_document(document, result.read_seconds, packed=result.document)
-            if result.description is not None:
-                db.save_description(result.sha256, Description.from_dict(result.description),
-                                    result.describe_seconds, DESCRIBE_VERSION)
-            db.record_file(result.path, result.sha256, result.size, result.mtime, "read")
-        else:
-            db.record_file(result.path, result.sha256, result.size, result.mtime, "failed",
-                           result.error_code, result.error, result.fix)
+def save_result(store: Store, result: FileResult) -> Document | None:
+    """Write one file's outcome in a single transaction; returns the document read (None on error)."""
+    with store.transaction():
+        if result.document is None:
+            docs.record_file(store, result.path, result.sha256, result.size, result.mtime, "failed",
+                             result.error_code, result.error, result.fix)
+            return None
+        document = Document.unpack(result.document)
+        docs.save_document(store, document, result.read_seconds, packed=result.document)
+        if result.description is not None:
+            corrections.save_description(store, result.sha256, Description.from_dict(result.description),
+                                         result.describe_seconds, DESCRIBE_VERSION)
+        docs.record_file(store, result.path, result.sha256, result.size, result.mtime, "read")
+        return document
 
 
 def _storable(text: str) -> bool:
@@ -204,13 +207,15 @@ def _bad_name(path: Path) -> FileResult:
                             "recorded", fix="rename the file, e.g. `convmv -f latin1 -t utf8 --notest FILE`")
 
 
-def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = True, jobs: int | None = None,
+def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = True, jobs: int | None = None,
               executor: str = "local", scheduler: str | None = None, timeout: float | None = None,
-              progress: Callable[[FileResult | None, int, int], None] | None = None) -> AddSummary:
-    """Read every new or changed file under `paths` into `db`; unchanged files are skipped.
+              progress: Callable[[FileResult | None, int, int], None] | None = None,
+              on_document: Callable[[Document], None] | None = None) -> AddSummary:
+    """Read every new or changed file under `paths` into the store; unchanged files are skipped.
 
     A file whose content (sha256) is already in the database is recorded without being
-    read again. `progress(result, done, total)` is called after each file.
+    read again. `progress(result, done, total)` is called after each file; `on_document(document)`
+    with each document read, once, while it is in memory (the search index takes it from there).
     """
     start = time.perf_counter()
     summary = AddSummary()
@@ -219,7 +224,7 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
         key = str(path)
         if not _storable(key):  # a name that is not UTF-8 cannot be stored: one error row, not a crash
             result = _bad_name(path)
-            save_result(db, result)
+            save_result(store, result)
             summary.failed += 1
             summary.errors.append(result)
             continue
@@ -228,9 +233,8 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
         except OSError:  # a dangling or looping symlink, a file gone since listing: process_file says so
             tasks.append((key, None, describe))
             continue
-        if db.file_unchanged(key, st.st_size, st.st_mtime) and (
-                not describe or db.scalar("SELECT 1 FROM descriptions d JOIN files f ON f.sha256 = d.sha256 "
-                                          "WHERE f.path = ? AND d.version = ?", (key, DESCRIBE_VERSION))):
+        if docs.file_unchanged(store, key, st.st_size, st.st_mtime) and (
+                not describe or docs.file_described(store, key, DESCRIBE_VERSION)):
             summary.unchanged += 1
             continue
         try:
@@ -239,9 +243,8 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
             tasks.append((key, None, describe))  # process_file reports the error
             log.debug("cannot hash %s: %s", path, e)
             continue
-        if db.has_document(sha) and (not describe or db.scalar(
-                "SELECT 1 FROM descriptions WHERE sha256 = ? AND version = ?", (sha, DESCRIBE_VERSION))):
-            db.record_file(key, sha, st.st_size, st.st_mtime, "read")  # same content seen before
+        if docs.has_document(store, sha) and (not describe or docs.described(store, sha, DESCRIBE_VERSION)):
+            docs.record_file(store, key, sha, st.st_size, st.st_mtime, "read")  # same content seen before
             summary.unchanged += 1
             continue
         tasks.append((key, sha, describe))
@@ -251,7 +254,9 @@ def add_paths(db: Database, paths: Iterable[str | Path], *, describe: bool = Tru
     done = 0
     for result in executors.run(process_file, tasks, jobs=jobs, executor=executor, scheduler=scheduler,
                                 timeout=timeout or executors.DEFAULT_TIMEOUT, on_failure=failed_result):
-        save_result(db, result)
+        document = save_result(store, result)
+        if document is not None and on_document is not None:
+            on_document(document)
         done += 1
         if result.document is not None:
             summary.read += 1

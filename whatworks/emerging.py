@@ -23,13 +23,14 @@ from typing import Any
 import numpy as np
 import yaml
 
-from whatworks.coding import Embedder, item_key, tokenize
-from whatworks.store import Database
+from whatworks import coding, decisions
+from whatworks.coding import Embedder, tokenize
+from whatworks.errors import NotFound, ReviewError
+from whatworks.store import coding as codes_store
+from whatworks.store import documents as docs
+from whatworks.store.base import Store
 
 log = logging.getLogger(__name__)
-
-#: The tables live in whatworks.coding.SCHEMA (emerging_themes, emerging_items).
-SCHEMA = ""
 
 MIN_SIZE = 3
 MAX_ITEMS = 1500  # clustering is quadratic in memory; beyond this, the first items by report order
@@ -65,24 +66,21 @@ def _stopwords() -> frozenset[str]:
     return frozenset(w for words in data.values() for w in words)
 
 
-def unfit_items(db: Database, shas: list[str]) -> list[dict[str, Any]]:
-    """Items of `shas` that no theme fits: no machine code and no reviewer's addition."""
+def unfit_items(store: Store, shas: list[str]) -> list[dict[str, Any]]:
+    """Items of `shas` that no theme fits: no code stands for them (the machine's, after people's
+    decisions), and no person marked them as not evidence."""
     if not shas:
         return []
-    marks = ",".join("?" * len(shas))
-    coded = {(r["sha256"], r["item_key"]) for r in db.query(
-        f"SELECT DISTINCT sha256, item_key FROM codes WHERE sha256 IN ({marks})", shas)}
-    added = {(r["sha256"], r["item_key"]) for r in db.query(
-        f"SELECT DISTINCT sha256, item_key FROM human_codes WHERE decision != 'reject' AND sha256 IN ({marks})",
-        shas)}
+    coded = {(c.sha256, c.item_key) for c in coding.effective_codes(store, shas)}
+    answers = decisions.item_answers(store)
     out = []
-    for r in db.query(f"SELECT sha256, idx, kind, text, page FROM items WHERE sha256 IN ({marks}) "
-                      "ORDER BY sha256, idx", shas):
-        key = item_key(r["text"])
-        if (r["sha256"], key) in coded or (r["sha256"], key) in added:
+    for r in docs.item_rows(store, shas):
+        key = (r["sha256"], r["item_key"])
+        answer = decisions.settled(answers.get(key, {}))
+        if key in coded or (answer is not None and answer.get("not_evidence")):
             continue
-        out.append({"sha256": r["sha256"], "idx": r["idx"], "item_key": key, "kind": r["kind"], "text": r["text"],
-                    "page": r["page"]})
+        out.append({"sha256": r["sha256"], "idx": r["idx"], "item_key": r["item_key"], "kind": r["kind"],
+                    "text": r["text"], "page": r["page"]})
     return out
 
 
@@ -153,18 +151,13 @@ def top_terms(texts: list[str], background: list[str], k: int = 5) -> list[str]:
     return [forms[s].most_common(1)[0][0] for _, _, s in scored[:k]]
 
 
-def find_emerging(project_or_db, shas: list[str] | None = None, *, min_size: int = MIN_SIZE,
+def find_emerging(store: Store, shas: list[str], *, min_size: int = MIN_SIZE,
                   relative: float = RELATIVE) -> list[EmergingTheme]:
-    """Cluster the items that fit no theme into candidate themes, store them and return them."""
-    db: Database = getattr(project_or_db, "db", project_or_db)
-    if shas is None:
-        from whatworks.coding import scope_shas
-
-        shas = scope_shas(db)
-    items = unfit_items(db, list(shas))[:MAX_ITEMS]
+    """Cluster the items of `shas` that fit no theme into candidate themes, store them and return them."""
+    items = unfit_items(store, list(shas))[:MAX_ITEMS]
     clusters: list[EmergingTheme] = []
     if len(items) >= min_size:
-        vectors = Embedder(db).embed([i["text"] for i in items])
+        vectors = Embedder(store).embed([i["text"] for i in items])
         groups = cluster(vectors, relative, min_size)
         background = [i["text"] for i in items]
         for g in groups:
@@ -182,21 +175,20 @@ def find_emerging(project_or_db, shas: list[str] | None = None, *, min_size: int
                 members.append(it)
             clusters.append(EmergingTheme(None, " / ".join(terms[:3]) or "unlabelled", terms, len(g),
                                           cohesion=cohesion, items=members))
-    _store(db, clusters)
+    _save(store, clusters)
     log.info("emerging themes: %d candidates from %d items that fit no theme", len(clusters), len(items))
     return clusters
 
 
-def _store(db: Database, clusters: list[EmergingTheme]) -> None:
+def _save(store: Store, clusters: list[EmergingTheme]) -> None:
     """Replace the candidates, keeping the id, name and status of clusters that came back."""
-    old: dict[int, tuple[dict, set]] = {}
-    for r in db.query("SELECT * FROM emerging_themes"):
-        keys = {(x["sha256"], x["item_key"]) for x in db.query(
-            "SELECT sha256, item_key FROM emerging_items WHERE theme_id = ?", (r["id"],))}
-        old[r["id"]] = (dict(r), keys)
+    members: dict[int, set] = {}
+    for m in codes_store.emerging_members(store):
+        members.setdefault(m["theme_id"], set()).add((m["sha256"], m["item_key"]))
+    old = {r["id"]: (r, members.get(r["id"], set())) for r in codes_store.emerging_rows(store)}
     now = time.time()
     used: set[int] = set()
-    with db.transaction():
+    with store.transaction():
         for c in clusters:
             keys = {(i["sha256"], i["item_key"]) for i in c.items}
             match = None
@@ -206,61 +198,51 @@ def _store(db: Database, clusters: list[EmergingTheme]) -> None:
                 jac = len(keys & okeys) / len(keys | okeys)
                 if jac >= KEEP_JACCARD and (match is None or jac > match[1]):
                     match = (oid, jac)
+            fields = {"label": c.label, "terms": json.dumps(c.terms, ensure_ascii=False), "size": c.size,
+                      "cohesion": c.cohesion, "updated_at": now}
             if match:
                 oid = match[0]
                 used.add(oid)
                 row = old[oid][0]
                 c.id, c.status, c.name = oid, row["status"], row["name"]
-                db.execute("UPDATE emerging_themes SET label = ?, terms = ?, size = ?, cohesion = ?, updated_at = ? "
-                           "WHERE id = ?", (c.label, json.dumps(c.terms, ensure_ascii=False), c.size, c.cohesion,
-                                            now, oid))
-                db.execute("DELETE FROM emerging_items WHERE theme_id = ?", (oid,))
             else:
-                cur = db.execute("INSERT INTO emerging_themes(label, terms, size, status, cohesion, created_at, "
-                                 "updated_at) VALUES (?, ?, ?, 'candidate', ?, ?, ?)",
-                                 (c.label, json.dumps(c.terms, ensure_ascii=False), c.size, c.cohesion, now, now))
-                c.id = cur.lastrowid
-            db.executemany("INSERT OR REPLACE INTO emerging_items(theme_id, sha256, item_key, similarity) "
-                           "VALUES (?, ?, ?, ?)",
-                           [(c.id, i["sha256"], i["item_key"], i["similarity"]) for i in c.items])
+                fields.update(status="candidate", created_at=now)
+            c.id = codes_store.save_emerging(store, c.id, fields,
+                                             [(i["sha256"], i["item_key"], i["similarity"]) for i in c.items])
         for oid, (row, _) in old.items():
-            if oid not in used and row["status"] == "candidate":  # reviewers' named/dismissed ones are kept
-                db.execute("DELETE FROM emerging_items WHERE theme_id = ?", (oid,))
-                db.execute("DELETE FROM emerging_themes WHERE id = ?", (oid,))
+            if oid not in used and row["status"] == "candidate":  # people's named/dismissed ones are kept
+                codes_store.delete_emerging(store, oid)
 
 
-def emerging_themes(db: Database, include_dismissed: bool = False) -> list[EmergingTheme]:
+def emerging_themes(store: Store, include_dismissed: bool = False) -> list[EmergingTheme]:
     """The stored candidates (and named ones), with their items, largest first."""
-    texts = {}
+    members: dict[int, list[dict[str, Any]]] = {}
+    for m in codes_store.emerging_members(store):
+        members.setdefault(m["theme_id"], []).append(m)
+    shas = sorted({m["sha256"] for ms in members.values() for m in ms})
+    items = {(r["sha256"], r["item_key"]): r for r in docs.item_rows(store, shas)} if shas else {}
     out = []
-    for r in db.query("SELECT * FROM emerging_themes ORDER BY size DESC, id"):
+    for r in codes_store.emerging_rows(store):
         if r["status"] == "dismissed" and not include_dismissed:
             continue
-        members = []
-        for m in db.query("SELECT sha256, item_key, similarity FROM emerging_items WHERE theme_id = ? "
-                          "ORDER BY similarity DESC", (r["id"],)):
-            if m["sha256"] not in texts:
-                texts[m["sha256"]] = {item_key(x["text"]): x for x in db.query(
-                    "SELECT idx, kind, text, page FROM items WHERE sha256 = ?", (m["sha256"],))}
-            it = texts[m["sha256"]].get(m["item_key"])
+        shown = []
+        for m in members.get(r["id"], []):
+            it = items.get((m["sha256"], m["item_key"]))
             if it is not None:
-                members.append({"sha256": m["sha256"], "item_key": m["item_key"], "idx": it["idx"],
-                                "kind": it["kind"], "text": it["text"], "page": it["page"],
-                                "similarity": m["similarity"]})
+                shown.append({"sha256": m["sha256"], "item_key": m["item_key"], "idx": it["idx"], "kind": it["kind"],
+                              "text": it["text"], "page": it["page"], "similarity": m["similarity"]})
         out.append(EmergingTheme(r["id"], r["label"], json.loads(r["terms"] or "[]"), r["size"], r["status"],
-                                 r["name"], r["cohesion"] or 0.0, members))
+                                 r["name"], r["cohesion"] or 0.0, shown))
     return out
 
 
-def name_emerging(db: Database, theme_id: int, name: str, reviewer: str = "") -> None:
-    """A reviewer names a candidate: it becomes a theme of the synthesis under that name."""
-    if not name.strip():
-        raise ValueError("an emerging theme needs a non-empty name")
-    db.execute("UPDATE emerging_themes SET status = 'named', name = ?, reviewer = ?, updated_at = ? WHERE id = ?",
-               (name.strip(), reviewer, time.time(), theme_id))
+def set_status(store: Store, theme_id: int, status: str, reviewer: str, name: str | None = None) -> None:
+    """A person names (status 'named'), dismisses or promotes a candidate; audited."""
+    from whatworks.store import audit
 
-
-def dismiss_emerging(db: Database, theme_id: int, reviewer: str = "") -> None:
-    """A reviewer dismisses a candidate; it stays dismissed when the same cluster comes back."""
-    db.execute("UPDATE emerging_themes SET status = 'dismissed', reviewer = ?, updated_at = ? WHERE id = ?",
-               (reviewer, time.time(), theme_id))
+    if status == "named" and not (name or "").strip():
+        raise ReviewError("an emerging theme needs a non-empty name")
+    with store.transaction():
+        if not codes_store.set_emerging_status(store, theme_id, status, reviewer, name.strip() if name else None):
+            raise NotFound(f"no emerging theme {theme_id}")
+        audit.add(store, reviewer, f"emerging.{status}", f"emerging:{theme_id}", None, {"name": name})

@@ -41,3 +41,18 @@ class ProtocolError(WhatworksError):
 
 class ProjectError(WhatworksError):
     """A review project folder is missing or not a whatworks project."""
+
+
+class ReviewError(WhatworksError, ValueError):
+    """An action on a review that cannot be done as asked; the message says why and what to do."""
+
+
+class NotFound(ReviewError, KeyError):
+    """The document, item, user or theme named does not exist in this review."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class Forbidden(ReviewError):
+    """The person's role does not allow the action (a viewer deciding, a reviewer resolving)."""

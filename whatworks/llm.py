@@ -109,14 +109,10 @@ class LLMClient:
             raise LLMError(f"{self.config.endpoint} answered without choices[0].message.content") from None
 
 
-def client_for(project) -> LLMClient | None:
-    """The project's language model client, or None when none is configured (the default)."""
-    settings = None
-    try:
-        settings = getattr(project.protocol(), "llm", None)
-    except Exception as e:  # noqa: BLE001 - a broken protocol is reported by its own stage
-        log.debug("no protocol llm settings: %s", e)
-    config = config_from(settings)
+def client_for(protocol) -> LLMClient | None:
+    """The review's language model client (the protocol's `llm:` settings, or WHATWORKS_LLM_URL),
+    or None when none is configured (the default)."""
+    config = config_from(getattr(protocol, "llm", None))
     return LLMClient(config) if config else None
 
 

@@ -20,9 +20,10 @@ The order follows a systematic review's selection (PRISMA 2020):
 
 Every check writes a reason with evidence (page and text) into `screen_criteria`, and the
 record's decision (include / maybe / exclude / duplicate / error) into `screen_records`.
-Re-running rewrites only these machine tables: human decisions (`screen_human`) are never
-touched, and the final decision is the lead's latest, else any reviewer's latest, else the
-machine's (the `screen_final` view).
+Re-running rewrites only these machine tables: people's decisions (whatworks.decisions) are
+never touched, and the final decision combines them (whatworks.store.screening.final_decisions).
+Screening reads each document's effective description: a reviewer's correction (a kind, a
+year, a country) changes its checks and shows in its reasons.
 """
 
 from __future__ import annotations
@@ -45,10 +46,15 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from whatworks import corrections
 from whatworks import search as S
 from whatworks.model import Description
 from whatworks.protocol import Criterion, Protocol, Test
-from whatworks.store import Database
+from whatworks.store import corrections as corrections_store
+from whatworks.store import documents as docs
+from whatworks.store import screening as records_store
+from whatworks.store import search as index_store
+from whatworks.store.base import Store
 
 if TYPE_CHECKING:
     import numpy as np
@@ -57,66 +63,6 @@ log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data"
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS screen_records (
-    source TEXT PRIMARY KEY,       -- the file path: one row per record identified
-    sha256 TEXT,
-    is_primary INTEGER NOT NULL,   -- 1: carries the document's decision; 0: another path of the same file
-    decision TEXT NOT NULL,        -- machine: include | maybe | exclude | duplicate | error
-    stage TEXT NOT NULL,           -- error | duplicate | search | eligibility | content | quality | included | supplementary
-    duplicate_of TEXT,             -- the source kept, for duplicates
-    quality_score REAL,
-    reasons TEXT NOT NULL,         -- JSON list of {criterion, decision, reason, evidence: {page, text}}
-    protocol TEXT,
-    screened_at REAL
-);
-CREATE INDEX IF NOT EXISTS screen_records_sha ON screen_records(sha256);
-CREATE TABLE IF NOT EXISTS screen_criteria (
-    sha256 TEXT NOT NULL,
-    criterion TEXT NOT NULL,
-    stage TEXT NOT NULL,
-    decision TEXT NOT NULL,        -- include | maybe | exclude (what this check says)
-    reason TEXT NOT NULL,
-    page INTEGER,
-    evidence TEXT,
-    PRIMARY KEY (sha256, criterion)
-);
-CREATE TABLE IF NOT EXISTS screen_human (
-    id INTEGER PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    reviewer TEXT NOT NULL,
-    role TEXT NOT NULL DEFAULT 'reviewer',   -- lead | reviewer
-    decision TEXT NOT NULL,
-    reason TEXT NOT NULL,
-    created_at REAL NOT NULL
-);
-CREATE INDEX IF NOT EXISTS screen_human_sha ON screen_human(sha256);
-CREATE TABLE IF NOT EXISTS report_ids (
-    sha256 TEXT PRIMARY KEY,
-    report_id TEXT NOT NULL UNIQUE,
-    series TEXT NOT NULL,          -- E (independent/external) | I (internal/self)
-    number INTEGER NOT NULL,
-    assigned_at REAL
-);
--- per-document checks, reused while the document, its description, the protocol and the
--- screening code are unchanged (so a re-run after adding one report screens only that one)
-CREATE TABLE IF NOT EXISTS screen_cache (
-    sha256 TEXT PRIMARY KEY,
-    key TEXT NOT NULL,
-    data BLOB NOT NULL
-);
-CREATE VIEW IF NOT EXISTS screen_final AS
-SELECT r.source, r.sha256, r.is_primary, r.decision AS machine_decision, r.stage, r.duplicate_of,
-       r.quality_score, r.reasons, h.decision AS human_decision, h.reviewer AS human_reviewer,
-       h.role AS human_role, h.reason AS human_reason, h.created_at AS human_at,
-       COALESCE(h.decision, r.decision) AS decision
-FROM screen_records r
-LEFT JOIN screen_human h ON h.id = (
-    SELECT x.id FROM screen_human x WHERE r.is_primary = 1 AND x.sha256 = r.sha256
-    ORDER BY (x.role = 'lead') DESC, x.created_at DESC, x.id DESC LIMIT 1);
-"""
-
-DECISIONS = ("include", "maybe", "exclude", "duplicate", "error")
 HUMAN_DECISIONS = ("include", "maybe", "exclude", "duplicate")
 STAGES = ("error", "duplicate", "search", "eligibility", "content", "quality", "included", "supplementary")
 #: Sections that are not the report's own text (left out of the "text" scope).
@@ -195,6 +141,7 @@ class _Doc:
     words: int
     tokset: set[str]
     mtime: float = 0.0
+    corrected: dict[str, str] = field(default_factory=dict)  # criterion → "corrected by X: why"
     _stemsets: dict[str, set[str]] = field(default_factory=dict)
     _sorted: list[str] | None = None
 
@@ -248,17 +195,16 @@ class _Doc:
         return list(seen.values())
 
 
-def _load_doc(db: Database, row: Any) -> _Doc:
+def _load_doc(store: Store, row: Any) -> _Doc:
     sha = row["sha256"]
-    description = db.description(sha)
+    description = corrections.effective_description(store, sha)
     sections = description.sections if description else []
     title = (description.value("title") if description else None) or row["title"] or Path(row["source"]).stem
     language = row["language"] or "und"
     passages = []
     tokset: set[str] = set()
     words = 0
-    for r in db.query("SELECT id, page, block_start, block_end, language, text FROM passages "
-                      "WHERE sha256 = ? ORDER BY id", (sha,)):
+    for r in index_store.passage_rows(store, sha256=sha):
         kinds = frozenset(s.kind for s in sections
                           if s.block_start < r["block_end"] and r["block_start"] < s.block_end)
         toks = S.words(r["text"])
@@ -272,13 +218,21 @@ def _load_doc(db: Database, row: Any) -> _Doc:
         weights[p.lang] += len(p.text)
     total = sum(weights.values()) or 1
     languages = {k: v / total for k, v in weights.items()}
-    return _Doc(sha, row["source"], row["format"], str(title), language, languages, row["chars"] or 0,
-                description, passages, _Passage(0, 1, str(title), language, frozenset({"title"}), title_toks),
-                words, tokset)
+    doc = _Doc(sha, row["source"], row["format"], str(title), language, languages, row["chars"] or 0,
+               description, passages, _Passage(0, 1, str(title), language, frozenset({"title"}), title_toks),
+               words, tokset)
+    for (target, key), c in corrections.corrections(store, sha).items():
+        if target in ("kind", "metadata"):
+            note = f"corrected by {c.reviewer}" + (f": {c.reason}" if c.reason else "")
+            doc.corrected[CORRECTED_CRITERIA.get(key, key)] = note
+    return doc
 
 
 # --- term matching --------------------------------------------------------------------------
 
+
+#: The screening check a corrected metadata field speaks to (others share the field's name).
+CORRECTED_CRITERIA = {"year": "period", "period": "period", "countries": "country", "regions_ilo": "country"}
 
 _Pattern = tuple[tuple[str, bool], ...]  # (stem or folded prefix, is_prefix) per word
 
@@ -914,12 +868,12 @@ class ScreenSummary:
                 + f" — {self.seconds:.1f} s")
 
 
-def _records(db: Database) -> list[dict[str, Any]]:
+def _records(store: Store) -> list[dict[str, Any]]:
     """Every file found (read or failed), plus documents stored without a file row."""
-    out = [dict(r) for r in db.query("SELECT path AS source, sha256, status, error_code, error, fix, mtime "
-                                     "FROM files ORDER BY path")]
+    out = [{"source": r["path"], "sha256": r["sha256"], "status": r["status"], "error_code": r["error_code"],
+            "error": r["error"], "fix": r["fix"], "mtime": r["mtime"]} for r in docs.file_rows(store)]
     known = {r["sha256"] for r in out if r["status"] == "read"}
-    for r in db.query("SELECT sha256, source FROM documents ORDER BY source"):
+    for r in docs.document_rows(store):
         if r["sha256"] not in known:
             out.append({"source": r["source"], "sha256": r["sha256"], "status": "read", "error_code": None,
                         "error": None, "fix": None, "mtime": 0.0})
@@ -927,26 +881,29 @@ def _records(db: Database) -> list[dict[str, Any]]:
     return out
 
 
-def _shortlist(db: Database, protocol: Protocol) -> dict[str, tuple[int, str, int | None, str]]:
+def _shortlist(store: Store, protocol: Protocol) -> dict[str, tuple[int, str, int | None, str]]:
     """sha256 → (matching passages, query, page, text of the first match) for the keyword queries."""
     out: dict[str, tuple[int, str, int | None, str]] = {}
+    firsts: dict[str, int] = {}
     for lang, queries in protocol.queries.items():
         langs = (lang,) if lang in S.STEM_LANGUAGES else S.STEM_LANGUAGES
         for q in queries:
             try:
-                match = f"body:({S.to_fts(q, langs)})"
+                query = index_store.Query(S.parse(q, langs))
             except S.QueryError as e:
                 log.warning("protocol query %r cannot run: %s", q, e)
                 continue
-            rows = db.query("SELECT p.sha256, COUNT(*) AS n, MIN(p.id) AS first FROM passages_fts "
-                            "JOIN passages p ON p.id = passages_fts.rowid WHERE passages_fts MATCH ? "
-                            "GROUP BY p.sha256", (match,))
-            for r in rows:
-                prev = out.get(r["sha256"])
-                if prev is None or r["n"] > prev[0]:
-                    first = db.one("SELECT page, text FROM passages WHERE id = ?", (r["first"],))
-                    out[r["sha256"]] = (r["n"], q, first["page"], _excerpt(first["text"], q.strip('"')))
-    # a title that matches counts too (titles are in doc_facets, not always in a passage)
+            for sha, (n, first) in index_store.match_counts(store, query).items():
+                prev = out.get(sha)
+                if prev is None or n > prev[0]:
+                    out[sha] = (n, q, None, "")
+                    firsts[sha] = first
+    first_rows = {r["id"]: r for r in index_store.passage_rows(store, ids=sorted(set(firsts.values())))}
+    for sha, pid in firsts.items():
+        n, q, _, _ = out[sha]
+        row = first_rows.get(pid)
+        if row is not None:
+            out[sha] = (n, q, row["page"], _excerpt(row["text"], q.strip('"')))
     return out
 
 
@@ -1013,16 +970,13 @@ def _cache_key(fingerprint: str, row: Any, described: Any, shortlist: Any) -> st
     return h.hexdigest()
 
 
-def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
-    """Screen every record of the project's database against its protocol (see the module doc)."""
+def screen(store: Store, protocol: Protocol) -> ScreenSummary:
+    """Screen every record of the review against its protocol (see the module doc). The search
+    index must be current (whatworks.search.index)."""
     t0 = time.perf_counter()
-    protocol = protocol or project.protocol()
-    db: Database = project.db if hasattr(project, "db") else project
-    S.index(db)
     _TERMS_CACHE.clear()
-    records = _records(db)
-    doc_rows = {r["sha256"]: r for r in db.query(
-        "SELECT sha256, source, format, title, language, chars FROM documents")}
+    records = _records(store)
+    doc_rows = {r["sha256"]: r for r in docs.document_rows(store)}
     # the same file under several names: the oldest copy (the original, as far as we can tell) carries it
     primary: dict[str, str] = {}
     best: dict[str, tuple] = {}
@@ -1033,7 +987,7 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
             if sha not in best or key < best[sha]:
                 best[sha], primary[sha] = key, r["source"]
     mtimes = {r["sha256"]: r["mtime"] or 0.0 for r in records if r["sha256"] and r["source"] == primary.get(r["sha256"])}
-    shortlist = _shortlist(db, protocol)
+    shortlist = _shortlist(store, protocol)
 
     # pass 1: per-document checks (one document in memory at a time). They depend on nothing but
     # the document, its description and search hits, the protocol and this code, so they are kept
@@ -1042,9 +996,13 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
     sigs: dict[str, np.ndarray] = {}
     results: dict[str, tuple[list[Check], float | None, bool]] = {}
     fingerprint = hashlib.sha256((_code_fingerprint() + repr(protocol)).encode()).hexdigest()
-    described = {r["sha256"]: (r["updated_at"], r["version"])
-                 for r in db.query("SELECT sha256, updated_at, version FROM descriptions")}
-    cache = {r["sha256"]: (r["key"], r["data"]) for r in db.query("SELECT sha256, key, data FROM screen_cache")}
+    # a document's checks follow its description and its reviewers' corrections
+    fixed: dict[str, list] = {}
+    for r in corrections_store.rows(store):
+        fixed.setdefault(r["sha256"], []).append((r["target"], r["key"], r["corrected_at"]))
+    described = {sha: (r["updated_at"], r["version"], tuple(sorted(fixed.get(sha, []))))
+                 for sha, r in docs.description_stamps(store).items()}
+    cache = records_store.cache_rows(store)
     fresh: list[tuple[str, str, bytes]] = []
     todo: list[tuple[str, str]] = []
     for sha in primary:
@@ -1063,7 +1021,7 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
                 results[sha] = (checks, score, shortlisted)
                 continue
         todo.append((sha, key))
-    computed = _check_in_workers(db, protocol, [(doc_rows[sha], shortlist.get(sha), primary[sha],
+    computed = _check_in_workers(store, protocol, [(doc_rows[sha], shortlist.get(sha), primary[sha],
                                                  mtimes.get(sha, 0.0)) for sha, _ in todo])
     for sha, key in todo:
         if sha in computed:
@@ -1072,19 +1030,18 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
             if sig is not None:
                 sigs[sha] = sig
         else:
-            checks, score, shortlisted = _screen_document(db, doc_rows[sha], protocol, shortlist, lights, sigs,
+            checks, score, shortlisted = _screen_document(store, doc_rows[sha], protocol, shortlist, lights, sigs,
                                                           primary[sha], mtimes.get(sha, 0.0))
         results[sha] = (checks, score, shortlisted)
         fresh.append((sha, key, pickle.dumps((checks, score, shortlisted, lights[sha], sigs.get(sha)),
                                              protocol=pickle.HIGHEST_PROTOCOL)))
     if fresh:
-        with db.transaction():
-            db.executemany("INSERT OR REPLACE INTO screen_cache(sha256, key, data) VALUES (?, ?, ?)", fresh)
+        records_store.save_cache(store, fresh)
     log.info("screen: %d document(s) checked, %d unchanged (cached)", len(fresh), len(primary) - len(fresh))
 
     # pass 2: near-duplicates (same report in two formats or versions)
     dups = near_duplicates(lights, sigs)
-    summary = _finish(db, protocol, t0, records, doc_rows, primary, lights, results, dups)
+    summary = _finish(store, protocol, t0, records, doc_rows, primary, lights, results, dups)
     summary.checked = len(fresh)
     return summary
 
@@ -1093,7 +1050,7 @@ def screen(project, *, protocol: Protocol | None = None) -> ScreenSummary:
 PARALLEL_MIN = 40
 
 
-def _check_in_workers(db: Database, protocol: Protocol, items: list[tuple[Any, Any, str, float]],
+def _check_in_workers(store: Store, protocol: Protocol, items: list[tuple[Any, Any, str, float]],
                       jobs: int | None = None) -> dict[str, tuple]:
     """Pass 1 for many documents at once, in the executor's worker processes (the ones that just
     read the reports are still warm), each reading the SQLite file itself: the first screening of
@@ -1103,10 +1060,10 @@ def _check_in_workers(db: Database, protocol: Protocol, items: list[tuple[Any, A
     from whatworks import executor
 
     jobs = jobs or executor.default_jobs()
-    if len(items) < PARALLEL_MIN or jobs < 2 or type(db) is not Database:
+    if len(items) < PARALLEL_MIN or jobs < 2 or store.dialect != "sqlite":
         return {}
     size = max(5, -(-len(items) // (jobs * 4)))
-    tasks = [(str(db.path), protocol, [(dict(row), sl, source, mtime) for row, sl, source, mtime in items[i:i + size]])
+    tasks = [(str(store.path), protocol, [(dict(row), sl, source, mtime) for row, sl, source, mtime in items[i:i + size]])
              for i in range(0, len(items), size)]
     out: dict[str, tuple] = {}
     for result in executor.run(_screen_chunk, tasks, jobs=jobs, on_failure=lambda task, code, message: None):
@@ -1120,7 +1077,7 @@ def _screen_chunk(task: tuple[str, Protocol, list[tuple[dict, Any, str, float]]]
     path, protocol, items = task
     _TERMS_CACHE.clear()
     try:
-        db = Database(path)
+        store = Store(path, migrate=False)
     except Exception as e:  # noqa: BLE001 - the caller checks these documents itself
         return f"{type(e).__name__}: {e}"
     try:
@@ -1129,22 +1086,22 @@ def _screen_chunk(task: tuple[str, Protocol, list[tuple[dict, Any, str, float]]]
             sha = row["sha256"]
             lights: dict[str, _Light] = {}
             sigs: dict[str, np.ndarray] = {}
-            checks, score, shortlisted = _screen_document(db, row, protocol, {sha: sl} if sl else {}, lights, sigs,
-                                                          source, mtime)
+            checks, score, shortlisted = _screen_document(store, row, protocol, {sha: sl} if sl else {}, lights,
+                                                          sigs, source, mtime)
             out.append((sha, checks, score, shortlisted, lights[sha], sigs.get(sha)))
         return out
     except Exception as e:  # noqa: BLE001 - as above
         return f"{type(e).__name__}: {e}"
     finally:
-        db.close()
+        store.close()
 
 
-def _screen_document(db: Database, row: Any, protocol: Protocol, shortlist: dict[str, Any],
+def _screen_document(store: Store, row: Any, protocol: Protocol, shortlist: dict[str, Any],
                      lights: dict[str, _Light], sigs: dict[str, np.ndarray], source: str,
                      mtime: float) -> tuple[list[Check], float | None, bool]:
     """Pass 1 for one document: its MinHash signature, what later passes need, and its checks."""
     sha = row["sha256"]
-    doc = _load_doc(db, row)
+    doc = _load_doc(store, row)
     doc.mtime = mtime
     sig = minhash([t for p in doc.passages for t in p.toks])  # all the text, whatever its sections
     if sig is not None:
@@ -1174,6 +1131,9 @@ def _screen_document(db: Database, row: Any, protocol: Protocol, shortlist: dict
         shortlisted = False
     checks += eligibility(doc, protocol)
     checks += content(doc, protocol)
+    for c in checks:  # a reviewer's correction shows in the reason of the check it decides
+        if c.criterion in doc.corrected:
+            c.reason = f"{c.reason} ({doc.corrected[c.criterion]})"
     score = None
     decision, _ = _decide(checks, shortlisted)
     if decision != "exclude":  # appraise what is kept
@@ -1182,7 +1142,7 @@ def _screen_document(db: Database, row: Any, protocol: Protocol, shortlist: dict
     return checks, score, shortlisted
 
 
-def _finish(db: Database, protocol: Protocol, t0: float, records: list[dict[str, Any]], doc_rows: dict[str, Any],
+def _finish(store: Store, protocol: Protocol, t0: float, records: list[dict[str, Any]], doc_rows: dict[str, Any],
             primary: dict[str, str], lights: dict[str, _Light],
             results: dict[str, tuple[list[Check], float | None, bool]],
             dups: dict[str, tuple[str, str]]) -> ScreenSummary:
@@ -1191,7 +1151,8 @@ def _finish(db: Database, protocol: Protocol, t0: float, records: list[dict[str,
     decided: dict[str, tuple[str, str]] = {}
     for sha, (checks, _score, shortlisted) in results.items():
         decided[sha] = ("duplicate", "duplicate") if sha in dups else _decide(checks, shortlisted)
-    human = _latest_human(db)
+    human = {sha: r["human_decision"] for sha, r in records_store.final_decisions(store).items()
+             if r["human_decision"] is not None}
     supersede: dict[str, Check] = {}
     if protocol.supersede_midterm:
         finals = [s for s, (d, _) in decided.items()
@@ -1216,13 +1177,12 @@ def _finish(db: Database, protocol: Protocol, t0: float, records: list[dict[str,
             reason = f"{r['error_code'] or 'failed'}: {r['error'] or 'the file could not be read'}" + \
                 (f" — {r['fix']}" if r["fix"] else "")
             c = Check("read", "error", "exclude", reason, None, r["error"] or "")
-            rows.append((source, sha, 1, "error", "error", None, None, json.dumps([c.to_dict()], ensure_ascii=False)))
+            rows.append(_record(source, sha, 1, "error", "error", None, None, [c]))
             continue
         if primary[sha] != source:
             c = Check("duplicate", "duplicate", "exclude",
                       f"the same file (sha256 {sha[:12]}…) as {primary[sha]}", None, primary[sha])
-            rows.append((source, sha, 0, "duplicate", "duplicate", primary[sha], None,
-                         json.dumps([c.to_dict()], ensure_ascii=False)))
+            rows.append(_record(source, sha, 0, "duplicate", "duplicate", primary[sha], None, [c]))
             continue
         checks, score, _ = results[sha]
         decision, stage = decided[sha]
@@ -1239,22 +1199,19 @@ def _finish(db: Database, protocol: Protocol, t0: float, records: list[dict[str,
         content_verdict = next((c.decision for c in checks if c.criterion == "content"), None)
         shown = [c for c in checks if c.decision != "not_met"
                  and not (c.tier == "possible" and content_verdict == "include")]
-        rows.append((source, sha, 1, decision, stage, dup_of, score,
-                     json.dumps([c.to_dict() for c in shown], ensure_ascii=False)))
-        crit_rows += [(sha, c.criterion, c.stage, c.decision, c.reason, c.page, c.evidence) for c in checks]
-    with db.transaction():
-        db.set_meta("screen.criteria", json.dumps({c.id: c.text for c in [*protocol.all_criteria(), *protocol.quality]},
-                                                  ensure_ascii=False))
-        db.execute("DELETE FROM screen_records")
-        db.execute("DELETE FROM screen_criteria")
-        db.executemany("INSERT INTO screen_records(source, sha256, is_primary, decision, stage, duplicate_of, "
-                       "quality_score, reasons, protocol, screened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                       [(*row, protocol.name, now) for row in rows])
-        db.executemany("INSERT OR REPLACE INTO screen_criteria(sha256, criterion, stage, decision, reason, page, "
-                       "evidence) VALUES (?, ?, ?, ?, ?, ?, ?)", crit_rows)
-    report_ids(db)  # number newly included reports
+        rows.append(_record(source, sha, 1, decision, stage, dup_of, score, shown))
+        crit_rows += [{"sha256": sha, "criterion": c.criterion, "position": k, "stage": c.stage,
+                       "decision": c.decision, "reason": c.reason, "page": c.page, "evidence": c.evidence}
+                      for k, c in enumerate(checks)]
+    for row in rows:
+        row.update(protocol=protocol.name, screened_at=now)
+    with store.transaction():
+        store.set_meta("screen.criteria", json.dumps(
+            {c.id: c.text for c in [*protocol.all_criteria(), *protocol.quality]}, ensure_ascii=False))
+        records_store.replace_records(store, rows, crit_rows)
+    report_ids(store)  # number newly included reports
     summary = ScreenSummary(records=len(rows), documents=len(primary), seconds=time.perf_counter() - t0)
-    for r in db.query("SELECT source, decision, stage, human_decision FROM screen_final"):
+    for r in records_store.final_rows(store):
         summary.decisions[r["decision"]] += 1
         summary.stages[r["stage"]] += 1
         summary.human += r["human_decision"] is not None
@@ -1262,6 +1219,13 @@ def _finish(db: Database, protocol: Protocol, t0: float, records: list[dict[str,
             summary.maybe.append(r["source"])
     log.info("screen: %s", summary.line())
     return summary
+
+
+def _record(source: str, sha: str | None, primary: int, decision: str, stage: str, duplicate_of: str | None,
+            score: float | None, checks: list[Check]) -> dict[str, Any]:
+    return {"source": source, "sha256": sha, "is_primary": primary, "decision": decision, "stage": stage,
+            "duplicate_of": duplicate_of, "quality_score": score,
+            "reasons": json.dumps([c.to_dict() for c in checks], ensure_ascii=False)}
 
 
 def _title_query_hit(doc: _Doc, protocol: Protocol) -> str | None:
@@ -1277,52 +1241,28 @@ def _title_query_hit(doc: _Doc, protocol: Protocol) -> str | None:
     return None
 
 
-def _latest_human(db: Database) -> dict[str, str]:
-    return {r["sha256"]: r["decision"] for r in db.query(
-        "SELECT sha256, decision FROM screen_human h WHERE h.id = (SELECT x.id FROM screen_human x "
-        "WHERE x.sha256 = h.sha256 ORDER BY (x.role = 'lead') DESC, x.created_at DESC, x.id DESC LIMIT 1)")}
+# --- results -------------------------------------------------------------------------------------
 
 
-# --- human decisions and results -------------------------------------------------------------------
-
-
-def decide(db: Database, sha256: str, decision: str, reason: str, reviewer: str = "cli",
-           role: str = "lead") -> None:
-    """Record a human screening decision; it wins over the machine's on every re-run of screen()."""
-    if decision not in HUMAN_DECISIONS:
-        raise ValueError(f"decision {decision!r}: use one of {', '.join(HUMAN_DECISIONS)}")
-    if role not in ("lead", "reviewer"):
-        raise ValueError(f"role {role!r}: use lead or reviewer")
-    if not (reason or "").strip():
-        raise ValueError("a human decision needs a reason (it goes into the selection log)")
-    if not db.one("SELECT 1 FROM documents WHERE sha256 = ?", (sha256,)):
-        raise KeyError(f"no document {sha256}")
-    with db.transaction():
-        db.execute("INSERT INTO screen_human(sha256, reviewer, role, decision, reason, created_at) "
-                   "VALUES (?, ?, ?, ?, ?, ?)", (sha256, reviewer, role, decision, reason.strip(), time.time()))
-    if decision == "include":
-        report_ids(db)
-
-
-def human_decisions(db: Database, sha256: str | None = None) -> list[dict[str, Any]]:
-    """Every human decision (never deleted), oldest first."""
-    sql = "SELECT sha256, reviewer, role, decision, reason, created_at FROM screen_human"
-    params: tuple = ()
-    if sha256:
-        sql += " WHERE sha256 = ?"
-        params = (sha256,)
-    return [dict(r) for r in db.query(sql + " ORDER BY created_at, id", params)]
-
-
-def screen_results(db: Database) -> list[dict[str, Any]]:
+def screen_results(store: Store, visible: list[str] | None = None) -> list[dict[str, Any]]:
     """One dict per record, the JSON lines of `whatworks screen --json` (docs/screen-json.md)."""
-    ids = report_ids(db)
+    ids = report_ids(store)
+    people: dict[str, list[dict[str, Any]]] = {}
+    for r in records_store.decision_rows(store):
+        if visible is None or r["reviewer"] in visible:
+            people.setdefault(r["sha256"], []).append(r)
+    resolutions = {r["sha256"]: r for r in records_store.resolution_rows(store)}
     out = []
-    for r in db.query("SELECT * FROM screen_final ORDER BY source"):
+    for r in records_store.final_rows(store, visible):
         reasons = json.loads(r["reasons"])
-        if r["human_decision"] is not None:
-            reasons.insert(0, {"criterion": "human", "decision": r["human_decision"],
-                               "reason": f"{r['human_reason']} ({r['human_role']} {r['human_reviewer']})",
+        if r["is_primary"] and r["human_decision"] is not None:
+            res = resolutions.get(r["sha256"])
+            if res is not None and (visible is None or res["lead"] in visible):
+                said = [f"{res['reason'] or res['decision']} (lead {res['lead']}, resolving a conflict)"]
+            else:
+                said = [f"{p['reason'] or p['decision']} ({p['role']} {p['reviewer']}: {p['decision']})"
+                        for p in people.get(r["sha256"], [])]
+            reasons.insert(0, {"criterion": "human", "decision": r["human_decision"], "reason": "; ".join(said),
                                "evidence": {"page": None, "text": ""}})
         out.append({
             "source": r["source"],
@@ -1339,58 +1279,47 @@ def screen_results(db: Database) -> list[dict[str, Any]]:
     return out
 
 
-def final_decisions(db: Database) -> dict[str, dict[str, Any]]:
-    """sha256 → the primary record's final row (decision, stage, machine/human decisions, score)."""
-    return {r["sha256"]: dict(r) for r in db.query("SELECT * FROM screen_final WHERE is_primary = 1 "
-                                                   "AND sha256 IS NOT NULL")}
-
-
-def included(db: Database) -> list[str]:
+def included(store: Store, visible: list[str] | None = None) -> list[str]:
     """sha256 of every report finally included (supplementary ones too: see `supplementary`)."""
-    return [r["sha256"] for r in db.query(
-        "SELECT sha256 FROM screen_final WHERE is_primary = 1 AND decision = 'include' ORDER BY source")]
+    return records_store.included(store, visible)
 
 
-def supplementary(db: Database) -> list[str]:
+def supplementary(store: Store) -> list[str]:
     """The included reports kept to complement others (midterms of projects with a final evaluation)."""
-    return [r["sha256"] for r in db.query(
-        "SELECT sha256 FROM screen_final WHERE is_primary = 1 AND decision = 'include' "
-        "AND stage = 'supplementary' ORDER BY source")]
+    return records_store.included(store, stage="supplementary")
 
 
-def report_ids(db: Database) -> dict[str, str]:
+def report_ids(store: Store) -> dict[str, str]:
     """Short ids of the included reports, as in the seed's Annex II: E1, E2… for independent or
     external evaluations, I-1, I-2… for internal and self-evaluations. Stored, so a report keeps
     its id across re-runs; new reports get the next free number."""
-    rows = db.query("SELECT f.sha256, f.source, d.data, s.year FROM screen_final f "
-                    "LEFT JOIN descriptions d ON d.sha256 = f.sha256 LEFT JOIN doc_facets s ON s.sha256 = f.sha256 "
-                    "WHERE f.is_primary = 1 AND f.decision = 'include'")
-    have = {r["sha256"]: r["report_id"] for r in db.query("SELECT sha256, report_id FROM report_ids")}
+    rows = [r for r in records_store.final_rows(store) if r["is_primary"] and r["decision"] == "include"]
+    have = records_store.report_id_rows(store)
     new = [r for r in rows if r["sha256"] not in have]
     if new:
-        nums = {s: (db.scalar("SELECT MAX(number) FROM report_ids WHERE series = ?", (s,)) or 0) for s in "EI"}
+        described = corrections.effective_descriptions(store, [r["sha256"] for r in new])
+        facets = index_store.facet_rows(store, [r["sha256"] for r in new])
+        nums = {s: records_store.max_report_number(store, s) for s in "EI"}
 
-        def series(r) -> str:
-            try:
-                ev = json.loads(r["data"])["metadata"].get("evaluator_type", {}).get("value") if r["data"] else None
-            except (ValueError, AttributeError):
-                ev = None
+        def series(sha: str) -> str:
+            meta = (described.get(sha) or {}).get("metadata") or {}
+            ev = (meta.get("evaluator_type") or {}).get("value") if isinstance(meta, dict) else None
             return "I" if ev in ("internal", "self") else "E"
 
-        new.sort(key=lambda r: (r["year"] or 0, r["source"]))
-        with db.transaction():
-            for r in new:
-                s = series(r)
-                nums[s] += 1
-                rid = f"E{nums[s]}" if s == "E" else f"I-{nums[s]}"
-                db.execute("INSERT INTO report_ids(sha256, report_id, series, number, assigned_at) "
-                           "VALUES (?, ?, ?, ?, ?)", (r["sha256"], rid, s, nums[s], time.time()))
-                have[r["sha256"]] = rid
+        new.sort(key=lambda r: ((facets.get(r["sha256"]) or {}).get("year") or 0, r["source"]))
+        added = []
+        for r in new:
+            s = series(r["sha256"])
+            nums[s] += 1
+            rid = f"E{nums[s]}" if s == "E" else f"I-{nums[s]}"
+            added.append((r["sha256"], rid, s, nums[s]))
+            have[r["sha256"]] = rid
+        with store.transaction():
+            records_store.add_report_ids(store, added)
     current = {r["sha256"] for r in rows}
     return {sha: rid for sha, rid in have.items() if sha in current}
 
 
-def criteria_rows(db: Database, sha256: str) -> list[dict[str, Any]]:
+def criteria_rows(store: Store, sha256: str) -> list[dict[str, Any]]:
     """The checks of one document, in the order they were made."""
-    return [dict(r) for r in db.query("SELECT criterion, stage, decision, reason, page, evidence "
-                                      "FROM screen_criteria WHERE sha256 = ? ORDER BY rowid", (sha256,))]
+    return records_store.criteria_rows(store, sha256)

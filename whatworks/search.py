@@ -16,7 +16,6 @@ snippet of the original text in which the matching words are marked.
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import time
@@ -29,50 +28,17 @@ from typing import Any
 
 import yaml
 
+from whatworks import corrections
 from whatworks.model import Block, Description, Document, Section
-from whatworks.store import Database
+from whatworks.store import documents as docs
+from whatworks.store import search as index_store
+from whatworks.store.base import Store
+from whatworks.store.search import Query, Term
 
 log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data"
 STEM_LANGUAGES = ("en", "fr", "es", "pt")
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS passages (
-    id INTEGER PRIMARY KEY,
-    sha256 TEXT NOT NULL,
-    page INTEGER,
-    block_start INTEGER NOT NULL,   -- index into Document.blocks, inclusive
-    block_end INTEGER NOT NULL,     -- exclusive
-    section_kind TEXT,
-    language TEXT,
-    text TEXT NOT NULL,
-    tags TEXT               -- the filter tokens indexed with it (see `tags`)
-);
-CREATE INDEX IF NOT EXISTS passages_sha ON passages(sha256);
-CREATE VIRTUAL TABLE IF NOT EXISTS passages_fts USING fts5(
-    body, tags, content='', tokenize='unicode61 remove_diacritics 2'
-);
-CREATE TABLE IF NOT EXISTS doc_facets (
-    sha256 TEXT PRIMARY KEY,
-    source TEXT,
-    title TEXT,
-    kind TEXT,
-    year INTEGER,
-    language TEXT,
-    countries TEXT,        -- '|CAN|FRA|'
-    regions TEXT,          -- '|africa|western africa|'
-    organisation TEXT,
-    evaluation_type TEXT,
-    timing TEXT,
-    evaluator_type TEXT,
-    passages INTEGER,
-    described_at REAL,     -- descriptions.updated_at when indexed (re-index when it changes)
-    indexed_at REAL
-);
-CREATE INDEX IF NOT EXISTS doc_facets_year ON doc_facets(year);
-CREATE INDEX IF NOT EXISTS doc_facets_kind ON doc_facets(kind);
-"""
 
 # --- normalising and stemming ------------------------------------------------------------
 
@@ -362,42 +328,35 @@ def index_version() -> str:
     return f"{stemmer_version()}.{TAGS_VERSION}"
 
 
-def _check_version(db: Database) -> None:
+def _body(text: str, language: str | None) -> str:
+    """What the full-text index holds for a passage: its words stemmed in its own language."""
+    return stem_text(text, language or "")
+
+
+def _check_version(store: Store) -> None:
     """Rebuild the index from the stored passages when the stemming rules or the tags changed."""
     version = index_version()
-    current = db.get_meta("search.index")
+    current = store.get_meta("search.index")
     if current == version:
         return
-    if current is not None or db.scalar("SELECT 1 FROM passages LIMIT 1"):
+    if current is not None or index_store.has_passages(store):
         log.info("search index version %s → %s: rebuilding it", current, version)
-        facet_rows = {r["sha256"]: dict(r) for r in db.query("SELECT * FROM doc_facets")}
-        rows = db.query("SELECT id, sha256, section_kind, language, text FROM passages")
-        with db.transaction():
-            db.execute("INSERT INTO passages_fts(passages_fts) VALUES ('delete-all')")
-            new = [(r["id"], stem_text(r["text"], r["language"] or ""),
-                    tags(facet_rows.get(r["sha256"], {}), r["section_kind"], r["language"])) for r in rows]
-            db.executemany("UPDATE passages SET tags = ? WHERE id = ?", ((t, i) for i, _, t in new))
-            db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)", new)
-    db.set_meta("search.index", version)
+        facet_rows = index_store.facet_rows(store)
+        index_store.reindex_all(store, (
+            (r["id"], _body(r["text"], r["language"]),
+             tags(facet_rows.get(r["sha256"], {}), r["section_kind"], r["language"]))
+            for r in index_store.passage_rows(store)))
+    store.set_meta("search.index", version)
 
 
-def _unindex(db: Database, sha256: str) -> None:
-    rows = db.query("SELECT id, language, text, tags FROM passages WHERE sha256 = ?", (sha256,))
-    if rows:  # a contentless index forgets a row when given the exact values it indexed
-        db.executemany("INSERT INTO passages_fts(passages_fts, rowid, body, tags) VALUES ('delete', ?, ?, ?)",
-                       ((r["id"], stem_text(r["text"], r["language"] or ""), r["tags"] or "") for r in rows))
-    db.execute("DELETE FROM passages WHERE sha256 = ?", (sha256,))
-    db.execute("DELETE FROM doc_facets WHERE sha256 = ?", (sha256,))
-
-
-def index_document(db: Database, document: Document, description: Description | None,
+def index_document(store: Store, document: Document, description: Description | None,
                    described_at: float | None = None) -> int:
     """(Re)index one document; returns its number of passages."""
-    with db.transaction():
-        _unindex(db, document.sha256)
+    with store.transaction():
+        index_store.unindex(store, document.sha256, _body)
         ps = passages(document, description)
         f = facets(document, description)
-        next_id = (db.scalar("SELECT MAX(id) FROM passages") or 0) + 1
+        next_id = index_store.next_passage_id(store)
         memo: dict[tuple[str | None, str | None], str] = {}  # tags depend only on these two here
 
         def tags_of(p: Passage) -> str:
@@ -406,43 +365,45 @@ def index_document(db: Database, document: Document, description: Description | 
                 memo[key] = tags(f, p.section_kind, p.language)
             return memo[key]
 
-        rows = [(next_id + k, document.sha256, p.page, p.block_start, p.block_end, p.section_kind,
-                 p.language, p.text, tags_of(p)) for k, p in enumerate(ps)]
-        db.executemany("INSERT INTO passages(id, sha256, page, block_start, block_end, section_kind, language, "
-                       "text, tags) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        db.executemany("INSERT INTO passages_fts(rowid, body, tags) VALUES (?, ?, ?)",
-                       ((r[0], stem_text(r[7], r[6] or ""), r[8]) for r in rows))
+        rows = [{"id": next_id + k, "sha256": document.sha256, "page": p.page, "block_start": p.block_start,
+                 "block_end": p.block_end, "section_kind": p.section_kind, "language": p.language, "text": p.text,
+                 "tags": tags_of(p)} for k, p in enumerate(ps)]
+        index_store.add_passages(store, rows, [_body(r["text"], r["language"]) for r in rows])
         f.update(passages=len(ps), described_at=described_at, indexed_at=time.time())
-        cols = ", ".join(f)
-        db.execute(f"INSERT INTO doc_facets({cols}) VALUES ({', '.join('?' * len(f))})", tuple(f.values()))
+        index_store.save_facets(store, f)
     return len(ps)
 
 
-def index(db: Database) -> int:
-    """Index every document not yet indexed or re-described since; returns how many were indexed.
+def index(store: Store, documents: dict[str, Document] | None = None) -> int:
+    """Index every document not yet indexed or described again since; returns how many.
 
-    Incremental: call it after `add`. Documents deleted from the database leave the index too.
-    """
-    _check_version(db)
-    rows = db.query(
-        """SELECT d.sha256, s.updated_at AS described_at, f.described_at AS indexed_desc, f.sha256 AS done
-           FROM documents d LEFT JOIN descriptions s ON s.sha256 = d.sha256
-           LEFT JOIN doc_facets f ON f.sha256 = d.sha256""")
-    todo = [r["sha256"] for r in rows
-            if r["done"] is None or (r["described_at"] or 0) != (r["indexed_desc"] or 0)]
-    gone = db.query("SELECT sha256 FROM doc_facets WHERE sha256 NOT IN (SELECT sha256 FROM documents)")
-    for r in gone:
-        with db.transaction():
-            _unindex(db, r["sha256"])
+    Incremental: documents deleted from the database leave the index too. `documents`: ones the
+    caller holds in memory already (not unpacked again)."""
+    _check_version(store)
+    rows = index_state(store)
+    todo = [r["sha256"] for r in rows if r["done"] is None or (r["described_at"] or 0) != (r["indexed_desc"] or 0)]
+    for sha in index_store.orphan_facets(store):
+        index_store.unindex(store, sha, _body)
     described = {r["sha256"]: r["described_at"] for r in rows}
     for sha in todo:
-        document = db.document(sha)
-        # the effective description: reviewers' corrections (workspace) shape facets and sections too
-        # (a minimal edit by the workspace engineer; db.description(sha) is the machine's alone)
-        index_document(db, document, db.effective_description(sha), described.get(sha))
+        document = (documents or {}).get(sha) or docs.document(store, sha)
+        # the effective description: reviewers' corrections shape facets and sections too
+        index_document(store, document, corrections.effective_description(store, sha), described.get(sha))
     if todo:
         log.info("indexed %d document(s)", len(todo))
     return len(todo)
+
+
+def index_state(store: Store) -> list[dict[str, Any]]:
+    return index_store.index_state(store)
+
+
+def reindex(store: Store, sha256: str) -> None:
+    """Index one document again (after a reviewer corrected its description), if it was indexed."""
+    if index_store.facet_row(store, sha256) is None:
+        return
+    index_document(store, docs.document(store, sha256), corrections.effective_description(store, sha256),
+                   docs.described_at(store, sha256))
 
 
 # --- queries -------------------------------------------------------------------------------
@@ -487,20 +448,20 @@ def _lex(query: str) -> list[Any]:
     return out
 
 
-def _term_fts(term: _Term, languages: tuple[str, ...]) -> str:
+def _term(term: _Term, languages: tuple[str, ...]) -> Term:
     if term.prefix:
-        return f'"{term.words[0]}"*'
-    variants: list[str] = []
+        return Term([[term.words[0]]], prefix=True)
+    variants: list[list[str]] = []
     for lang in languages:
-        v = " ".join(stem(w, lang) for w in term.words)
+        v = [stem(w, lang) for w in term.words]
         if v not in variants:
             variants.append(v)
-    parts = [f'"{v}"' for v in variants]
-    return parts[0] if len(parts) == 1 else "(" + " OR ".join(parts) + ")"
+    return Term(variants)
 
 
-def to_fts(query: str, languages: Iterable[str] = STEM_LANGUAGES) -> str:
-    """Translate a user query into an FTS5 MATCH expression over the stemmed index."""
+def parse(query: str, languages: Iterable[str] = STEM_LANGUAGES) -> Any:
+    """A user's query as a tree of `Term`s and (AND | OR | NOT, left, right) nodes over the
+    stemmed index: each word matches its stem in any of `languages`."""
     langs = tuple(languages)
     tokens = _lex(query)
     if not any(isinstance(t, _Term) for t in tokens):
@@ -515,7 +476,7 @@ def to_fts(query: str, languages: Iterable[str] = STEM_LANGUAGES) -> str:
         pos += 1
         return tokens[pos - 1]
 
-    def primary() -> str:
+    def primary() -> Any:
         t = peek()
         if t == "(":
             take()
@@ -523,34 +484,31 @@ def to_fts(query: str, languages: Iterable[str] = STEM_LANGUAGES) -> str:
             if peek() != ")":
                 raise QueryError(f"missing ')' in {query!r}")
             take()
-            return f"({inner})"
+            return inner
         if isinstance(t, _Term):
             take()
-            return _term_fts(t, langs)
+            return _term(t, langs)
         if t is None:
             raise QueryError(f"the query {query!r} ends too early: a word is missing after the last operator")
         raise QueryError(f"unexpected {t!r} in {query!r}: put a word before it")
 
-    def conj() -> str:
+    def conj() -> Any:
         left = primary()
         while True:
             t = peek()
-            if t == "AND":
+            if t in ("AND", "NOT"):
                 take()
-                left = f"{left} AND {primary()}"
-            elif t == "NOT":
-                take()
-                left = f"{left} NOT {primary()}"
+                left = (t, left, primary())
             elif t is not None and t not in (")", "OR"):
-                left = f"{left} AND {primary()}"  # implicit AND
+                left = ("AND", left, primary())  # implicit AND
             else:
                 return left
 
-    def expr() -> str:
+    def expr() -> Any:
         left = conj()
         while peek() == "OR":
             take()
-            left = f"{left} OR {conj()}"
+            left = ("OR", left, conj())
         return left
 
     if peek() == "NOT":
@@ -674,9 +632,9 @@ def _values(value: Any) -> list[str]:
     return [value] if isinstance(value, str) else [str(v) for v in value]
 
 
-def filter_expr(year: Any = None, kind: Any = None, region: Any = None, country: Any = None,
-                language: Any = None, section: Any = None) -> str:
-    """The FTS5 condition on the `tags` column for the given filters ('' when none)."""
+def filter_groups(year: Any = None, kind: Any = None, region: Any = None, country: Any = None,
+                  language: Any = None, section: Any = None) -> list[list[str]]:
+    """The filters as groups of tag tokens: a passage matches one token of every group."""
     groups: list[list[str]] = []
     if year is not None:
         years = _years(year)
@@ -690,85 +648,64 @@ def filter_expr(year: Any = None, kind: Any = None, region: Any = None, country:
             elif d not in done:
                 tokens.append(f"y{y}")
         groups.append(tokens)
-    if kind is not None:
-        groups.append(["k" + _slug(v) for v in _values(kind)])
-    if region is not None:
-        groups.append(["r" + _slug(v) for v in _values(region)])
-    if country is not None:
-        groups.append(["c" + _slug(v) for v in _values(country)])
-    if language is not None:
-        groups.append(["l" + _slug(v) for v in _values(language)])
-    if section is not None:
-        groups.append(["s" + _slug(v) for v in _values(section)])
-    parts = []
-    for g in groups:
-        g = [t for t in g if len(t) > 1] or ["xnothing"]
-        parts.append("tags:(" + " OR ".join(g) + ")")
-    return " AND ".join(parts)
+    for prefix, value in (("k", kind), ("r", region), ("c", country), ("l", language), ("s", section)):
+        if value is not None:
+            groups.append([prefix + _slug(v) for v in _values(value)])
+    return [[t for t in g if len(t) > 1] or ["xnothing"] for g in groups]
 
 
-def _match(query: str, language: Any, filters: dict[str, Any]) -> tuple[str, tuple[str, ...]]:
+def build_query(query: str, language: Any = None, **filters: Any) -> tuple[Query, tuple[str, ...]]:
+    """The query tree with its filters, and the languages its words were stemmed in."""
     langs = (language,) if isinstance(language, str) and language in STEM_LANGUAGES else STEM_LANGUAGES
-    expr = f"body:({to_fts(query, langs)})"
-    cond = filter_expr(language=language, **filters)
-    return (f"{expr} AND {cond}" if cond else expr), langs
+    return Query(parse(query, langs), filter_groups(language=language, **filters)), langs
 
 
-def search(db: Database, query: str, *, year: Any = None, kind: Any = None, region: str | None = None,
+def search(store: Store, query: str, *, year: Any = None, kind: Any = None, region: str | None = None,
            country: Any = None, language: Any = None, section: Any = None, limit: int = 20,
            offset: int = 0, mark: tuple[str, str] = MARK) -> list[Hit]:
-    """Passages matching `query`, best first (bm25), with a marked snippet and the page.
+    """Passages matching `query`, best first, with a marked snippet and the page.
 
     `year` is a year, a (start, end) pair or "2012-2018"; `kind`, `country` (ISO3),
     `language` (ISO 639-1) and `section` (section kind) take a value or a list; `region`
     matches an ILO or M49 region name. Raises QueryError for a query it cannot read.
     """
-    match, langs = _match(query, language, dict(year=year, kind=kind, region=region, country=country,
-                                                 section=section))
+    q, langs = build_query(query, language, year=year, kind=kind, region=region, country=country, section=section)
     try:
-        top = db.query("SELECT rowid, bm25(passages_fts, 1.0, 0.0) AS score FROM passages_fts "
-                       "WHERE passages_fts MATCH ? ORDER BY score LIMIT ? OFFSET ?", (match, limit, offset))
-    except Exception as e:  # sqlite3.OperationalError: an FTS5 syntax we did not foresee
+        top = index_store.matches(store, q, limit=limit, offset=offset)
+    except Exception as e:  # an index syntax we did not foresee
         raise QueryError(f"cannot search for {query!r}: {e}") from None
     if not top:
         return []
-    ids = [r["rowid"] for r in top]
-    rows = {r["id"]: r for r in db.query(
-        "SELECT p.id, p.sha256, p.page, p.section_kind, p.language, p.text, p.block_start, p.block_end, "
-        "d.source, COALESCE(f.title, d.title) AS title FROM passages p "
-        "LEFT JOIN documents d ON d.sha256 = p.sha256 LEFT JOIN doc_facets f ON f.sha256 = p.sha256 "
-        f"WHERE p.id IN ({', '.join('?' * len(ids))})", ids)}
+    rows = index_store.hit_rows(store, [i for i, _ in top])
     stems, prefixes = query_stems(query, langs)
     hits = []
-    for t in top:
-        r = rows.get(t["rowid"])
+    for pid, score in top:
+        r = rows.get(pid)
         if r is None:
             continue
         hits.append(Hit(sha256=r["sha256"], source=r["source"] or "", title=r["title"], page=r["page"],
                         section_kind=r["section_kind"],
                         snippet=snippet(r["text"], r["language"], stems, prefixes, mark=mark),
-                        score=float(t["score"]), passage_id=r["id"], block_start=r["block_start"],
-                        block_end=r["block_end"]))
+                        score=score, passage_id=r["id"], block_start=r["block_start"], block_end=r["block_end"]))
     return hits
 
 
-def count(db: Database, query: str, *, language: Any = None, **filters: Any) -> int:
+def count(store: Store, query: str, *, language: Any = None, **filters: Any) -> int:
     """How many passages match (for paging); same arguments as `search`."""
-    match, _ = _match(query, language, filters)
-    return int(db.scalar("SELECT COUNT(*) FROM passages_fts WHERE passages_fts MATCH ?", (match,)) or 0)
+    q, _ = build_query(query, language, **filters)
+    return index_store.count_matches(store, q)
 
 
-def document_passages(db: Database, sha256: str) -> list[dict[str, Any]]:
-    """A document's passages as dicts (id, page, block range, section kind, language, text)."""
-    return [dict(r) for r in db.query(
-        "SELECT id, page, block_start, block_end, section_kind, language, text FROM passages "
-        "WHERE sha256 = ? ORDER BY id", (sha256,))]
+def document_passages(store: Store, sha256: str) -> list[dict[str, Any]]:
+    """A document's passages (id, page, block range, section kind, language, text)."""
+    return index_store.passage_rows(store, sha256=sha256)
 
 
-def facet_row(db: Database, sha256: str) -> dict[str, Any] | None:
-    row = db.one("SELECT * FROM doc_facets WHERE sha256 = ?", (sha256,))
-    return dict(row) if row else None
+def facet_row(store: Store, sha256: str) -> dict[str, Any] | None:
+    return index_store.facet_row(store, sha256)
 
 
-def dumps_hits(hits: list[Hit]) -> str:
-    return "\n".join(json.dumps(h.to_dict(), ensure_ascii=False) for h in hits)
+def rebuild(store: Store) -> None:
+    """Rebuild the full-text index from the stored passages (after a copy to another database)."""
+    store.set_meta("search.index", "rebuild")
+    _check_version(store)

@@ -24,10 +24,13 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from whatworks import corrections, screen, selection
 from whatworks.codebook import Codebook
-from whatworks.coding import ItemCode, effective_codes, item_key, normalise_space, sentences
+from whatworks.coding import ItemCode, effective_codes, normalise_space, sentences
+from whatworks.emerging import emerging_themes
 from whatworks.model import Document
-from whatworks.store import Database
+from whatworks.store import documents as docs
+from whatworks.store.base import Store
 
 log = logging.getLogger(__name__)
 
@@ -222,20 +225,25 @@ def locate(quote: str, pages: list[str], hint: int | None) -> int | None:
     return None
 
 
-class _Sources:
-    """Documents' page texts, loaded once each."""
+class Sources:
+    """Documents' page texts, loaded once each: where quotes are checked verbatim."""
 
-    def __init__(self, db: Database):
-        self.db = db
+    def __init__(self, store: Store):
+        self.store = store
         self._pages: dict[str, list[str]] = {}
 
     def pages(self, sha: str) -> list[str]:
         if sha not in self._pages:
             try:
-                self._pages[sha] = page_texts(self.db.document(sha))
+                self._pages[sha] = page_texts(docs.document(self.store, sha))
             except KeyError:
                 self._pages[sha] = []
         return self._pages[sha]
+
+    def verified_quote(self, sha: str, quote: str, hint: int | None) -> tuple[str, int] | None:
+        """`quote` (whitespace normalised) and the page it occurs on verbatim, else None."""
+        page = locate(quote, self.pages(sha), hint)
+        return (normalise_space(quote), page) if page is not None else None
 
     def verified(self, code: ItemCode, readable: bool = False) -> tuple[str, int] | None:
         """The code's quote (or another sentence of its item) with the page it occurs on.
@@ -260,8 +268,8 @@ class _Sources:
 
 # --- metadata ------------------------------------------------------------------------------
 
-def _meta(db: Database, sha: str) -> dict[str, Any]:
-    d = db.effective_description(sha)  # reviewers' corrections (workspace) applied
+def _meta(store: Store, sha: str) -> dict[str, Any]:
+    d = corrections.effective_description(store, sha)  # reviewers' corrections applied
     return {k: v.value for k, v in d.metadata.items()} if d else {}
 
 
@@ -279,21 +287,18 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def report_infos(db: Database, shas: list[str], ids: dict[str, str]) -> list[ReportInfo]:
-    supplementary: set[str] = set()
-    try:
-        from whatworks.screen import supplementary as _supp
-
-        supplementary = set(_supp(db))
-    except (ImportError, Exception) as e:  # noqa: BLE001 - optional stage
-        log.debug("no supplementary list: %s", e)
-    docs = {r["sha256"]: r for r in db.documents()}
+def report_infos(store: Store, shas: list[str], ids: dict[str, str]) -> list[ReportInfo]:
+    supplementary = set(screen.supplementary(store))
+    documents = {r["sha256"]: r for r in docs.document_rows(store, shas)}
+    item_kinds: dict[str, Counter] = {}
+    for r in docs.item_rows(store, shas):
+        item_kinds.setdefault(r["sha256"], Counter())[r["kind"]] += 1
     out = []
     for sha in shas:
-        meta = _meta(db, sha)
-        doc = docs.get(sha)
+        meta = _meta(store, sha)
+        doc = documents.get(sha)
         source = doc["source"] if doc else ""
-        kinds = Counter(r["kind"] for r in db.query("SELECT kind FROM items WHERE sha256 = ?", (sha,)))
+        kinds = item_kinds.get(sha, Counter())
         year = meta.get("year")
         out.append(ReportInfo(
             report_id=ids.get(sha, sha[:8]), sha256=sha,
@@ -456,32 +461,8 @@ def summary_sentences(s: Synthesis, top: int = 3) -> list[tuple[str, list[str]]]
 
 # --- the synthesis ---------------------------------------------------------------------------
 
-def _flow(db: Database) -> dict[str, Any]:
-    try:
-        from whatworks.selection import flow_counts
-
-        return flow_counts(db)
-    except (ImportError, Exception) as e:  # noqa: BLE001 - optional stage; the synthesis stands alone
-        log.debug("no selection flow: %s", e)
-        return {}
-
-
-def _included(db: Database) -> list[str]:
-    try:
-        from whatworks.screen import included
-    except ImportError:
-        log.warning("screening is not available: the synthesis covers every described report")
-        return [r[0] for r in db.query("SELECT DISTINCT sha256 FROM items ORDER BY sha256")]
-    return list(included(db))
-
-
-def _report_ids(db: Database, shas: list[str]) -> dict[str, str]:
-    try:
-        from whatworks.screen import report_ids
-
-        ids = report_ids(db)
-    except ImportError:
-        ids = {}
+def _report_ids(store: Store, shas: list[str]) -> dict[str, str]:
+    ids = screen.report_ids(store)
     for n, sha in enumerate(s for s in shas if s not in ids):
         ids[sha] = f"R{n + 1}"
     return ids
@@ -499,28 +480,19 @@ def ilo_regions() -> list[str]:
         return ["Africa", "Americas", "Arab States", "Asia and the Pacific", "Europe and Central Asia"]
 
 
-def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
-    """The synthesis of the included reports' coded items (machine codes after reviewers' decisions)."""
-    db: Database = project.db
-    codebook: Codebook = project.codebook()
-    try:
-        protocol = project.protocol()
-        title = getattr(protocol, "title", "") or codebook.title
-        questions_text = list(getattr(protocol, "questions", []) or [])
-    except Exception as e:  # noqa: BLE001 - the synthesis does not need the protocol
-        log.debug("protocol not readable: %s", e)
-        protocol, title, questions_text = None, codebook.title, []
-    if llm is None and use_llm:
-        from whatworks.llm import client_for
-
-        llm = client_for(project)
-    shas = _included(db)
-    ids = _report_ids(db, shas)
-    reports = report_infos(db, shas, ids)
+def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: Any = None,
+               visible: list[str] | None = None) -> Synthesis:
+    """The synthesis of the included reports' coded items (machine codes after people's decisions).
+    `visible`: only these people's decisions count (blind mode)."""
+    title = (getattr(protocol, "title", "") if protocol is not None else "") or codebook.title
+    questions_text = list(getattr(protocol, "questions", []) or []) if protocol is not None else []
+    shas = list(screen.included(store, visible))
+    ids = _report_ids(store, shas)
+    reports = report_infos(store, shas, ids)
     by_sha = {r.sha256: r for r in reports}
     total = len(reports)
-    codes = [c for c in effective_codes(db, shas) if c.theme in set(codebook.ids)]
-    sources = _Sources(db)
+    codes = [c for c in effective_codes(store, shas, visible) if c.theme in set(codebook.ids)]
+    sources = Sources(store)
 
     by_theme: dict[str, list[ItemCode]] = {}
     for c in codes:
@@ -570,20 +542,17 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
     for r in reports:
         items_by_kind.update(r.items_by_kind)
     items_total = sum(items_by_kind.values())
-    all_item_keys = set()
-    for sha in shas:
-        for row in db.query("SELECT text FROM items WHERE sha256 = ?", (sha,)):
-            all_item_keys.add((sha, item_key(row["text"])))
+    all_item_keys = {(r["sha256"], r["item_key"]) for r in docs.item_rows(store, shas)} if shas else set()
     covered = {reg for r in reports for reg in r.regions}
     regions_missing = [reg for reg in ilo_regions() if reg not in covered] if _international(reports) else []
-    emerging = _emerging(db)
+    emerging = [e.to_dict() for e in emerging_themes(store)]
     synthesis = Synthesis(
         title=title or "Synthesis review", questions_text=questions_text, codebook=codebook.name,
         generated_at=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(), n_reports=total,
         reports=reports, questions=questions, limitations=[], items_by_kind=dict(items_by_kind),
         items_total=items_total, items_coded=len(coded_keys & all_item_keys),
         codes_total=len(codes), codes_reviewed=sum(1 for c in codes if c.human in ("accept", "add")),
-        emerging=emerging, flow=_flow(db), regions_without_reports=regions_missing,
+        emerging=emerging, flow=selection.flow_counts(store, visible), regions_without_reports=regions_missing,
         quotes_dropped=quotes_dropped, narrative_engine=engine)
     synthesis.protocol = _protocol_info(protocol)
     synthesis.code_methods = dict(Counter(c.method for c in codes).most_common())
@@ -620,18 +589,8 @@ def _international(reports: list[ReportInfo]) -> bool:
     return len({c for r in reports for c in r.countries}) != 1
 
 
-def _emerging(db: Database) -> list[dict[str, Any]]:
-    try:
-        from whatworks.emerging import emerging_themes
-
-        return [e.to_dict() for e in emerging_themes(db)]
-    except Exception as e:  # noqa: BLE001 - optional
-        log.debug("no emerging themes: %s", e)
-        return []
-
-
 def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], total: int,
-                  sources: _Sources, used: set[tuple[str, str]] | None = None) -> tuple[ThemeResult, int]:
+                  sources: Sources, used: set[tuple[str, str]] | None = None) -> tuple[ThemeResult, int]:
     report_shas = sorted({c.sha256 for c in tcodes if c.sha256 in by_sha}, key=lambda s: _id_key(by_sha[s].report_id))
     infos = [by_sha[s] for s in report_shas]
     t = ThemeResult(theme.id, theme.label, theme.definition, theme.question, theme.group,

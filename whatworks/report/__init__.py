@@ -1,6 +1,6 @@
 """report: the synthesis in every format a reviewer hands on.
 
-`write_reports(project)` writes, into the project's output folder:
+`write_reports(store, synthesis, out_dir)` writes, into the review's output folder:
 
 * synthesis.html — self-contained (figures inline as SVG), every statement linked to its
   quotes and every quote to its report id and page; print-friendly;
@@ -27,7 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, plural, synthesize
+from whatworks import selection
+from whatworks.report import figures as f
+from whatworks.report.flow import write_flow, write_selection_figures
+from whatworks.store.base import Store
+from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, plural
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +47,9 @@ TYPE_TITLES = {"project": "Project", "programme": "Programme", "country_programm
                "impact": "Impact", "other": "Other", "final": "Final", "midterm": "Mid-term", "ex_post": "Ex-post",
                "independent": "independent", "internal": "internal", "self": "self-evaluation", "joint": "joint",
                "not known": "not known"}
-#: The matrix as the reports show it (Annex II); every column is in matrix.xlsx.
-MATRIX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("kind", "Kind"),
+#: The matrix as the reports show it (Annex II): a few of whatworks.selection.MATRIX_COLUMNS, and two
+#: derived ones (type and timing together; the one reason); every column is in matrix.xlsx.
+ANNEX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("kind", "Kind"),
                   ("type_timing", "Type and timing"), ("regions", "Region(s)"), ("year", "Year"),
                   ("decision", "Decision"), ("reason", "Reason")]
 SUMMARY_TOP = 3
@@ -77,26 +82,25 @@ class Figures:
         return f"Figure {self.numbers.get(key, '?')}. {FIGURE_CAPTIONS[key]}."
 
 
-def build_figures(db, s: Synthesis, fig_dir: Path, data_dir: Path | None = None) -> Figures:
+def build_figures(store: Store, s: Synthesis, fig_dir: Path, data_dir: Path | None = None,
+                  visible: list[str] | None = None) -> Figures:
     """Every figure of the report, each drawn once (see the module doc), into `fig_dir`."""
-    from whatworks import selection
-    from whatworks.report import figures as f
-
     figs = Figures()
     fig_dir.mkdir(parents=True, exist_ok=True)
     made: dict[str, tuple[Path, Path]] = {}
     try:
-        paths = selection.write_flow(db, fig_dir, title="", data_dir=data_dir or fig_dir.parent)
+        paths = write_flow(s.flow or selection.flow_counts(store, visible), fig_dir, title="",
+                           data_dir=data_dir or fig_dir.parent)
         made["flow"] = (paths[0], paths[1])
         figs.files += paths
-        paths = selection.write_selection_figures(db, fig_dir)
+        paths = write_selection_figures(selection.selection_breakdown(store, visible), fig_dir)
         made["shortlisted"] = (paths[1], paths[0])
         made["selected"] = (paths[3], paths[2])
         figs.files += paths
     except Exception as e:  # noqa: BLE001 - the synthesis report stands without the selection figures
         log.warning("selection figures not drawn: %s", e)
     regions = {reg for t in s.themes() for reg in t.by_region}
-    for name, make in (("heatmap", f.theme_region_heatmap), ("evidence", f.evidence_map)):
+    for name, make in (("heatmap", f.theme_region_heatmap), ("evidence", f.evidence_map)):  # noqa: B023
         if not s.themes() or not s.reports or (name == "heatmap" and len(regions) < 2):
             continue  # nothing to show (one region: a single column would say nothing)
         svg, png = f.cached_figure(fig_dir, name, f.map_data(s, name), lambda make=make: make(s), dpi=f.MAP_DPI)
@@ -119,6 +123,7 @@ KIND_TITLES = {"evaluation_report": "Evaluation report", "evaluation_brief": "Ev
                "progress_report": "Progress report", "evaluation_plan": "Evaluation plan", "audit": "Audit",
                "study": "Study", "other": "Other"}
 DECISION_TITLES = {"include": "Included", "exclude": "Excluded", "maybe": "Awaiting a reviewer",
+                   "conflict": "Reviewers disagree",
                    "duplicate": "Duplicate", "error": "Unreadable"}
 
 
@@ -134,18 +139,10 @@ def type_timing(timing: str, evaluator: str, evaluation_type: str = "") -> str:
     return text or "Not stated"
 
 
-def matrix(project) -> list[dict[str, Any]]:
+def matrix(store: Store, visible: list[str] | None = None) -> list[dict[str, Any]]:
     """The selection matrix (whatworks.selection.matrix_rows) made readable: titled values, one reason."""
-    try:
-        from whatworks.selection import _criterion_texts, _final_rows, exclusion_reason, matrix_rows
-
-        rows = matrix_rows(project)
-        db = project.db if hasattr(project, "db") else project
-        texts = _criterion_texts(db)
-        reasons = {r["source"]: exclusion_reason(r, texts) for r in _final_rows(db) if r["decision"] == "exclude"}
-    except Exception as e:  # noqa: BLE001 - the synthesis report stands without the matrix
-        log.warning("matrix not included in the report: %s", e)
-        return []
+    rows = selection.matrix_rows(store, visible)
+    reasons = selection.exclusion_reasons(store, visible)
     out = []
     for row in rows:
         row = dict(row)
@@ -355,18 +352,17 @@ def criteria_rows(s: Synthesis) -> list[tuple[str, list[str]]]:
     return [(titles.get(tier, tier.capitalize()), texts) for tier, texts in c.items() if texts]
 
 
-def write_reports(project, synthesis: Synthesis | None = None, formats: Iterable[str] = FORMATS,
-                  out_dir: str | Path | None = None) -> list[Path]:
+def write_reports(store: Store, s: Synthesis, out_dir: str | Path, formats: Iterable[str] = FORMATS,
+                  visible: list[str] | None = None) -> list[Path]:
     """Write the synthesis report in each of `formats` (html, docx, md, xlsx); the paths written."""
     formats = list(formats)
-    unknown = [f for f in formats if f not in FORMATS]
+    unknown = [x for x in formats if x not in FORMATS]
     if unknown:
         raise ValueError(f"unknown report format(s) {', '.join(unknown)}; choose from {', '.join(FORMATS)}")
-    s = synthesis or synthesize(project)
-    out = Path(out_dir) if out_dir is not None else project.output_dir
+    out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    figs = build_figures(project.db, s, out / "figures", out)
-    rows = matrix(project)
+    figs = build_figures(store, s, out / "figures", out, visible)
+    rows = matrix(store, visible)
     paths: list[Path] = []
     json_path = out / "synthesis.json"
     json_path.write_text(s.to_json(), encoding="utf-8")
@@ -386,10 +382,10 @@ def write_reports(project, synthesis: Synthesis | None = None, formats: Iterable
     if "xlsx" in formats:
         from whatworks.report.excel import write_excel
 
-        paths.append(write_excel(project.db, s, out / "synthesis.xlsx"))
+        paths.append(write_excel(store, s, out / "synthesis.xlsx", visible))
     paths += figs.files
     log.info("reports written: %s", ", ".join(p.name for p in paths))
     return paths
 
 
-__all__ = ["FORMATS", "ITEM_KIND_LABELS", "write_reports", "build_figures", "Figures"]
+__all__ = ["FORMATS", "ITEM_KIND_LABELS", "Figures", "build_figures", "write_reports"]

@@ -25,7 +25,7 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt, RGBColor
 
 from whatworks.report import (
-    MATRIX_COLUMNS,
+    ANNEX_COLUMNS,
     Figures,
     collation_paragraphs,
     counts_text,
@@ -279,8 +279,8 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
                           "column, reason and piece of evidence.")
         widths = {"report_id": 1.6, "title": 7.5, "kind": 2.6, "type_timing": 3.0, "regions": 2.6, "year": 1.2,
                   "decision": 2.2, "reason": 4.6}
-        keys = [k for k, _ in MATRIX_COLUMNS]
-        _table(doc, [h for _, h in MATRIX_COLUMNS],
+        keys = [k for k, _ in ANNEX_COLUMNS]
+        _table(doc, [h for _, h in ANNEX_COLUMNS],
                [["" if row.get(k) is None else str(row.get(k)) for k in keys] for row in matrix],
                [widths.get(k, 2.0) for k in keys], size=7.5)
     maps = [k for k in ("heatmap", "evidence") if k in figures.png]

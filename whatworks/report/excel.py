@@ -1,34 +1,59 @@
-"""The Excel workbook: every item with its codes, the quotes, the themes and the reports.
+"""The Excel and CSV outputs: the synthesis workbook and the selection matrix.
 
-Sheets: Items (one row per item of every described report, with its effective themes and
-the machine's and reviewers' codes), Codes (one row per theme on an item), Quotes (the
+synthesis.xlsx sheets: Items (one row per item of every described report, with its effective
+themes and the machine's and people's codes), Codes (one row per theme on an item), Quotes (the
 synthesis' verified quotes with report and page), Themes (ranked per question), Reports.
+matrix.xlsx / matrix.csv: one row per record (whatworks.selection.matrix_rows).
+
+Report text is untrusted: every cell is written as text, never as a formula, whatever it starts
+with (=, +, -, @, tab, CR), in Excel and CSV alike.
 """
 
 from __future__ import annotations
 
+import csv
 import json
 from copy import copy
 from pathlib import Path
+from typing import Any
 
 from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
-from whatworks.coding import item_key
-from whatworks.store import Database
-from whatworks.synthesize import Synthesis, _Sources
+from whatworks import decisions
+from whatworks.selection import MATRIX_COLUMNS
+from whatworks.store import coding as codes_store
+from whatworks.store import documents as docs
+from whatworks.store.base import Store
+from whatworks.synthesize import Sources, Synthesis
 
 HEAD_FILL = PatternFill("solid", fgColor="DCE6F0")
 #: Excel refuses control characters in cells.
 _ILLEGAL = dict.fromkeys(list(range(0, 9)) + [11, 12] + list(range(14, 32)))
 
 
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _clean(value):
     if isinstance(value, str):
         return value.translate(_ILLEGAL)[:32000]
     return value
+
+
+def safe_cell(value: Any) -> Any:
+    """A CSV cell that no spreadsheet reads as a formula (OWASP: a leading quote)."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
+def text_cell(cell) -> None:
+    """Keep an openpyxl cell's string as text: openpyxl makes any string starting with '=' a formula."""
+    if isinstance(cell.value, str) and cell.data_type == "f":
+        cell.data_type = "s"
 
 
 _TOP = Alignment(vertical="top")
@@ -57,51 +82,45 @@ def _sheet(wb: Workbook, title: str, header: list[str], rows: list[list], widths
         out = []
         for value in row:
             cell = WriteOnlyCell(ws, value=_clean(value))
+            text_cell(cell)
             cell._style = copy((wrap if isinstance(value, str) and len(value) > 40 else top)._style)
             out.append(cell)
         ws.append(out)
 
 
-def write_excel(db: Database, s: Synthesis, path: Path) -> Path:
+def write_excel(store: Store, s: Synthesis, path: Path, visible: list[str] | None = None) -> Path:
     ids = {r.sha256: r.report_id for r in s.reports}
-    docs = {r["sha256"]: r["source"] for r in db.documents()}
+    sources_by_sha = {r["sha256"]: r["source"] for r in docs.document_rows(store)}
     labels = {t.id: t.label for q in s.questions for g in q.groups for t in g.themes}
     machine: dict[tuple[str, str], list] = {}
-    for r in db.query("SELECT * FROM codes ORDER BY sha256, item_key, score DESC"):
+    for r in codes_store.code_rows(store):
         machine.setdefault((r["sha256"], r["item_key"]), []).append(r)
-    human: dict[tuple[str, str], list] = {}
-    for r in db.query("SELECT * FROM human_codes"):
-        human.setdefault((r["sha256"], r["item_key"]), []).append(r)
-    sources = _Sources(db)
+    answers = decisions.item_answers(store, visible=visible)
+    sources = Sources(store)
 
     items_rows, code_rows = [], []
-    for r in db.query("SELECT sha256, idx, kind, text, page, section_kind FROM items ORDER BY sha256, idx"):
-        key = item_key(r["text"])
+    for r in docs.item_rows(store):
+        key = r["item_key"]
         mc = machine.get((r["sha256"], key), [])
-        hc = {h["theme"]: h for h in human.get((r["sha256"], key), [])}
-        effective = [c["theme"] for c in mc if hc.get(c["theme"], {"decision": None})["decision"] != "reject"]
-        effective += [t for t, h in hc.items() if h["decision"] == "add" and t not in effective]
-        items_rows.append([ids.get(r["sha256"], ""), "yes" if r["sha256"] in ids else "no", Path(docs.get(r["sha256"], "")).name,
-                           r["idx"], r["kind"], r["page"], r["section_kind"] or "", r["text"],
-                           "; ".join(dict.fromkeys(effective)), "; ".join(labels.get(t, t) for t in dict.fromkeys(effective)),
-                           r["sha256"], key])
+        answer = decisions.settled(answers.get((r["sha256"], key), {}))
+        chosen = set(answer["themes"]) if answer is not None else None
+        effective = [c["theme"] for c in mc if chosen is None or c["theme"] in chosen]
+        effective += sorted((chosen or set()) - set(effective))
+        effective = list(dict.fromkeys(effective))
+        items_rows.append([ids.get(r["sha256"], ""), "yes" if r["sha256"] in ids else "no",
+                           Path(sources_by_sha.get(r["sha256"], "")).name, r["idx"], r["kind"], r["page"],
+                           r["section_kind"] or "", r["text"], "; ".join(effective),
+                           "; ".join(labels.get(t, t) for t in effective), r["sha256"], key])
         for c in mc:
-            h = hc.get(c["theme"])
-            located = None
-            if c["quote"]:
-                from whatworks.coding import ItemCode
-
-                located = sources.verified(ItemCode(r["sha256"], r["idx"], key, r["kind"], r["text"], r["page"],
-                                                    r["section_kind"], c["theme"], c["score"], c["method"],
-                                                    json.loads(c["triggers"] or "[]"), c["quote"]))
+            located = sources.verified_quote(r["sha256"], c["quote"], r["page"]) if c["quote"] else None
+            said = "" if answer is None else ("accept" if c["theme"] in chosen else "reject")
             code_rows.append([ids.get(r["sha256"], ""), r["idx"], r["kind"], c["theme"], labels.get(c["theme"], ""),
                               c["engine"], c["method"], round(c["score"], 3), ", ".join(json.loads(c["triggers"] or "[]")),
                               located[0] if located else "", located[1] if located else "",
-                              h["decision"] if h else "", h["reviewer"] if h else "", r["sha256"], key])
-        for t, h in hc.items():
-            if h["decision"] == "add" and t not in {c["theme"] for c in mc}:
-                code_rows.append([ids.get(r["sha256"], ""), r["idx"], r["kind"], t, labels.get(t, ""), "reviewer", "human",
-                                  1.0, "", "", "", "add", h["reviewer"] or "", r["sha256"], key])
+                              said, answer["reviewer"] if answer else "", r["sha256"], key])
+        for t in sorted((chosen or set()) - {c["theme"] for c in mc}):
+            code_rows.append([ids.get(r["sha256"], ""), r["idx"], r["kind"], t, labels.get(t, ""), "reviewer", "human",
+                              1.0, "", "", "", "add", answer["reviewer"] if answer else "", r["sha256"], key])
 
     wb = Workbook(write_only=True)
     _sheet(wb, "Items", ["Report No.", "Included", "Source", "Item", "Kind", "Page", "Section", "Text", "Theme ids",
@@ -136,3 +155,46 @@ def write_excel(db: Database, s: Synthesis, path: Path) -> Path:
            report_rows, [10, 50, 20, 12, 10, 12, 6, 20, 16, 8, 8, 7, 8, 8, 8, 8, 8, 8, 30, 20])
     wb.save(str(path))
     return path
+
+
+def write_matrix(rows: list[dict[str, Any]], flow: dict[str, Any], out_dir: str | Path) -> list[Path]:
+    """matrix.xlsx and matrix.csv: one row per record (whatworks.selection.matrix_rows), filterable,
+    in the review's order, every cell formula-safe."""
+    from openpyxl.utils import get_column_letter
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    keys = [k for k, _ in MATRIX_COLUMNS]
+    heads = [h for _, h in MATRIX_COLUMNS]
+    csv_path = out / "matrix.csv"
+    with open(csv_path, "w", newline="", encoding="utf-8-sig") as f:
+        w = csv.writer(f)
+        w.writerow(heads)
+        for r in rows:
+            w.writerow([safe_cell(r[k]) for k in keys])
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "Matrix"
+    ws.append(heads)
+    fill = {"conflict": "F4B183", "include": "E2F0D9", "maybe": "FFF2CC", "exclude": "F8CBAD", "duplicate": "DDDDDD", "error": "DDDDDD"}
+    for r in rows:
+        ws.append([_clean(r[k]) for k in keys])
+        for cell in ws[ws.max_row]:
+            text_cell(cell)
+        color = fill.get(r["decision"])
+        if color:
+            ws.cell(row=ws.max_row, column=keys.index("decision") + 1).fill = PatternFill("solid", fgColor=color)
+    for cell in ws[1]:
+        cell.font = Font(bold=True)
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    widths = {"title": 50, "source": 40, "reasons": 80, "themes": 30, "human_reason": 30, "sha256": 20}
+    for i, k in enumerate(keys, start=1):
+        ws.column_dimensions[get_column_letter(i)].width = widths.get(k, 14)
+    ws.freeze_panes = "C2"
+    ws.auto_filter.ref = ws.dimensions
+    counts = wb.create_sheet("Flow")
+    for k, v in flow.items():
+        counts.append([k, json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v])
+    xlsx_path = out / "matrix.xlsx"
+    wb.save(xlsx_path)
+    return [xlsx_path, csv_path]

@@ -45,10 +45,10 @@ MAP_DPI = 160
 
 @lru_cache(maxsize=1)
 def _code_version() -> str:
-    """This module and the selection figures' code: a change redraws every figure."""
+    """This module and the flow's code: a change redraws every figure."""
     here = Path(__file__).resolve()
     h = hashlib.sha256(matplotlib.__version__.encode())
-    for path in (here, here.parent.parent / "selection.py"):
+    for path in (here, here.parent / "flow.py"):
         try:
             h.update(path.read_bytes())
         except OSError:

@@ -1,0 +1,19 @@
+"""The review store: the bottom layer, and the only place that writes SQL.
+
+One module per stage owns its tables and the functions that read and write them:
+`documents` (files, documents, descriptions, items), `search` (passages, full-text index, facets),
+`screening` (records, checks, people's decisions), `coding` (codes, people's code decisions,
+embeddings, emerging themes), `corrections`, `accounts`, `audit`. `base` holds the `Store`
+(one connection and its transaction) and the shared `metadata`; `migrate` brings a database to
+the current schema (Alembic). Nothing here imports a stage, the API, the CLI or the web.
+"""
+
+from whatworks.store import accounts, audit, coding, corrections, documents, screening, search  # noqa: F401
+from whatworks.store.base import Store, dispose_engines, metadata
+
+__all__ = ["Store", "dispose_engines", "metadata", "open_store"]
+
+
+def open_store(target) -> Store:
+    """A Store on a SQLite file path or a postgresql:// URL, migrated to the current schema."""
+    return Store(target)
