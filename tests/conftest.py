@@ -24,9 +24,16 @@ def corpus(shared: Path) -> Path:
 
 
 @pytest.fixture()
-def db(tmp_path: Path):
-    from whatworks.store import Database
+def store(tmp_path: Path):
+    """An empty review database (SQLite, migrated to the current schema)."""
+    from whatworks.store import open_store
 
-    database = Database(tmp_path / "review.db")
-    yield database
-    database.close()
+    s = open_store(tmp_path / "review.db")
+    yield s
+    s.close()
+
+
+@pytest.fixture()
+def db(store):
+    """The same empty review database, under the name older tests use."""
+    return store

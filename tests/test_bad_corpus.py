@@ -13,10 +13,12 @@ from pathlib import Path
 
 import pytest
 from badfiles import DOCUMENT, write_bad_corpus
+from db_helpers import one, query, scalar
 
 from whatworks.collect import add_paths
 from whatworks.executor import grace
-from whatworks.store import Database
+from whatworks.store import documents as docs
+from whatworks.store import open_store
 
 TIMEOUT = 6.0
 
@@ -31,7 +33,7 @@ def ingested(tmp_path_factory: pytest.TempPathFactory, corpus: Path):
         "md": next(iter(sorted((corpus / "idrc").rglob("*.md")))),
     }
     expect = write_bad_corpus(folder, giant_mb=50, real=real)
-    db = Database(tmp_path_factory.mktemp("baddb") / "review.db")
+    db = open_store(tmp_path_factory.mktemp("baddb") / "review.db")
     finished: dict[str, float] = {}
     start = time.perf_counter()
 
@@ -54,9 +56,9 @@ def test_corpus_is_big_and_bad_enough(ingested):
 
 def test_every_file_has_exactly_one_allowed_outcome(ingested):
     db, expect, summary, *_ = ingested
-    rows = {Path(r["path"]).name: r for r in db.file_rows()}
+    rows = {Path(r["path"]).name: r for r in docs.file_rows(db)}
     assert set(rows) == set(expect), set(rows) ^ set(expect)
-    assert db.scalar("SELECT count(*) FROM files") == len(expect)  # one row per file, no duplicates
+    assert scalar(db, "SELECT count(*) FROM files") == len(expect)  # one row per file, no duplicates
     assert summary.read + summary.failed == len(expect)
     wrong = {}
     for name, row in rows.items():
@@ -68,7 +70,7 @@ def test_every_file_has_exactly_one_allowed_outcome(ingested):
 
 def test_error_rows_are_actionable(ingested):
     db, *_ = ingested
-    failed = db.query("SELECT * FROM files WHERE status = 'failed'")
+    failed = query(db, "SELECT * FROM files WHERE status = 'failed'")
     assert len(failed) >= 20
     for row in failed:
         assert row["error_code"] and row["error"] and row["fix"], dict(row)
@@ -78,32 +80,32 @@ def test_error_rows_are_actionable(ingested):
 
 def test_good_files_become_described_documents(ingested):
     db, expect, *_ = ingested
-    rows = {Path(r["path"]).name: r for r in db.file_rows()}
+    rows = {Path(r["path"]).name: r for r in docs.file_rows(db)}
     for name, e in expect.items():
         if e.good:
             row = rows[name]
             assert row["status"] == "read", (name, row["error_code"], row["error"])
-            assert db.scalar("SELECT 1 FROM descriptions WHERE sha256 = ?", (row["sha256"],)), name
+            assert scalar(db, "SELECT 1 FROM descriptions WHERE sha256 = :s", s=row["sha256"]), name
 
 
 def test_misnamed_files_are_read_by_content_with_a_warning(ingested):
     db, *_ = ingested
     for name, fmt in (("pdf-named.docx", "pdf"), ("html-named.pdf", "html"), ("docx-named.txt", "docx"),
                       ("pdf-named.html", "pdf")):
-        sha = db.scalar("SELECT sha256 FROM files WHERE path LIKE ? AND status = 'read'", (f"%/{name}",))
+        sha = scalar(db, "SELECT sha256 FROM files WHERE path LIKE :p AND status = 'read'", p=f"%/{name}")
         assert sha, name
-        row = db.one("SELECT format, warnings FROM documents WHERE sha256 = ?", (sha,))
+        row = one(db, "SELECT format, warnings FROM documents WHERE sha256 = :s", s=sha)
         assert row["format"] == fmt and Path(name).suffix in row["warnings"], (name, dict(row))
 
 
 def test_time_limit_is_honoured(ingested):
     db, expect, summary, finished, elapsed = ingested
-    slow = {Path(r["path"]).name: r for r in db.query("SELECT * FROM files WHERE error_code = 'timeout'")}
+    slow = {Path(r["path"]).name: r for r in query(db, "SELECT * FROM files WHERE error_code = 'timeout'")}
     for name, row in slow.items():
         assert "timeout" in expect[name].outcomes, name
         assert f"({TIMEOUT:g} s)" in row["error"] and "--timeout" in row["fix"]
-    pages = db.one("SELECT f.status, d.pages FROM files f LEFT JOIN documents d ON d.sha256 = f.sha256 "
-                   "WHERE f.path LIKE '%/pages-5000.pdf'")
+    pages = one(db, "SELECT f.status, d.pages FROM files f LEFT JOIN documents d ON d.sha256 = f.sha256 "
+                "WHERE f.path LIKE '%/pages-5000.pdf'")
     assert pages["status"] == "failed" or pages["pages"] == 5000
     # no file took much longer than the limit: the hard kill comes `grace` seconds after it
     assert elapsed < 2 * (TIMEOUT + grace(TIMEOUT)) + 20, (elapsed, sorted(finished.values())[-2:])
@@ -112,12 +114,12 @@ def test_time_limit_is_honoured(ingested):
 def test_a_tight_time_limit_stops_the_big_files(ingested, tmp_path: Path):
     """The 5,000-page PDF and the 50 MB text cannot be read in 1 s: two clean timeout rows, quickly."""
     db, *_ = ingested
-    folder = Path(db.scalar("SELECT path FROM files WHERE path LIKE '%/pages-5000.pdf'")).parent
-    tight = Database(tmp_path / "tight.db")
+    folder = Path(scalar(db, "SELECT path FROM files WHERE path LIKE '%/pages-5000.pdf'")).parent
+    tight = open_store(tmp_path / "tight.db")
     start = time.perf_counter()
     summary = add_paths(tight, [folder / "pages-5000.pdf", folder / "giant.txt"], jobs=2, timeout=1)
     elapsed = time.perf_counter() - start
-    rows = tight.file_rows()
+    rows = docs.file_rows(tight)
     assert summary.failed == 2 and {r["error_code"] for r in rows} <= {"timeout", "too_large"}, [dict(r) for r in rows]
     assert all("(1 s)" in r["error"] or "MB" in r["error"] for r in rows)
     assert elapsed < 1 + grace(1) + 10, elapsed  # hashing 50 MB and a warm-up at most, besides the limit

@@ -8,11 +8,13 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from db_helpers import scalar
 
 from whatworks.collect import add_paths
 from whatworks.errors import ReadError
 from whatworks.read import read_document
-from whatworks.store import Database
+from whatworks.store import Store
+from whatworks.store import documents as docs
 
 GOOD_HTML = ("<!DOCTYPE html><html><head><title>Evaluation of the Pension Programme - Canada.ca</title></head>"
              "<body><nav>Jobs</nav><main><h1>Evaluation of the Pension Programme</h1><h2>Findings</h2>"
@@ -179,7 +181,7 @@ def test_encrypted_office_file(tmp_path: Path):
     assert error.code == "encrypted" and "password" in error.message and "password" in error.fix
 
 
-def test_add_paths_over_bad_and_good_files(bad, tmp_path: Path, db: Database):
+def test_add_paths_over_bad_and_good_files(bad, tmp_path: Path, db: Store):
     folder, expected = bad
     run = tmp_path / "run"
     run.mkdir()
@@ -189,13 +191,13 @@ def test_add_paths_over_bad_and_good_files(bad, tmp_path: Path, db: Database):
     (run / "good.md").write_text(GOOD_MD, encoding="utf-8")
     summary = add_paths(db, [run], describe=False, jobs=1)
     assert summary.read == 2 and summary.failed == len(expected)
-    titles = {row["title"] for row in db.documents()}
+    titles = {row["title"] for row in docs.document_rows(db)}
     assert titles == {"Evaluation of the Pension Programme", "Completion report"}
-    rows = {Path(row["path"]).name: row for row in db.file_rows()}
+    rows = {Path(row["path"]).name: row for row in docs.file_rows(db)}
     assert len(rows) == len(expected) + 2
     for name, codes in expected.items():
         row = rows[name]
         assert row["status"] == "failed", name
         assert row["error_code"] in codes, (name, row["error_code"], row["error"])
         assert row["error"] and row["fix"], name
-    assert db.scalar("SELECT count(*) FROM files WHERE status = 'failed'") == len(expected)
+    assert scalar(db, "SELECT count(*) FROM files WHERE status = 'failed'") == len(expected)

@@ -17,11 +17,8 @@ from whatworks.coding import (
     Embedder,
     Matcher,
     agreement,
-    code,
-    decide,
     effective_codes,
     fold,
-    item_key,
     stem,
     supporting_sentence,
     tokenize,
@@ -180,63 +177,74 @@ def test_agreement_figures():
 
 @pytest.fixture()
 def small_project(tmp_path: Path):
-    from whatworks.collect import add_paths
-    from whatworks.project import Project
+    from whatworks.api import Review
 
     files = tmp_path / "reports"
     files.mkdir()
     for name in ("en_zambia_tanzania_domestic_workers_2014.docx", "fr_senegal_burkina_economie_informelle_2015.md"):
         shutil.copy(EXAMPLES / name, files / name)
-    project = Project.init(tmp_path / "review", "ilo-social-protection")
-    add_paths(project.db, [files], jobs=1)
-    yield project, files
-    project.close()
+    review = Review.create(tmp_path / "review", "ilo-social-protection")
+    review.add([files], jobs=1)
+    yield review, files
+    review.close()
 
 
 def test_rerun_after_adding_a_report_codes_only_its_items(small_project):
-    from whatworks.collect import add_paths
+    from whatworks.store import coding as codes_store
+    from whatworks.store import documents as docs
 
-    project, files = small_project
-    first = code(project, all_items=True)
-    n_items = project.db.scalar("SELECT COUNT(*) FROM items")
+    review, files = small_project
+    first = review.code(all_items=True)
+    n_items = len(docs.item_rows(review.store))
     assert first.coded == first.items == n_items > 10
-    assert first.codes == project.db.scalar("SELECT COUNT(*) FROM codes")
-    again = code(project, all_items=True)
+    assert first.codes == len(codes_store.code_rows(review.store))
+    again = review.code(all_items=True)
     assert again.coded == 0 and again.skipped == n_items and again.embedded == 0
     shutil.copy(EXAMPLES / "pt_cabo_verde_pensoes_sociais_2013.md", files / "pt_cabo_verde_pensoes_sociais_2013.md")
-    add_paths(project.db, [files], jobs=1)
-    new_items = project.db.scalar("SELECT COUNT(*) FROM items") - n_items
-    third = code(project, all_items=True)
+    review.add([files], jobs=1)
+    new_items = len(docs.item_rows(review.store)) - n_items
+    third = review.code(all_items=True)
     assert third.coded == new_items > 0
     assert third.skipped == n_items
-    portuguese = {r["theme"] for r in project.db.query(
-        "SELECT c.theme FROM codes c JOIN documents d ON d.sha256 = c.sha256 WHERE d.source LIKE '%cabo_verde%'")}
+    cabo = [r["sha256"] for r in docs.document_rows(review.store) if "cabo_verde" in r["source"]]
+    portuguese = {r["theme"] for r in codes_store.code_rows(review.store, cabo)}
     assert {"old_age", "social_assistance"} & portuguese  # a report on social pensions in Portuguese
 
 
 def test_reviewer_decisions_survive_reruns(small_project):
-    project, _ = small_project
-    code(project, all_items=True)
-    db = project.db
-    row = db.one("SELECT sha256, item_key, theme FROM codes ORDER BY sha256, item_key, theme LIMIT 1")
-    item = next(r for r in db.query("SELECT sha256, text FROM items WHERE sha256 = ?", (row["sha256"],))
-                if item_key(r["text"]) == row["item_key"])
-    decide(db, row["sha256"], row["item_key"], row["theme"], "reject", reviewer="alice", note="not about this")
-    decide(db, row["sha256"], row["item_key"], "fb_working_poor", "add", reviewer="alice")
-    code(project, all_items=True, force=True)  # the machine recodes everything
-    assert db.one("SELECT 1 FROM codes WHERE sha256 = ? AND item_key = ? AND theme = ?",
-                  (row["sha256"], row["item_key"], row["theme"])) is not None
-    effective = {(c.item_key, c.theme): c for c in effective_codes(db)}
+    from whatworks.store import coding as codes_store
+    from whatworks.store import documents as docs
+    from whatworks.team import User
+
+    review, _ = small_project
+    review.code(all_items=True)
+    store = review.store
+    row = codes_store.code_rows(store)[0]
+    item = next(r for r in docs.item_rows(store, [row["sha256"]]) if r["item_key"] == row["item_key"])
+    machine = {r["theme"] for r in codes_store.code_rows(store, [row["sha256"]]) if r["item_key"] == row["item_key"]}
+    alice = User("alice", "reviewer")
+    review.code_item(row["sha256"], item["idx"], (machine - {row["theme"]}) | {"fb_working_poor"}, alice,
+                     note="not about this")
+    review.code(all_items=True, force=True)  # the machine recodes everything
+    assert any(r["item_key"] == row["item_key"] and r["theme"] == row["theme"]
+               for r in codes_store.code_rows(store, [row["sha256"]]))
+    effective = {(c.item_key, c.theme): c for c in review.codes() or _all_codes(review)}
     assert (row["item_key"], row["theme"]) not in effective
     added = effective[(row["item_key"], "fb_working_poor")]
     assert added.human == "add" and added.quote and added.quote in item["text"]
-    assert db.scalar("SELECT COUNT(*) FROM human_codes") == 2
+    assert len(codes_store.code_decision_rows(store)) == 1  # one answer per item and person
+    with pytest.raises(ValueError):  # a theme outside the codebook is refused
+        review.code_item(row["sha256"], item["idx"], {"no_such_theme"}, alice)
+
+
+def _all_codes(review):
+    return effective_codes(review.store)
 
 
 def test_embeddings_are_cached_by_text(tmp_path: Path):
-    from whatworks.store import Database
+    from whatworks.store import open_store
 
-    db = Database(tmp_path / "r.db")
+    db = open_store(tmp_path / "r.db")
     texts = ["Social dialogue built consensus.", "Le dialogue social a créé un consensus."]
     first = Embedder(db)
     a = first.embed(texts)
@@ -252,15 +260,10 @@ def test_embeddings_are_cached_by_text(tmp_path: Path):
 # --- emerging themes ----------------------------------------------------------------------
 
 def test_clusters_of_items_no_theme_fits(tmp_path: Path):
-    from whatworks.emerging import (
-        cluster,
-        dismiss_emerging,
-        emerging_themes,
-        find_emerging,
-        name_emerging,
-    )
+    from whatworks.corrections import save_description
+    from whatworks.emerging import cluster, emerging_themes, find_emerging, set_status
     from whatworks.model import Description, Item, Value
-    from whatworks.store import Database
+    from whatworks.store import open_store
 
     texts = [
         "Beekeeping cooperatives sold honey at the district market.",
@@ -272,10 +275,10 @@ def test_clusters_of_items_no_theme_fits(tmp_path: Path):
         "A bridge and new roads now connect the villages to the capital.",
         "Staff noted that the printer in the office was often broken.",
     ]
-    db = Database(tmp_path / "r.db")
+    db = open_store(tmp_path / "r.db")
     description = Description(kind=Value("evaluation_report"),
                               items=[Item("finding", t, 1) for t in texts])
-    db.save_description("a" * 64, description)
+    save_description(db, "a" * 64, description)
     vectors = Embedder(db).embed(texts)
     groups = cluster(vectors)
     assert [sorted(g) for g in groups[:2]] == [[0, 1, 2, 3], [4, 5, 6]]
@@ -283,8 +286,8 @@ def test_clusters_of_items_no_theme_fits(tmp_path: Path):
     assert len(found) == 2
     assert any(w in found[0].terms for w in ("honey", "beekeeping", "hives"))
     assert any(w in found[1].terms for w in ("bridge", "capital", "road", "roads"))
-    name_emerging(db, found[0].id, "Livelihoods: beekeeping", reviewer="alice")
-    dismiss_emerging(db, found[1].id, reviewer="alice")
+    set_status(db, found[0].id, "named", "alice", "Livelihoods: beekeeping")
+    set_status(db, found[1].id, "dismissed", "alice")
     again = find_emerging(db, ["a" * 64])  # same clusters: the reviewer's decisions are kept
     assert {e.id: e.status for e in again} == {found[0].id: "named", found[1].id: "dismissed"}
     shown = emerging_themes(db)

@@ -23,10 +23,12 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
+from db_helpers import query, scalar
 
 from whatworks.collect import add_paths
 from whatworks.read import sha256_file
-from whatworks.store import Database
+from whatworks.store import open_store
+from whatworks.store import screening as screening_store
 
 SEED = 20261127
 QUICK_KILLS = 22
@@ -35,8 +37,8 @@ DRIVER_KILLS = 2
 DRIVER = """
 import sys
 from whatworks.collect import add_paths
-from whatworks.store import Database
-summary = add_paths(Database(sys.argv[1]), [sys.argv[2]], jobs=2)
+from whatworks.store import open_store
+summary = add_paths(open_store(sys.argv[1]), [sys.argv[2]], jobs=2)
 print(summary.line(), flush=True)
 """
 
@@ -44,8 +46,8 @@ ZYGOTE = """
 import os, signal, sys
 from whatworks.collect import add_paths, process_file
 process_file.warmup()
-from whatworks.store import Database
-Database(":memory:").close()  # (screen helper) warm the store's SCHEMA modules too: without bytecode caching a fork spent its kill window compiling them
+from whatworks.store import open_store
+open_store(":memory:").close()  # (screen helper) warm the store's SCHEMA modules too: without bytecode caching a fork spent its kill window compiling them
 signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
 print("ready", flush=True)
 for line in sys.stdin:
@@ -54,8 +56,7 @@ for line in sys.stdin:
     if pid == 0:
         code = 1
         try:
-            from whatworks.store import Database
-            add_paths(Database(db_path), [folder], executor="inline")
+            add_paths(open_store(db_path), [folder], executor="inline")
             code = 0
         finally:
             os._exit(code)
@@ -72,8 +73,8 @@ TABLES = {
 KEYS = {"files": "path", "documents": "sha256", "descriptions": "sha256", "items": "sha256, idx"}
 
 
-def snapshot(db: Database) -> dict[str, list[tuple]]:
-    return {name: [tuple(r) for r in db.query(f"SELECT {cols} FROM {name} ORDER BY {KEYS[name]}")]
+def snapshot(db) -> dict[str, list[tuple]]:
+    return {name: [tuple(r.values()) for r in query(db, f"SELECT {cols} FROM {name} ORDER BY {KEYS[name]}")]
             for name, cols in TABLES.items()}
 
 
@@ -160,8 +161,10 @@ def _wait_gone(pid: int, seconds: float = 60) -> None:
 def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
     rng = random.Random(SEED)
 
-    # the uninterrupted run
+    # the uninterrupted run, on a database created beforehand like the one the kills interrupt (so the
+    # time to the first write, from which kills are timed, is a run's, not the schema's creation)
     ref_path = tmp_path / "reference.db"
+    open_store(ref_path).close()
     start = time.monotonic()
     pid, first_write = _fork_run(zygote, ref_path, reports), None
     while _alive(pid):  # note when the first file is written: kills are timed from there
@@ -170,24 +173,18 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
         time.sleep(0.005)
     ref_seconds = time.monotonic() - start
     first_write = first_write or 0.0
-    ref = Database(ref_path)
+    ref = open_store(ref_path)
     expected = snapshot(ref)
     ref.close()
     assert len(expected["files"]) == 40 and len(expected["documents"]) == 38 and expected["items"]
 
     # the run that will be killed, with human decisions recorded before it starts
     db_path = tmp_path / "review.db"
-    db = Database(db_path)
-    human_table = "screen_human" if db.scalar(
-        "SELECT 1 FROM sqlite_master WHERE name = 'screen_human'") else "test_human_decisions"
-    if human_table == "test_human_decisions":
-        db.execute("CREATE TABLE test_human_decisions (id INTEGER PRIMARY KEY, sha256 TEXT, reviewer TEXT, "
-                   "role TEXT, decision TEXT, reason TEXT, created_at REAL)")
+    db = open_store(db_path)
     for i, path in enumerate(sorted(reports.iterdir())[:5]):
-        db.execute(f"INSERT INTO {human_table}(sha256, reviewer, role, decision, reason, created_at) "
-                   "VALUES (?, ?, 'lead', ?, ?, ?)",
-                   (sha256_file(path), f"reviewer{i}", ("include", "exclude")[i % 2], f"reason {i} ✓", 1e9 + i))
-    human = db.query(f"SELECT * FROM {human_table} ORDER BY id")
+        screening_store.save_decision(db, sha256_file(path), f"reviewer{i}", "lead", ("include", "exclude")[i % 2],
+                                      f"reason {i} ✓", None)
+    human = screening_store.decision_rows(db)
     db.close()
 
     # (1) the real driver with worker processes, killed outright; its workers must die too
@@ -229,8 +226,8 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
             os.kill(pid, signal.SIGKILL)
             interrupted += 1
         _wait_gone(pid)
-        check = Database(db_path)
-        progress.append(check.scalar("SELECT count(*) FROM files"))
+        check = open_store(db_path)
+        progress.append(scalar(check, "SELECT count(*) FROM files"))
         check.close()
     assert interrupted >= 20, (interrupted, progress, first_write, ref_seconds)
     assert len({n for n in progress if n < 40}) >= 3, f"too few kills landed mid-work: {progress}"
@@ -240,16 +237,16 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
                           text=True, timeout=120)
     assert done.returncode == 0, done.stderr
 
-    db = Database(db_path)
-    assert db.scalar("PRAGMA integrity_check") == "ok"
+    db = open_store(db_path)
+    assert scalar(db, "PRAGMA integrity_check") == "ok"
     got = snapshot(db)
     for name in TABLES:
         assert len(got[name]) == len(expected[name]), (name, len(got[name]), len(expected[name]))
         assert got[name] == expected[name], name
     keys = {"files": "path", "documents": "sha256", "descriptions": "sha256", "items": "sha256 || '/' || idx"}
     for name, key in keys.items():
-        assert db.scalar(f"SELECT count(*) - count(DISTINCT {key}) FROM {name}") == 0, name
-    assert [tuple(r) for r in db.query(f"SELECT * FROM {human_table} ORDER BY id")] == [tuple(r) for r in human]
+        assert scalar(db, f"SELECT count(*) - count(DISTINCT {key}) FROM {name}") == 0, name
+    assert screening_store.decision_rows(db) == human
     again = add_paths(db, [reports], executor="inline")  # only the two bad files are tried again
     assert (again.read, again.unchanged, again.failed) == (0, 38, 2)
     db.close()

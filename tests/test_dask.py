@@ -8,11 +8,12 @@ import zlib
 from pathlib import Path
 
 import pytest
+from db_helpers import query
 from test_executor import mixed
 
 from whatworks.collect import add_paths, process_file
 from whatworks.executor import run
-from whatworks.store import Database
+from whatworks.store import Store, open_store
 
 distributed = pytest.importorskip("distributed")
 
@@ -40,10 +41,10 @@ def first_difference(name: str, got: list[tuple], expected: list[tuple]) -> str:
     return f"{name}: {len(got)} rows vs {len(expected)}"
 
 
-def table(db: Database, name: str) -> list[tuple]:
+def table(db: Store, name: str) -> list[tuple]:
     cols = TABLES[name]
-    return [tuple(r) for r in db.query(f"SELECT {cols} FROM {name} ORDER BY {cols.split(',')[0]}, "
-                                       f"{cols.split(',')[1]}")]
+    return [tuple(r.values()) for r in query(db, f"SELECT {cols} FROM {name} ORDER BY {cols.split(',')[0]}, "
+                                               f"{cols.split(',')[1]}")]
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +69,7 @@ def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_dask_run_equals_local_run(cluster, reports: Path, tmp_path: Path):
-    local, dask = Database(tmp_path / "local.db"), Database(tmp_path / "dask.db")
+    local, dask = open_store(tmp_path / "local.db"), open_store(tmp_path / "dask.db")
     a = add_paths(local, [reports], jobs=2)
     b = add_paths(dask, [reports], executor="dask", scheduler=cluster.scheduler_address)
     assert (a.read, a.failed) == (b.read, b.failed) == (7, 1)

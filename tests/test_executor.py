@@ -10,11 +10,12 @@ import time
 from pathlib import Path
 
 import pytest
+from db_helpers import scalar
 
 from whatworks import executor
 from whatworks.collect import add_paths
 from whatworks.executor import TaskFailure, grace, run
-from whatworks.store import Database
+from whatworks.store import open_store
 
 # --- tasks (module level: they are pickled by name into worker processes) -----------------
 
@@ -211,10 +212,10 @@ def mix(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_unchanged_files_are_skipped_by_content(mix: Path, tmp_path: Path):
     folder = tmp_path / "reports"
     shutil.copytree(mix, folder)
-    db = Database(tmp_path / "review.db")
+    db = open_store(tmp_path / "review.db")
     first = add_paths(db, [folder], jobs=2)
     assert (first.read, first.failed) == (8, 0)
-    assert db.scalar("SELECT count(*) FROM descriptions") == 8
+    assert scalar(db, "SELECT count(*) FROM descriptions") == 8
 
     again = add_paths(db, [folder], jobs=2)
     assert (again.read, again.unchanged) == (0, 8)
@@ -226,11 +227,11 @@ def test_unchanged_files_are_skipped_by_content(mix: Path, tmp_path: Path):
     shutil.copy(touched, folder / "copy of brief.pdf")  # a copy under a new name: not read
     copy = add_paths(db, [folder], jobs=2)
     assert (copy.read, copy.unchanged) == (0, 9)
-    assert db.scalar("SELECT count(*) FROM files WHERE status = 'read'") == 9
-    assert db.scalar("SELECT count(*) FROM documents") == 8
+    assert scalar(db, "SELECT count(*) FROM files WHERE status = 'read'") == 9
+    assert scalar(db, "SELECT count(*) FROM documents") == 8
 
     md = next(folder.glob("*.md"))
     md.write_text(md.read_text(encoding="utf-8") + "\n\nA paragraph added later.\n", encoding="utf-8")
     changed = add_paths(db, [folder], jobs=2)
-    assert changed.read == 1 and db.scalar("SELECT count(*) FROM documents") == 9
+    assert changed.read == 1 and scalar(db, "SELECT count(*) FROM documents") == 9
     db.close()

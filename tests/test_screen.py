@@ -5,16 +5,20 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
 
+from whatworks import corrections
 from whatworks import screen as SC
-from whatworks.collect import add_paths
+from whatworks.api import Review
+from whatworks.errors import ReviewError
 from whatworks.model import Description, Value
-from whatworks.project import Project, builtin_protocols
+from whatworks.project import builtin_protocols
 from whatworks.protocol import load_protocol
+from whatworks.store import documents as docs
+from whatworks.store import screening as screening_store
+from whatworks.team import User
 
 CANADA = {
     # relevant: evaluations of federal social security programmes
@@ -57,10 +61,10 @@ def canada(corpus: Path, key: str) -> Path:
     return corpus / "canada" / f"{key}_{CANADA[key]}"
 
 
-_BUILT: dict[Path, Project] = {}
+_BUILT: dict[Path, Review] = {}
 
 
-def build_screened_project(corpus: Path, tmp_path_factory) -> Project:
+def build_screened_project(corpus: Path, tmp_path_factory) -> Review:
     """One real project for the screen and selection tests (built once per session)."""
     if corpus in _BUILT:
         return _BUILT[corpus]
@@ -71,45 +75,48 @@ def build_screened_project(corpus: Path, tmp_path_factory) -> Project:
     shutil.copyfile(canada(corpus, "esdc_085"), extra / "gis-copy.html")
     (extra / "sv-report.txt").write_text(SWEDISH, encoding="utf-8")
     (extra / "empty.pdf").write_bytes(b"")
-    project = Project.init(root / "review", "canada-social-security")
+    review = Review.create(root / "review", "canada-social-security")
     files = [canada(corpus, k) for k in CANADA] + [corpus / p for p in IOM] + sorted(extra.iterdir())
-    add_paths(project.db, files, jobs=2)
+    review.add(files, jobs=2)
     from whatworks.read import read_document
 
     text = "\n\n".join(b.text for b in read_document(canada(corpus, "esdc_085")).blocks)
     (extra / "gis-saved-as.txt").write_text(text, encoding="utf-8")
-    add_paths(project.db, [extra / "gis-saved-as.txt"], jobs=1)
-    SC.screen(project)
-    _BUILT[corpus] = project
-    return project
+    review.add([extra / "gis-saved-as.txt"], jobs=1)
+    review.screen()
+    _BUILT[corpus] = review
+    return review
 
 
 @pytest.fixture(scope="session")
-def screened(corpus: Path, tmp_path_factory) -> Project:
+def screened(corpus: Path, tmp_path_factory) -> Review:
     return build_screened_project(corpus, tmp_path_factory)
 
 
-def copy_project(project: Project, dest: Path) -> Project:
+def copy_project(review: Review, dest: Path) -> Review:
     """A private copy (SQLite backup API) for tests that change decisions."""
+    import sqlite3
+
     dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(project.protocol_path, dest / "protocol.yaml")
+    shutil.copyfile(review.project.protocol_path, dest / "protocol.yaml")
+    shutil.copyfile(review.project.codebook_path, dest / "codebook.yaml")
     target = sqlite3.connect(dest / "review.db")
-    project.db.conn.backup(target)
+    review.store.conn.connection.driver_connection.backup(target)
     target.close()
-    return Project.open(dest)
+    return Review.open(dest)
 
 
-def results_by_key(project: Project) -> dict[str, dict]:
+def results_by_key(review: Review) -> dict[str, dict]:
     out = {}
-    for r in SC.screen_results(project.db):
+    for r in review.screening():
         name = Path(r["source"]).name
         m = re.match(r"(esdc|cra|hc|nrc)_\d{3}", name)
         out[m.group(0) if m else name] = r
     return out
 
 
-def test_decisions_on_real_reports(screened: Project):
-    rows = SC.screen_results(screened.db)
+def test_decisions_on_real_reports(screened: Review):
+    rows = screened.screening()
     assert len(rows) == len(CANADA) + len(IOM) + 4
     r = results_by_key(screened)
     for key in RELEVANT:
@@ -139,8 +146,8 @@ def test_decisions_on_real_reports(screened: Project):
     assert gis["report_id"] and gis["report_id"][0] in "EI"
 
 
-def test_every_exclusion_is_explained(screened: Project):
-    for row in SC.screen_results(screened.db):
+def test_every_exclusion_is_explained(screened: Review):
+    for row in screened.screening():
         assert row["decision"] in SC.DECISIONS and row["stage"] in SC.STAGES
         assert row["reasons"], row["source"]
         for reason in row["reasons"]:
@@ -154,7 +161,7 @@ def test_every_exclusion_is_explained(screened: Project):
         json.dumps(row)  # the JSON line is serialisable
 
 
-def test_duplicates_and_errors(screened: Project):
+def test_duplicates_and_errors(screened: Review):
     r = results_by_key(screened)
     copy = r["gis-copy.html"]
     assert copy["decision"] == "duplicate" and "esdc_085" in copy["duplicate_of"]
@@ -172,74 +179,77 @@ def test_duplicates_and_errors(screened: Project):
     assert err["decision"] == "error" and err["stage"] == "error" and "empty" in err["reasons"][0]["reason"]
 
 
-def test_language_is_told(screened: Project):
+def test_language_is_told(screened: Review):
     sv = results_by_key(screened)["sv-report.txt"]
     lang = [x for x in sv["reasons"] if x["criterion"] == "language"]
     # whatever stage excluded it, the language check says which language it is in
     assert lang and lang[0]["decision"] == "exclude" and "Swedish (sv)" in lang[0]["reason"]
 
 
-def test_human_decision_survives_rerun(screened: Project, tmp_path: Path):
-    project = copy_project(screened, tmp_path / "copy")
-    db = project.db
-    r = results_by_key(project)
+def test_human_decision_survives_rerun(screened: Review, tmp_path: Path):
+    review = copy_project(screened, tmp_path / "copy")
+    r = results_by_key(review)
     lmda, gis = r["esdc_114"], r["esdc_085"]
-    ids_before = SC.report_ids(db)
-    SC.decide(db, lmda["sha256"], "include", "EI Part II is in scope for us", reviewer="amy", role="reviewer")
-    SC.screen(project)
-    after = results_by_key(project)["esdc_114"]
+    ids_before = SC.report_ids(review.store)
+    amy, lee, bo = User("amy", "reviewer"), User("lee", "lead"), User("bo", "reviewer")
+    review.decide(lmda["sha256"], "include", "EI Part II is in scope for us", amy)
+    review.screen()
+    after = results_by_key(review)["esdc_114"]
     assert after["decision"] == "include" and after["machine_decision"] == "exclude"
     assert after["reasons"][0]["criterion"] == "human" and "amy" in after["reasons"][0]["reason"]
-    assert lmda["sha256"] in SC.included(db) and SC.report_ids(db)[lmda["sha256"]]
+    assert lmda["sha256"] in review.included() and SC.report_ids(review.store)[lmda["sha256"]]
     # a lead's decision wins over a later reviewer's
-    SC.decide(db, gis["sha256"], "exclude", "lead: out of scope", reviewer="lee", role="lead")
-    SC.decide(db, gis["sha256"], "include", "reviewer: in scope", reviewer="amy", role="reviewer")
-    SC.screen(project)
-    assert results_by_key(project)["esdc_085"]["decision"] == "exclude"
-    assert len(SC.human_decisions(db)) == 3  # never deleted by re-runs
+    review.decide(gis["sha256"], "exclude", "lead: out of scope", lee)
+    review.decide(gis["sha256"], "include", "reviewer: in scope", amy)
+    review.screen()
+    assert results_by_key(review)["esdc_085"]["decision"] == "exclude"
+    assert len(screening_store.decision_rows(review.store)) == 3  # never deleted by re-runs
+    # two reviewers who disagree leave the document in conflict, out of the selection, until a lead decides
+    review.decide(lmda["sha256"], "exclude", "the pilot is EI Part I, out of scope", bo)
+    review.screen()
+    assert results_by_key(review)["esdc_114"]["decision"] == "conflict"
+    assert lmda["sha256"] not in review.included()
+    review.resolve(lmda["sha256"], "include", "Part II measures are in scope", lee)
+    assert results_by_key(review)["esdc_114"]["decision"] == "include"
     # ids are stable: the reports included before keep theirs
-    ids_after = SC.report_ids(db)
+    ids_after = SC.report_ids(review.store)
     assert all(ids_after[s] == i for s, i in ids_before.items() if s in ids_after)
-    with pytest.raises(ValueError):
-        SC.decide(db, gis["sha256"], "perhaps", "x")
-    with pytest.raises(ValueError):
-        SC.decide(db, gis["sha256"], "include", "  ")
-    project.close()
+    with pytest.raises(ReviewError):
+        review.decide(gis["sha256"], "perhaps", "x", amy)
+    review.close()
 
 
-def test_midterm_superseded_by_final(screened: Project, tmp_path: Path):
-    project = copy_project(screened, tmp_path / "mid")
-    db = project.db
-    r = results_by_key(project)
+def test_midterm_superseded_by_final(screened: Review, tmp_path: Path):
+    review = copy_project(screened, tmp_path / "mid")
+    r = results_by_key(review)
     final, mid = r["esdc_021"]["sha256"], r["esdc_169"]["sha256"]
     for sha, timing in ((final, "final"), (mid, "midterm")):
-        d = db.description(sha)
+        d = docs.description(review.store, sha)
         d.metadata["timing"] = Value(timing, 0.9)
         d.metadata["project_codes"] = Value([{"code": "CAN/16/01/ESP", "system": "ilo"}], 0.9)
-        db.save_description(sha, Description.from_dict(d.to_dict()))
-    SC.screen(project)
-    r = results_by_key(project)
+        corrections.save_description(review.store, sha, Description.from_dict(d.to_dict()))
+    review.screen()
+    r = results_by_key(review)
     assert r["esdc_169"]["decision"] == "include" and r["esdc_169"]["stage"] == "supplementary"
     why = next(x for x in r["esdc_169"]["reasons"] if x["criterion"] == "supersede")
     assert "CAN/16/01/ESP" in why["reason"] and "esdc_021" in why["reason"]
     assert r["esdc_021"]["stage"] == "included"
-    assert mid in SC.included(db) and SC.supplementary(db) == [mid]
-    project.close()
+    assert mid in review.included() and SC.supplementary(review.store) == [mid]
+    review.close()
 
 
-def test_other_protocol_and_unknown_year(screened: Project, tmp_path: Path):
+def test_other_protocol_and_unknown_year(screened: Review, tmp_path: Path):
     """The ILO protocol on the same reports: organisation and period checks, unknown year → maybe."""
-    project = copy_project(screened, tmp_path / "ilo")
-    db = project.db
+    review = copy_project(screened, tmp_path / "ilo")
     ilo = load_protocol(builtin_protocols()["ilo-social-protection"])
-    r = results_by_key(project)
+    r = results_by_key(review)
     sha = r["esdc_085"]["sha256"]
-    d = db.description(sha)
+    d = docs.description(review.store, sha)
     d.metadata.pop("year", None)
     d.metadata.pop("period", None)
-    db.save_description(sha, d)
-    SC.screen(project, protocol=ilo)
-    rows = {x["criterion"]: x for x in SC.screen_results(db) if x["sha256"] == sha for x in x["reasons"]}
+    corrections.save_description(review.store, sha, d)
+    SC.screen(review.store, ilo)
+    rows = {x["criterion"]: x for x in review.screening() if x["sha256"] == sha for x in x["reasons"]}
     assert rows["period"]["decision"] == "maybe" and "cannot be checked" in rows["period"]["reason"]
     assert rows["organisation"]["decision"] == "exclude" and "ILO" in rows["organisation"]["reason"]
-    project.close()
+    review.close()

@@ -9,7 +9,9 @@ import pytest
 
 from whatworks import search as S
 from whatworks.collect import add_paths
-from whatworks.store import Database
+from whatworks.store import Store, open_store
+from whatworks.store import documents as docs
+from whatworks.store import search as index_store
 
 CANADA = [
     "esdc_021_Evaluation of the Employment Insurance Maternity and Parental Benefits  - Canada.ca.html",
@@ -41,14 +43,14 @@ As recomendações incluem o reforço da segurança social e das pensões sociai
 
 
 @pytest.fixture(scope="session")
-def search_db(corpus: Path, tmp_path_factory) -> Database:
+def search_db(corpus: Path, tmp_path_factory) -> Store:
     root = tmp_path_factory.mktemp("search")
     (root / "es.txt").write_text(ES, encoding="utf-8")
     (root / "pt.txt").write_text(PT, encoding="utf-8")
     files = [corpus / "canada" / name for name in CANADA] + [corpus / IOM_FR, root / "es.txt", root / "pt.txt"]
     examples = Path(S.__file__).parent / "data" / "examples"
     files += [examples / name for name in EXAMPLES if (examples / name).is_file()]
-    db = Database(root / "review.db")
+    db = open_store(root / "review.db")
     summary = add_paths(db, files, jobs=1)
     assert summary.failed == 0, summary.errors
     assert S.index(db) == len(files)
@@ -129,7 +131,7 @@ def test_filters(search_db):
     assert S.search(search_db, "recommandations", region="Americas")
     assert S.search(search_db, "benefits", country=["CAN", "HTI"])
     # kind and year
-    facets = {r["sha256"]: r for r in search_db.query("SELECT * FROM doc_facets")}
+    facets = index_store.facet_rows(search_db)
     brief = next(sha for sha, f in facets.items() if "Brief" in f["source"])
     kind = facets[brief]["kind"]
     assert kind and {h.sha256 for h in S.search(search_db, "recommandations", kind=kind)} <= {
@@ -148,20 +150,20 @@ def test_filters(search_db):
 
 def test_incremental_index(search_db, corpus, tmp_path):
     assert S.index(search_db) == 0  # nothing new
-    db = Database(tmp_path / "r.db")
+    db = open_store(tmp_path / "r.db")
     src = corpus / "canada" / CANADA[0]
     add_paths(db, [src], describe=False)
     assert S.index(db) == 1
-    n = db.scalar("SELECT COUNT(*) FROM passages")
+    n = len(index_store.passage_rows(db))
     assert n > 50 and S.count(db, "parental") > 0
     copy = tmp_path / "other.html"
     shutil.copyfile(corpus / "canada" / CANADA[1], copy)
     add_paths(db, [copy], describe=False)
-    assert S.index(db) == 1 and db.scalar("SELECT COUNT(*) FROM passages") > n
+    assert S.index(db) == 1 and len(index_store.passage_rows(db)) > n
     # a document re-indexed leaves no stale rows in the index
-    sha = db.scalar("SELECT sha256 FROM documents WHERE source = ?", (str(copy),))
+    sha = next(r["sha256"] for r in docs.document_rows(db) if r["source"] == str(copy))
     before = S.count(db, "supplement")
-    S.index_document(db, db.document(sha), None)
+    S.index_document(db, docs.document(db, sha), None)
     assert S.count(db, "supplement") == before
     # new stemming rules or filter tokens: the index rebuilds itself from the stored passages
     db.set_meta("search.index", "0.0")

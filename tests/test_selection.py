@@ -9,41 +9,43 @@ import pytest
 from openpyxl import load_workbook
 from test_screen import build_screened_project, copy_project  # noqa: I001 - a sibling test module
 
-from whatworks import screen as SC
 from whatworks import selection as sel
-from whatworks.project import Project
+from whatworks.api import Review
+from whatworks.report.excel import write_matrix
+from whatworks.report.flow import write_flow, write_selection_figures
+from whatworks.store import documents as docs
 
 
 @pytest.fixture(scope="session")
-def screened(corpus: Path, tmp_path_factory) -> Project:
+def screened(corpus: Path, tmp_path_factory) -> Review:
     return build_screened_project(corpus, tmp_path_factory)
 
 
-def test_flow_counts_add_up(screened: Project, tmp_path: Path):
-    c = sel.flow_counts(screened.db)
+def test_flow_counts_add_up(screened: Review, tmp_path: Path):
+    c = sel.flow_counts(screened.store)
     assert sel.check_flow(c) == []
-    assert c["identified"] == screened.db.scalar("SELECT COUNT(*) FROM files")
+    assert c["identified"] == len(docs.file_rows(screened.store))
     assert c["identified"] == c["duplicates"] + c["failed"] + c["screened"]
     assert c["screened"] == c["not_shortlisted"] + c["shortlisted"]
-    assert c["shortlisted"] == c["excluded"] + c["maybe"] + c["included"] + c["supplementary"]
+    assert c["shortlisted"] == c["excluded"] + c["maybe"] + c["conflicts"] + c["included"] + c["supplementary"]
     assert c["excluded"] == sum(c["excluded_by_reason"].values())
     assert c["duplicates"] == 3 and c["failed"] == 1
     assert c["included"] >= 4 and c["not_shortlisted"] >= 2
     assert any(label.startswith("Content C-X1") for label in c["excluded_by_reason"])
     assert "Not an admitted kind of document" in c["excluded_by_reason"]
     # human decisions move records between boxes, and the counts still add up
-    project = copy_project(screened, tmp_path / "copy")
-    rows = {Path(r["source"]).name[:8]: r for r in SC.screen_results(project.db)}
-    SC.decide(project.db, rows["esdc_114"]["sha256"], "include", "in scope after all", role="lead")
-    SC.decide(project.db, rows["esdc_085"]["sha256"], "exclude", "out of scope", role="lead")
-    c2 = sel.flow_counts(project.db)
+    review = copy_project(screened, tmp_path / "copy")
+    rows = {Path(r["source"]).name[:8]: r for r in review.screening()}
+    review.decide(rows["esdc_114"]["sha256"], "include", "in scope after all")
+    review.decide(rows["esdc_085"]["sha256"], "exclude", "out of scope")
+    c2 = sel.flow_counts(review.store)
     assert sel.check_flow(c2) == [] and c2["human_decisions"] == 2
     assert c2["included"] == c["included"] and c2["excluded_by_reason"].get("Excluded by a reviewer") == 1
-    project.close()
+    review.close()
 
 
-def test_write_flow(screened: Project, tmp_path: Path):
-    paths = sel.write_flow(screened.db, tmp_path)
+def test_write_flow(screened: Review, tmp_path: Path):
+    paths = write_flow(sel.flow_counts(screened.store), tmp_path)
     names = {p.name for p in paths}
     assert {"flow.svg", "flow.png", "prisma_flow.csv"} <= names
     assert (tmp_path / "flow.png").stat().st_size > 20_000
@@ -53,7 +55,7 @@ def test_write_flow(screened: Project, tmp_path: Path):
         rows = list(csv.DictReader(f))
     assert list(rows[0]) == ["data", "node", "box", "description", "boxtext", "tooltips", "url", "n"]
     n = {r["data"]: r["n"] for r in rows if r["data"] != "NA"}
-    c = sel.flow_counts(screened.db)
+    c = sel.flow_counts(screened.store)
     assert int(n["database_results"]) == c["identified"] and int(n["duplicates"]) == c["duplicates"]
     assert int(n["records_screened"]) == c["screened"] and int(n["records_excluded"]) == c["not_shortlisted"]
     assert int(n["dbr_assessed"]) == c["shortlisted"] and int(n["new_reports"]) == c["included_total"]
@@ -63,14 +65,14 @@ def test_write_flow(screened: Project, tmp_path: Path):
     assert sum(int(p[1]) for p in parts) + int(n["new_reports"]) == int(n["dbr_assessed"])
 
 
-def test_matrix_one_row_per_document(screened: Project, tmp_path: Path):
-    rows = sel.matrix_rows(screened)
-    records = screened.db.scalar("SELECT COUNT(*) FROM screen_records")
+def test_matrix_one_row_per_document(screened: Review, tmp_path: Path):
+    rows = sel.matrix_rows(screened.store)
+    records = len(screened.screening())
     assert len(rows) == records == len({r["source"] for r in rows})
     gis = next(r for r in rows if "esdc_085" in r["source"])
     assert gis["decision"] == "include" and gis["report_id"] and gis["countries"] == "CAN"
     assert gis["reasons"] and gis["quality_score"] != "" and gis["year"]
-    paths = sel.write_matrix(screened, tmp_path)
+    paths = write_matrix(rows, sel.flow_counts(screened.store), tmp_path)
     wb = load_workbook(tmp_path / "matrix.xlsx")
     ws = wb["Matrix"]
     assert ws.max_row == len(rows) + 1 and ws.cell(1, 1).value == "Report No."
@@ -84,13 +86,13 @@ def test_matrix_one_row_per_document(screened: Project, tmp_path: Path):
     assert {p.name for p in paths} == {"matrix.xlsx", "matrix.csv"}
 
 
-def test_selection_figures(screened: Project, tmp_path: Path):
-    b = sel.selection_breakdown(screened.db)
-    c = sel.flow_counts(screened.db)
+def test_selection_figures(screened: Review, tmp_path: Path):
+    b = sel.selection_breakdown(screened.store)
+    c = sel.flow_counts(screened.store)
     assert sum(b["shortlisted"]["Type"].values()) == c["shortlisted"]
     assert sum(b["selected"]["Region"].values()) == c["included_total"]
     assert b["selected"]["Region"]["Americas"] >= 4
-    paths = sel.write_selection_figures(screened.db, tmp_path)
+    paths = write_selection_figures(b, tmp_path)
     assert {p.name for p in paths} == {"figure1_shortlisted.png", "figure1_shortlisted.svg",
                                       "figure3_selected.png", "figure3_selected.svg"}
     assert all(p.stat().st_size > 5_000 for p in paths)

@@ -29,7 +29,7 @@ from whatworks.codebook import Codebook, load_codebook
 from whatworks.errors import NotFound, ProjectError, ReviewError
 from whatworks.project import DEFAULT_PROTOCOL, SQLITE, Project, redacted
 from whatworks.protocol import Protocol, load_protocol
-from whatworks.store import Store
+from whatworks.store import Store, open_store
 from whatworks.store import audit as audit_store
 from whatworks.store import documents as docs
 from whatworks.team import User
@@ -339,7 +339,7 @@ def read_files(db: str | Path, paths: Iterable[str | Path], *, outline: bool = F
                **options: Any) -> tuple[collect.AddSummary, list[Any]]:
     """Read files into a database of their own (`whatworks read`): the summary, and the documents
     when `outline` is asked for."""
-    store = Store(db)
+    store = open_store(db)
     try:
         summary = collect.add_paths(store, paths, **options)
         search.index(store)
@@ -369,9 +369,9 @@ def inspect_file(path: str | Path, describe: bool = True) -> dict[str, Any]:
 def _open_store(project: Project) -> Store:
     url = project.database_url
     if url is None:
-        return Store(project.db_path)
+        return open_store(project.db_path)
     try:
-        return Store(url)
+        return open_store(url)
     except ModuleNotFoundError as e:
         raise ProjectError(f"PostgreSQL needs psycopg 3 ({e}): pip install 'psycopg[binary]'") from None
     except Exception as e:  # the driver's connection errors: say which database and what to check
@@ -391,7 +391,7 @@ def _move_to(project: Project, url: str) -> dict[str, int]:
         store = _open_store(target)
         try:
             if not docs.count_documents(store) and project.db_path.exists():
-                local = Store(project.db_path)
+                local = open_store(project.db_path)
                 try:
                     counts = copy_rows(local, store)
                 finally:
@@ -427,7 +427,7 @@ def _warm_up(review: Review) -> threading.Thread | None:
             from whatworks.language import detect
 
             detect("warm up the language identifier")
-            store = Store(path, migrate=False)
+            store = Store(path)
             try:
                 Coder(load_codebook(codebook_path), Embedder(store)).theme_matrix  # noqa: B018 - cached
             finally:

@@ -63,7 +63,8 @@ log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data"
 
-HUMAN_DECISIONS = ("include", "maybe", "exclude", "duplicate")
+#: Final decisions: the machine's, and "conflict" while reviewers disagree (whatworks.store.screening).
+DECISIONS = ("include", "maybe", "exclude", "duplicate", "error", "conflict")
 STAGES = ("error", "duplicate", "search", "eligibility", "content", "quality", "included", "supplementary")
 #: Sections that are not the report's own text (left out of the "text" scope).
 NOT_TEXT = frozenset({"table_of_contents", "acronyms", "references", "people_met"})
@@ -1077,7 +1078,7 @@ def _screen_chunk(task: tuple[str, Protocol, list[tuple[dict, Any, str, float]]]
     path, protocol, items = task
     _TERMS_CACHE.clear()
     try:
-        store = Store(path, migrate=False)
+        store = Store(path)
     except Exception as e:  # noqa: BLE001 - the caller checks these documents itself
         return f"{type(e).__name__}: {e}"
     try:

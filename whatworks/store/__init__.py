@@ -10,10 +10,17 @@ the current schema (Alembic). Nothing here imports a stage, the API, the CLI or 
 
 from whatworks.store import accounts, audit, coding, corrections, documents, screening, search  # noqa: F401
 from whatworks.store.base import Store, dispose_engines, metadata
+from whatworks.store.migrate import upgrade
 
 __all__ = ["Store", "dispose_engines", "metadata", "open_store"]
 
 
 def open_store(target) -> Store:
     """A Store on a SQLite file path or a postgresql:// URL, migrated to the current schema."""
-    return Store(target)
+    store = Store(target)
+    try:
+        upgrade(store)
+    except BaseException:
+        store.close()
+        raise
+    return store

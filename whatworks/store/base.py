@@ -4,7 +4,8 @@ A `Store` holds one connection and its transaction: `with store.transaction():` 
 and nested calls join the outer one. Statements are SQLAlchemy Core expressions written by the
 table-owning modules of this package (`documents`, `screening`, `coding`, …); nothing above the
 store writes SQL. SQLite is the spine (WAL, one file per review); PostgreSQL serves team reviews.
-The schema is versioned by Alembic migrations (`whatworks/store/migrations`), applied on open.
+The schema is versioned by Alembic migrations (`whatworks/store/migrations`): `open_store` (in
+whatworks.store) applies them; a bare `Store` is for a database known to be current (a worker's).
 """
 
 from __future__ import annotations
@@ -45,6 +46,8 @@ def url_of(target: str | Path) -> str:
         return "postgresql+psycopg://" + text.split("://", 1)[1]
     if text.startswith(("postgresql+", "sqlite:")):
         return text
+    if text == ":memory:":
+        return "sqlite://"
     return f"sqlite:///{Path(text).resolve()}"
 
 
@@ -78,7 +81,8 @@ def engine_for(target: str | Path) -> Engine:
         engine = _engines.get(url)
         if engine is None:
             if url.startswith("sqlite"):
-                Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+                if "///" in url:
+                    Path(url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
                 engine = _sqlite_engine(url)
             else:
                 engine = sa.create_engine(url, pool_pre_ping=True)
@@ -101,17 +105,13 @@ class Store:
     inside one. The table-owning modules take a Store as their first argument.
     """
 
-    def __init__(self, target: str | Path, *, migrate: bool = True):
+    def __init__(self, target: str | Path):
         self.target = str(target)
         self.engine = engine_for(target)
         self.dialect = self.engine.dialect.name  # "sqlite" | "postgresql"
-        self.path = Path(target) if self.dialect == "sqlite" else None
+        self.path = Path(target) if self.dialect == "sqlite" and str(target) != ":memory:" else None
         self.conn: Connection = self.engine.connect()
         self._depth = 0
-        if migrate:
-            from whatworks.store.migrate import upgrade
-
-            upgrade(self)
 
     # --- transactions --------------------------------------------------------------------
     @contextmanager
