@@ -62,11 +62,10 @@ def test_every_theme_has_descriptors_in_four_languages(name):
 
 
 def test_project_codebook_comes_from_its_protocol(tmp_path: Path):
-    from whatworks.project import Project
+    from whatworks.api import Review
 
-    project = Project.init(tmp_path / "review", "canada-social-security")
-    assert project.codebook().name == "canada-social-security"
-    project.close()
+    with Review.create(tmp_path / "review", "canada-social-security") as review:
+        assert review.codebook.name == "canada-social-security"
 
 
 def test_fingerprint_changes_with_a_descriptor(tmp_path: Path):

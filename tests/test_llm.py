@@ -83,11 +83,10 @@ def test_nothing_runs_unless_configured(monkeypatch, tmp_path):
         monkeypatch.delenv(name, raising=False)
     assert config_from(None) is None
     assert config_from({"url": "http://localhost:11434/v1"}) is None  # a model is needed too
-    from whatworks.project import Project
+    from whatworks.api import Review
 
-    project = Project.init(tmp_path / "review", "ilo-social-protection")
-    assert client_for(project) is None
-    project.close()
+    with Review.create(tmp_path / "review", "ilo-social-protection") as review:
+        assert client_for(review.protocol) is None
 
 
 def test_environment_overrides_the_protocol():
@@ -130,25 +129,25 @@ def test_codes_are_checked_and_fabricated_quotes_dropped(client, caplog):
 
 
 def test_code_stage_stores_llm_codes_beside_the_offline_ones(client, tmp_path):
-    from whatworks.coding import code, effective_codes
-    from whatworks.collect import add_paths
-    from whatworks.project import Project
+    from whatworks.api import Review
+    from whatworks.coding import effective_codes
+    from whatworks.store import coding as codes_store
 
     files = tmp_path / "reports"
     files.mkdir()
     shutil.copy(EXAMPLE, files / EXAMPLE.name)
-    project = Project.init(tmp_path / "review", "ilo-social-protection")
-    add_paths(project.db, [files], jobs=1)
-    summary = code(project, all_items=True, llm=client)
-    assert summary.llm_codes == 4 and summary.llm_dropped_quotes == 2
-    llm_rows = project.db.query("SELECT theme, quote FROM codes WHERE engine = 'llm'")
-    assert {r["theme"] for r in llm_rows} == {"ch_political_context", "technical_assistance",
-                                              "ch_management_resources", "ww_peer_learning"}
-    assert all(r["quote"] for r in llm_rows)
-    assert project.db.scalar("SELECT COUNT(*) FROM codes WHERE engine = 'offline'") > 10
-    themes = {c.theme for c in effective_codes(project.db)}
-    assert "ww_peer_learning" in themes
-    project.close()
+    with Review.create(tmp_path / "review", "ilo-social-protection") as review:
+        review.add([files], jobs=1)
+        summary = review.code(all_items=True, llm=client)
+        assert summary.llm_codes == 4 and summary.llm_dropped_quotes == 2
+        rows = codes_store.code_rows(review.store)
+        llm_rows = [r for r in rows if r["engine"] == "llm"]
+        assert {r["theme"] for r in llm_rows} == {"ch_political_context", "technical_assistance",
+                                                  "ch_management_resources", "ww_peer_learning"}
+        assert all(r["quote"] for r in llm_rows)
+        assert sum(1 for r in rows if r["engine"] == "offline") > 10
+        themes = {c.theme for c in effective_codes(review.store)}
+        assert "ww_peer_learning" in themes
 
 
 def test_narratives_may_only_quote_the_evidence_and_cite_its_reports(client):

@@ -34,6 +34,8 @@ def schema_differences(store) -> list:
         item = d[0] if isinstance(d, list) else d
         if item[0] == "remove_table" and item[1].name.startswith("passages_fts"):
             continue
+        if item[0] == "remove_index" and item[1].table.name == "passages_fts":
+            continue
         if store.dialect == "sqlite" and item[0] == "modify_nullable":
             table = metadata.tables[item[2]]
             if item[3] in table.primary_key.columns:

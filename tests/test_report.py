@@ -13,6 +13,8 @@ from lxml import html as lxml_html
 from test_synthesis import example_review
 
 from whatworks.coding import normalise_space
+from whatworks.store import coding as codes_store
+from whatworks.store import documents as docs
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 
@@ -22,12 +24,12 @@ def written():
     from whatworks.report import write_reports
 
     project, s = example_review()
-    paths = write_reports(project, s)
+    paths = write_reports(project.store, s, project.output_dir)
     return project, s, {p.name: p for p in paths}
 
 
-def _on_page(db, sha: str, page: int, quote: str) -> bool:
-    doc = db.document(sha)
+def _on_page(review, sha: str, page: int, quote: str) -> bool:
+    doc = review.document(sha)
     assert 1 <= page <= len(doc.pages), (sha[:8], page)
     text = normalise_space(" ".join(b.text for b in doc.pages[page - 1].blocks))
     return normalise_space(quote) in text
@@ -101,15 +103,15 @@ def test_figures_are_redrawn_only_when_their_data_change(written, tmp_path: Path
     project, s, paths = written
     fig_dir = paths["flow.svg"].parent
     before = {p.name: p.stat().st_mtime_ns for p in fig_dir.iterdir()}
-    build_figures(project.db, s, fig_dir, tmp_path)
+    build_figures(project.store, s, fig_dir, tmp_path)
     assert {p.name: p.stat().st_mtime_ns for p in fig_dir.iterdir() if p.name in before} == before
     changed = copy.deepcopy(s)
     theme = changed.themes()[0]
     theme.by_region = {**theme.by_region, "Africa": theme.by_region.get("Africa", 0) + 5}
-    build_figures(project.db, changed, fig_dir, tmp_path)
+    build_figures(project.store, changed, fig_dir, tmp_path)
     assert (fig_dir / "heatmap.svg").stat().st_mtime_ns != before["heatmap.svg"]
     assert (fig_dir / "flow.svg").stat().st_mtime_ns == before["flow.svg"]
-    build_figures(project.db, s, fig_dir, tmp_path)  # back as it was, for the other tests
+    build_figures(project.store, s, fig_dir, tmp_path)  # back as it was, for the other tests
 
 
 def test_figures_print_at_their_drawn_size(written):
@@ -148,7 +150,7 @@ def test_all_quotes_of_all_formats_are_verbatim_at_their_page(written):
     assert len(found["html"]) == len(found["md"]) == len(found["docx"]) == n > 30
     assert len(found["xlsx"]) > n  # the synthesis' quotes plus the machine's quote of every code
     for fmt, quotes in found.items():
-        bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _on_page(project.db, sha, page, q)]
+        bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _on_page(project, sha, page, q)]
         assert not bad, (fmt, bad[:5])
 
 
@@ -230,9 +232,9 @@ def test_workbook_has_every_item_with_its_codes(written):
     wb = load_workbook(paths["synthesis.xlsx"], read_only=True)
     assert wb.sheetnames == ["Items", "Codes", "Quotes", "Themes", "Reports"]
     items = list(wb["Items"].iter_rows(min_row=2, values_only=True))
-    assert len(items) == project.db.scalar("SELECT COUNT(*) FROM items")
+    assert len(items) == len(docs.item_rows(project.store))
     codes = list(wb["Codes"].iter_rows(min_row=2, values_only=True))
-    assert len(codes) == project.db.scalar("SELECT COUNT(*) FROM codes")
+    assert len(codes) == len(codes_store.code_rows(project.store))
     assert len(list(wb["Reports"].iter_rows(min_row=2))) == s.n_reports
 
 

@@ -113,7 +113,7 @@ def test_the_report_answers_the_four_questions(runs):
 
 
 def test_every_quote_is_verbatim_at_its_page_in_every_format(runs):
-    from whatworks.store import Database
+    from whatworks.api import Review
 
     output = runs["project"] / "output"
     synthesis = json.loads((output / "synthesis.json").read_text(encoding="utf-8"))
@@ -123,13 +123,10 @@ def test_every_quote_is_verbatim_at_its_page_in_every_format(runs):
              "docx": docx_quotes(output / "synthesis.docx", ids), "xlsx": excel_quotes(output / "synthesis.xlsx")}
     assert len(found["html"]) == len(found["md"]) == len(found["docx"]) == n > 30
     assert len(found["xlsx"]) > n
-    db = Database(runs["project"] / "review.db")
-    try:
+    with Review.open(runs["project"]) as review:
         for fmt, quotes in found.items():
-            bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _on_page(db, sha, page, q)]
+            bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _on_page(review, sha, page, q)]
             assert not bad, (fmt, bad[:5])
-    finally:
-        db.close()
 
 
 def test_adding_one_report_redoes_only_that_report(runs):

@@ -20,29 +20,30 @@ EXAMPLES = ROOT / "whatworks" / "data" / "examples"
 
 @functools.cache
 def example_review():
-    """init → add → screen → code → emerging themes → synthesize, once per test process."""
-    from whatworks import screen
-    from whatworks.coding import code
-    from whatworks.collect import add_paths
-    from whatworks.emerging import find_emerging
-    from whatworks.project import Project
-    from whatworks.synthesize import synthesize
+    """create → add → screen → code → emerging themes → synthesize, once per test process."""
+    from whatworks.api import Review
 
     base = Path(tempfile.mkdtemp(prefix="whatworks-synthesis-"))
     atexit.register(shutil.rmtree, base, True)
     reports = base / "reports"
     shutil.copytree(EXAMPLES, reports, ignore=shutil.ignore_patterns("*.py"))
-    project = Project.init(base / "review", "ilo-social-protection")
-    add_paths(project.db, [reports], jobs=1)
-    screen.screen(project)
-    code(project)
-    find_emerging(project)
-    return project, synthesize(project)
+    review = Review.create(base / "review", "ilo-social-protection")
+    review.add([reports], jobs=1)
+    review.screen()
+    review.code()
+    review.find_emerging()
+    return review, review.synthesize()
 
 
 @pytest.fixture(scope="session")
 def review():
     return example_review()
+
+
+def items_of(review):
+    from whatworks.store import documents as docs
+
+    return docs.item_rows(review.store)
 
 
 def test_four_questions_with_groups_kept_apart(review):
@@ -63,8 +64,8 @@ def test_themes_ranked_by_reports_with_their_ids(review):
     from whatworks import screen
 
     project, s = review
-    ids = screen.report_ids(project.db)
-    assert s.n_reports == len(screen.included(project.db)) == len(ids) >= 5
+    ids = screen.report_ids(project.store)
+    assert s.n_reports == len(project.included()) == len(ids) >= 5
     assert {r.report_id for r in s.reports} == set(ids.values())
     for q in s.questions:
         for g in q.groups:
@@ -124,7 +125,7 @@ def test_quotes_are_verbatim_on_their_page(review):
     quotes = s.quotes()
     assert len(quotes) >= 30
     for q in quotes:
-        page = project.db.document(q.sha256).pages[q.page - 1]
+        page = project.document(q.sha256).pages[q.page - 1]
         assert normalise_space(q.text) in normalise_space(" ".join(b.text for b in page.blocks)), (q.report_id, q.page)
     # quotes of a theme come from different reports first; a passage is quoted under one theme only
     # (unless it is a theme's only quote), and quotes stand alone (no headings, no fragments)
@@ -164,7 +165,7 @@ def test_quotes_drop_labels_and_refuse_fragments():
 def test_items_per_kind_per_report_and_limitations(review):
     project, s = review
     for r in s.reports:
-        n = project.db.scalar("SELECT COUNT(*) FROM items WHERE sha256 = ?", (r.sha256,))
+        n = len([i for i in items_of(project) if i["sha256"] == r.sha256])
         assert sum(r.items_by_kind.values()) == r.items == n
         assert 0 <= r.coded_items <= r.items
     assert s.items_total == sum(r.items for r in s.reports)
@@ -184,17 +185,18 @@ def test_synthesis_is_json(review):
 
 
 def test_a_reviewers_rejection_changes_the_synthesis(review):
-    from whatworks.coding import decide
-    from whatworks.synthesize import synthesize
+    from whatworks.team import User
 
     project, s = review
     theme = next(t for t in s.themes() if t.n_reports == 1 and t.n_items == 1)
-    code = project.db.one("SELECT sha256, item_key FROM codes WHERE theme = ? AND sha256 = ?",
-                          (theme.id, next(r.sha256 for r in s.reports if r.report_id == theme.reports[0])))
-    decide(project.db, code["sha256"], code["item_key"], theme.id, "reject", reviewer="alice")
+    sha = next(r.sha256 for r in s.reports if r.report_id == theme.reports[0])
+    code = next(c for c in project.codes() if c.theme == theme.id and c.sha256 == sha)
+    others = {c.theme for c in project.codes() if (c.sha256, c.item_key) == (sha, code.item_key)} - {theme.id}
+    alice = User("alice", "reviewer")
+    project.code_item(sha, code.idx, others, alice)
     try:
-        after = synthesize(project)
+        after = project.synthesize()
         assert theme.id not in {t.id for t in after.themes()}
         assert theme.label in [label for q in after.questions for g in q.groups for label in g.no_evidence]
-    finally:
-        project.db.execute("DELETE FROM human_codes WHERE reviewer = 'alice'")
+    finally:  # alice changes her mind: the machine's themes again
+        project.code_item(sha, code.idx, others | {theme.id}, alice)

@@ -391,7 +391,7 @@ def user_list(directory: Dir, database: Database = None):
 def main(argv: list[str] | None = None) -> int:
     """The console script; returns the exit status (2: an error the user can act on)."""
     try:
-        app(args=argv, prog_name="whatworks", standalone_mode=False)
+        status = app(args=argv, prog_name="whatworks", standalone_mode=False)
     except WhatworksError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -407,7 +407,7 @@ def main(argv: list[str] | None = None) -> int:
             e.show()
             return e.exit_code
         raise
-    return 0
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":
