@@ -291,3 +291,27 @@ def test_clusters_of_items_no_theme_fits(tmp_path: Path):
     assert [e.title for e in shown] == ["Livelihoods: beekeeping"]
     assert len(shown[0].items) == 4
     db.close()
+
+
+def test_decisions_under_a_former_theme_id_still_count(tmp_path: Path):
+    """A theme renamed in the codebook (its old id kept as an alias) keeps its codes and decisions."""
+    from whatworks.model import Description, Item, Value
+    from whatworks.store import Database
+
+    db = Database(tmp_path / "r.db")
+    texts = ["Workers gained pensions.", "Domestic workers joined the scheme.", "Staff were trained."]
+    db.save_description("a" * 64, Description(kind=Value("evaluation_report"),
+                                              items=[Item("finding", t, 1) for t in texts]))
+    k = [item_key(t) for t in texts]
+    for key, theme in ((k[0], "old_age"), (k[1], "pensions_old"), (k[2], "pensions_old")):
+        db.execute("INSERT INTO codes(sha256, item_key, theme, engine, score, method, quote) "
+                   "VALUES (?, ?, ?, 'offline', 0.8, 'keyword', NULL)", ("a" * 64, key, theme))
+    decide(db, "a" * 64, k[0], "pensions_old", "reject", reviewer="alice")  # decided before the rename
+    decide(db, "a" * 64, k[2], "pensions_old", "accept", reviewer="alice")
+    aliases = {"pensions_old": "old_age"}
+    before = {(c.item_key, c.theme) for c in effective_codes(db)}
+    assert before == {(k[0], "old_age"), (k[1], "pensions_old"), (k[2], "pensions_old")}
+    after = {(c.item_key, c.theme): c for c in effective_codes(db, aliases=aliases)}
+    assert set(after) == {(k[1], "old_age"), (k[2], "old_age")}, "the rejection under the old id still holds"
+    assert after[(k[2], "old_age")].human == "accept"
+    db.close()

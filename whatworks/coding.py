@@ -26,7 +26,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -774,8 +774,14 @@ class ItemCode:
     human: str | None = None  # accept | add when a reviewer decided
 
 
-def effective_codes(db: Database, shas: Sequence[str] | None = None) -> list[ItemCode]:
-    """Machine codes minus reviewers' rejections, plus their additions, for items of `shas`."""
+def effective_codes(db: Database, shas: Sequence[str] | None = None,
+                    aliases: Mapping[str, str] | None = None) -> list[ItemCode]:
+    """Machine codes minus reviewers' rejections, plus their additions, for items of `shas`.
+
+    `aliases` (a codebook's former theme id → current id) makes codes and decisions stored
+    under a theme's old id count for the theme as it is named now.
+    """
+    current = (lambda theme: aliases.get(theme, theme)) if aliases else (lambda theme: theme)
     items: dict[tuple[str, str], Any] = {}
     params: list[Any] = []
     where = ""
@@ -786,11 +792,12 @@ def effective_codes(db: Database, shas: Sequence[str] | None = None) -> list[Ite
         params = list(shas)
     for r in db.query(f"SELECT sha256, idx, kind, text, page, section_kind FROM items {where}", params):
         items.setdefault((r["sha256"], item_key(r["text"])), r)
-    human: dict[tuple[str, str, str], Any] = {
-        (r["sha256"], r["item_key"], r["theme"]): r for r in db.query("SELECT * FROM human_codes")}
+    human: dict[tuple[str, str, str], Any] = {}
+    for r in db.query("SELECT * FROM human_codes ORDER BY decided_at"):  # the latest decision counts
+        human[(r["sha256"], r["item_key"], current(r["theme"]))] = r
     best: dict[tuple[str, str, str], Any] = {}
     for r in db.query("SELECT * FROM codes ORDER BY engine DESC"):  # offline before llm
-        k = (r["sha256"], r["item_key"], r["theme"])
+        k = (r["sha256"], r["item_key"], current(r["theme"]))
         if k in best and (best[k]["quote"] or not r["quote"]):
             continue
         best[k] = r

@@ -519,7 +519,8 @@ def synthesize(project, *, llm: Any = None, use_llm: bool = True) -> Synthesis:
     reports = report_infos(db, shas, ids)
     by_sha = {r.sha256: r for r in reports}
     total = len(reports)
-    codes = [c for c in effective_codes(db, shas) if c.theme in set(codebook.ids)]
+    current = set(codebook.ids)
+    codes = [c for c in effective_codes(db, shas, codebook.aliases) if c.theme in current]
     sources = _Sources(db)
 
     by_theme: dict[str, list[ItemCode]] = {}
