@@ -277,3 +277,9 @@ def test_quoted_words_yaml_would_read_as_true_false_are_phrases(tmp_path: Path):
     path.write_text(MINIMAL.replace("{en: [two], fr: [deux]}", "{en: [two, \"no\", 'on']}"), encoding="utf-8")
     assert load_codebook(path).theme("ch_two").descriptors["en"] == ["two", "no", "on"]
 
+
+@pytest.mark.parametrize("name", ["ilo-social-protection", "canada-social-security"])
+def test_shipped_local_names_point_at_themes(name):
+    cb = load_codebook(name)
+    assert cb.local_names, "the shipped codebooks declare their programmes' names and abbreviations"
+    assert all(set(n.themes) <= set(cb.ids) for n in cb.local_names)
