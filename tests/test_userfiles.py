@@ -192,3 +192,13 @@ def test_quoting_only_when_yaml_would_misread(text: str, quoted: bool):
 def test_guess_indent():
     assert guess_indent(CODEBOOK) == (2, 4, 2)
     assert guess_indent("a:\n    b: 1\nc:\n- x\n") == (4, 2, 0)
+
+
+def test_a_file_read_again_is_parsed_once_and_an_edit_is_seen(codebook: Path):
+    first, again = load_codebook(codebook), load_codebook(codebook)
+    assert first is not again and first == again  # a copy: a caller's change stays its own
+    first.themes.clear()
+    assert load_codebook(codebook).ids == ["sf_one", "ch_two"]
+    add_theme(codebook, label="Three", definition="A third.", question="why", group="challenges",
+              descriptors=["three"])
+    assert load_codebook(codebook).ids == ["sf_one", "ch_two", "three"]

@@ -39,7 +39,7 @@ from ruamel.yaml.tokens import CommentToken
 from whatworks.codebook_schema import KNOWN_GROUPS, QUESTIONS, CodebookFile, ThemeEntry
 from whatworks.errors import ProtocolError
 from whatworks.local_names import LANGUAGES, LocalName, duplicate_names, lookup
-from whatworks.userfiles import edit_yaml, parse_yaml, position, quoted_if_needed, read_text
+from whatworks.userfiles import edit_yaml, parse_yaml, parsed, position, quoted_if_needed, read_text
 from whatworks.validation import Describe, LineOf, Problem, validate
 
 __all__ = ["KNOWN_GROUPS", "LANGUAGES", "QUESTIONS", "Codebook", "Group", "Question", "Theme", "add_theme",
@@ -180,7 +180,7 @@ def resolve(path_or_name: str | Path) -> Path:
 def load_codebook(path: str | Path) -> Codebook:
     """Read and check a codebook; any mistake raises ProtocolError naming the line and the fix."""
     path = resolve(path)
-    return parse_codebook(read_text(path), str(path))
+    return parsed(path, read_text(path), parse_codebook)
 
 
 def parse_codebook(raw: Any, path: str = "codebook") -> Codebook:

@@ -37,7 +37,7 @@ from whatworks.protocol_schema import (
     ProtocolFile,
     TestEntry,
 )
-from whatworks.userfiles import parse_yaml, position, read_text
+from whatworks.userfiles import parse_yaml, parsed, position, read_text
 from whatworks.validation import Describe, LineOf, Problem, validate
 
 __all__ = ["EVALUATOR_TYPES", "KINDS", "LANGUAGES", "PERIOD_BASES", "PERIOD_TESTS", "SCOPES", "TIERS", "TIMINGS",
@@ -138,7 +138,7 @@ _DESCRIBE = Describe("the protocol", {"inclusion": "criterion", "possible": "cri
 
 def load_protocol(path: str | Path) -> Protocol:
     """Parse and validate a protocol YAML file; `ProtocolError` names the line and the fix."""
-    return parse_protocol(read_text(path), str(path))
+    return parsed(path, read_text(path), parse_protocol)
 
 
 def parse_protocol(text: str, path: str | None = None) -> Protocol:

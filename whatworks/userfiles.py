@@ -14,8 +14,10 @@ overwritten by the next edit).
 
 from __future__ import annotations
 
+import copy
 import datetime as _dt
 import difflib
+import hashlib
 import io
 import os
 import re
@@ -40,6 +42,7 @@ _BOOL_11 = re.compile(r"^(?:yes|Yes|YES|no|No|NO|true|True|TRUE|false|False|FALS
 _TRUE_11 = {"yes", "true", "on"}
 _LOCKS: dict[Path, threading.Lock] = {}
 _LOCKS_GUARD = threading.Lock()
+_PARSED: dict[tuple[str, str], Any] = {}  # (path, sha256 of text) → parsed object
 
 
 # --- reading ------------------------------------------------------------------------------------
@@ -54,6 +57,24 @@ def read_text(path: str | Path) -> str:
                             path=str(path)) from None
     except UnicodeDecodeError:
         raise ProtocolError("the file is not UTF-8 text — save it as UTF-8", path=str(path)) from None
+
+
+def parsed(path: str | Path, text: str, parse: Callable[[str, str], T]) -> T:
+    """`parse(text, path)`, remembered for the same file and text (a copy is returned each time).
+
+    The round-trip loader is pure Python and several times slower than a C loader; a run or a
+    page that reads the same codebook again pays for it once.
+    """
+    key = (str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
+    with _LOCKS_GUARD:
+        hit = _PARSED.get(key)
+    if hit is None:
+        hit = parse(text, str(path))
+        with _LOCKS_GUARD:
+            _PARSED[key] = hit
+            while len(_PARSED) > 16:
+                _PARSED.pop(next(iter(_PARSED)))
+    return copy.deepcopy(hit)
 
 
 def _yaml() -> YAML:
