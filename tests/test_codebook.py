@@ -262,7 +262,7 @@ def test_local_name_mistakes(tmp_path: Path, edit, words, line):
     assert e.value.line == line, str(e.value)
 
 
-def test_a_duplicate_key_names_both_lines(tmp_path: Path):
+def test_a_duplicate_key_names_its_line_and_mapping(tmp_path: Path):
     path = tmp_path / "codebook.yaml"
     path.write_text(MINIMAL.replace("            label: Two\n", "            label: Two\n            label: Deux\n"),
                     encoding="utf-8")

@@ -51,10 +51,15 @@ def read_text(path: str | Path) -> str:
     """The file's text; a missing or non-UTF-8 file is a ProtocolError saying what to do."""
     path = Path(path)
     try:
-        return path.read_bytes().decode("utf-8-sig")
+        return _decode(path.read_bytes(), path)
     except FileNotFoundError:
         raise ProtocolError("no such file — check the path, or give a shipped protocol name",
                             path=str(path)) from None
+
+
+def _decode(raw: bytes, path: Path) -> str:
+    try:
+        return raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise ProtocolError("the file is not UTF-8 text — save it as UTF-8", path=str(path)) from None
 
@@ -98,6 +103,8 @@ def parse_yaml(text: str, path: str | None = None) -> Any:
         mark = e.problem_mark or e.context_mark
         raise ProtocolError(f"not valid YAML: {e.problem or e} — check indentation and quotes near here",
                             line=_line(mark), path=path, column=_column(mark)) from None
+    except YAMLError as e:  # e.g. a control character the reader refuses
+        raise ProtocolError(f"not valid YAML: {e}", path=path) from None
 
 
 def _line(mark: Any) -> int | None:
@@ -168,11 +175,14 @@ def edit_yaml(path: str | Path, change: Callable[[Any], T], check: Callable[[str
     then untouched). Returns what `change` returned.
     """
     path = Path(path)
+    path = path.resolve() if path.is_symlink() else path  # edit the file the link points to
     with _lock(path):
         for _attempt in range(3):
             raw = path.read_bytes()
-            text = read_text(path)
+            text = _decode(raw, path)
             root = parse_yaml(text, str(path))
+            if root is None:
+                raise ProtocolError("the file is empty — nothing to edit", path=str(path))
             y = _configured(text)
             before = _dump(y, root)
             result = change(root)

@@ -46,7 +46,11 @@ class Problem:
 
 
 def problem(message: str, **values: Any) -> PydanticCustomError:
-    """An error for a model's own check; ``{what}`` in `message` becomes the field's name."""
+    """An error for a model's own check.
+
+    In `message`, ``{what}`` becomes the field's name ("an entry of test.where" for a list's),
+    ``{field}`` the field's path, ``{in}`` " in <mapping>" for a mapping's key.
+    """
     return PydanticCustomError("whatworks", message, values)
 
 
@@ -102,7 +106,7 @@ def one_of(choices: Sequence[str], noun: str = "") -> Any:
             close = difflib.get_close_matches(text, list(choices), n=1)
             hint = f" — did you mean '{close[0]}'?" if close else ""
             raise problem(f"'{text}' is not one of {{field}}: {', '.join(choices)}{hint}" if not noun else
-                          f"unknown {noun} '{text}' — use one of {', '.join(choices)}{hint}")
+                          f"unknown {noun} '{text}'{{in}} — use one of {', '.join(choices)}{hint}")
         return text
     return Annotated[str, BeforeValidator(check)]
 
@@ -132,7 +136,8 @@ def validate(model: type[M], root: Any, path: str | None, describe: Describe,
     try:
         result = model.model_validate(plain(root))
     except ValidationError as e:
-        raise _error([_from_pydantic(err, model, root, describe) for err in e.errors()],
+        data = plain(root)
+        raise _error([_from_pydantic(err, model, data, describe) for err in e.errors()],
                      root, path, describe) from None
     problems = list(check(result, lambda loc: position(root, loc)[0])) if check else []
     if problems:
@@ -177,68 +182,71 @@ def _anchor(loc: Loc, describe: Describe) -> Loc | None:
     return None
 
 
-def _from_pydantic(err: Any, model: type[BaseModel], root: Any, describe: Describe) -> Problem:
+#: pydantic's error types → what to say; {what} is the field, {value} what the user wrote.
+_MESSAGES = {
+    **dict.fromkeys(("int_type", "int_parsing", "int_from_float"), "{what} must be a whole number, not {value}"),
+    **dict.fromkeys(("float_type", "float_parsing"), "{what} must be a number, not {value}"),
+    **dict.fromkeys(("bool_type", "bool_parsing"), "{what} must be true or false, not {value}"),
+    **dict.fromkeys(("string_type", "string_sub_type"), "{what} must be text, not {value}"),
+    **dict.fromkeys(("list_type", "tuple_type", "set_type"),
+                    "{what} must be a list (one '- item' a line, or [a, b]), not {value}"),
+    **dict.fromkeys(("greater_than_equal", "greater_than"), "{what} must be at least {limit}, not {value}"),
+    **dict.fromkeys(("less_than_equal", "less_than"), "{what} must be at most {limit}, not {value}"),
+    "literal_error": "{value} is not one of {field}: {limit}",
+}
+
+
+def _from_pydantic(err: Any, model: type[BaseModel], data: Any, describe: Describe) -> Problem:
     loc: Loc = tuple(err["loc"])
     kind, value, ctx = err["type"], err.get("input"), err.get("ctx") or {}
-    owner, rest = _owner(loc, plain(root), describe)
+    owner, rest = _owner(loc, data, describe)
     field = _path(rest)
     what = f"an entry of {field}" if rest and isinstance(rest[-1], int) else field
+    container = ""  # for a key's error: the mapping it is in
     if rest and rest[-1] == "[key]":
-        what = f"the key '{rest[-2]}' in {_path(rest[:-2]) or describe.file_noun}"
-    at_key = False
+        container = _path(rest[:-2]) or describe.file_noun
+        what = f"the key '{rest[-2]}' in {container}"
     if kind == "whatworks":
         message = str(err["msg"]).replace("{what}", what or describe.file_noun).replace("{field}", field)
-    elif kind == "missing":
-        name = str(loc[-1])
-        parent = _model_at(model, loc[:-1])
-        spec = parent.model_fields.get(name) if parent else None
-        hint = f" ({spec.description})" if spec and spec.description else ""
-        where = _path(rest[:-1])
-        message = (f"needs a text '{name}'" if spec and _is_text(spec.annotation) else
-                   f"the field '{name}' is missing") + (f" in {where}" if where else "") + f" — add `{name}:`{hint}"
-    elif kind == "extra_forbidden":
-        name = str(loc[-1])
-        parent = _model_at(model, loc[:-1])
-        allowed = list(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(name, allowed, n=1)
-        hint = f" — did you mean '{close[0]}'?" if close else ""
-        where = _path(rest[:-1]) or (describe.file_noun if not owner else "")
-        message = f"unknown field '{name}'" + (f" in {where}" if where else "") + hint + \
-            (f" (allowed: {', '.join(allowed)})" if allowed else "")
-        at_key = True
-    elif kind in ("int_type", "int_parsing", "int_from_float"):
-        message = f"{what} must be a whole number, not {shown(value)}"
-    elif kind in ("float_type", "float_parsing"):
-        message = f"{what} must be a number, not {shown(value)}"
-    elif kind in ("bool_type", "bool_parsing"):
-        message = f"{what} must be true or false, not {shown(value)}"
-    elif kind in ("string_type", "string_sub_type"):
-        message = f"{what} must be text, not {shown(value)}"
-    elif kind in ("list_type", "tuple_type", "set_type"):
-        message = f"{what} must be a list (one '- item' a line, or [a, b]), not {shown(value)}"
+        message = message.replace("{in}", f" in {container}" if container else "")
+        if rest == ("id",):
+            owner = ""  # the message names the entry by its (wrong) id
+    elif kind in ("missing", "extra_forbidden"):
+        message = _field_message(kind, str(loc[-1]), _model_at(model, loc[:-1]), _path(rest[:-1]),
+                                 describe.file_noun if not owner else "")
     elif kind in ("dict_type", "model_type", "model_attributes_type"):
         target = _model_at(model, loc)
         fields = f" of fields ({', '.join(target.model_fields)})" if target else ""
         message = f"{what or describe.file_noun} must be a mapping{fields}, not {shown(value)}"
     elif kind == "too_short":
-        message = (f"{what} is empty — give at least one entry or remove the field" if isinstance(value, dict)
-                   else f"{what} is an empty list — give at least one entry or remove the field")
-    elif kind in ("greater_than_equal", "greater_than"):
-        message = f"{what} must be at least {ctx.get('ge', ctx.get('gt'))}, not {shown(value)}"
-    elif kind in ("less_than_equal", "less_than"):
-        message = f"{what} must be at most {ctx.get('le', ctx.get('lt'))}, not {shown(value)}"
-    elif kind == "literal_error":
-        message = f"{shown(value)} is not one of {field}: {ctx.get('expected', '')}"
+        message = f"{what} is {'empty' if isinstance(value, dict) else 'an empty list'} — give at least one " \
+                  "entry or remove the field"
+    elif kind in _MESSAGES:
+        limit = next((ctx[k] for k in ("ge", "gt", "le", "lt", "expected") if k in ctx), "")
+        message = _MESSAGES[kind].format(what=what, field=field, value=shown(value), limit=limit)
     else:
         message = f"{what}: {err['msg']}"
-    if len(rest) == 1 and rest[0] == "id" and kind == "whatworks":
-        owner = ""  # the message names the entry by its (wrong) id
-    return Problem(loc, message, at_key=at_key, owner=owner, kind=kind)
+    return Problem(loc, message, at_key=kind == "extra_forbidden", owner=owner, kind=kind)
+
+
+def _field_message(kind: str, name: str, parent: type[BaseModel] | None, where: str, top: str) -> str:
+    """A field missing (with what to add) or unknown (with a "did you mean" and the allowed ones)."""
+    fields = parent.model_fields if parent else {}
+    if kind == "missing":
+        spec = fields.get(name)
+        hint = f" ({spec.description})" if spec and spec.description else ""
+        said = f"needs a text '{name}'" if spec and _is_text(spec.annotation) else f"the field '{name}' is missing"
+        return said + (f" in {where}" if where else "") + f" — add `{name}:`{hint}"
+    close = difflib.get_close_matches(name, list(fields), n=1)
+    hint = f" — did you mean '{close[0]}'?" if close else ""
+    where = where or top
+    return f"unknown field '{name}'" + (f" in {where}" if where else "") + hint + \
+        (f" (allowed: {', '.join(fields)})" if fields else "")
 
 
 def _owner(loc: Loc, data: Any, describe: Describe) -> tuple[str, Loc]:
     """The deepest named entry on `loc` ("theme 'sf_one'") and the rest of `loc` below it."""
-    loc = tuple(s for s in loc if not is_tag(s))
+    loc = tuple(s for s in loc if not _is_tag(s))
     node, best, rest = data, "", loc
     for i, step in enumerate(loc):
         if isinstance(node, dict) and step in node:
@@ -256,7 +264,7 @@ def _owner(loc: Loc, data: Any, describe: Describe) -> tuple[str, Loc]:
     return best, rest
 
 
-def is_tag(step: Any) -> bool:
+def _is_tag(step: Any) -> bool:
     """Whether a step of a pydantic location is a union member's tag (ours start with '~')."""
     return isinstance(step, str) and step.startswith("~")
 
@@ -301,7 +309,7 @@ def _unwrap(t: Any) -> Any:
 
 
 def _step(t: Any, step: Any) -> Any:
-    if is_tag(step):  # a tagged union's member
+    if _is_tag(step):  # a tagged union's member
         while get_origin(t) is Annotated:
             t = get_args(t)[0]
         for member in get_args(t) if get_origin(t) in (Union, types.UnionType) else ():
