@@ -202,3 +202,19 @@ def test_a_file_read_again_is_parsed_once_and_an_edit_is_seen(codebook: Path):
     add_theme(codebook, label="Three", definition="A third.", question="why", group="challenges",
               descriptors=["three"])
     assert load_codebook(codebook).ids == ["sf_one", "ch_two", "three"]
+
+
+def test_the_workspace_adds_a_theme_through_the_round_trip(codebook: Path):
+    from types import SimpleNamespace
+
+    from whatworks.web import stage
+
+    project = SimpleNamespace(codebook_path=codebook)
+    theme_id = stage.add_theme(project, label="Trust", definition="People trust the scheme.", question="why",
+                               group="success_factors", descriptors=["trust"])
+    assert theme_id == "trust"
+    after = codebook.read_text(encoding="utf-8")
+    assert "# the challenges come next" in after and "          - id: sf_one   # the first factor" in after
+    assert (codebook.parent / "codebook.yaml.bak").read_text(encoding="utf-8") == CODEBOOK
+    with pytest.raises(ValueError, match="no question 'how'"):
+        stage.add_theme(project, label="X", definition="Y.", question="how", group=None, descriptors=["x"])
