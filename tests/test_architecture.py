@@ -17,7 +17,8 @@ PACKAGE = Path(__file__).resolve().parent.parent / "whatworks"
 LAYERS = [
     ("base", {"errors", "model", "text", "vocab", "language", "executor"}),
     ("store", {"store"}),
-    ("below the stages", {"read", "describe", "protocol", "codebook", "userfiles", "project", "corrections", "team"}),
+    ("below the stages", {"read", "describe", "protocol", "codebook", "userfiles", "project", "corrections", "team",
+                          "validation", "protocol_schema", "codebook_schema", "local_names"}),
     ("stages", {"collect", "search", "screen", "decisions", "coding", "coder", "emerging", "selection",
                 "synthesize", "llm", "ieval"}),
     ("report", {"report"}),

@@ -294,3 +294,33 @@ def test_clusters_of_items_no_theme_fits(tmp_path: Path):
     assert [e.title for e in shown] == ["Livelihoods: beekeeping"]
     assert len(shown[0].items) == 4
     db.close()
+
+
+def test_decisions_under_a_former_theme_id_still_count(tmp_path: Path):
+    """A theme renamed in the codebook (its old id kept as an alias) keeps its codes and decisions."""
+    from whatworks.corrections import save_description
+    from whatworks.model import Description, Item, Value
+    from whatworks.store import coding as codes_store
+    from whatworks.store import open_store
+
+    db = open_store(tmp_path / "r.db")
+    texts = ["Workers gained pensions.", "Domestic workers joined the scheme.", "Staff were trained."]
+    save_description(db, "a" * 64, Description(kind=Value("evaluation_report"),
+                                               items=[Item("finding", t, 1) for t in texts]))
+    from whatworks.store.documents import item_key
+
+    k = [item_key(t) for t in texts]
+    codes_store.save_codes(db, [], [{"sha256": "a" * 64, "item_key": key, "theme": theme, "engine": "offline",
+                                     "score": 0.8, "method": "keyword", "quote": None}
+                                    for key, theme in ((k[0], "old_age"), (k[1], "pensions_old"),
+                                                       (k[2], "pensions_old"))])
+    for i, themes in ((0, []), (2, ["pensions_old"])):  # decided before the rename
+        codes_store.save_code_decision(db, sha256="a" * 64, item_key=k[i], reviewer="alice", role="reviewer", idx=i,
+                                       themes=themes, machine=[], text=texts[i])
+    aliases = {"pensions_old": "old_age"}
+    before = {(c.item_key, c.theme) for c in effective_codes(db)}
+    assert before == {(k[1], "pensions_old"), (k[2], "pensions_old")}
+    after = {(c.item_key, c.theme): c for c in effective_codes(db, aliases=aliases)}
+    assert set(after) == {(k[1], "old_age"), (k[2], "old_age")}, "the answer under the old id still holds"
+    assert after[(k[2], "old_age")].human == "accept"
+    db.close()

@@ -126,3 +126,51 @@ def test_missing_and_broken_files(tmp_path: Path):
     bad = tmp_path / "p.yaml"
     bad.write_text(MINIMAL.replace("period:\n  start: 2012\n  end: 2018", "period: any"), encoding="utf-8")
     assert load_protocol(bad).period is None
+
+
+@pytest.mark.parametrize("old,new,line,words", [
+    # an unknown key inside a flow mapping: the line and the column, and a "did you mean"
+    ("      test: {terms: topic, where: [text], max: 0}", "      test: {terms: topic, where: [text], mx: 0}", 21,
+     ["line 21, column 43", "criterion 'X1': unknown field 'mx' in test — did you mean 'max'?"]),
+    # wrong types, in the reviewer's words
+    ("queries:", "supersede_midterm: maybe\nqueries:", 8, ["supersede_midterm must be true or false, not 'maybe'"]),
+    ("queries:", "quality_min_score: 2\nqueries:", 8, ["quality_min_score must be a number between 0 and 1"]),
+    ("queries:", "languages: [english]\nqueries:", 8,
+     ["'english' is not a two-letter ISO 639-1 language code", "column 13"]),
+    ("  start: 2012", "  start: twenty twelve", 6, ["period.start must be a year such as 2012, not 'twenty twelve'"]),
+    ("period:\n  start: 2012\n  end: 2018", "period: sometimes", 5, ["period must be `any` or {start: YEAR, end: YEAR}"]),
+    ("    - id: I1\n", "    - id: I1\n      required: true\n", 16,
+     ["criterion 'I1': `required` applies to quality criteria only — remove it"]),
+    ("      test: {terms: topic, where: [text], max: 0}", "      test: {where: [text], max: 0}", 21,
+     ["criterion 'X1': test sets thresholds but no `terms:` to count"]),
+    ("name: test-review", "name: Test Review", 1, ["name 'Test Review' must be lower-case letters, digits and dashes"]),
+    ("name: test-review", "name: test-review\nname: again", 2, ["the key 'name' appears twice"]),
+])
+def test_errors_say_what_to_write(old, new, line, words):
+    assert old in MINIMAL
+    e = error_of(MINIMAL.replace(old, new, 1))
+    assert e.line == line, str(e)
+    for w in words:
+        assert w in str(e), str(e)
+
+
+def test_every_problem_is_listed():
+    e = error_of(MINIMAL.replace("queries:", "supersede_midterm: maybe\nshortlist_min: 0\nqueries:"))
+    assert e.line == 8 and "supersede_midterm" in e.message
+    assert [(line, "shortlist_min must be at least 1, not 0" in m) for line, _col, m in e.also] == [(9, True)]
+
+
+def test_unquoted_yes_and_no_keep_the_meaning_they_always_had():
+    p = parse_protocol(MINIMAL + "supersede_midterm: no\n")
+    assert p.supersede_midterm is False
+    e = error_of(MINIMAL.replace("  - What works?", "  - no"))
+    assert "must be text, not false" in str(e) and 'put the word in quotes, e.g. "no"' in str(e)
+
+
+def test_local_names_in_a_protocol():
+    p = parse_protocol(MINIMAL + "local_names:\n  - {name: SPF, means: social protection floor, languages: [en]}\n")
+    assert [(n.name, n.means, n.languages) for n in p.local_names] == [("SPF", "social protection floor", ["en"])]
+    e = error_of(MINIMAL + "local_names:\n  - {name: SPF, means: social protection floor, themes: [x]}\n")
+    assert "local name 'SPF': unknown field 'themes'" in str(e) and e.line == 23
+    e = error_of(MINIMAL + "local_names:\n  - {name: SPF, means: a}\n  - {name: spf, means: b}\n")
+    assert "the local name 'spf' is declared twice for en, es, fr, pt (first on line 23)" in str(e) and e.line == 24

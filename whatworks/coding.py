@@ -26,7 +26,7 @@ import re
 import threading
 import time
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -645,11 +645,14 @@ class ItemCode:
     human: str | None = None  # accept | add when a person decided
 
 
-def effective_codes(store: Store, shas: Sequence[str] | None = None,
-                    visible: Sequence[str] | None = None) -> list[ItemCode]:
+def effective_codes(store: Store, shas: Sequence[str] | None = None, visible: Sequence[str] | None = None,
+                    aliases: Mapping[str, str] | None = None) -> list[ItemCode]:
     """The codes that stand for items of `shas`: a person's answer for an item replaces the
     machine's themes (what they kept is 'accept', what they added 'add'); other items keep the
-    machine's. `visible`: only these people's decisions count (blind mode)."""
+    machine's. `visible`: only these people's decisions count (blind mode). `aliases` (a
+    codebook's former theme id → current id) makes codes and decisions stored under a theme's
+    old id count for the theme as it is named now."""
+    current = (lambda theme: aliases.get(theme, theme)) if aliases else (lambda theme: theme)
     if shas is not None and not shas:
         return []
     items: dict[tuple[str, str], dict[str, Any]] = {}
@@ -658,7 +661,7 @@ def effective_codes(store: Store, shas: Sequence[str] | None = None,
     answers = decisions.item_answers(store, visible=visible)
     best: dict[tuple[str, str, str], dict[str, Any]] = {}
     for r in codes_store.code_rows(store, list(shas) if shas is not None else None):  # offline before llm
-        k = (r["sha256"], r["item_key"], r["theme"])
+        k = (r["sha256"], r["item_key"], current(r["theme"]))
         if k in best and (best[k]["quote"] or not r["quote"]):
             continue
         best[k] = r
@@ -668,7 +671,7 @@ def effective_codes(store: Store, shas: Sequence[str] | None = None,
         if item is None:
             continue
         answer = decisions.settled(answers.get(k[:2], {}))
-        if answer is not None and (answer.get("not_evidence") or k[2] not in answer["themes"]):
+        if answer is not None and (answer.get("not_evidence") or k[2] not in {current(t) for t in answer["themes"]}):
             continue
         out.append(ItemCode(k[0], item["idx"], k[1], item["kind"], item["text"], item["page"], item["section_kind"],
                             k[2], r["score"], r["method"], json.loads(r["triggers"] or "[]"), r["quote"],
@@ -678,7 +681,7 @@ def effective_codes(store: Store, shas: Sequence[str] | None = None,
         item = items.get(key)
         if answer is None or item is None or answer.get("not_evidence"):
             continue
-        for theme in answer["themes"]:
+        for theme in sorted({current(t) for t in answer["themes"]}):
             if (key[0], key[1], theme) not in best:
                 out.append(ItemCode(key[0], item["idx"], key[1], item["kind"], item["text"], item["page"],
                                     item["section_kind"], theme, 1.0, "human", [],

@@ -28,15 +28,34 @@ class ReadError(WhatworksError):
 
 
 class ProtocolError(WhatworksError):
-    """A review protocol or codebook file is wrong; the message names the line and the fix."""
+    """A review protocol or codebook file is wrong; the message names the line and the fix.
 
-    def __init__(self, message: str, line: int | None = None, path: str | None = None):
+    `also` holds the file's other problems as (line, column, message), so a user can fix them
+    all in one pass; the message lists them after the first.
+    """
+
+    def __init__(self, message: str, line: int | None = None, path: str | None = None, column: int | None = None,
+                 also: list[tuple[int | None, int | None, str]] | None = None):
+        self.message = message
         self.line = line
+        self.column = column
         self.path = path
-        where = f"{path}" if path else "protocol"
-        if line is not None:
-            where += f", line {line}"
-        super().__init__(f"{where}: {message}")
+        self.also = list(also or [])
+        text = f"{_where(path, line, column)}: {message}"
+        for other in self.also[:9]:
+            text += f"\n  also {_where(None, other[0], other[1], bare=True)}: {other[2]}"
+        if len(self.also) > 9:
+            text += f"\n  … and {len(self.also) - 9} more"
+        super().__init__(text)
+
+
+def _where(path: str | None, line: int | None, column: int | None, bare: bool = False) -> str:
+    where = "" if bare else (path or "protocol")
+    if line is not None:
+        where += f"{', ' if where else ''}line {line}"
+        if column is not None:
+            where += f", column {column}"
+    return where or "elsewhere"
 
 
 class ProjectError(WhatworksError):

@@ -9,34 +9,39 @@ the criterion's text is what a reviewer reads.
 
 The loader is strict on purpose: a typo in a protocol silently changes which reports
 are selected, so an unknown field, a bad period or an empty query is an error that
-names the line and the fix (`whatworks.errors.ProtocolError`).
+names the line and the fix (`whatworks.errors.ProtocolError`). The file's schema is
+`whatworks.protocol_schema`; the checks across it (term sets named, criterion ids unique,
+overrides pointing at inclusion criteria) are here.
 """
 
 from __future__ import annotations
 
 import difflib
-import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from whatworks.errors import ProtocolError
+from whatworks.local_names import LANGUAGES, LocalName, duplicate_names
+from whatworks.protocol_schema import (
+    EVALUATOR_TYPES,
+    KINDS,
+    PERIOD_BASES,
+    PERIOD_TESTS,
+    SCOPES,
+    TIERS,
+    TIMINGS,
+    YEAR_RANGE,
+    CriterionEntry,
+    ProtocolFile,
+    TestEntry,
+)
+from whatworks.userfiles import parse_yaml, parsed, position, read_text
+from whatworks.validation import Describe, LineOf, Problem, validate
 
-#: Where a term test may look (mapped to sections and passages by whatworks.screen).
-SCOPES = ("title", "summary", "objectives", "findings", "conclusions", "recommendations",
-          "lessons", "text")
-TIERS = ("inclusion", "possible", "exclusion")
-LANGUAGES = ("en", "fr", "es", "pt")
-KINDS = ("evaluation_report", "evaluation_brief", "management_response", "terms_of_reference",
-         "inception_report", "completion_report", "progress_report", "evaluation_plan", "audit",
-         "study", "other")
-TIMINGS = ("final", "midterm", "ex_post", "other")
-EVALUATOR_TYPES = ("independent", "internal", "self", "joint")
-PERIOD_BASES = ("report_year", "period_evaluated")
-PERIOD_TESTS = ("outside", "inside", "unknown")
-YEAR_RANGE = (1900, 2100)
+__all__ = ["EVALUATOR_TYPES", "KINDS", "LANGUAGES", "PERIOD_BASES", "PERIOD_TESTS", "SCOPES", "TIERS", "TIMINGS",
+           "YEAR_RANGE", "Criterion", "Organisation", "Protocol", "Test", "load_protocol", "parse_protocol"]
 
 
 @dataclass
@@ -112,6 +117,7 @@ class Protocol:
     countries: list[str] = field(default_factory=list)  # ISO3; empty: any
     description: str = ""
     llm: dict[str, Any] | None = None  # optional language-model server settings (whatworks.coding)
+    local_names: list[LocalName] = field(default_factory=list)  # programme names and abbreviations
     path: str | None = None
 
     def all_criteria(self) -> list[Criterion]:
@@ -121,430 +127,112 @@ class Protocol:
         return [q for qs in self.queries.values() for q in qs]
 
 
+
+
 # --- loading ---------------------------------------------------------------------------
 
-_TOP = {
-    "name": "short name, letters, digits and dashes (e.g. ilo-social-protection)",
-    "title": "the review's title",
-    "description": "a paragraph on the scope",
-    "questions": "the review questions, a list of sentences",
-    "period": "{start: YEAR, end: YEAR, basis: report_year|period_evaluated} or `any`",
-    "kinds": f"document kinds admitted, from {', '.join(KINDS)}",
-    "evaluation_types": "evaluation types admitted (project, programme, thematic…); omit for any",
-    "timings": f"timings admitted, from {', '.join(TIMINGS)}; omit for any",
-    "evaluator_types": f"evaluator types admitted, from {', '.join(EVALUATOR_TYPES)}; omit for any",
-    "languages": "ISO 639-1 codes of the languages admitted (en, fr, es, pt…)",
-    "organisations": "organisations whose reports are admitted: names or {name, aliases}",
-    "countries": "ISO3 codes of the countries admitted; omit for any",
-    "queries": "keyword queries by language: {en: [\"social protection\", …], fr: […]}",
-    "shortlist_min": "passages that must match a query for a report to be short-listed (default 1)",
-    "terms": "named term sets: {topic: {en: [...], fr: [...]}, …} used by the criteria's tests",
-    "criteria": "{inclusion: [...], possible: [...], exclusion: [...]}",
-    "quality": "quality criteria: a list of {id, text, test, required}",
-    "quality_min_score": "a number 0–1: included reports scoring lower go to a human",
-    "supersede_midterm": "true or false: a final evaluation of the same project supersedes a midterm",
-    "codebook": "a shipped codebook name or a path to a codebook YAML",
-    "llm": "optional language model server for coding: {url: ..., model: ...}",
-}
-_PERIOD = {"start": "first year (e.g. 2012)", "end": "last year (e.g. 2018)",
-           "basis": "report_year or period_evaluated"}
-_CRITERION = {"id": "a short unique id (e.g. I1)", "text": "the criterion as a reviewer reads it",
-              "test": "the machine test", "required": "quality only: failing it excludes the report",
-              "overrides": "exclusion only: ids of inclusion criteria this one outweighs when both hold"}
-_TEST = {
-    "terms": "term set name(s) or {lang: [patterns]}",
-    "near": "term set name(s) or {lang: [patterns]} that must occur in the same passage",
-    "where": f"where to look, from {', '.join(SCOPES)}",
-    "min": "least number of matching passages",
-    "max": "greatest number of matching passages (for exclusion: 'not addressed')",
-    "min_share": "least share (0–1) of the scope's passages that match",
-    "distinct_min": "least number of different terms found (e.g. 2: two lines of evidence)",
-    "sections": "section kinds that must be present",
-    "sections_min": "how many of `sections` must be present (default 1)",
-    "items": "item kinds (recommendation, lesson_learned…) that must be present",
-    "items_min": "how many items of those kinds (default 1)",
-    "words_min": "least number of words in the report",
-    "metadata": "{field: [values]} the description's metadata must match",
-    "period": f"one of {', '.join(PERIOD_TESTS)}: the report's year against the protocol period",
-}
-_ORG = {"name": "the organisation's short name", "aliases": "other names and acronyms, any language"}
-
-
-class _Loader:
-    """Walks the composed YAML nodes so every error can name its line."""
-
-    def __init__(self, path: str | None):
-        self.path = path
-
-    def error(self, node: yaml.Node | None, message: str) -> ProtocolError:
-        line = node.start_mark.line + 1 if node is not None else None
-        return ProtocolError(message, line=line, path=self.path)
-
-    # scalars
-    def value(self, node: yaml.Node) -> Any:
-        if not isinstance(node, yaml.ScalarNode):
-            return None
-        return yaml.SafeLoader("").construct_object(node)  # type: ignore[no-untyped-call]
-
-    def string(self, node: yaml.Node, what: str, *, empty_ok: bool = False) -> str:
-        v = self.value(node)
-        if not isinstance(node, yaml.ScalarNode) or v is None or isinstance(v, bool | list | dict):
-            raise self.error(node, f"{what} must be text — write it as a plain or quoted string")
-        text = str(v).strip()
-        if not text and not empty_ok:
-            raise self.error(node, f"{what} is empty — write the text or remove the field")
-        return text
-
-    def integer(self, node: yaml.Node, what: str, lo: int = 0, hi: int | None = None) -> int:
-        v = self.value(node)
-        if isinstance(v, bool) or not isinstance(v, int):
-            raise self.error(node, f"{what} must be a whole number, not {_show(node)}")
-        if v < lo or (hi is not None and v > hi):
-            rng = f"between {lo} and {hi}" if hi is not None else f"at least {lo}"
-            raise self.error(node, f"{what} must be {rng}, not {v}")
-        return v
-
-    def number(self, node: yaml.Node, what: str, lo: float = 0.0, hi: float = 1.0) -> float:
-        v = self.value(node)
-        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
-            raise self.error(node, f"{what} must be a number between {lo:g} and {hi:g}, not {_show(node)}")
-        return float(v)
-
-    def boolean(self, node: yaml.Node, what: str) -> bool:
-        v = self.value(node)
-        if not isinstance(v, bool):
-            raise self.error(node, f"{what} must be true or false, not {_show(node)}")
-        return v
-
-    # collections
-    def mapping(self, node: yaml.Node, what: str, allowed: dict[str, str]) -> dict[str, yaml.Node]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.error(node, f"{what} must be a mapping of fields ({', '.join(allowed)}), "
-                                   f"not {_show(node)}")
-        out: dict[str, yaml.Node] = {}
-        for key_node, value_node in node.value:
-            key = self.value(key_node)
-            if not isinstance(key, str):
-                raise self.error(key_node, f"{what}: field names must be text, not {_show(key_node)}")
-            if key not in allowed:
-                close = difflib.get_close_matches(key, list(allowed), n=1)
-                hint = f" — did you mean '{close[0]}'?" if close else ""
-                raise self.error(key_node, f"unknown field '{key}' in {what}{hint} "
-                                           f"(allowed: {', '.join(allowed)})")
-            if key in out:
-                raise self.error(key_node, f"field '{key}' appears twice in {what} — keep one")
-            out[key] = value_node
-        return out
-
-    def free_mapping(self, node: yaml.Node, what: str) -> list[tuple[str, yaml.Node, yaml.Node]]:
-        if not isinstance(node, yaml.MappingNode):
-            raise self.error(node, f"{what} must be a mapping, not {_show(node)}")
-        out = []
-        seen: set[str] = set()
-        for key_node, value_node in node.value:
-            key = self.string(key_node, f"a key in {what}")
-            if key in seen:
-                raise self.error(key_node, f"'{key}' appears twice in {what} — keep one")
-            seen.add(key)
-            out.append((key, key_node, value_node))
-        return out
-
-    def sequence(self, node: yaml.Node, what: str) -> list[yaml.Node]:
-        if not isinstance(node, yaml.SequenceNode):
-            raise self.error(node, f"{what} must be a list (one '- item' a line or [a, b]), "
-                                   f"not {_show(node)}")
-        return list(node.value)
-
-    def strings(self, node: yaml.Node, what: str, *, choices: tuple[str, ...] | None = None,
-                nonempty: bool = True) -> list[str]:
-        items = [self.string(n, f"an entry of {what}") for n in self.sequence(node, what)]
-        if nonempty and not items:
-            raise self.error(node, f"{what} is an empty list — give at least one entry or remove the field")
-        if choices:
-            for n, item in zip(node.value, items, strict=True):
-                if item not in choices:
-                    close = difflib.get_close_matches(item, list(choices), n=1)
-                    hint = f" — did you mean '{close[0]}'?" if close else ""
-                    raise self.error(n, f"'{item}' is not one of {what}: {', '.join(choices)}{hint}")
-        return items
-
-
-def _show(node: yaml.Node | None) -> str:
-    if isinstance(node, yaml.MappingNode):
-        return "a mapping"
-    if isinstance(node, yaml.SequenceNode):
-        return "a list"
-    if isinstance(node, yaml.ScalarNode):
-        return repr(node.value) if node.value != "" else "nothing"
-    return "nothing"
-
-
-_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_LANG = re.compile(r"^[a-z]{2}$")
-_ISO3 = re.compile(r"^[A-Z]{3}$")
+_DESCRIBE = Describe("the protocol", {"inclusion": "criterion", "possible": "criterion", "exclusion": "criterion",
+                                      "quality": "criterion", "organisations": "organisation",
+                                      "local_names": "local name"})
 
 
 def load_protocol(path: str | Path) -> Protocol:
     """Parse and validate a protocol YAML file; `ProtocolError` names the line and the fix."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ProtocolError("no such file — check the path, or give a shipped protocol name",
-                            path=str(path)) from None
-    except UnicodeDecodeError:
-        raise ProtocolError("the file is not UTF-8 text — save it as UTF-8", path=str(path)) from None
-    return parse_protocol(text, str(path))
+    return parsed(path, read_text(path), parse_protocol)
 
 
 def parse_protocol(text: str, path: str | None = None) -> Protocol:
     """Parse a protocol from YAML text (`path` only names it in errors)."""
-    ld = _Loader(path)
-    try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        raise ProtocolError(f"not valid YAML: {e.problem or e} — check indentation and quotes near here",
-                            line=line, path=path) from None
+    root = parse_yaml(text, path)
     if root is None:
         raise ProtocolError("the protocol is empty — start from a shipped protocol "
                             "(whatworks init --protocol ilo-social-protection)", path=path)
-    top = ld.mapping(root, "the protocol", _TOP)
-    for required in ("name", "title", "questions", "queries", "criteria"):
-        if required not in top:
-            raise ld.error(root, f"the field '{required}' is missing — add `{required}:` "
-                                 f"({_TOP[required]})")
+    spec = validate(ProtocolFile, root, path, _DESCRIBE, check=_references)
+    return _protocol(spec, root, path)
 
-    name = ld.string(top["name"], "name")
-    if not _NAME.match(name):
-        raise ld.error(top["name"], f"name '{name}' must be lower-case letters, digits and dashes")
-    p = Protocol(name=name, title=ld.string(top["title"], "title"),
-                 questions=ld.strings(top["questions"], "questions"), period=None, path=path)
-    if "description" in top:
-        p.description = ld.string(top["description"], "description", empty_ok=True)
 
-    if "period" in top:
-        p.period, p.period_basis = _period(ld, top["period"])
-    if "kinds" in top:
-        p.kinds = ld.strings(top["kinds"], "kinds", choices=KINDS)
-    if "evaluation_types" in top:
-        p.evaluation_types = ld.strings(top["evaluation_types"], "evaluation_types")
-    if "timings" in top:
-        p.timings = ld.strings(top["timings"], "timings", choices=TIMINGS)
-    if "evaluator_types" in top:
-        p.evaluator_types = ld.strings(top["evaluator_types"], "evaluator_types", choices=EVALUATOR_TYPES)
-    if "languages" in top:
-        p.languages = ld.strings(top["languages"], "languages")
-        for n, lang in zip(top["languages"].value, p.languages, strict=True):
-            if not _LANG.match(lang):
-                raise ld.error(n, f"language '{lang}' must be a two-letter ISO 639-1 code (en, fr, es, pt…)")
-    if "countries" in top:
-        p.countries = ld.strings(top["countries"], "countries")
-        for n, code in zip(top["countries"].value, p.countries, strict=True):
-            if not _ISO3.match(code):
-                raise ld.error(n, f"country '{code}' must be an upper-case ISO3 code (CAN, KHM…)")
-    if "organisations" in top:
-        p.organisations = _organisations(ld, top["organisations"])
-
-    p.queries = _by_language(ld, top["queries"], "queries")
-    if not any(p.queries.values()):
-        raise ld.error(top["queries"], "queries has no query — give at least one keyword query")
-    for lang, n in _lang_nodes(top["queries"]):
-        for qn in n.value:
-            _check_query(ld, qn, lang)
-    if "shortlist_min" in top:
-        p.shortlist_min = ld.integer(top["shortlist_min"], "shortlist_min", lo=1)
-
-    if "terms" in top:
-        for key, key_node, value in ld.free_mapping(top["terms"], "terms"):
-            if not _NAME.match(key):
-                raise ld.error(key_node, f"term set name '{key}' must be lower-case letters, digits, _ and -")
-            p.terms[key] = _by_language(ld, value, f"terms.{key}")
-            if not any(p.terms[key].values()):
-                raise ld.error(value, f"term set '{key}' is empty — give at least one term")
-
-    crit = ld.mapping(top["criteria"], "criteria", {t: f"the {t} criteria" for t in TIERS})
-    if "inclusion" not in crit:
-        raise ld.error(top["criteria"], "criteria has no 'inclusion' list — add at least one inclusion criterion")
-    ids: dict[str, int] = {}
+def _criteria(spec: ProtocolFile) -> Iterator[tuple[str, tuple[Any, ...], CriterionEntry]]:
+    """(tier, location, criterion) for every criterion, quality ones last."""
     for tier in TIERS:
-        p.criteria[tier] = [_criterion(ld, n, tier, p, ids) for n in
-                            (ld.sequence(crit[tier], f"criteria.{tier}") if tier in crit else [])]
-    if not p.criteria["inclusion"]:
-        raise ld.error(crit["inclusion"], "criteria.inclusion is empty — add at least one inclusion criterion")
-    inclusion_ids = {c.id for c in p.criteria["inclusion"]}
-    for c in p.criteria["exclusion"]:
-        for ref in c.overrides:
-            if ref not in inclusion_ids:
-                raise ProtocolError(f"criterion {c.id} overrides '{ref}', which is not an inclusion criterion "
-                                    f"(inclusion ids: {', '.join(sorted(inclusion_ids))})", line=c.line, path=path)
-    if "quality" in top:
-        p.quality = [_criterion(ld, n, "quality", p, ids) for n in ld.sequence(top["quality"], "quality")]
-    if "quality_min_score" in top:
-        p.quality_min_score = ld.number(top["quality_min_score"], "quality_min_score")
-    if "supersede_midterm" in top:
-        p.supersede_midterm = ld.boolean(top["supersede_midterm"], "supersede_midterm")
-    if "codebook" in top:
-        p.codebook = ld.string(top["codebook"], "codebook")
-    else:
-        p.codebook = p.name
-    if "llm" in top:
-        p.llm = {}
-        for key, key_node, value in ld.free_mapping(top["llm"], "llm"):
-            v = ld.value(value)
-            if not isinstance(value, yaml.ScalarNode) or v is None:
-                raise ld.error(key_node, f"llm.{key} must be a single value (text or number)")
-            p.llm[key] = v
+        for i, c in enumerate(getattr(spec.criteria, tier)):
+            yield tier, ("criteria", tier, i), c
+    for i, c in enumerate(spec.quality):
+        yield "quality", ("quality", i), c
+
+
+def _references(spec: ProtocolFile, line_of: LineOf) -> list[Problem]:
+    """What the schema alone cannot see: ids used twice, names of things that do not exist."""
+    problems: list[Problem] = []
+    first: dict[str, tuple[Any, ...]] = {}
+    inclusion = [c.id for c in spec.criteria.inclusion]
+    for tier, loc, c in _criteria(spec):
+        if c.id in first:
+            problems.append(Problem((*loc, "id"), f"criterion id '{c.id}' is already used on line "
+                                                  f"{line_of((*first[c.id], 'id'))} — ids must be unique"))
+        first.setdefault(c.id, loc)
+        if c.required is not None and tier != "quality":
+            problems.append(Problem((*loc, "required"), f"criterion '{c.id}': `required` applies to quality "
+                                                        "criteria only — remove it", at_key=True))
+        if c.overrides is not None and tier != "exclusion":
+            problems.append(Problem((*loc, "overrides"), f"criterion '{c.id}': `overrides` applies to exclusion "
+                                                         "criteria only — remove it", at_key=True))
+        for ref in (c.overrides or []) if tier == "exclusion" else []:
+            if ref not in inclusion:
+                problems.append(Problem((*loc, "overrides"), f"criterion '{c.id}' overrides '{ref}', which is not an "
+                                        f"inclusion criterion (inclusion ids: {', '.join(sorted(inclusion))})"))
+        for key in ("terms", "near"):
+            names = getattr(c.test, key, None) if c.test else None
+            for name in names if isinstance(names, list) else []:
+                if name not in spec.terms:
+                    close = difflib.get_close_matches(name, list(spec.terms), n=1)
+                    hint = f" — did you mean '{close[0]}'?" if close else ""
+                    problems.append(Problem((*loc, "test", key), f"criterion '{c.id}': test.{key} names the term set "
+                                            f"'{name}', which is not defined under `terms:`{hint}"))
+    problems += duplicate_names(spec.local_names, ("local_names",), line_of)
+    return problems
+
+
+def _protocol(spec: ProtocolFile, root: Any, path: str | None) -> Protocol:
+    p = Protocol(name=spec.name, title=spec.title, questions=spec.questions, period=None, path=path,
+                 description=spec.description, kinds=spec.kinds, queries=dict(spec.queries),
+                 shortlist_min=spec.shortlist_min, terms={k: dict(v) for k, v in spec.terms.items()},
+                 quality_min_score=spec.quality_min_score, supersede_midterm=spec.supersede_midterm,
+                 codebook=spec.codebook or spec.name, languages=spec.languages,
+                 evaluation_types=spec.evaluation_types or [], timings=spec.timings or [],
+                 evaluator_types=spec.evaluator_types or [], countries=spec.countries or [],
+                 llm=dict(spec.llm) if spec.llm is not None else None,
+                 local_names=[LocalName(n.name, n.means, languages=n.languages or []) for n in spec.local_names])
+    if spec.period is not None:
+        p.period, p.period_basis = (spec.period.start, spec.period.end), spec.period.basis
+    p.organisations = [Organisation(o) if isinstance(o, str) else Organisation(o.name, o.aliases or [])
+                       for o in spec.organisations or []]
+    for tier, loc, c in _criteria(spec):
+        line = position(root, (*loc, "overrides") if c.overrides and tier == "exclusion" else loc)[0]
+        criterion = Criterion(id=c.id, text=c.text, tier=tier, test=_test(c.test, p) if c.test else None,
+                              required=bool(c.required), overrides=c.overrides or [], line=line)
+        (p.quality if tier == "quality" else p.criteria[tier]).append(criterion)
     return p
 
 
-def _period(ld: _Loader, node: yaml.Node) -> tuple[tuple[int, int] | None, str]:
-    if isinstance(node, yaml.ScalarNode) and ld.value(node) in ("any", None):
-        return None, "report_year"
-    fields = ld.mapping(node, "period", _PERIOD)
-    basis = "report_year"
-    if "basis" in fields:
-        basis = ld.string(fields["basis"], "period.basis")
-        if basis not in PERIOD_BASES:
-            raise ld.error(fields["basis"], f"period.basis '{basis}' must be one of {', '.join(PERIOD_BASES)}")
-    years = {}
-    for key in ("start", "end"):
-        if key not in fields:
-            raise ld.error(node, f"period.{key} is missing — add `{key}: YEAR` (or write `period: any`)")
-        v = ld.value(fields[key])
-        if isinstance(v, bool) or not isinstance(v, int) or not YEAR_RANGE[0] <= v <= YEAR_RANGE[1]:
-            raise ld.error(fields[key], f"period.{key} must be a year like 2012, not {_show(fields[key])}")
-        years[key] = v
-    if years["end"] < years["start"]:
-        raise ld.error(fields["end"], f"period ends ({years['end']}) before it starts ({years['start']}) "
-                                      "— swap start and end")
-    return (years["start"], years["end"]), basis
-
-
-def _lang_nodes(node: yaml.Node) -> list[tuple[str, yaml.Node]]:
-    return [(k.value, v) for k, v in node.value] if isinstance(node, yaml.MappingNode) else []
-
-
-def _by_language(ld: _Loader, node: yaml.Node, what: str) -> dict[str, list[str]]:
-    out: dict[str, list[str]] = {}
-    for lang, key_node, value in ld.free_mapping(node, what):
-        if not _LANG.match(lang):
-            raise ld.error(key_node, f"'{lang}' in {what} must be a two-letter language code (en, fr, es, pt)")
-        out[lang] = ld.strings(value, f"{what}.{lang}")
-    return out
-
-
-_QUERY_TOKEN = re.compile(r'"[^"]*"|\(|\)|[^\s()"]+')
-
-
-def _check_query(ld: _Loader, node: yaml.Node, lang: str) -> None:
-    query = ld.string(node, f"a query in queries.{lang}")
-    if query.count('"') % 2:
-        raise ld.error(node, f"query {query!r} has an unclosed quote — close the phrase with \"")
-    if query.count("(") != query.count(")"):
-        raise ld.error(node, f"query {query!r} has unbalanced parentheses")
-    words = [t for t in _QUERY_TOKEN.findall(query) if t not in ("(", ")", "AND", "OR", "NOT")]
-    if not any(re.search(r"\w", w) for w in words):
-        raise ld.error(node, f"query {query!r} has no search word — write keywords such as social protection")
-
-
-def _organisations(ld: _Loader, node: yaml.Node) -> list[Organisation]:
-    out = []
-    for n in ld.sequence(node, "organisations"):
-        if isinstance(n, yaml.ScalarNode):
-            out.append(Organisation(ld.string(n, "an organisation")))
-            continue
-        f = ld.mapping(n, "an organisation", _ORG)
-        if "name" not in f:
-            raise ld.error(n, "an organisation needs a `name:`")
-        out.append(Organisation(ld.string(f["name"], "organisation name"),
-                                ld.strings(f["aliases"], "aliases") if "aliases" in f else []))
-    return out
-
-
-def _criterion(ld: _Loader, node: yaml.Node, tier: str, p: Protocol, ids: dict[str, int]) -> Criterion:
-    where = f"a {tier} criterion"
-    f = ld.mapping(node, where, _CRITERION)
-    for key in ("id", "text"):
-        if key not in f:
-            raise ld.error(node, f"{where} has no `{key}:` ({_CRITERION[key]})")
-    cid = ld.string(f["id"], "criterion id")
-    if cid in ids:
-        raise ld.error(f["id"], f"criterion id '{cid}' is already used on line {ids[cid]} — ids must be unique")
-    ids[cid] = f["id"].start_mark.line + 1
-    c = Criterion(id=cid, text=ld.string(f["text"], f"criterion {cid} text"), tier=tier,
-                  line=node.start_mark.line + 1)
-    if "required" in f:
-        if tier != "quality":
-            raise ld.error(f["required"], "`required` applies to quality criteria only — remove it")
-        c.required = ld.boolean(f["required"], f"criterion {cid} required")
-    if "overrides" in f:
-        if tier != "exclusion":
-            raise ld.error(f["overrides"], "`overrides` applies to exclusion criteria only — remove it")
-        c.overrides = ld.strings(f["overrides"], f"criterion {cid} overrides")
-        c.line = f["overrides"].start_mark.line + 1
-    if "test" in f:
-        c.test = _test(ld, f["test"], cid, p)
-    return c
-
-
-def _term_ref(ld: _Loader, node: yaml.Node, what: str, p: Protocol) -> tuple[dict[str, list[str]], list[str]]:
-    """A term set name, a list of names, or an inline {lang: [patterns]}."""
-    if isinstance(node, yaml.MappingNode):
-        return _by_language(ld, node, what), []
-    names = [ld.string(node, what)] if isinstance(node, yaml.ScalarNode) else ld.strings(node, what)
+def _term_ref(ref: list[str] | dict[str, list[str]] | None, p: Protocol) -> tuple[dict[str, list[str]], list[str]]:
+    """Patterns by language, and the names of the term sets they came from."""
+    if ref is None:
+        return {}, []
+    if isinstance(ref, dict):
+        return dict(ref), []
     merged: dict[str, list[str]] = {}
-    for name in names:
-        if name not in p.terms:
-            close = difflib.get_close_matches(name, list(p.terms), n=1)
-            hint = f" — did you mean '{close[0]}'?" if close else ""
-            raise ld.error(node, f"{what} names the term set '{name}', which is not defined under `terms:`"
-                                 f"{hint}")
-        for lang, pats in p.terms[name].items():
-            merged.setdefault(lang, []).extend(pats)
-    return merged, names
+    for name in ref:
+        for lang, patterns in p.terms[name].items():
+            merged.setdefault(lang, []).extend(patterns)
+    return merged, list(ref)
 
 
-def _test(ld: _Loader, node: yaml.Node, cid: str, p: Protocol) -> Test:
-    f = ld.mapping(node, f"the test of criterion {cid}", _TEST)
-    t = Test()
-    if "terms" in f:
-        t.terms, t.term_sets = _term_ref(ld, f["terms"], f"{cid}.test.terms", p)
-    if "near" in f:
-        if "terms" not in f:
-            raise ld.error(f["near"], f"{cid}.test.near needs `terms:` too (near says what must be next to them)")
-        t.near, t.near_sets = _term_ref(ld, f["near"], f"{cid}.test.near", p)
-    if "where" in f:
-        t.where = ld.strings(f["where"], f"{cid}.test.where", choices=SCOPES)
-    if "min" in f:
-        t.min = ld.integer(f["min"], f"{cid}.test.min")
-    if "max" in f:
-        t.max = ld.integer(f["max"], f"{cid}.test.max")
-    if "min_share" in f:
-        t.min_share = ld.number(f["min_share"], f"{cid}.test.min_share")
-    if "distinct_min" in f:
-        t.distinct_min = ld.integer(f["distinct_min"], f"{cid}.test.distinct_min", lo=1)
-    if "sections" in f:
-        t.sections = ld.strings(f["sections"], f"{cid}.test.sections")
-    if "sections_min" in f:
-        t.sections_min = ld.integer(f["sections_min"], f"{cid}.test.sections_min", lo=1)
-    if "items" in f:
-        t.items = ld.strings(f["items"], f"{cid}.test.items")
-    if "items_min" in f:
-        t.items_min = ld.integer(f["items_min"], f"{cid}.test.items_min", lo=1)
-    if "words_min" in f:
-        t.words_min = ld.integer(f["words_min"], f"{cid}.test.words_min", lo=1)
-    if "metadata" in f:
-        for key, _k, v in ld.free_mapping(f["metadata"], f"{cid}.test.metadata"):
-            t.metadata[key] = ld.strings(v, f"{cid}.test.metadata.{key}")
-    if "period" in f:
-        t.period = ld.string(f["period"], f"{cid}.test.period")
-        if t.period not in PERIOD_TESTS:
-            raise ld.error(f["period"], f"{cid}.test.period must be one of {', '.join(PERIOD_TESTS)}")
-    if ("min" in f or "max" in f or "min_share" in f or "where" in f or "distinct_min" in f) and "terms" not in f:
-        raise ld.error(node, f"the test of {cid} sets thresholds but no `terms:` to count")
-    if not (t.has_terms or t.sections or t.items or t.words_min or t.metadata or t.period):
-        raise ld.error(node, f"the test of {cid} checks nothing — give terms, sections, items, words_min, "
-                             "metadata or period")
-    return t
+def _test(t: TestEntry, p: Protocol) -> Test:
+    test = Test(min=t.min, max=t.max, min_share=t.min_share, distinct_min=t.distinct_min,
+                sections=t.sections or [], sections_min=t.sections_min, items=t.items or [],
+                items_min=t.items_min, words_min=t.words_min, metadata=dict(t.metadata or {}), period=t.period)
+    test.terms, test.term_sets = _term_ref(t.terms, p)
+    test.near, test.near_sets = _term_ref(t.near, p)
+    if t.where is not None:
+        test.where = t.where
+    return test

@@ -491,7 +491,8 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
     reports = report_infos(store, shas, ids)
     by_sha = {r.sha256: r for r in reports}
     total = len(reports)
-    codes = [c for c in effective_codes(store, shas, visible) if c.theme in set(codebook.ids)]
+    current = set(codebook.ids)
+    codes = [c for c in effective_codes(store, shas, visible, codebook.aliases) if c.theme in current]
     sources = Sources(store)
 
     by_theme: dict[str, list[ItemCode]] = {}

@@ -8,7 +8,6 @@ instead of a broken page.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -119,48 +118,19 @@ def emerging(db, examples: int = 3) -> list[dict[str, Any]]:
 
 def add_theme(project, *, label: str, definition: str, question: str, group: str | None,
               descriptors: list[str]) -> str:
-    """Append a theme to the project's codebook.yaml (checked by the codebook parser before writing)."""
-    import yaml
-
-    from whatworks.codebook import parse_codebook
+    """Add a theme to the project's codebook.yaml (whatworks.codebook.add_theme: comments and layout
+    kept, checked before writing, the previous version kept as codebook.yaml.bak)."""
+    from whatworks.codebook import add_theme as add
     from whatworks.errors import ProtocolError
 
     path = project.codebook_path
     if not path.exists():
         raise ValueError(f"the project has no {path.name} to add a theme to")
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    theme_id = re.sub(r"[^a-z0-9]+", "_", label.lower()).strip("_")[:40] or "theme"
-    existing = {t["id"] for q in raw.get("questions", []) for t in _theme_lists(q)}
-    base, n = theme_id, 2
-    while theme_id in existing:
-        theme_id, n = f"{base}_{n}", n + 1
-    q = next((q for q in raw.get("questions", []) if q.get("id") == question), None)
-    if q is None:
-        raise ValueError(f"the codebook has no question {question!r}")
-    theme = {"id": theme_id, "label": label, "definition": definition, "descriptors": {"en": descriptors}}
-    if group:
-        g = next((g for g in q.get("groups") or [] if g.get("id") == group), None)
-        if g is None:
-            raise ValueError(f"question {question} has no group {group!r}")
-        g.setdefault("themes", []).append(theme)
-    else:
-        q.setdefault("themes", []).append(theme)
     try:
-        parse_codebook(raw, str(path))
+        return add(path, label=label, definition=definition, question=question, group=group,
+                   descriptors=descriptors)
     except ProtocolError as e:
         raise ValueError(str(e)) from None
-    text = yaml.safe_dump(raw, sort_keys=False, allow_unicode=True, width=100)
-    tmp = path.with_suffix(".yaml.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return theme_id
-
-
-def _theme_lists(q: dict) -> list[dict]:
-    out = list(q.get("themes") or [])
-    for g in q.get("groups") or []:
-        out += list(g.get("themes") or [])
-    return out
 
 
 def name_emerging(db, emerging_id: int, label: str, reviewer: str) -> None:
