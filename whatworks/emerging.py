@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import yaml
 
-from whatworks.coding import Embedder, item_key, tokenize
+from whatworks.coding import Embedder, item_key, language_of, tokenize
 from whatworks.store import Database
 
 log = logging.getLogger(__name__)
@@ -128,7 +128,7 @@ def top_terms(texts: list[str], background: list[str], k: int = 5) -> list[str]:
 
     def doc_terms(text: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        for t in tokenize(text):
+        for t in tokenize(text, language_of(text)):
             if len(t.raw) < 4 or t.raw in stop or t.raw.isdigit():
                 continue
             out.setdefault(t.stem, t.raw)

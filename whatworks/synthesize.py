@@ -25,9 +25,10 @@ from pathlib import Path
 from typing import Any
 
 from whatworks.codebook import Codebook
-from whatworks.coding import ItemCode, effective_codes, item_key, normalise_space, sentences
+from whatworks.coding import ItemCode, effective_codes, item_key
 from whatworks.model import Document
 from whatworks.store import Database
+from whatworks.text import normalise_space, sentences
 
 log = logging.getLogger(__name__)
 
