@@ -17,12 +17,11 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
+from whatworks import vocab
 from whatworks.coding import Embedder, item_key, language_of, tokenize
 from whatworks.store import Database
 
@@ -61,8 +60,8 @@ class EmergingTheme:
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    data = yaml.safe_load((Path(__file__).parent / "data" / "stopwords.yaml").read_text(encoding="utf-8"))
-    return frozenset(w for words in data.values() for w in words)
+    stopwords = vocab.load("stopwords")
+    return frozenset(w for concept in stopwords.values() for w in concept.all())
 
 
 def unfit_items(db: Database, shas: list[str]) -> list[dict[str, Any]]:

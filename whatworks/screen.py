@@ -47,6 +47,7 @@ import yaml
 
 from whatworks import search as S
 from whatworks import text as T
+from whatworks import vocab
 from whatworks.model import Description
 from whatworks.protocol import Criterion, Protocol, Test
 from whatworks.store import Database
@@ -144,14 +145,15 @@ EVIDENCE_CHARS = 320
 
 
 @lru_cache(maxsize=1)
-def vocab() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "screen.yaml").read_text(encoding="utf-8"))
+def labels() -> dict[str, Any]:
+    """The screen's messages: language names and check labels (screen_labels.yaml)."""
+    return yaml.safe_load((DATA / "screen_labels.yaml").read_text(encoding="utf-8"))
 
 
 def language_name(code: str | None) -> str:
     if not code or code == "und":
         return "an unidentified language"
-    return f"{vocab()['language_names'].get(code, code)} ({code})"
+    return f"{labels()['language_names'].get(code, code)} ({code})"
 
 
 # --- the document as the screen sees it -----------------------------------------------------
@@ -964,7 +966,7 @@ def _same_project(a: _Light, b: _Light) -> str | None:
     shared = set(a.project_codes) & set(b.project_codes)
     if shared:
         return f"the same project code ({_listing(sorted(shared))})"
-    stop = set(vocab()["title_stopwords"])
+    stop = {T.fold_word(w) for w in vocab.load("screen").terms("title_stopwords")}
     ta = [w for w in T.words(a.title) if w not in stop]
     tb = [w for w in T.words(b.title) if w not in stop]
     if len(ta) >= 3 and len(tb) >= 3:
@@ -999,7 +1001,8 @@ def _code_fingerprint() -> str:
     h = hashlib.sha256()
     here = Path(__file__).parent
     for path in (here / "screen.py", here / "protocol.py", here / "search.py", here / "text.py",
-                 DATA / "screen.yaml"):
+                 DATA / "screen.yaml",
+                 DATA / "screen_labels.yaml"):
         try:
             h.update(path.read_bytes())
         except OSError:

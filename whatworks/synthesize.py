@@ -601,9 +601,9 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
     try:
         criteria = {tier: [c.text for c in cs] for tier, cs in protocol.criteria.items() if cs}
         try:
-            from whatworks.screen import vocab
+            from whatworks.screen import labels
 
-            names = vocab().get("language_names", {})
+            names = labels().get("language_names", {})
         except Exception:  # noqa: BLE001 - codes will do
             names = {}
         return {"name": protocol.name, "description": protocol.description,

@@ -30,7 +30,8 @@ from functools import lru_cache
 _PLAIN = {"ø": "o", "Ø": "o", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ı": "i", "ħ": "h",
           "\u2019": "'", "\u2018": "'", "`": "'", "\u00b4": "'", "\u02bc": "'",
           "\u2010": "-", "\u2011": "-", "\u2013": "-", "\u2014": "-",
-          "\t": " ", "\u00a0": " ", "\u2009": " ", "\u202f": " ", "\u2007": " ", "\u200a": " "}
+          "\t": " ", "\n": " ", "\r": " ", "\f": " ", "\v": " ", "\u00a0": " ", "\u2009": " ", "\u202f": " ",
+    "\u2007": " ", "\u200a": " ", "\u2028": " ", "\u2029": " "}
 
 
 class _FoldTable(dict):
@@ -53,11 +54,10 @@ _FOLD = _FoldTable()
 def fold(text: str) -> str:
     """Lower case without accents, one character for one (so positions stay the same).
 
-    Typographic apostrophes, dashes and spaces become plain ones; line breaks stay, since
-    callers read lines. The one folding rule of whatworks: every comparison uses it.
+    Typographic apostrophes and dashes become plain ones, and every space or line break a
+    plain space, so a phrase matches across a line break. The one folding rule of
+    whatworks: every comparison uses it.
     """
-    if text.isascii():
-        return text.lower().replace("\t", " ").replace("`", "'")
     return text.translate(_FOLD)
 
 
@@ -255,9 +255,9 @@ def sentences(text: str, language: str = "en") -> list[str]:
 
 # --- headings -----------------------------------------------------------------------------
 
-_BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
+BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
 _NUMBERING = re.compile(
-    rf"^\s*(?:{_BULLET}+\s*)?"
+    rf"^\s*(?:{BULLET}+\s*)?"
     r"(?:(?:chapter|chapitre|cap[ií]tulo|part|partie|parte|section|secci[oó]n|sec[cç][aã]o|se[cç][aã]o)\s+)?"
     r"(?P<num>\d{1,2}(?:\.\d{1,2}){0,4}\.?(?=[\s:)\-\u2013\u2014]|[A-Za-z\u00c0-\u024f])"
     r"|[IVXLC]{1,6}(?:[.):]|\s+[\-\u2013\u2014])"
@@ -265,7 +265,7 @@ _NUMBERING = re.compile(
     r"[\s.):\-\u2013\u2014]*",
     re.IGNORECASE,
 )
-_BULLET_ONLY = re.compile(rf"^\s*{_BULLET}+\s*")
+_BULLET_ONLY = re.compile(rf"^\s*{BULLET}+\s*")
 _FOOTNOTE_TAIL = re.compile(r"(?<=[A-Za-z\u00c0-\u024f)])(?:\d{1,3}|[\u00b9\u00b2\u00b3\u2070-\u2079]+|Footnote\s*\w+)\s*$")
 
 

@@ -23,18 +23,16 @@ from whatworks.describe.sections import (
     FINDINGS_FAMILY,
     ITEM_SECTION,
     first_line,
-    fold,
     heading_kinds,
     is_annex_heading,
     item_marker,
     load_yaml,
-    normalize,
     numbering_depth,
-    split_number,
     vocabulary,
 )
 from whatworks.describe.templates import find_templates, recommendation_fields, similar
 from whatworks.model import Block, Document, Item, Section
+from whatworks.text import fold, normalize_heading, split_number
 
 log = logging.getLogger(__name__)
 
@@ -68,12 +66,12 @@ class _Raw:
 @lru_cache(maxsize=1)
 def _stops() -> tuple[str, ...]:
     data = load_yaml("headings.yaml")
-    return tuple(sorted({normalize(s) for ss in data.get("item_stops", {}).values() for s in ss},
+    return tuple(sorted({normalize_heading(s) for ss in data.get("item_stops", {}).values() for s in ss},
                         key=len, reverse=True))
 
 
 def _is_stop(text: str) -> bool:
-    words = normalize(split_number(first_line(text))[0])
+    words = normalize_heading(split_number(first_line(text))[0])
     return any(words == s or words.startswith(s + " ") for s in _stops())
 
 
@@ -81,7 +79,7 @@ def _is_intro(text: str) -> bool:
     t = text.strip()
     if t.endswith(":"):
         return True
-    words = normalize(t)
+    words = normalize_heading(t)
     return any(words.startswith(p + " ") for p in vocabulary().list_intros) and len(t) < 400
 
 
@@ -222,7 +220,7 @@ def _paragraph_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, No
         b = blocks[i]
         if b.kind != "paragraph" or len(b.text.strip()) < 40 or _is_intro(b.text):
             continue
-        if _about_items().search(normalize(b.text)):
+        if _about_items().search(normalize_heading(b.text)):
             continue
         if out and _continues(blocks[out[-1][0]], b):
             continue
@@ -344,7 +342,7 @@ def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) ->
         return None
     roles: dict[int, str] = {}
     for k, c in enumerate(cells):
-        n = normalize(c)
+        n = normalize_heading(c)
         if not n:
             continue
         if n in ("no", "n", "nr", "num", "number", "numero", "n o", "ref", "id") or c.strip() in ("#", "N°", "Nº", "No."):
@@ -397,7 +395,7 @@ def _fields(text: str, bare: bool = False) -> tuple[dict[str, str], bool]:
     labels = recommendation_fields()
     found = []
     for m in _field_pattern().finditer(folded):
-        key = _field_key(normalize(m.group("label")), labels)
+        key = _field_key(normalize_heading(m.group("label")), labels)
         if key:
             found.append((m.start("label"), m.end(), key))
     out: dict[str, str] = {}
@@ -520,7 +518,7 @@ def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
 @lru_cache(maxsize=1)
 def _verbs() -> frozenset[str]:
     data = load_yaml("headings.yaml").get("statement_verbs", {})
-    return frozenset(normalize(v) for vs in data.values() for v in vs)
+    return frozenset(normalize_heading(v) for vs in data.values() for v in vs)
 
 
 def _statement(text: str) -> bool:
@@ -533,7 +531,7 @@ def _statement(text: str) -> bool:
         return False
     if title.rstrip().endswith(".") and not title.rstrip().endswith(".."):
         return True
-    return any(w in _verbs() for w in normalize(title).split())
+    return any(w in _verbs() for w in normalize_heading(title).split())
 
 
 def _collect(d: _Doc, kind: str) -> list[_Raw]:
@@ -639,7 +637,7 @@ def _stray_markers(d: _Doc, raws: list[_Raw]) -> list[_Raw]:
 
 def _keyed(s: Section) -> bool:
     """"Key findings", "Main findings", "Principales constatations": a list of findings."""
-    words = normalize(split_number(s.heading)[0]).split()
+    words = normalize_heading(split_number(s.heading)[0]).split()
     return any(w in vocabulary().key_words for w in words[:3])
 
 

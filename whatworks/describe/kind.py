@@ -19,7 +19,6 @@ import bisect
 import logging
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -28,6 +27,7 @@ from typing import Any
 import yaml
 
 from whatworks.model import Document, Evidence, Item, Section, Value
+from whatworks.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -131,31 +131,6 @@ def clean_title(title: str) -> str:
 
 
 # --- phrases --------------------------------------------------------------------------------
-
-
-def _fold_table() -> dict[int, str]:
-    table = {}
-    for cp in range(0x20, 0x250):
-        ch = chr(cp)
-        low = unicodedata.normalize("NFD", ch)[0].lower()
-        if len(low) == 1 and low != ch:
-            table[cp] = low
-    for ch in "\n\r\t\xa0\u2009\u202f":
-        table[ord(ch)] = " "
-    for ch in "’‘`´":
-        table[ord(ch)] = "'"
-    for ch in "‐‑–—":
-        table[ord(ch)] = "-"
-    return table
-
-
-FOLD = _fold_table()
-
-
-@lru_cache(maxsize=32)
-def fold(text: str) -> str:
-    """Lower case without accents, one character for one (so positions stay the same)."""
-    return text.translate(FOLD)
 
 
 class PMatch:

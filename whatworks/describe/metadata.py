@@ -44,13 +44,13 @@ from whatworks.describe.places import (
     ILO_REGIONS,
     Mention,
     area_regions,
-    countries,
     find_countries,
     find_places,
     ilo_region,
     m49_names,
 )
 from whatworks.model import Block, Document, Evidence, Section, Value
+from whatworks.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -240,8 +240,6 @@ def _not_a_title(text: str) -> bool:
     """A document's kind alone ("Rapport final", "Management response"), an organisation's name
     ("INTERNATIONAL LABOUR ORGANIZATION"), a date ("Juin 2025") or a short section heading
     ("Table of contents"): a stored title or a cover line that says nothing about the subject."""
-    from whatworks.describe.kind import fold
-
     line = re.sub(r"\s+", " ", text).strip()
     if _generic(line):
         return True
@@ -259,7 +257,7 @@ def _not_a_title(text: str) -> bool:
 def _generic(text: str) -> bool:
     """Nothing but the name of a document kind and words such as "final", "draft", "report"
     ("Résumé de l'évaluation", "PROJECT COMPLETION REPORT", "Rapport final")."""
-    from whatworks.describe.kind import fold, phrase_sets
+    from whatworks.describe.kind import phrase_sets
 
     folded = fold(text)
     covered = list(folded)
@@ -721,11 +719,6 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
 def _evidence_in(view: DocView, needle: str) -> Evidence:
     i = view.text.find(needle)
     return view.evidence(i, i + len(needle)) if i >= 0 else Evidence(None, needle)
-
-
-def iso3_names() -> dict[str, str]:
-    """ISO3 → English country name (for reports and the web view)."""
-    return {k: v["name"] for k, v in countries().items()}
 
 
 __all__ = ["extract_metadata", "ILO_REGIONS"]

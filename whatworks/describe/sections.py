@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -21,6 +20,7 @@ from pathlib import Path
 import yaml
 
 from whatworks.model import Block, Document, Section
+from whatworks.text import BULLET, fold, normalize_heading, split_number
 
 log = logging.getLogger(__name__)
 
@@ -49,70 +49,14 @@ ITEM_SECTION = {
 # --- text helpers -------------------------------------------------------------------
 
 
-class _FoldTable(dict):
-    """str.translate table that folds a character the first time it is seen."""
-
-    def __missing__(self, code: int) -> str:
-        c = chr(code)
-        d = unicodedata.normalize("NFKD", c)
-        low = (d[0] if d else c).lower()
-        self[code] = value = low[0] if low else c
-        return value
-
-
-_FOLD = _FoldTable()
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, one character for one, so spans stay valid."""
-    if text.isascii():
-        return text.lower()
-    return text.translate(_FOLD)
-
-
 def load_yaml(name: str) -> dict:
     """A data file (the C loader when PyYAML has it: these files are read on every run)."""
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
     return yaml.load((DATA / name).read_text(encoding="utf-8"), Loader=loader)
 
 
-_BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
-_NUMBERING = re.compile(
-    rf"^\s*(?:{_BULLET}+\s*)?"
-    r"(?:(?:chapter|chapitre|cap[ií]tulo|part|partie|parte|section|secci[oó]n|sec[cç][aã]o|se[cç][aã]o)\s+)?"
-    r"(?P<num>\d{1,2}(?:\.\d{1,2}){0,4}\.?(?=[\s:)\-\u2013\u2014]|[A-Za-z\u00c0-\u024f])"
-    r"|[IVXLC]{1,6}(?:[.):]|\s+[\-\u2013\u2014])"
-    r"|[A-Za-z][.)])"
-    r"[\s.):\-\u2013\u2014]*",
-    re.IGNORECASE,
-)
-_BULLET_ONLY = re.compile(rf"^\s*{_BULLET}+\s*")
-_FOOTNOTE_TAIL = re.compile(r"(?<=[A-Za-z\u00c0-\u024f)])(?:\d{1,3}|[\u00b9\u00b2\u00b3\u2070-\u2079]+|Footnote\s*\w+)\s*$")
-
-
-def split_number(text: str) -> tuple[str, str | None]:
-    """("4.2 Relevance") → ("Relevance", "4.2"); bullets are dropped too."""
-    m = _NUMBERING.match(text)
-    if m and m.end() < len(text):
-        num = m.group("num").rstrip(".):-\u2013\u2014 ")
-        return text[m.end():].strip(), num
-    m = _BULLET_ONLY.match(text)
-    if m and m.end() < len(text):
-        return text[m.end():].strip(), None
-    return text.strip(), None
-
-
 def first_line(text: str) -> str:
     return text.strip().split("\n", 1)[0].strip()
-
-
-def normalize(text: str) -> str:
-    """Words of a heading for matching: folded, punctuation out, list separators → 'and'."""
-    text = _FOOTNOTE_TAIL.sub("", text.strip())
-    t = fold(text).replace("\u0153", "oe").replace("\u00e6", "ae")
-    t = re.sub(r"\s*[,;/&+]\s*", " and ", t)
-    t = re.sub(r"[^a-z0-9]+", " ", t)
-    return " ".join(t.split())
 
 
 def numbering_depth(number: str | None) -> int | None:
@@ -145,7 +89,7 @@ class Vocabulary:
 
 
 def _words(phrase: str) -> tuple[str, ...]:
-    return tuple(normalize(phrase).split())
+    return tuple(normalize_heading(phrase).split())
 
 
 @lru_cache(maxsize=1)
@@ -163,30 +107,30 @@ def vocabulary() -> Vocabulary:
     markers = {}
     marker_words = {}
     for item_kind, spec in data["item_markers"].items():
-        words = sorted((normalize(w) for w in spec["words"]), key=len, reverse=True)
+        words = sorted((normalize_heading(w) for w in spec["words"]), key=len, reverse=True)
         marker_words[item_kind] = words
         alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
         short = "|".join(re.escape(s) for s in sorted(spec.get("short", []), key=len, reverse=True))
         markers[item_kind] = re.compile(
-            rf"^\s*(?:{_BULLET}\s*)?(?:\(\s*)?"
+            rf"^\s*(?:{BULLET}\s*)?(?:\(\s*)?"
             rf"(?:(?P<word>{alt})s?\s*(?:n\.?\s?[o\u00b0\u00ba]\.?|nr\.?|num\.?|#)?\s*"
             rf"(?P<num>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?)"
             rf"|(?P<short>{short})\s?(?P<snum>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?))"
             r"(?![\d%])\s*(?:[:.)\-\u2013\u2014\]]|(?=\s)|$)"
         )
-    intros = [normalize(s) for ss in data.get("list_intros", {}).values() for s in ss]
+    intros = [normalize_heading(s) for ss in data.get("list_intros", {}).values() for s in ss]
     return Vocabulary(
         phrases=phrases,
         modifiers=modifiers,
-        annex_words={normalize(w) for w in data["annex_words"]},
+        annex_words={normalize_heading(w) for w in data["annex_words"]},
         annex_kinds=set(data["annex_kinds"]),
         markers=markers,
         words=marker_words,
         list_intros=intros,
-        conjunctions=frozenset(normalize(w) for w in data["conjunctions"]),
-        summary_of=frozenset(normalize(w) for w in data["summary_of"]),
-        key_words=frozenset(normalize(w) for w in data["key_words"]),
-        post_modifiers=frozenset(normalize(w) for ws in data.get("post_modifiers", {}).values() for w in ws),
+        conjunctions=frozenset(normalize_heading(w) for w in data["conjunctions"]),
+        summary_of=frozenset(normalize_heading(w) for w in data["summary_of"]),
+        key_words=frozenset(normalize_heading(w) for w in data["key_words"]),
+        post_modifiers=frozenset(normalize_heading(w) for ws in data.get("post_modifiers", {}).values() for w in ws),
         max_len=max(len(p) for p in phrases),
     )
 
@@ -309,7 +253,7 @@ def heading_kinds(text: str) -> list[str]:
     """
     v = vocabulary()
     title, _ = split_number(first_line(text))
-    words = normalize(title).split()
+    words = normalize_heading(title).split()
     if not words:
         return []
     if words[0] in v.annex_words:
@@ -325,14 +269,14 @@ def heading_kinds(text: str) -> list[str]:
     # before the colon or dash name the section, the rest is a subtitle
     parts = re.split(r"\s*:\s*|\s+[\u2013\u2014-]\s+", title)
     if len(parts) > 1:
-        kinds = _match(normalize(parts[0]).split(), v)
+        kinds = _match(normalize_heading(parts[0]).split(), v)
         if kinds:
             return kinds
         # "Performance: Issue #4 – Achievement of expected outcomes": a short lead-in,
         # then the words that name the section
         if len(parts[0].split()) <= 2:
             for part in parts[1:]:
-                part_words = normalize(part).split()
+                part_words = normalize_heading(part).split()
                 if 0 < len(part_words) <= 8:
                     kinds = _match(part_words, v)
                     if kinds:
@@ -416,7 +360,7 @@ def _exact(text: str) -> bool:
     """The whole line is a known heading phrase (after numbering and modifiers)."""
     v = vocabulary()
     title, _ = split_number(first_line(text))
-    words = normalize(title).split()
+    words = normalize_heading(title).split()
     if words and words[0] in v.annex_words:
         return len(words) <= 10
     for start in _skip_modifiers(words, 0, v):
@@ -510,7 +454,7 @@ def _chapter_level(cands: list[_Candidate]) -> int:
 
 def is_annex_heading(text: str) -> bool:
     """"Annex 2: …", "Anexo B", "Appendix C": a heading that opens the back matter."""
-    words = normalize(split_number(first_line(text))[0]).split()
+    words = normalize_heading(split_number(first_line(text))[0]).split()
     return bool(words) and words[0] in vocabulary().annex_words
 
 

@@ -13,8 +13,9 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from whatworks.describe.sections import first_line, load_yaml, normalize, split_number, vocabulary
+from whatworks.describe.sections import first_line, load_yaml, vocabulary
 from whatworks.model import Block, Item, Section
+from whatworks.text import normalize_heading, split_number
 
 TEMPLATE_KINDS = ("lesson_learned", "good_practice")
 
@@ -29,7 +30,7 @@ class _Labels:
 
 
 def _phrases(by_lang: dict[str, list[str]]) -> list[str]:
-    return sorted({normalize(str(p)) for ps in by_lang.values() for p in ps} - {""},
+    return sorted({normalize_heading(str(p)) for ps in by_lang.values() for p in ps} - {""},
                   key=len, reverse=True)
 
 
@@ -69,7 +70,7 @@ def _strip_annex(norm: str) -> str:
 
 def template_title(text: str) -> str | None:
     """The template kind a line opens ("ILO Lesson Learned Template 2" → lesson_learned)."""
-    norm = _strip_annex(normalize(split_number(first_line(text))[0]))
+    norm = _strip_annex(normalize_heading(split_number(first_line(text))[0]))
     if len(norm.split()) > 16:
         return None
     for kind, phrases in labels().titles.items():
@@ -94,7 +95,7 @@ def _by_first_word() -> dict[str, dict[str, list[tuple[str, str]]]]:
 
 def _label(text: str, kind: str) -> tuple[str, int] | None:
     """(field key, number of label words) when `text` starts with a field label."""
-    norm = normalize(text[:300])
+    norm = normalize_heading(text[:300])
     first = norm.split(" ", 1)[0]
     for p, key in _by_first_word()[kind].get(first, ()):
         if _starts(norm, p):
@@ -103,7 +104,7 @@ def _label(text: str, kind: str) -> tuple[str, int] | None:
 
 
 def _is_header(text: str) -> bool:
-    norm = normalize(text[:120])
+    norm = normalize_heading(text[:120])
     return any(_starts(norm, p) for p in labels().header)
 
 
