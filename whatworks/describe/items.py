@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+from whatworks import vocab
 from whatworks.describe.sections import (
     CONTAINERS,
     FINDINGS_FAMILY,
@@ -26,7 +27,6 @@ from whatworks.describe.sections import (
     heading_kinds,
     is_annex_heading,
     item_marker,
-    load_yaml,
     numbering_depth,
     vocabulary,
 )
@@ -65,8 +65,7 @@ class _Raw:
 
 @lru_cache(maxsize=1)
 def _stops() -> tuple[str, ...]:
-    data = load_yaml("headings.yaml")
-    return tuple(sorted({normalize_heading(s) for ss in data.get("item_stops", {}).values() for s in ss},
+    return tuple(sorted({normalize_heading(s) for s in vocab.load("heading_words").terms("item_stop")},
                         key=len, reverse=True))
 
 
@@ -517,8 +516,7 @@ def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
 
 @lru_cache(maxsize=1)
 def _verbs() -> frozenset[str]:
-    data = load_yaml("headings.yaml").get("statement_verbs", {})
-    return frozenset(normalize_heading(v) for vs in data.values() for v in vs)
+    return frozenset(normalize_heading(v) for v in vocab.load("heading_words").terms("statement_verb"))
 
 
 def _statement(text: str) -> bool:

@@ -4,8 +4,8 @@ A synthesis reads a report by its parts (findings, conclusions, recommendations,
 lessons learned…), whatever the language or numbering. Headings come from the
 readers (`heading` blocks with a level); short bold, numbered or upper-case lines the
 reader missed are promoted when their words name a known section. The vocabulary is in
-data/headings.yaml. A section runs until the next heading of the same or a higher
-level; table-of-contents entries never become sections.
+data/headings.yaml, heading_words.yaml and item_markers.yaml. A section runs until the next
+heading of the same or a higher level; table-of-contents entries never become sections.
 """
 
 from __future__ import annotations
@@ -15,16 +15,13 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 
-import yaml
-
+from whatworks import vocab
 from whatworks.model import Block, Document, Section
 from whatworks.text import BULLET, fold, normalize_heading, split_number
 
 log = logging.getLogger(__name__)
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 #: Kinds whose sub-headings belong to them whatever their words say (an annex's
 #: "Background" is not the report's background).
@@ -47,12 +44,6 @@ ITEM_SECTION = {
 
 
 # --- text helpers -------------------------------------------------------------------
-
-
-def load_yaml(name: str) -> dict:
-    """A data file (the C loader when PyYAML has it: these files are read on every run)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((DATA / name).read_text(encoding="utf-8"), Loader=loader)
 
 
 def first_line(text: str) -> str:
@@ -94,23 +85,21 @@ def _words(phrase: str) -> tuple[str, ...]:
 
 @lru_cache(maxsize=1)
 def vocabulary() -> Vocabulary:
-    data = load_yaml("headings.yaml")
+    headings, words, item_words = vocab.load("headings"), vocab.load("heading_words"), vocab.load("item_markers")
     phrases: dict[tuple[str, ...], str] = {}
-    for kind, by_lang in data["kinds"].items():
-        for lang_phrases in by_lang.values():
-            for p in lang_phrases:
-                w = _words(str(p))
-                if w and w not in phrases:
-                    phrases[w] = kind
-    modifiers = sorted({_words(str(m)) for ms in data["modifiers"].values() for m in ms} - {()},
-                       key=len, reverse=True)
+    for kind, concept in headings.items():
+        for p in concept.all():
+            w = _words(p)
+            if w and w not in phrases:
+                phrases[w] = kind
+    modifiers = sorted({_words(m) for m in words.terms("modifier")} - {()}, key=len, reverse=True)
     markers = {}
     marker_words = {}
-    for item_kind, spec in data["item_markers"].items():
-        words = sorted((normalize_heading(w) for w in spec["words"]), key=len, reverse=True)
-        marker_words[item_kind] = words
-        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-        short = "|".join(re.escape(s) for s in sorted(spec.get("short", []), key=len, reverse=True))
+    for item_kind, concept in item_words.items():
+        ws = sorted(dict.fromkeys(normalize_heading(w) for w in concept.all()), key=len, reverse=True)
+        marker_words[item_kind] = ws
+        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in ws)
+        short = "|".join(re.escape(s) for s in sorted(concept.get("short", []), key=len, reverse=True))
         markers[item_kind] = re.compile(
             rf"^\s*(?:{BULLET}\s*)?(?:\(\s*)?"
             rf"(?:(?P<word>{alt})s?\s*(?:n\.?\s?[o\u00b0\u00ba]\.?|nr\.?|num\.?|#)?\s*"
@@ -118,19 +107,18 @@ def vocabulary() -> Vocabulary:
             rf"|(?P<short>{short})\s?(?P<snum>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?))"
             r"(?![\d%])\s*(?:[:.)\-\u2013\u2014\]]|(?=\s)|$)"
         )
-    intros = [normalize_heading(s) for ss in data.get("list_intros", {}).values() for s in ss]
     return Vocabulary(
         phrases=phrases,
         modifiers=modifiers,
-        annex_words={normalize_heading(w) for w in data["annex_words"]},
-        annex_kinds=set(data["annex_kinds"]),
+        annex_words={normalize_heading(w) for w in words.terms("annex_word")},
+        annex_kinds=set(words["annex_word"].get("kinds", [])),
         markers=markers,
         words=marker_words,
-        list_intros=intros,
-        conjunctions=frozenset(normalize_heading(w) for w in data["conjunctions"]),
-        summary_of=frozenset(normalize_heading(w) for w in data["summary_of"]),
-        key_words=frozenset(normalize_heading(w) for w in data["key_words"]),
-        post_modifiers=frozenset(normalize_heading(w) for ws in data.get("post_modifiers", {}).values() for w in ws),
+        list_intros=[normalize_heading(s) for s in words.terms("list_intro")],
+        conjunctions=frozenset(normalize_heading(w) for w in words.terms("conjunction")),
+        summary_of=frozenset(normalize_heading(w) for w in words.terms("summary_of")),
+        key_words=frozenset(normalize_heading(w) for w in words.terms("key_word")),
+        post_modifiers=frozenset(normalize_heading(w) for w in words.terms("post_modifier")),
         max_len=max(len(p) for p in phrases),
     )
 

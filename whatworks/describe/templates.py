@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from whatworks.describe.sections import first_line, load_yaml, vocabulary
+from whatworks import vocab
+from whatworks.describe.sections import first_line, vocabulary
 from whatworks.model import Block, Item, Section
 from whatworks.text import normalize_heading, split_number
 
@@ -29,24 +30,23 @@ class _Labels:
     priority_values: list[str]
 
 
-def _phrases(by_lang: dict[str, list[str]]) -> list[str]:
-    return sorted({normalize_heading(str(p)) for ps in by_lang.values() for p in ps} - {""},
-                  key=len, reverse=True)
+def _phrases(terms: list[str]) -> list[str]:
+    return sorted({normalize_heading(p) for p in terms} - {""}, key=len, reverse=True)
 
 
 @lru_cache(maxsize=1)
 def labels() -> _Labels:
-    data = load_yaml("templates.yaml")
-    fields = {}
-    for kind, spec in data["fields"].items():
-        pairs = [(p, key) for key, by_lang in spec.items() for p in _phrases(by_lang)]
-        fields[kind] = sorted(pairs, key=lambda x: len(x[0]), reverse=True)
+    templates, rec = vocab.load("templates"), vocab.load("recommendation_fields")
+    fields: dict[str, list[tuple[str, str]]] = {}
+    for concept in vocab.load("template_fields").values():
+        fields.setdefault(concept.get("template"), []).extend(
+            (p, concept.get("field")) for p in _phrases(concept.all()))
     return _Labels(
-        titles={k: _phrases(v) for k, v in data["titles"].items()},
-        header=_phrases(data["header"]),
-        fields=fields,
-        recommendation={k: _phrases(v) for k, v in data["recommendation_fields"].items()},
-        priority_values=_phrases(data.get("priority_values", {})),
+        titles={k: _phrases(templates.terms(k)) for k in TEMPLATE_KINDS},
+        header=_phrases(templates.terms("header")),
+        fields={k: sorted(pairs, key=lambda x: len(x[0]), reverse=True) for k, pairs in fields.items()},
+        recommendation={k: _phrases(c.all()) for k, c in rec.items()},
+        priority_values=_phrases([w for c in vocab.load("priorities").values() for w in c.all()]),
     )
 
 
