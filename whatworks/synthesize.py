@@ -490,13 +490,11 @@ def _report_ids(db: Database, shas: list[str]) -> dict[str, str]:
 
 def ilo_regions() -> list[str]:
     """The five ILO regions (whatworks/data/regions.yaml), for 'regions with no reports'."""
-    import yaml
+    from whatworks import vocab
 
-    path = Path(__file__).parent / "data" / "regions.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return [r for r in data.get("ilo_regions", {}) if not r.lower().startswith("global")]
-    except (OSError, yaml.YAMLError, AttributeError):
+        return [r for r in vocab.load("regions") if not r.lower().startswith("global")]
+    except vocab.VocabError:
         return ["Africa", "Americas", "Arab States", "Asia and the Pacific", "Europe and Central Asia"]
 
 

@@ -43,8 +43,8 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "home": (str, "ISO3 country of an organisation (organisations)"),
     "donor_country": (str, "ISO3 country whose aid an organisation is (organisations)"),
     "codes": (list, "codes in other lists that name this concept (donors: ILO donor codes)"),
-    "ilo_region": (str, "the ILO region of an area or a country (regions)"),
-    "m49": (str, "the UN M49 region of an area (regions)"),
+    "ilo_regions": (list, "the ILO regions an area lies in (areas)"),
+    "m49_regions": (list, "the UN M49 regions and sub-regions an area lies in (areas)"),
     "template": (str, "the template a field belongs to (template fields)"),
     "field": (str, "the field's name within its template (template fields)"),
 }

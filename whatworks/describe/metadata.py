@@ -33,9 +33,6 @@ import logging
 import re
 from collections import defaultdict
 from functools import cache, lru_cache
-from pathlib import Path
-
-import yaml
 
 from whatworks import vocab
 from whatworks.describe.codes import ProjectCode, find_codes, region_of
@@ -62,7 +59,6 @@ HEAD_CHARS = 30_000
 #: At most this many countries are listed (a report naming 40 is global or regional).
 MAX_COUNTRIES = 12
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 #: A class group (`choose`, `_pattern`) → its vocabulary file; other labels are in metadata.yaml.
@@ -76,8 +72,7 @@ def organisations() -> vocab.Vocabulary:
 
 @lru_cache(maxsize=1)
 def _donor_names() -> dict[str, list[str]]:
-    data = yaml.safe_load((DATA / "donors.yaml").read_text(encoding="utf-8"))
-    return data.get("names", {})
+    return {name: donor.all() for name, donor in vocab.load("donors").items() if donor.terms}
 
 
 @cache
