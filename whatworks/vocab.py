@@ -48,6 +48,8 @@ SETTINGS: dict[str, tuple[type | tuple[type, ...], str]] = {
     "template": (str, "the template a field belongs to (template fields)"),
     "field": (str, "the field's name within its template (template fields)"),
 }
+#: Files under whatworks/data/ that are lookups or messages, not vocabulary (read as plain YAML).
+NOT_VOCABULARY = ("ilo_codes", "screen_labels")
 ANY = "any"
 _LANGUAGE = re.compile(r"^[a-z]{2}$")
 
