@@ -25,7 +25,7 @@ from typing import Any
 
 from whatworks.model import Block, Description, Document, Section
 from whatworks.store import Database
-from whatworks.text import WORD, fold_word, stem, stem_text, stemmer_version, words
+from whatworks.text import WORD, fold_word, sentences, stem, stem_text, stemmer_version, words
 
 log = logging.getLogger(__name__)
 
@@ -99,11 +99,12 @@ def section_of(sections: list[Section], index: int) -> str | None:
     return best.kind if best else None
 
 
-def _split_long(text: str) -> list[str]:
+def _split_long(text: str, language: str | None) -> list[str]:
+    """A long block cut at sentence ends into passages of at most about MAX_PASSAGE characters."""
     if len(text) <= MAX_PASSAGE:
         return [text]
     parts, current = [], ""
-    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+    for sentence in sentences(text, language or "en"):
         if current and len(current) + len(sentence) > MAX_PASSAGE:
             parts.append(current)
             current = ""
@@ -135,7 +136,7 @@ def passages(document: Document, description: Description | None = None) -> list
         lang = max(langs, key=langs.count) if langs else document.language
         body = [i for i, b in pending if b.kind != "heading"] or [first_i]
         kind = section_of(sections, body[0])
-        for part in _split_long(text):
+        for part in _split_long(text, lang):
             out.append(Passage(first.page, first_i, pending[-1][0] + 1, kind, lang, part))
         pending.clear()
 
