@@ -16,7 +16,7 @@ from functools import lru_cache
 from whatworks import vocab
 from whatworks.describe.sections import first_line, vocabulary
 from whatworks.model import Block, Item, Section
-from whatworks.text import normalize_heading, split_number
+from whatworks.text import normalize_heading, split_number, tokens, words
 
 TEMPLATE_KINDS = ("lesson_learned", "good_practice")
 
@@ -108,23 +108,20 @@ def _is_header(text: str) -> bool:
     return any(_starts(norm, p) for p in labels().header)
 
 
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-
-
 def _after_label(text: str, nwords: int) -> str:
     """What follows a label: past its words, a parenthesis and a colon or dash."""
     head = text[:300]
     colon = head.find(":")
-    if 0 < colon < 250 and len(_WORD.findall(head[:colon])) <= nwords + 16:
+    if 0 < colon < 250 and len(words(head[:colon])) <= nwords + 16:
         rest = text[colon + 1:].strip()
         if rest.endswith(":") and ":" not in rest[:-1] and len(rest.split()) <= 15:
             return ""  # "Relevant conditions and Context: limitations or advice…:" is all label
         return rest
     pos = 0
-    for k, m in enumerate(_WORD.finditer(text)):
+    for k, (_, _, end) in enumerate(tokens(text)):
         if k == nwords:
             break
-        pos = m.end()
+        pos = end
     rest = text[pos:]
     m = re.match(r"\s*\([^)]*\)", rest)
     if m:
@@ -227,13 +224,14 @@ def find_templates(blocks: list[Block], sections: list[Section]) -> list[tuple[i
     return out
 
 
-_CONTENT = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+def _content_words(text: str) -> set[str]:
+    """Words of four letters or more: what a lesson is about."""
+    return {w for w in words(text) if len(w) >= 4 and w.isalpha()}
 
 
 def similar(a: str, b: str, threshold: float = 0.5) -> bool:
     """Two texts tell the same lesson: most content words of the shorter are in the longer."""
-    wa = {w.lower() for w in _CONTENT.findall(a)}
-    wb = {w.lower() for w in _CONTENT.findall(b)}
+    wa, wb = _content_words(a), _content_words(b)
     if not wa or not wb:
         return False
     return len(wa & wb) / min(len(wa), len(wb)) >= threshold
