@@ -132,9 +132,8 @@ def parse(raw: Any, name: str) -> Vocabulary:
 
 
 def _type_name(kind: type | tuple[type, ...]) -> str:
-    kinds = kind if isinstance(kind, tuple) else (kind,)
-    return " or ".join({"int": "a number", "float": "a number", "list": "a list", "str": "a text"}[k.__name__]
-                       for k in kinds[:1])
+    first = kind[0] if isinstance(kind, tuple) else kind
+    return {"int": "a number", "float": "a number", "list": "a list", "str": "a text"}[first.__name__]
 
 
 @cache
