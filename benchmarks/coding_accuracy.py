@@ -59,6 +59,8 @@ def predict(items: list[dict], mode: str = "default") -> tuple[dict[str, set[str
             coder = Coder(codebook, embedder, thresholds=Thresholds())
         coder.theme_matrix if coder.embedder is not None else None  # noqa: B018 - themes embedded once
         languages = [language_of(i["text"]) for i in group]  # code_db identifies them before coding
+        for lang in set(languages):  # descriptors stemmed once per language and process, like the themes' vectors
+            coder.matcher.compiled(lang)
         t0 = time.perf_counter()
         embed = "all" if mode in ("embed-all", "embeddings") else DEFAULT_EMBED
         codes = coder.code_texts([i["text"] for i in group], embed=embed, languages=languages)

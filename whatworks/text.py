@@ -49,6 +49,7 @@ class _FoldTable(dict):
 
 
 _FOLD = _FoldTable()
+_ASCII = str.maketrans({c: _PLAIN[c] for c in _PLAIN if c.isascii()})
 
 
 def fold(text: str) -> str:
@@ -58,6 +59,8 @@ def fold(text: str) -> str:
     plain space, so a phrase matches across a line break. The one folding rule of
     whatworks: every comparison uses it.
     """
+    if text.isascii():  # the same result, twice as fast
+        return text.lower().translate(_ASCII)
     return text.translate(_FOLD)
 
 
