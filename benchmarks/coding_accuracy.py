@@ -22,7 +22,15 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from whatworks.codebook import load_codebook  # noqa: E402
-from whatworks.coding import DEFAULT_EMBED, Coder, Embedder, Thresholds, agreement  # noqa: E402
+from whatworks.coding import (  # noqa: E402
+    DEFAULT_EMBED,
+    Coder,
+    Embedder,
+    Matcher,
+    Thresholds,
+    agreement,
+    language_of,
+)
 
 LABELS = ROOT / "tests" / "labels" / "coding.yaml"
 
@@ -46,14 +54,16 @@ def predict(items: list[dict], mode: str = "default") -> tuple[dict[str, set[str
             coder = Coder(codebook, use_embeddings=False)
         elif mode == "embeddings":
             coder = Coder(codebook, embedder)
-            coder.matcher.exact.clear()
-            coder.matcher.prefix.clear()
+            coder.matcher = Matcher([])  # no descriptors
         else:
             coder = Coder(codebook, embedder, thresholds=Thresholds())
         coder.theme_matrix if coder.embedder is not None else None  # noqa: B018 - themes embedded once
+        languages = [language_of(i["text"]) for i in group]  # code_db identifies them before coding
+        for lang in set(languages):  # descriptors stemmed once per language and process, like the themes' vectors
+            coder.matcher.compiled(lang)
         t0 = time.perf_counter()
         embed = "all" if mode in ("embed-all", "embeddings") else DEFAULT_EMBED
-        codes = coder.code_texts([i["text"] for i in group], embed=embed)
+        codes = coder.code_texts([i["text"] for i in group], embed=embed, languages=languages)
         seconds += time.perf_counter() - t0
         for item, cs in zip(group, codes, strict=True):
             out[item["id"]] = {c.theme for c in cs}

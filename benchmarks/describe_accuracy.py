@@ -192,12 +192,8 @@ def load_section_labels() -> dict[str, dict[str, Any]]:
 def found_kinds(sections: list) -> dict[str, list[int]]:
     """Kind → start pages of the sections found, as the labels count them: every kind a heading
     names (combined headings too), criteria as findings, nothing nested inside an annex."""
-    from whatworks.describe.sections import (
-        CONTAINERS,
-        FINDINGS_FAMILY,
-        is_annex_heading,
-        section_kinds,
-    )
+    from whatworks.describe.headings import CONTAINERS, FINDINGS_FAMILY, is_annex_heading
+    from whatworks.describe.sections import section_kinds
 
     out: dict[str, list[int]] = {}
     backs = [s for s in sections if s.kind in CONTAINERS[:4] or is_annex_heading(s.heading)]

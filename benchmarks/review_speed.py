@@ -32,8 +32,9 @@ def _cpu() -> tuple[float, float]:
 
 
 def run(project: Path, paths: list[Path], protocol: str, label: str) -> dict:
-    from whatworks import executor
     from whatworks.review import run_review
+
+    from whatworks import executor
 
     load = os.getloadavg()[0]
     t0, (c0, k0) = time.perf_counter(), _cpu()

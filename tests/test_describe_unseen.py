@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from whatworks.describe.headings import heading_kinds, item_marker
 from whatworks.describe.places import find_countries
-from whatworks.describe.sections import heading_kinds, item_marker
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "unseen"

@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from test_items import assert_verbatim
 
+from whatworks.describe.headings import heading_kinds
 from whatworks.describe.items import find_items
-from whatworks.describe.sections import find_sections, heading_kinds
+from whatworks.describe.sections import find_sections
 from whatworks.model import Document, Item, Section
 from whatworks.read import read_document
 

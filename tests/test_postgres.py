@@ -13,7 +13,6 @@ from pathlib import Path
 
 import pytest
 from web_helpers import copy_project
-
 from whatworks.db_postgres import (
     fts_to_tsquery,
     primary_key,
@@ -95,6 +94,7 @@ def review(corpus: Path, tmp_path_factory) -> Path:
 
 def test_database_api_round_trip(pg_url):
     from whatworks.db_postgres import PostgresDatabase
+
     from whatworks.model import Block, Description, Document, Item, Page, Section, Value
 
     db = PostgresDatabase(pg_url)
@@ -123,9 +123,10 @@ def test_database_api_round_trip(pg_url):
 
 def test_the_same_review_in_postgresql(review, pg_url):
     """Copy a SQLite review into PostgreSQL, re-run search, screening and coding there: same answers."""
+    from whatworks.db_postgres import PostgresDatabase, copy_database
+
     from whatworks import search
     from whatworks.coding import code_db, effective_codes, scope_shas
-    from whatworks.db_postgres import PostgresDatabase, copy_database
     from whatworks.project import Project
     from whatworks.screen import final_decisions, screen
     from whatworks.store import Database
@@ -159,8 +160,9 @@ def test_the_same_review_in_postgresql(review, pg_url):
 
 
 def test_workspace_records_in_postgresql(pg_url):
-    from whatworks import workspace as ws
     from whatworks.db_postgres import PostgresDatabase
+
+    from whatworks import workspace as ws
 
     db = PostgresDatabase(pg_url)
     lead = ws.create_user(db, "lead", "lead", "lead-password")
@@ -225,8 +227,9 @@ def test_team_workspace_on_postgresql(review, pg_url):
 
 def test_a_copy_rebuilds_search_whatever_its_version_key(review, pg_url):
     """Search records its index version in meta; whatever the key is called, a copy rebuilds the index."""
-    from whatworks import search
     from whatworks.db_postgres import PostgresDatabase, copy_database
+
+    from whatworks import search
     from whatworks.store import Database
 
     local = Database(review / "review.db")

@@ -317,12 +317,11 @@ def test_line_end_hyphens(left, right, vocab, expected):
 
 
 def test_layout_vocabulary_comes_from_the_data_file():
-    import yaml
-
+    from whatworks import vocab
     from whatworks.read import pdf_vocab
 
-    data = yaml.safe_load(pdf_vocab.DATA.read_text(encoding="utf-8"))
-    assert {"encadré", "gráfico", "tabela"} <= set(data["captions"])
+    data = vocab.load("pdf_layout")
+    assert {"encadré", "gráfico", "tabela"} <= set(data.terms("caption"))
     assert pdf_vocab.CAPTION_RE.match("Encadré 2 : Les leçons")
     assert pdf_vocab.CAPTION_RE.match("Gráfico 3 – Cobertura")
     assert not pdf_vocab.CAPTION_RE.match("Tables are useful")

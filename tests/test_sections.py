@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from whatworks.describe.headings import heading_kinds, item_marker
 from whatworks.describe.items import find_items
-from whatworks.describe.sections import find_sections, heading_kinds, item_marker, split_number
+from whatworks.describe.sections import find_sections
 from whatworks.model import Block, Document, Page
+from whatworks.text import split_number
 
 SHARED = Path(os.environ.get("WHATWORKS_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
 AAP = "iom/6c3c2cf3fa479112967612b0baddab72/AAP Evaluation Report_final_.pdf"

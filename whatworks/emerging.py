@@ -17,14 +17,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
-from whatworks import coding, decisions
-from whatworks.coding import Embedder, tokenize
+from whatworks import coding, decisions, vocab
+from whatworks.coding import Embedder, language_of, tokenize
 from whatworks.errors import NotFound, ReviewError
 from whatworks.store import coding as codes_store
 from whatworks.store import documents as docs
@@ -62,8 +60,8 @@ class EmergingTheme:
 
 @lru_cache(maxsize=1)
 def _stopwords() -> frozenset[str]:
-    data = yaml.safe_load((Path(__file__).parent / "data" / "stopwords.yaml").read_text(encoding="utf-8"))
-    return frozenset(w for words in data.values() for w in words)
+    stopwords = vocab.load("stopwords")
+    return frozenset(w for concept in stopwords.values() for w in concept.all())
 
 
 def unfit_items(store: Store, shas: list[str]) -> list[dict[str, Any]]:
@@ -126,7 +124,7 @@ def top_terms(texts: list[str], background: list[str], k: int = 5) -> list[str]:
 
     def doc_terms(text: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        for t in tokenize(text):
+        for t in tokenize(text, language_of(text)):
             if len(t.raw) < 4 or t.raw in stop or t.raw.isdigit():
                 continue
             out.setdefault(t.stem, t.raw)

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import urlparse
 
 from whatworks.codebook import Codebook
-from whatworks.coding import normalise_space
+from whatworks.text import normalise_space
 
 log = logging.getLogger(__name__)
 

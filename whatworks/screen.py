@@ -46,8 +46,9 @@ from typing import TYPE_CHECKING, Any
 
 import yaml
 
-from whatworks import corrections
+from whatworks import corrections, vocab
 from whatworks import search as S
+from whatworks import text as T
 from whatworks.model import Description
 from whatworks.protocol import Criterion, Protocol, Test
 from whatworks.store import corrections as corrections_store
@@ -90,14 +91,15 @@ EVIDENCE_CHARS = 320
 
 
 @lru_cache(maxsize=1)
-def vocab() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "screen.yaml").read_text(encoding="utf-8"))
+def labels() -> dict[str, Any]:
+    """The screen's messages: language names and check labels (screen_labels.yaml)."""
+    return yaml.safe_load((DATA / "screen_labels.yaml").read_text(encoding="utf-8"))
 
 
 def language_name(code: str | None) -> str:
     if not code or code == "und":
         return "an unidentified language"
-    return f"{vocab()['language_names'].get(code, code)} ({code})"
+    return f"{labels()['language_names'].get(code, code)} ({code})"
 
 
 # --- the document as the screen sees it -----------------------------------------------------
@@ -117,7 +119,7 @@ class _Passage:
     def stems(self, lang: str) -> list[str]:
         s = self._stems.get(lang)
         if s is None:
-            s = self._stems[lang] = [S.stem(t, lang) for t in self.toks]
+            s = self._stems[lang] = [T.stem(t, lang) for t in self.toks]
         return s
 
     def stemset(self, lang: str) -> set[str]:
@@ -150,7 +152,7 @@ class _Doc:
         """The stems (in `lang`) of every word of the document."""
         s = self._stemsets.get(lang)
         if s is None:
-            s = self._stemsets[lang] = {S.stem(t, lang) for t in self.tokset}
+            s = self._stemsets[lang] = {T.stem(t, lang) for t in self.tokset}
         return s
 
     def has_prefix(self, prefix: str) -> bool:
@@ -208,11 +210,11 @@ def _load_doc(store: Store, row: Any) -> _Doc:
     for r in index_store.passage_rows(store, sha256=sha):
         kinds = frozenset(s.kind for s in sections
                           if s.block_start < r["block_end"] and r["block_start"] < s.block_end)
-        toks = S.words(r["text"])
+        toks = T.words(r["text"])
         words += len(toks)
         tokset.update(toks)
         passages.append(_Passage(r["id"], r["page"], r["text"], r["language"] or language, kinds, toks))
-    title_toks = S.words(str(title))
+    title_toks = T.words(str(title))
     tokset.update(title_toks)
     weights: Counter[str] = Counter()
     for p in passages:
@@ -243,10 +245,10 @@ def compile_pattern(pattern: str, lang: str) -> _Pattern:
     out: list[tuple[str, bool]] = []
     for chunk in pattern.split():
         star = chunk.endswith("*")
-        ws = S.words(chunk)
+        ws = T.words(chunk)
         for k, w in enumerate(ws):
             last = k == len(ws) - 1
-            out.append((w, True) if star and last else (S.stem(w, lang), False))
+            out.append((w, True) if star and last else (T.stem(w, lang), False))
     return tuple(out)
 
 
@@ -329,9 +331,9 @@ def _excerpt(text: str, needle: str | None = None) -> str:
         return text
     start = 0
     if needle:
-        first = S.words(needle)[:1]
+        first = T.words(needle)[:1]
         if first:
-            m = re.search(re.escape(first[0][:5]), S.fold(text))
+            m = re.search(re.escape(first[0][:5]), T.fold(text))
             if m:
                 start = max(0, m.start() - EVIDENCE_CHARS // 3)
     piece = text[start:start + EVIDENCE_CHARS]
@@ -617,10 +619,10 @@ def _organisation_check(doc: _Doc, protocol: Protocol) -> Check:
     org_values = [str(v) for v in (org if isinstance(org, list) else [org]) if v]
 
     def mentions(text: str) -> str | None:
-        folded = " " + " ".join(S.words(text)) + " "
+        folded = " " + " ".join(T.words(text)) + " "
         for name, aliases in names.items():
             for a in aliases:
-                if f" {' '.join(S.words(a))} " in folded:
+                if f" {' '.join(T.words(a))} " in folded:
                     return name
         return None
 
@@ -758,7 +760,7 @@ def similarity(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def _norm_title(title: str) -> str:
-    return " ".join(S.words(title or ""))
+    return " ".join(T.words(title or ""))
 
 
 @dataclass
@@ -921,9 +923,9 @@ def _same_project(a: _Light, b: _Light) -> str | None:
     shared = set(a.project_codes) & set(b.project_codes)
     if shared:
         return f"the same project code ({_listing(sorted(shared))})"
-    stop = set(vocab()["title_stopwords"])
-    ta = [w for w in S.words(a.title) if w not in stop]
-    tb = [w for w in S.words(b.title) if w not in stop]
+    stop = {T.fold_word(w) for w in vocab.load("screen").terms("title_stopwords")}
+    ta = [w for w in T.words(a.title) if w not in stop]
+    tb = [w for w in T.words(b.title) if w not in stop]
     if len(ta) >= 3 and len(tb) >= 3:
         ratio = difflib.SequenceMatcher(None, " ".join(ta), " ".join(tb)).ratio()
         if ratio >= 0.9:
@@ -955,8 +957,9 @@ def _code_fingerprint() -> str:
     """The screening code and vocabulary: a change in either redoes every cached check."""
     h = hashlib.sha256()
     here = Path(__file__).parent
-    for path in (here / "screen.py", here / "protocol.py", here / "search.py", DATA / "screen.yaml",
-                 DATA / "stemming.yaml"):
+    for path in (here / "screen.py", here / "protocol.py", here / "search.py", here / "text.py",
+                 DATA / "screen.yaml",
+                 DATA / "screen_labels.yaml"):
         try:
             h.update(path.read_bytes())
         except OSError:

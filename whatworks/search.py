@@ -4,9 +4,9 @@ Documents are cut into passages of about one paragraph (a block; a heading joins
 paragraph after it), each with its page, its block range and the kind of section it sits
 in. The original text stays in `passages`; the FTS5 index (contentless, `unicode61
 remove_diacritics 2`) holds the *stemmed* text, because FTS5's porter stemmer is
-English-only: a light stemmer per language (rules in data/stemming.yaml) runs at index
-time on each passage in its own language, and at query time on each query word in every
-language, so "recomendaciones" finds "recomendación" and "evaluations" finds "evaluated".
+English-only: the Snowball stemmer of each passage's language (whatworks.text) runs at index
+time, and at query time on each query word in every language, so "recomendaciones" finds
+"recomendación" and "evaluations" finds "evaluated".
 
 Queries: words (implicit AND), "phrases", AND / OR / NOT, parentheses, prefix*.
 Filters (year, kind, region, country, language, section) join `doc_facets`, a small table
@@ -19,14 +19,9 @@ from __future__ import annotations
 import logging
 import re
 import time
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
-
-import yaml
 
 from whatworks import corrections
 from whatworks.model import Block, Description, Document, Section
@@ -34,118 +29,15 @@ from whatworks.store import documents as docs
 from whatworks.store import search as index_store
 from whatworks.store.base import Store
 from whatworks.store.search import Query, Term
+from whatworks.text import WORD, fold_word, sentences, stem, stem_text, stemmer_version, words
 
 log = logging.getLogger(__name__)
 
-DATA = Path(__file__).parent / "data"
+
+# --- stemming: whatworks.text --------------------------------------------------------------
+
+#: The languages a query word is stemmed in when the search names none.
 STEM_LANGUAGES = ("en", "fr", "es", "pt")
-
-# --- normalising and stemming ------------------------------------------------------------
-
-_WORD = re.compile(r"[^\W_]+")
-_FOLD = str.maketrans({"œ": "oe", "Œ": "oe", "æ": "ae", "Æ": "ae", "ß": "ss", "ø": "o", "Ø": "o",
-                       "ł": "l", "Ł": "l", "đ": "d", "ı": "i"})
-
-
-@lru_cache(maxsize=200_000)
-def fold(word: str) -> str:
-    """Lower case, accents removed: the form every comparison uses."""
-    word = word.translate(_FOLD).lower()
-    if word.isascii():
-        return word
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def words(text: str) -> list[str]:
-    """The folded words of `text` (letters and digits; apostrophes and hyphens split words)."""
-    return [fold(w) for w in _WORD.findall(text)]
-
-
-@dataclass
-class _Step:
-    rules: list[tuple[str, str, int]]  # longest suffix first
-    vowel: bool
-    add_e: tuple[str, ...]
-    undouble: tuple[str, ...]
-
-
-@dataclass
-class _Lang:
-    steps: list[_Step]
-    keep: frozenset[str]
-    vowels: str
-
-
-@lru_cache(maxsize=1)
-def _rules() -> tuple[int, dict[str, _Lang]]:
-    data = yaml.safe_load((DATA / "stemming.yaml").read_text(encoding="utf-8"))
-    out = {}
-    for lang, spec in data["languages"].items():
-        min_stem = spec.get("min_stem", 3)
-        steps = []
-        for step in spec["steps"]:
-            rules = [(r[0], r[1] or "", r[2] if len(r) > 2 else step.get("min", min_stem)) for r in step["rules"]]
-            rules.sort(key=lambda r: -len(r[0]))
-            after = step.get("after", {})
-            steps.append(_Step(rules, bool(step.get("vowel")), tuple(after.get("add_e", ())),
-                               tuple(after.get("undouble", ()))))
-        out[lang] = _Lang(steps, frozenset(spec.get("keep", ())), spec.get("vowels", "aeiou"))
-    return int(data.get("version", 1)), out
-
-
-def stemmer_version() -> int:
-    return _rules()[0]
-
-
-@lru_cache(maxsize=400_000)
-def stem(word: str, lang: str) -> str:
-    """The light stem of one folded word in `lang` (unchanged for languages without rules)."""
-    spec = _rules()[1].get(lang)
-    if spec is None or len(word) <= 3 or word in spec.keep or not word.isalpha():
-        return word
-    for step in spec.steps:
-        for suffix, repl, min_len in step.rules:
-            if word.endswith(suffix):
-                base = word[: len(word) - len(suffix)]
-                if len(base) < min_len or (step.vowel and not any(c in spec.vowels for c in base)):
-                    break  # the longest matching suffix decides; a too-short stem stops the step
-                word = base + repl
-                if step.add_e and base.endswith(step.add_e) and not repl:
-                    word += "e"
-                elif step.undouble and word[-2:] in step.undouble:
-                    word = word[:-1]
-                break
-    return word
-
-
-#: raw word → folded stem, per language: one dict look-up per word when indexing (speed only;
-#: the result is exactly stem(fold(word), lang)).
-_STEMMED: dict[str, dict[str, str]] = {}
-
-
-def stem_text(text: str, lang: str) -> str:
-    """Folded, stemmed words of `text` joined by spaces: what the FTS index stores."""
-    cache = _STEMMED.get(lang)
-    if cache is None or len(cache) > 400_000:
-        cache = _STEMMED[lang] = {}
-    out = []
-    for w in _WORD.findall(text):
-        s = cache.get(w)
-        if s is None:
-            s = cache[w] = stem(fold(w), lang)
-        out.append(s)
-    return " ".join(out)
-
-
-def stem_variants(word: str, languages: Iterable[str] = STEM_LANGUAGES) -> list[str]:
-    """The stems of one word in each language (deduplicated, in order)."""
-    w = fold(word)
-    out: list[str] = []
-    for lang in languages:
-        s = stem(w, lang)
-        if s not in out:
-            out.append(s)
-    return out
 
 
 # --- passages ------------------------------------------------------------------------------
@@ -174,11 +66,12 @@ def section_of(sections: list[Section], index: int) -> str | None:
     return best.kind if best else None
 
 
-def _split_long(text: str) -> list[str]:
+def _split_long(text: str, language: str | None) -> list[str]:
+    """A long block cut at sentence ends into passages of at most about MAX_PASSAGE characters."""
     if len(text) <= MAX_PASSAGE:
         return [text]
     parts, current = [], ""
-    for sentence in re.split(r"(?<=[.!?;])\s+", text):
+    for sentence in sentences(text, language or "en"):
         if current and len(current) + len(sentence) > MAX_PASSAGE:
             parts.append(current)
             current = ""
@@ -210,7 +103,7 @@ def passages(document: Document, description: Description | None = None) -> list
         lang = max(langs, key=langs.count) if langs else document.language
         body = [i for i, b in pending if b.kind != "heading"] or [first_i]
         kind = section_of(sections, body[0])
-        for part in _split_long(text):
+        for part in _split_long(text, lang):
             out.append(Passage(first.page, first_i, pending[-1][0] + 1, kind, lang, part))
         pending.clear()
 
@@ -292,7 +185,7 @@ def _first(value: Any) -> str | None:
 
 
 def _slug(value: Any) -> str:
-    return re.sub(r"[^0-9a-z]", "", fold(str(value)))
+    return re.sub(r"[^0-9a-z]", "", fold_word(str(value)))
 
 
 def tags(facet: dict[str, Any], section_kind: str | None, language: str | None) -> str:
@@ -320,7 +213,7 @@ def tags(facet: dict[str, Any], section_kind: str | None, language: str | None) 
     return " ".join(out)
 
 
-#: Bumped when the filter tokens (`tags`) change; with the stemming rules' version it names the index.
+#: Bumped when the filter tokens (`tags`) change; with the stemmer's version it names the index.
 TAGS_VERSION = 2
 
 
@@ -334,7 +227,7 @@ def _body(text: str, language: str | None) -> str:
 
 
 def _check_version(store: Store) -> None:
-    """Rebuild the index from the stored passages when the stemming rules or the tags changed."""
+    """Rebuild the index from the stored passages when the stemmer or the tags changed."""
     version = index_version()
     current = store.get_meta("search.index")
     if current == version:
@@ -575,12 +468,12 @@ MARK = ("**", "**")
 def snippet(text: str, lang: str | None, stems: set[str], prefixes: list[str], *, width: int = 40,
             mark: tuple[str, str] = MARK) -> str:
     """A window of about `width` words of `text` around its matches, matching words marked."""
-    spans = [(m.start(), m.end()) for m in _WORD.finditer(text)]
+    spans = [(m.start(), m.end()) for m in WORD.finditer(text)]
     if not spans:
         return text[:300]
     hit = []
     for i, (a, b) in enumerate(spans):
-        w = fold(text[a:b])
+        w = fold_word(text[a:b])
         s = stem(w, lang or "")
         if s in stems or w in stems or any(stem(w, lg) in stems for lg in STEM_LANGUAGES) or \
                 any(w.startswith(p) for p in prefixes):

@@ -35,9 +35,9 @@ ELIGIBILITY_ORDER = ("kind", "language", "period", "organisation", "evaluation_t
 
 
 def _labels() -> dict[str, str]:
-    from whatworks.screen import vocab
+    from whatworks.screen import labels
 
-    return vocab()["check_labels"]
+    return labels()["check_labels"]
 
 
 def _criterion_texts(store: Store) -> dict[str, str]:

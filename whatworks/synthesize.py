@@ -26,11 +26,12 @@ from typing import Any
 
 from whatworks import corrections, screen, selection
 from whatworks.codebook import Codebook
-from whatworks.coding import ItemCode, effective_codes, normalise_space, sentences
+from whatworks.coding import ItemCode, effective_codes
 from whatworks.emerging import emerging_themes
 from whatworks.model import Document
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
+from whatworks.text import normalise_space, sentences
 
 log = logging.getLogger(__name__)
 
@@ -470,13 +471,11 @@ def _report_ids(store: Store, shas: list[str]) -> dict[str, str]:
 
 def ilo_regions() -> list[str]:
     """The five ILO regions (whatworks/data/regions.yaml), for 'regions with no reports'."""
-    import yaml
+    from whatworks import vocab
 
-    path = Path(__file__).parent / "data" / "regions.yaml"
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        return [r for r in data.get("ilo_regions", {}) if not r.lower().startswith("global")]
-    except (OSError, yaml.YAMLError, AttributeError):
+        return [r for r in vocab.load("regions") if not r.lower().startswith("global")]
+    except vocab.VocabError:
         return ["Africa", "Americas", "Arab States", "Asia and the Pacific", "Europe and Central Asia"]
 
 
@@ -570,9 +569,9 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
     try:
         criteria = {tier: [c.text for c in cs] for tier, cs in protocol.criteria.items() if cs}
         try:
-            from whatworks.screen import vocab
+            from whatworks.screen import labels
 
-            names = vocab().get("language_names", {})
+            names = labels().get("language_names", {})
         except Exception:  # noqa: BLE001 - codes will do
             names = {}
         return {"name": protocol.name, "description": protocol.description,

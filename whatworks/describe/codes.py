@@ -3,7 +3,7 @@
 An ILO TC symbol is SCOPE/YY/NN/DONOR: the scope is a region (RAF, RAS, RLA, RER, RAB), global
 (GLO), interregional (INT) or a country (ILO's own three-letter code, mostly ISO 3166 alpha-3);
 YY is the start year; NN the project number; DONOR the funding source (IRL = Ireland, RBS = the
-ILO's RBSA…). The tables are in whatworks/data/regions.yaml and whatworks/data/donors.yaml, so a
+ILO's RBSA…). The tables are in whatworks/data/ilo_codes.yaml and whatworks/data/donors.yaml, so a
 new donor code is a one-line data change.
 """
 
@@ -12,12 +12,10 @@ from __future__ import annotations
 import re
 from dataclasses import asdict, dataclass
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
-
-from whatworks.describe.places import GLOBAL, ilo_region, regions_data, resolve_country_code
+from whatworks import vocab
+from whatworks.describe.places import GLOBAL, ilo_codes, ilo_region, resolve_country_code
 
 #: SCOPE/YY/NN/DONOR; the number is 2-3 digits ("INT/00/000/AAA" is the seed's placeholder).
 ILO_CODE_RE = re.compile(r"(?<![A-Za-z0-9/])([A-Z]{3})/(\d{2})/(\d{2,3})/([A-Z]{3})(?![A-Za-z0-9/])")
@@ -29,7 +27,6 @@ IOM_LABEL_RE = re.compile(r"(?i)(project code|code du projet|código del proyect
 #: The seed's placeholder symbol for reports without a real one.
 PLACEHOLDER_DONOR = "AAA"
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 @dataclass
@@ -52,8 +49,7 @@ class ProjectCode:
 
 @lru_cache(maxsize=1)
 def _donor_codes() -> dict[str, str]:
-    data = yaml.safe_load((DATA / "donors.yaml").read_text(encoding="utf-8"))
-    return data.get("ilo_codes", {})
+    return {code: name for name, donor in vocab.load("donors").items() for code in donor.get("codes", [])}
 
 
 def donor_for_code(code: str) -> str | None:
@@ -80,7 +76,7 @@ def parse_ilo_code(code: str) -> ProjectCode | None:
     year = int(yy)
     if not (scope_code == "INT" and yy == "00" and donor_code == PLACEHOLDER_DONOR):
         pc.start_year = 2000 + year if year < 70 else 1900 + year
-    scopes = regions_data().get("ilo_tc_scopes", {})
+    scopes = ilo_codes().get("ilo_tc_scopes", {})
     if scope_code in scopes:
         pc.scope = scopes[scope_code]["scope"]
         pc.region_ilo = scopes[scope_code]["region"]

@@ -18,38 +18,38 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from whatworks.describe.sections import (
+from whatworks import vocab
+from whatworks.describe.headings import (
     CONTAINERS,
     FINDINGS_FAMILY,
     ITEM_SECTION,
     first_line,
-    fold,
     heading_kinds,
     is_annex_heading,
     item_marker,
-    load_yaml,
-    normalize,
     numbering_depth,
-    split_number,
     vocabulary,
+)
+from whatworks.describe.markers import (
+    COLUMN_GAP,
+    TEXT_KINDS,
+    marker_starts,
+    number_of,
+    numbered_starts,
 )
 from whatworks.describe.templates import find_templates, recommendation_fields, similar
 from whatworks.model import Block, Document, Item, Section
+from whatworks.text import fold, normalize_heading, split_number
 
 log = logging.getLogger(__name__)
 
 #: Block kinds that carry an item's words (running headers, footers, captions do not).
-TEXT_KINDS = ("paragraph", "list_item", "heading", "table_row")
 ITEM_KINDS_ORDER = ("finding", "conclusion", "recommendation", "lesson_learned", "good_practice")
 #: Section kinds that bound another kind's items ("Recommendations" inside "Conclusions").
 ITEM_BEARING = set(ITEM_SECTION.values()) | set(FINDINGS_FAMILY)
 
-_NUMBERED = re.compile(
-    r"^\s*(?:\(\s*(?P<p>\d{1,2})\s*\)|(?P<d>\d{1,2})\s*[.)](?!\d)|(?P<h>\d{1,2}(?:\.\d{1,2})+)\.?)\s*(?=\S)"
-)
 _BULLET = re.compile(r"^\s*[\u2022\u25aa\u25a0\u25cf\u25ba\u25b6\u2023\u2043\u27a2\uf0b7\uf0a7\u2013\u2014\-*o\u25e6]\s+(?=\S)")
 #: Points between list items' left edges that mean another column, not a deeper level.
-COLUMN_GAP = 150
 _TERMINAL = (".", "!", "?", ":", ";", "\u201d", '"', ")")
 
 
@@ -67,13 +67,12 @@ class _Raw:
 
 @lru_cache(maxsize=1)
 def _stops() -> tuple[str, ...]:
-    data = load_yaml("headings.yaml")
-    return tuple(sorted({normalize(s) for ss in data.get("item_stops", {}).values() for s in ss},
+    return tuple(sorted({normalize_heading(s) for s in vocab.load("heading_words").terms("item_stop")},
                         key=len, reverse=True))
 
 
 def _is_stop(text: str) -> bool:
-    words = normalize(split_number(first_line(text))[0])
+    words = normalize_heading(split_number(first_line(text))[0])
     return any(words == s or words.startswith(s + " ") for s in _stops())
 
 
@@ -81,7 +80,7 @@ def _is_intro(text: str) -> bool:
     t = text.strip()
     if t.endswith(":"):
         return True
-    words = normalize(t)
+    words = normalize_heading(t)
     return any(words.startswith(p + " ") for p in vocabulary().list_intros) and len(t) < 400
 
 
@@ -141,56 +140,6 @@ def _region(d: _Doc, s: Section, kind: str) -> list[int]:
 # --- where items start -----------------------------------------------------------------------
 
 
-def _marker_starts(blocks: list[Block], idx: list[int], kind: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
-    for i in idx:
-        text = blocks[i].text
-        # "4.1 Recommendation 1", "121. Recommendation 4:": the leading number is the
-        # chapter's or the paragraph's, the item's number follows the word
-        m = item_marker(split_number(text)[0]) or item_marker(text)
-        if m and m[0] == kind:
-            out.append((i, m[1]))
-    # "Recommendation #1" heading then "Recommendation 1: ..." right below: one item
-    merged: list[tuple[int, str]] = []
-    for i, num in out:
-        if merged and merged[-1][1] == num and i - merged[-1][0] <= 2:
-            continue
-        merged.append((i, num))
-    return merged
-
-
-def _number(text: str) -> tuple[int, ...] | None:
-    m = _NUMBERED.match(text)
-    if not m:
-        return None
-    raw = m.group("p") or m.group("d") or m.group("h")
-    return tuple(int(x) for x in raw.split("."))
-
-
-def _numbered_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, str]]:
-    """The longest run 1, 2, 3… of numbered blocks of one style (sub-lists are skipped)."""
-    numbered = [(i, n) for i in idx if (n := _number(blocks[i].text)) is not None]
-    best: list[tuple[int, str]] = []
-    for a, (i0, n0) in enumerate(numbered):
-        if n0[-1] != 1:
-            continue
-        b0 = blocks[i0]
-        chain = [(i0, n0)]
-        for i, n in numbered[a + 1:]:
-            b = blocks[i]
-            if len(n) != len(n0) or n[:-1] != n0[:-1] or b.kind != b0.kind:
-                continue
-            if b0.bbox and b.bbox and 12 < abs(b.bbox[0] - b0.bbox[0]) < COLUMN_GAP:
-                continue  # indented: a sub-list (a jump of a column's width is the next column)
-            if n[-1] == chain[-1][1][-1] + 1:
-                chain.append((i, n))
-            elif n[-1] == 1:
-                break
-        if len(chain) > len(best):
-            best = [(i, ".".join(map(str, n))) for i, n in chain]
-    return best if len(best) >= 2 else []
-
-
 def _bullet_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, None]]:
     items = [i for i in idx if blocks[i].kind == "list_item" or _BULLET.match(blocks[i].text)]
     depths = [blocks[i].level for i in items if blocks[i].kind == "list_item" and blocks[i].level]
@@ -222,7 +171,7 @@ def _paragraph_starts(blocks: list[Block], idx: list[int]) -> list[tuple[int, No
         b = blocks[i]
         if b.kind != "paragraph" or len(b.text.strip()) < 40 or _is_intro(b.text):
             continue
-        if _about_items().search(normalize(b.text)):
+        if _about_items().search(normalize_heading(b.text)):
             continue
         if out and _continues(blocks[out[-1][0]], b):
             continue
@@ -235,16 +184,6 @@ def _continues(prev: Block, nxt: Block) -> bool:
     t = prev.text.rstrip()
     n = nxt.text.lstrip()
     return bool(t) and bool(n) and not t.endswith(_TERMINAL) and (n[0].islower() or nxt.page != prev.page and not n[0].isupper())
-
-
-def first_item_start(blocks: list[Block], start: int, end: int, section_kind: str) -> int | None:
-    """The first block in [start, end) where a list of `section_kind` items begins."""
-    kind = next(k for k, v in ITEM_SECTION.items() if v == section_kind)
-    idx = [i for i in range(start, min(end, len(blocks))) if blocks[i].kind in TEXT_KINDS]
-    starts = _marker_starts(blocks, idx, kind)
-    if not starts and kind == "recommendation":
-        starts = _numbered_starts(blocks, idx)
-    return starts[0][0] if starts else None
 
 
 # --- from starts to items ------------------------------------------------------------------------
@@ -332,7 +271,7 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         if marker and not number:
             number = marker[1]
         elif not number:
-            num = _number(text)
+            num = number_of(text)
             number = ".".join(map(str, num)) if num else None
         out.append(_Raw(kind, [i], number, {k: v for k, v in values.items() if v}, text=text))
     return out
@@ -344,7 +283,7 @@ def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) ->
         return None
     roles: dict[int, str] = {}
     for k, c in enumerate(cells):
-        n = normalize(c)
+        n = normalize_heading(c)
         if not n:
             continue
         if n in ("no", "n", "nr", "num", "number", "numero", "n o", "ref", "id") or c.strip() in ("#", "N°", "Nº", "No."):
@@ -397,7 +336,7 @@ def _fields(text: str, bare: bool = False) -> tuple[dict[str, str], bool]:
     labels = recommendation_fields()
     found = []
     for m in _field_pattern().finditer(folded):
-        key = _field_key(normalize(m.group("label")), labels)
+        key = _field_key(normalize_heading(m.group("label")), labels)
         if key:
             found.append((m.start("label"), m.end(), key))
     out: dict[str, str] = {}
@@ -478,7 +417,7 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
     table = _table(d, idx, kind)
     if table:
         return table
-    starts = _marker_starts(blocks, idx, kind)
+    starts = marker_starts(blocks, idx, kind)
     if starts:
         return _spans(d, idx, starts, kind)
     if markers_only:
@@ -486,7 +425,7 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
     idx = [i for i in idx if blocks[i].kind != "table_row"]
     if kind == "finding":
         return _finding_lists(d, idx)
-    numbered = _numbered_starts(blocks, idx)
+    numbered = numbered_starts(blocks, idx)
     if numbered:
         return _spans(d, idx, numbered, kind)
     bullets = _bullet_starts(blocks, idx)
@@ -510,7 +449,7 @@ def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
         top = min(numbering_depth(num) or 1 for _, num in heads)  # 4.1.1 details 4.1
         return [_Raw("finding", [i], num) for i, num in heads if (numbering_depth(num) or 1) == top]
     idx = [i for i in idx if blocks[i].kind != "heading"]  # numbered headings are the chapter's own
-    numbered = _numbered_starts(blocks, idx)
+    numbered = numbered_starts(blocks, idx)
     if numbered:
         return _spans(d, idx, numbered, "finding")
     bullets = _bullet_starts(blocks, idx)
@@ -519,8 +458,7 @@ def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
 
 @lru_cache(maxsize=1)
 def _verbs() -> frozenset[str]:
-    data = load_yaml("headings.yaml").get("statement_verbs", {})
-    return frozenset(normalize(v) for vs in data.values() for v in vs)
+    return frozenset(normalize_heading(v) for v in vocab.load("heading_words").terms("statement_verb"))
 
 
 def _statement(text: str) -> bool:
@@ -533,7 +471,7 @@ def _statement(text: str) -> bool:
         return False
     if title.rstrip().endswith(".") and not title.rstrip().endswith(".."):
         return True
-    return any(w in _verbs() for w in normalize(title).split())
+    return any(w in _verbs() for w in normalize_heading(title).split())
 
 
 def _collect(d: _Doc, kind: str) -> list[_Raw]:
@@ -545,7 +483,7 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
         # explicit "Finding 3" markers anywhere in the body win
         body = [i for i in range(len(d.blocks)) if not d.in_es(i) and not d.in_back(i)
                 and d.blocks[i].kind in TEXT_KINDS and i not in d.toc]
-        starts = _marker_starts(d.blocks, body, kind)
+        starts = marker_starts(d.blocks, body, kind)
         if starts:
             return _spans(d, body, starts, kind)
         for s in _outermost(own):
@@ -574,8 +512,8 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
         return raws
     body = [i for i in range(len(d.blocks)) if not d.in_back(i) and i not in d.toc
             and d.blocks[i].kind in TEXT_KINDS]
-    starts = _marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
-        or _marker_starts(d.blocks, body, kind)
+    starts = marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
+        or marker_starts(d.blocks, body, kind)
     return _spans(d, body, starts, kind) if starts else []
 
 
@@ -632,14 +570,14 @@ def _stray_markers(d: _Doc, raws: list[_Raw]) -> list[_Raw]:
     boxed = {i for s in d.sections if s.kind in CONTAINERS for i in range(s.block_start, s.block_end)}
     body = [i for i in range(len(d.blocks)) if not d.in_es(i) and not d.in_back(i)
             and i not in boxed and i not in d.toc and d.blocks[i].kind in TEXT_KINDS]
-    starts = [(i, n) for i, n in _marker_starts(d.blocks, body, "recommendation")
+    starts = [(i, n) for i, n in marker_starts(d.blocks, body, "recommendation")
               if n not in have and i not in covered]
     return _spans(d, body, starts, "recommendation") if starts else []
 
 
 def _keyed(s: Section) -> bool:
     """"Key findings", "Main findings", "Principales constatations": a list of findings."""
-    words = normalize(split_number(s.heading)[0]).split()
+    words = normalize_heading(split_number(s.heading)[0]).split()
     return any(w in vocabulary().key_words for w in words[:3])
 
 

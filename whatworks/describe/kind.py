@@ -19,15 +19,14 @@ import bisect
 import logging
 import math
 import re
-import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from whatworks import vocab
 from whatworks.model import Document, Evidence, Item, Section, Value
+from whatworks.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +56,6 @@ HEAD_CHARS = 30_000
 MIN_SCORE = 1.5
 #: Sections that make a report of findings.
 REPORT_SECTIONS = ("findings", "conclusions", "recommendations", "lessons_learned")
-
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
 # --- reading the document once ------------------------------------------------------------
@@ -131,31 +128,6 @@ def clean_title(title: str) -> str:
 
 
 # --- phrases --------------------------------------------------------------------------------
-
-
-def _fold_table() -> dict[int, str]:
-    table = {}
-    for cp in range(0x20, 0x250):
-        ch = chr(cp)
-        low = unicodedata.normalize("NFD", ch)[0].lower()
-        if len(low) == 1 and low != ch:
-            table[cp] = low
-    for ch in "\n\r\t\xa0\u2009\u202f":
-        table[ord(ch)] = " "
-    for ch in "’‘`´":
-        table[ord(ch)] = "'"
-    for ch in "‐‑–—":
-        table[ord(ch)] = "-"
-    return table
-
-
-FOLD = _fold_table()
-
-
-@lru_cache(maxsize=32)
-def fold(text: str) -> str:
-    """Lower case without accents, one character for one (so positions stay the same)."""
-    return text.translate(FOLD)
 
 
 class PMatch:
@@ -273,11 +245,6 @@ def phrase_pattern(phrases: list[str], exact: bool = False) -> Phrases | None:
     return Phrases(phrases, exact) if phrases else None
 
 
-@lru_cache(maxsize=1)
-def vocabulary() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "kinds.yaml").read_text(encoding="utf-8"))
-
-
 @dataclass(frozen=True)
 class KindRules:
     """How much a kind's title phrases and body phrases count."""
@@ -289,26 +256,25 @@ class KindRules:
 
 @lru_cache(maxsize=1)
 def rules() -> dict[str, KindRules]:
-    kinds = vocabulary()["kinds"]
-    return {k: KindRules(k, float(kinds.get(k, {}).get("title_weight", 3.0)),
-                         float(kinds.get(k, {}).get("body_weight", 0.5))) for k in KINDS}
+    kinds = vocab.load("kinds")
+    return {k: KindRules(k, float(kinds[k].get("title_weight", 3.0)) if k in kinds else 3.0,
+                         float(kinds[k].get("body_weight", 0.5)) if k in kinds else 0.5) for k in KINDS}
 
 
 @lru_cache(maxsize=1)
 def phrase_sets() -> dict[str, PhraseSet]:
     """title, body and self-reference phrases of every kind, each set matched in one pass."""
-    vocab = vocabulary()
-    kinds = {k: vocab["kinds"].get(k, {}) for k in KINDS}
+    title, body, self_ref = vocab.load("kinds"), vocab.load("kind_body"), vocab.load("self_reference")
     return {
-        "title": PhraseSet({k: spec.get("title") or [] for k, spec in kinds.items()}),
-        "body": PhraseSet({k: spec.get("body") or [] for k, spec in kinds.items()}),
-        "self_ref": PhraseSet(vocab.get("self_reference", {})),
+        "title": PhraseSet({k: title.terms(k) for k in KINDS}),
+        "body": PhraseSet({k: body.terms(k) for k in KINDS}),
+        "self_ref": PhraseSet({k: self_ref.terms(k) for k in self_ref}),
     }
 
 
 @lru_cache(maxsize=1)
 def evaluation_word() -> Phrases:
-    return Phrases(vocabulary().get("evaluation_words", ["evaluation"]))
+    return Phrases(vocab.load("kinds").terms("evaluation_word") or ["evaluation"])
 
 
 # --- rules ---------------------------------------------------------------------------------

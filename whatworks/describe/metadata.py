@@ -4,11 +4,12 @@ donors, project codes and language — each a Value with a confidence and the pa
 Every value is found by the same idea: candidates are collected with points that depend on *where*
 they were found (the title and the cover count most, a list of people met in an annex least) and
 how often; the best candidate wins. The vocabulary (EN/FR/ES/PT) is in
-whatworks/data/metadata_vocab.yaml, countries in countries.json, regions in regions.yaml.
+whatworks/data (organisations.yaml, timing.yaml, evaluator_types.yaml, evaluation_types.yaml,
+scopes.yaml, months.yaml, metadata.yaml), countries in countries.json, regions in regions.yaml.
 
 Keys and value formats (what other modules can rely on):
     title            str
-    organisation     str — a key of metadata_vocab.yaml organisations ("ILO", "IOM", "ESDC"…)
+    organisation     str — a concept of organisations.yaml ("ILO", "IOM", "ESDC"…)
     year             int — the year the report was issued
     period           [start, end] — years of the evaluated period (either may be None)
     timing           final | midterm | ex_post | other          (evaluation kinds only)
@@ -32,11 +33,8 @@ import logging
 import re
 from collections import defaultdict
 from functools import cache, lru_cache
-from pathlib import Path
-from typing import Any
 
-import yaml
-
+from whatworks import vocab
 from whatworks.describe.codes import ProjectCode, find_codes, region_of
 from whatworks.describe.kind import EVALUATION_KINDS, DocView, Phrases, PhraseSet, phrase_pattern
 from whatworks.describe.places import (
@@ -44,13 +42,13 @@ from whatworks.describe.places import (
     ILO_REGIONS,
     Mention,
     area_regions,
-    countries,
     find_countries,
     find_places,
     ilo_region,
     m49_names,
 )
 from whatworks.model import Block, Document, Evidence, Section, Value
+from whatworks.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -61,41 +59,44 @@ HEAD_CHARS = 30_000
 #: At most this many countries are listed (a report naming 40 is global or regional).
 MAX_COUNTRIES = 12
 
-DATA = Path(__file__).resolve().parent.parent / "data"
 
 
-@lru_cache(maxsize=1)
-def vocab() -> dict[str, Any]:
-    return yaml.safe_load((DATA / "metadata_vocab.yaml").read_text(encoding="utf-8"))
+#: A class group (`choose`, `_pattern`) → its vocabulary file; other labels are in metadata.yaml.
+GROUP_FILES = {"timing": "timing", "evaluator_type": "evaluator_types", "evaluation_type": "evaluation_types",
+               "evaluation_type_title_only": "evaluation_types_title", "scope": "scopes"}
+
+
+def organisations() -> vocab.Vocabulary:
+    return vocab.load("organisations")
 
 
 @lru_cache(maxsize=1)
 def _donor_names() -> dict[str, list[str]]:
-    data = yaml.safe_load((DATA / "donors.yaml").read_text(encoding="utf-8"))
-    return data.get("names", {})
+    return {name: donor.all() for name, donor in vocab.load("donors").items() if donor.terms}
 
 
 @cache
 def _pattern(group: str, key: str | None = None) -> Phrases | None:
-    data = vocab()[group]
-    phrases = data[key] if key is not None else data
-    return phrase_pattern(list(phrases))
+    """The phrases of class `key` of a group, or of the labels `group` (metadata.yaml)."""
+    if key is None:
+        return phrase_pattern(vocab.load("metadata").terms(group))
+    return phrase_pattern(vocab.load(GROUP_FILES[group]).terms(key))
 
 
 @lru_cache(maxsize=1)
 def _org_set() -> PhraseSet:
     # case-sensitive: organisations are proper nouns and acronyms ("CRA" is not "cra")
-    return PhraseSet({org: spec["names"] for org, spec in vocab()["organisations"].items()}, exact=True)
+    return PhraseSet({org: c.all() for org, c in organisations().items()}, exact=True)
 
 
 @cache
 def _group_set(group: str) -> PhraseSet:
-    return PhraseSet(vocab()[group])
+    return PhraseSet({cls: c.all() for cls, c in vocab.load(GROUP_FILES[group]).items()})
 
 
 @lru_cache(maxsize=1)
 def _date_re() -> re.Pattern[str]:
-    months = sorted(vocab()["months"], key=len, reverse=True)
+    months = sorted({w for c in vocab.load("months").values() for w in c.all()}, key=len, reverse=True)
     mon = "|".join(re.escape(m) for m in months)
     # "17 March 2023", "March 17, 2023", "March 2023", "Juin 2025", "1er juin 2025", "10 de junio de 2025"
     return re.compile(
@@ -149,7 +150,7 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         md["donors"] = donors
     donor_countries = {c for d in (donors.value if donors else []) for c in find_countries(d)}
     if org is not None:  # Sida's evaluations are paid by Sweden, not about it
-        home_of_aid = vocab()["organisations"].get(org.value, {}).get("donor_country")
+        home_of_aid = (organisations()[org.value].get("donor_country") if org.value in organisations() else None)
         if home_of_aid:
             donor_countries.add(home_of_aid)
     places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries)
@@ -240,14 +241,12 @@ def _not_a_title(text: str) -> bool:
     """A document's kind alone ("Rapport final", "Management response"), an organisation's name
     ("INTERNATIONAL LABOUR ORGANIZATION"), a date ("Juin 2025") or a short section heading
     ("Table of contents"): a stored title or a cover line that says nothing about the subject."""
-    from whatworks.describe.kind import fold
-
     line = re.sub(r"\s+", " ", text).strip()
     if _generic(line):
         return True
     # "INTERNATIONAL LABOUR ORGANIZATION", "Organisation internationale du Travail – Bureau de l'évaluation"
     lead = re.split(r"\s+[\u2013\u2014|-]\s+", line)[0]
-    if any(fold(lead) == fold(n) for spec in vocab()["organisations"].values() for n in spec["names"]):
+    if any(fold(lead) == fold(n) for c in organisations().values() for n in c.all()):
         return True
     d = _date_re().search(line)
     if d and len(line) - (d.end() - d.start()) < 12:
@@ -259,19 +258,19 @@ def _not_a_title(text: str) -> bool:
 def _generic(text: str) -> bool:
     """Nothing but the name of a document kind and words such as "final", "draft", "report"
     ("Résumé de l'évaluation", "PROJECT COMPLETION REPORT", "Rapport final")."""
-    from whatworks.describe.kind import fold, phrase_sets
+    from whatworks.describe.kind import phrase_sets
 
     folded = fold(text)
     covered = list(folded)
     for _, m in phrase_sets()["title"].finditer(text):
         covered[m.start(): m.end()] = " " * (m.end() - m.start())
     rest = re.findall(r"[^\W\d_]+", "".join(covered))
-    generic = {fold(w) for w in vocab().get("generic_title_words") or []}
+    generic = {fold(w) for w in vocab.load("metadata").terms("generic_title_words")}
     return all(w in generic for w in rest)
 
 
 def _names_section(text: str) -> bool:
-    from whatworks.describe.sections import heading_kinds
+    from whatworks.describe.headings import heading_kinds
 
     return bool(heading_kinds(re.sub(r"\s+", " ", text).strip()))
 
@@ -299,7 +298,7 @@ def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tu
         scores[org] += 3 * min(len(cover), 2) + 0.3 * min(len(ms), 10)
         where.setdefault(org, view.evidence(ms[0].start(), ms[0].end()))
     ilo = next((pc for pc in codes or [] if pc.system == "ilo"), None)
-    if ilo is not None and "ILO" in vocab()["organisations"]:
+    if ilo is not None and "ILO" in organisations():
         # a TC symbol (RAF/13/04/IRL) is the ILO's own: its projects' reports are the ILO's,
         # whoever the donor named on the cover ("Donor: Sweden (Sida)")
         scores["ILO"] += 6
@@ -310,7 +309,7 @@ def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tu
     ranked = sorted(scores.values(), reverse=True)
     margin = ranked[0] - (ranked[1] if len(ranked) > 1 else 0)
     conf = min(0.95, 0.5 + margin / 20)
-    home = vocab()["organisations"][best].get("home")
+    home = organisations()[best].get("home")
     return Value(best, round(conf, 3), where.get(best)), home
 
 
@@ -493,7 +492,7 @@ def evaluation_type_of(view: DocView, codes: list[tuple[ProjectCode, int, int]])
         for cls in specific:
             pat = _pattern("evaluation_type", cls)
             m = pat.search(text) if pat else None
-            if m is None and where == "title" and cls in vocab().get("evaluation_type_title_only", {}):
+            if m is None and where == "title" and cls in vocab.load("evaluation_types_title"):
                 pat = _pattern("evaluation_type_title_only", cls)
                 m = pat.search(text) if pat else None
             if m:
@@ -721,11 +720,6 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
 def _evidence_in(view: DocView, needle: str) -> Evidence:
     i = view.text.find(needle)
     return view.evidence(i, i + len(needle)) if i >= 0 else Evidence(None, needle)
-
-
-def iso3_names() -> dict[str, str]:
-    """ISO3 → English country name (for reports and the web view)."""
-    return {k: v["name"] for k, v in countries().items()}
 
 
 __all__ = ["extract_metadata", "ILO_REGIONS"]

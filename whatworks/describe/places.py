@@ -20,6 +20,8 @@ from typing import Any
 
 import yaml
 
+from whatworks import vocab
+
 #: The ILO's regions, in the order the ILO lists them.
 ILO_REGIONS = ("Africa", "Americas", "Arab States", "Asia and the Pacific", "Europe and Central Asia",
                "Global/interregional")
@@ -50,8 +52,9 @@ def countries() -> dict[str, dict[str, Any]]:
 
 
 @lru_cache(maxsize=1)
-def regions_data() -> dict[str, Any]:
-    return yaml.safe_load(_data("regions.yaml"))
+def ilo_codes() -> dict[str, Any]:
+    """Lookups for ILO TC project symbols (ilo_codes.yaml): scope codes and ILO country codes."""
+    return yaml.safe_load(_data("ilo_codes.yaml"))
 
 
 def trie_regex(words: list[str]) -> str:
@@ -91,14 +94,13 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[str | None, str | None]
                 add(name, (iso3, None))
         for name in c["variants"]:
             add(name, (iso3, None))
-    data = regions_data()
-    for phrase in data.get("not_countries", []):
+    for phrase in vocab.load("place_words").terms("not_country"):
         table[phrase] = (None, None)  # wins over the country inside it; names nothing
-    for key, area in data.get("areas", {}).items():
-        for name in area["names"]:
+    for key, area in vocab.load("areas").items():
+        for name in area.all():
             add(name, (None, key))
-    for region, names in data.get("ilo_regions", {}).items():
-        for name in names:
+    for region, concept in vocab.load("regions").items():
+        for name in concept.all():
             if name[:1].islower():  # "global", "worldwide": words, kept for scope, not places
                 continue
             add(name, (None, region))
@@ -110,7 +112,7 @@ def _matcher() -> tuple[re.Pattern[str], dict[str, tuple[str | None, str | None]
 @lru_cache(maxsize=1)
 def _not_country_before() -> re.Pattern[str] | None:
     """"Embassy of " and the like, ending right before a country name."""
-    phrases = regions_data().get("not_country_before") or []
+    phrases = vocab.load("place_words").terms("not_country_before")
     if not phrases:
         return None
     alt = "|".join(re.escape(p).replace(r"\ ", r"\s+") for p in sorted(phrases, key=len, reverse=True))
@@ -161,10 +163,10 @@ def area_regions(area: str) -> tuple[list[str], list[str]]:
         m49 = {"Africa": ["Africa"], "Americas": ["Americas"], "Arab States": ["Asia", "Western Asia"],
                "Asia and the Pacific": ["Asia"], "Europe and Central Asia": ["Europe"]}.get(area, [])
         return [area], m49
-    spec = regions_data().get("areas", {}).get(area)
+    spec = vocab.load("areas").get(area)
     if not spec:
         return [], []
-    return list(spec.get("ilo", [])), list(spec.get("m49", []))
+    return list(spec.get("ilo_regions", [])), list(spec.get("m49_regions", []))
 
 
 def country_name(iso3: str) -> str:
@@ -175,7 +177,7 @@ def country_name(iso3: str) -> str:
 def resolve_country_code(code: str) -> str | None:
     """An ISO3 code for a three-letter code from a project symbol (ILO's own codes included)."""
     code = code.upper()
-    ilo = regions_data().get("ilo_country_codes", {})
+    ilo = ilo_codes().get("ilo_country_codes", {})
     if code in ilo:
         return ilo[code]
     return code if code in countries() else None

@@ -4,348 +4,38 @@ A synthesis reads a report by its parts (findings, conclusions, recommendations,
 lessons learned…), whatever the language or numbering. Headings come from the
 readers (`heading` blocks with a level); short bold, numbered or upper-case lines the
 reader missed are promoted when their words name a known section. The vocabulary is in
-data/headings.yaml. A section runs until the next heading of the same or a higher
-level; table-of-contents entries never become sections.
+data/headings.yaml, heading_words.yaml and item_markers.yaml. A section runs until the next
+heading of the same or a higher level; table-of-contents entries never become sections.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
-from functools import lru_cache
-from pathlib import Path
+from dataclasses import dataclass
 
-import yaml
-
+from whatworks.describe.headings import (
+    CONTAINED_OK,
+    CONTAINERS,
+    FINDINGS_FAMILY,
+    ITEM_SECTION,
+    Vocabulary,
+    first_line,
+    heading_kinds,
+    is_annex_heading,
+    item_marker,
+    numbering_depth,
+    phrase_at,
+    skip_modifiers,
+    vocabulary,
+)
+from whatworks.describe.markers import first_item_start
 from whatworks.model import Block, Document, Section
+from whatworks.text import normalize_heading, split_number
 
 log = logging.getLogger(__name__)
 
-DATA = Path(__file__).resolve().parent.parent / "data"
-
-#: Kinds whose sub-headings belong to them whatever their words say (an annex's
-#: "Background" is not the report's background).
-CONTAINERS = ("annex", "terms_of_reference", "people_met", "references", "acronyms",
-              "table_of_contents", "front_matter", "management_response")
-#: Kinds a container may still hold as themselves (ILO templates sit in annexes).
-CONTAINED_OK = ("lessons_learned", "good_practices")
-#: The evaluation criteria under which findings are often organised.
-CRITERIA = ("relevance", "coherence", "design", "effectiveness", "efficiency", "impact",
-            "sustainability")
-FINDINGS_FAMILY = ("findings", *CRITERIA)
-#: Item kind → the section kind that holds it.
-ITEM_SECTION = {
-    "recommendation": "recommendations",
-    "finding": "findings",
-    "conclusion": "conclusions",
-    "lesson_learned": "lessons_learned",
-    "good_practice": "good_practices",
-}
-
-
-# --- text helpers -------------------------------------------------------------------
-
-
-class _FoldTable(dict):
-    """str.translate table that folds a character the first time it is seen."""
-
-    def __missing__(self, code: int) -> str:
-        c = chr(code)
-        d = unicodedata.normalize("NFKD", c)
-        low = (d[0] if d else c).lower()
-        self[code] = value = low[0] if low else c
-        return value
-
-
-_FOLD = _FoldTable()
-
-
-def fold(text: str) -> str:
-    """Lower case without accents, one character for one, so spans stay valid."""
-    if text.isascii():
-        return text.lower()
-    return text.translate(_FOLD)
-
-
-def load_yaml(name: str) -> dict:
-    """A data file (the C loader when PyYAML has it: these files are read on every run)."""
-    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-    return yaml.load((DATA / name).read_text(encoding="utf-8"), Loader=loader)
-
-
-_BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
-_NUMBERING = re.compile(
-    rf"^\s*(?:{_BULLET}+\s*)?"
-    r"(?:(?:chapter|chapitre|cap[ií]tulo|part|partie|parte|section|secci[oó]n|sec[cç][aã]o|se[cç][aã]o)\s+)?"
-    r"(?P<num>\d{1,2}(?:\.\d{1,2}){0,4}\.?(?=[\s:)\-\u2013\u2014]|[A-Za-z\u00c0-\u024f])"
-    r"|[IVXLC]{1,6}(?:[.):]|\s+[\-\u2013\u2014])"
-    r"|[A-Za-z][.)])"
-    r"[\s.):\-\u2013\u2014]*",
-    re.IGNORECASE,
-)
-_BULLET_ONLY = re.compile(rf"^\s*{_BULLET}+\s*")
-_FOOTNOTE_TAIL = re.compile(r"(?<=[A-Za-z\u00c0-\u024f)])(?:\d{1,3}|[\u00b9\u00b2\u00b3\u2070-\u2079]+|Footnote\s*\w+)\s*$")
-
-
-def split_number(text: str) -> tuple[str, str | None]:
-    """("4.2 Relevance") → ("Relevance", "4.2"); bullets are dropped too."""
-    m = _NUMBERING.match(text)
-    if m and m.end() < len(text):
-        num = m.group("num").rstrip(".):-\u2013\u2014 ")
-        return text[m.end():].strip(), num
-    m = _BULLET_ONLY.match(text)
-    if m and m.end() < len(text):
-        return text[m.end():].strip(), None
-    return text.strip(), None
-
-
-def first_line(text: str) -> str:
-    return text.strip().split("\n", 1)[0].strip()
-
-
-def normalize(text: str) -> str:
-    """Words of a heading for matching: folded, punctuation out, list separators → 'and'."""
-    text = _FOOTNOTE_TAIL.sub("", text.strip())
-    t = fold(text).replace("\u0153", "oe").replace("\u00e6", "ae")
-    t = re.sub(r"\s*[,;/&+]\s*", " and ", t)
-    t = re.sub(r"[^a-z0-9]+", " ", t)
-    return " ".join(t.split())
-
-
-def numbering_depth(number: str | None) -> int | None:
-    """"4" → 1, "4.2" → 2, "4.2.1" → 3; letters/roman → None."""
-    if not number or not re.fullmatch(r"\d+(?:\.\d+)*\.?", number):
-        return None
-    parts = [p for p in number.rstrip(".").split(".")]
-    if len(parts) > 1 and parts[-1] == "0":  # "1.0 Introduction"
-        parts = parts[:-1]
-    return len(parts)
-
-
-# --- vocabulary -------------------------------------------------------------------------
-
-
-@dataclass
-class Vocabulary:
-    phrases: dict[tuple[str, ...], str]
-    modifiers: list[tuple[str, ...]]
-    annex_words: set[str]
-    annex_kinds: set[str]
-    markers: dict[str, re.Pattern]  # item kind → pattern on folded text
-    words: dict[str, list[str]]  # item kind → its marker words, normalised ("recommendation")
-    list_intros: list[str] = field(default_factory=list)
-    conjunctions: frozenset[str] = frozenset()
-    summary_of: frozenset[str] = frozenset()
-    key_words: frozenset[str] = frozenset()
-    post_modifiers: frozenset[str] = frozenset()
-    max_len: int = 1
-
-
-def _words(phrase: str) -> tuple[str, ...]:
-    return tuple(normalize(phrase).split())
-
-
-@lru_cache(maxsize=1)
-def vocabulary() -> Vocabulary:
-    data = load_yaml("headings.yaml")
-    phrases: dict[tuple[str, ...], str] = {}
-    for kind, by_lang in data["kinds"].items():
-        for lang_phrases in by_lang.values():
-            for p in lang_phrases:
-                w = _words(str(p))
-                if w and w not in phrases:
-                    phrases[w] = kind
-    modifiers = sorted({_words(str(m)) for ms in data["modifiers"].values() for m in ms} - {()},
-                       key=len, reverse=True)
-    markers = {}
-    marker_words = {}
-    for item_kind, spec in data["item_markers"].items():
-        words = sorted((normalize(w) for w in spec["words"]), key=len, reverse=True)
-        marker_words[item_kind] = words
-        alt = "|".join(re.escape(w).replace(r"\ ", r"\s+") for w in words)
-        short = "|".join(re.escape(s) for s in sorted(spec.get("short", []), key=len, reverse=True))
-        markers[item_kind] = re.compile(
-            rf"^\s*(?:{_BULLET}\s*)?(?:\(\s*)?"
-            rf"(?:(?P<word>{alt})s?\s*(?:n\.?\s?[o\u00b0\u00ba]\.?|nr\.?|num\.?|#)?\s*"
-            rf"(?P<num>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?)"
-            rf"|(?P<short>{short})\s?(?P<snum>\d{{1,2}}(?:\.\d{{1,2}})?[a-z]?))"
-            r"(?![\d%])\s*(?:[:.)\-\u2013\u2014\]]|(?=\s)|$)"
-        )
-    intros = [normalize(s) for ss in data.get("list_intros", {}).values() for s in ss]
-    return Vocabulary(
-        phrases=phrases,
-        modifiers=modifiers,
-        annex_words={normalize(w) for w in data["annex_words"]},
-        annex_kinds=set(data["annex_kinds"]),
-        markers=markers,
-        words=marker_words,
-        list_intros=intros,
-        conjunctions=frozenset(normalize(w) for w in data["conjunctions"]),
-        summary_of=frozenset(normalize(w) for w in data["summary_of"]),
-        key_words=frozenset(normalize(w) for w in data["key_words"]),
-        post_modifiers=frozenset(normalize(w) for ws in data.get("post_modifiers", {}).values() for w in ws),
-        max_len=max(len(p) for p in phrases),
-    )
-
-
-def _phrase_at(words: list[str], i: int, v: Vocabulary) -> tuple[str, int] | None:
-    for n in range(min(v.max_len, len(words) - i), 0, -1):
-        kind = v.phrases.get(tuple(words[i:i + n]))
-        if kind:
-            return kind, n
-    return None
-
-
-def _skip_modifiers(words: list[str], i: int, v: Vocabulary) -> list[int]:
-    """Positions to try after dropping leading modifiers ("Key", "Summary of", "Main")."""
-    starts = [i]
-    moved = True
-    while moved:
-        moved = False
-        for m in v.modifiers:
-            if tuple(words[i:i + len(m)]) == m and i + len(m) < len(words):
-                i += len(m)
-                starts.append(i)
-                moved = True
-                break
-    return starts
-
-
-def _match(words: list[str], v: Vocabulary) -> list[str]:
-    return _match_start(words, v) or _match_parts(words, v)
-
-
-def _parts(words: list[str], v: Vocabulary) -> list[list[str]]:
-    """"objectives and methodology of the evaluation" → [[objectives], [methodology, of, …]]."""
-    parts: list[list[str]] = [[]]
-    for w in words:
-        if w in v.conjunctions:
-            parts.append([])
-        else:
-            parts[-1].append(w)
-    return [p for p in parts if p]
-
-
-def _match_parts(words: list[str], v: Vocabulary) -> list[str]:
-    """A short heading whose first words name nothing, joined by "and" to words that do:
-    "Objectifs et méthodologie de l'évaluation", "Propósito, alcance y metodología de la
-    evaluación", "Desafios e lições aprendidas". The qualifier ending the last part ("of the
-    evaluation") belongs to every part."""
-    if len(words) > 10:
-        return []
-    parts = _parts(words, v)
-    if len(parts) < 2:
-        return []
-    last = parts[-1]
-    cut = next((i for i, w in enumerate(last) if i > 0 and w in v.summary_of), None)
-    qualifier = last[cut:] if cut is not None else []
-    kinds: list[str] = []
-    for k, part in enumerate(parts):
-        if not kinds and k > 0 and len(parts[k - 1]) > 2:
-            break  # "Core Issue #5: Economy and Efficiency": a topic with a criterion in it
-        for cand in ([part + qualifier] if qualifier and part is not last else []) + [part]:
-            found = _match_start(cand, v, whole=True)
-            if found:
-                kinds += [x for x in found if x not in kinds]
-                break
-    return kinds
-
-
-def _match_start(words: list[str], v: Vocabulary, whole: bool = False) -> list[str]:
-    """The kinds a heading names from its first words (after modifiers); `whole`: the
-    phrase must be all of `words` (bar trailing modifiers such as "principales")."""
-    for start in _skip_modifiers(words, 0, v):
-        hit = _phrase_at(words, start, v)
-        if not hit:
-            continue
-        kind, n = hit
-        end = start + n
-        if whole and not all(w in v.post_modifiers for w in words[end:]):
-            continue
-        if len(words) - end > 12:  # a sentence that happens to start with "Impact…"
-            return []
-        kinds = [kind]
-        j = end
-        while j < len(words):
-            # "Summary of findings and recommendations": what the summary is of counts too
-            joins = v.conjunctions | (v.summary_of if kind == "executive_summary" else frozenset())
-            if words[j] in joins:
-                for s in _skip_modifiers(words, j + 1, v):
-                    more = _phrase_at(words, s, v)
-                    if more:
-                        if more[0] not in kinds:
-                            kinds.append(more[0])
-                        j = s + more[1] - 1
-                        break
-            j += 1
-        return kinds
-    return []
-
-
-def item_marker(text: str) -> tuple[str, str, int] | None:
-    """("Recommendation 3: Do X") → ("recommendation", "3", end of the marker)."""
-    head = fold(text[:80])
-    for kind, pattern in vocabulary().markers.items():
-        m = pattern.match(head)
-        if m:
-            if m.group("word") and head[m.end("word"): m.end("word") + 1] == "s" \
-                    and not head[m.end():].strip(" .:-\u2013\u2014"):
-                continue  # "Main Findings 10": a contents line and its page, not finding 10
-            num = m.group("num") or m.group("snum")
-            if m.group("short"):
-                num = text[m.start("short"):m.end("snum")].strip()
-            return kind, num, m.end()
-    return None
-
-
-def heading_kinds(text: str) -> list[str]:
-    """Section kinds a heading names, main one first; [] when it names none.
-
-    "3. Conclusions and recommendations" → ["conclusions", "recommendations"];
-    "Annexe 2 : Termes de référence" → ["terms_of_reference"]; "Annex C" → ["annex"].
-    """
-    v = vocabulary()
-    title, _ = split_number(first_line(text))
-    words = normalize(title).split()
-    if not words:
-        return []
-    if words[0] in v.annex_words:
-        rest = words[1:]
-        if rest and re.fullmatch(r"\d+|[a-z]|[ivx]+", rest[0]):
-            rest = rest[1:]
-        kinds = _match(rest, v) if rest else []
-        kept = [k for k in kinds if k in v.annex_kinds]
-        return kept or ["annex"]
-    if item_marker(title) or item_marker(text):
-        return []
-    # "Terms of reference: final evaluation of …", "Conclusions – Relevance": the words
-    # before the colon or dash name the section, the rest is a subtitle
-    parts = re.split(r"\s*:\s*|\s+[\u2013\u2014-]\s+", title)
-    if len(parts) > 1:
-        kinds = _match(normalize(parts[0]).split(), v)
-        if kinds:
-            return kinds
-        # "Performance: Issue #4 – Achievement of expected outcomes": a short lead-in,
-        # then the words that name the section
-        if len(parts[0].split()) <= 2:
-            for part in parts[1:]:
-                part_words = normalize(part).split()
-                if 0 < len(part_words) <= 8:
-                    kinds = _match(part_words, v)
-                    if kinds:
-                        return kinds
-    kinds = _match(words, v)
-    first = title.split()[0]
-    if not kinds and len(words) > 1 and first.isupper() and first.isalpha() and len(first) <= 6 \
-            and not title.isupper():
-        kinds = _match(words[1:], v)  # "ABSB Management Response", "ILO Lessons learned"
-    return kinds
-
-
-# --- table of contents --------------------------------------------------------------------
 
 _LEADER = re.compile(r"(?:\.{3,}|\u2026{2,}|_{3,}|(?:\s?\.\s){3,}|-{4,}|\u00b7{3,})\s*\(?\d{1,3}\)?\s*$")
 _TRAILING_PAGE = re.compile(r"[A-Za-z\u00c0-\u024f)]\s+\d{1,3}\s*$")
@@ -416,11 +106,11 @@ def _exact(text: str) -> bool:
     """The whole line is a known heading phrase (after numbering and modifiers)."""
     v = vocabulary()
     title, _ = split_number(first_line(text))
-    words = normalize(title).split()
+    words = normalize_heading(title).split()
     if words and words[0] in v.annex_words:
         return len(words) <= 10
-    for start in _skip_modifiers(words, 0, v):
-        hit = _phrase_at(words, start, v)
+    for start in skip_modifiers(words, 0, v):
+        hit = phrase_at(words, start, v)
         if hit and _rest_names(words, start + hit[1], v):
             return True
     return False
@@ -436,8 +126,8 @@ def _rest_names(words: list[str], j: int, v: Vocabulary) -> bool:
         if words[j] not in v.conjunctions:
             return False
         hit = None
-        for s in _skip_modifiers(words, j + 1, v):
-            hit = _phrase_at(words, s, v)
+        for s in skip_modifiers(words, j + 1, v):
+            hit = phrase_at(words, s, v)
             if hit:
                 j = s + hit[1]
                 break
@@ -507,11 +197,6 @@ def _chapter_level(cands: list[_Candidate]) -> int:
     reader = [c.level for c in cands if not c.promoted and c.level]
     return min(reader) if reader else 1
 
-
-def is_annex_heading(text: str) -> bool:
-    """"Annex 2: …", "Anexo B", "Appendix C": a heading that opens the back matter."""
-    words = normalize(split_number(first_line(text))[0]).split()
-    return bool(words) and words[0] in vocabulary().annex_words
 
 
 def _is_annex(c: _Candidate) -> bool:
@@ -684,8 +369,6 @@ def section_kinds(section: Section) -> list[str]:
 def _split_combined(blocks: list[Block], sections: list[Section]) -> list[Section]:
     """"Conclusions and recommendations" with no sub-heading for the recommendations:
     a nested section from the first numbered recommendation on."""
-    from whatworks.describe.items import first_item_start
-
     out = []
     for s in sections:
         kinds = heading_kinds(s.heading)

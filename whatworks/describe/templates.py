@@ -13,8 +13,10 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from whatworks.describe.sections import first_line, load_yaml, normalize, split_number, vocabulary
+from whatworks import vocab
+from whatworks.describe.headings import first_line, vocabulary
 from whatworks.model import Block, Item, Section
+from whatworks.text import normalize_heading, split_number, tokens, words
 
 TEMPLATE_KINDS = ("lesson_learned", "good_practice")
 
@@ -28,24 +30,23 @@ class _Labels:
     priority_values: list[str]
 
 
-def _phrases(by_lang: dict[str, list[str]]) -> list[str]:
-    return sorted({normalize(str(p)) for ps in by_lang.values() for p in ps} - {""},
-                  key=len, reverse=True)
+def _phrases(terms: list[str]) -> list[str]:
+    return sorted({normalize_heading(p) for p in terms} - {""}, key=len, reverse=True)
 
 
 @lru_cache(maxsize=1)
 def labels() -> _Labels:
-    data = load_yaml("templates.yaml")
-    fields = {}
-    for kind, spec in data["fields"].items():
-        pairs = [(p, key) for key, by_lang in spec.items() for p in _phrases(by_lang)]
-        fields[kind] = sorted(pairs, key=lambda x: len(x[0]), reverse=True)
+    templates, rec = vocab.load("templates"), vocab.load("recommendation_fields")
+    fields: dict[str, list[tuple[str, str]]] = {}
+    for concept in vocab.load("template_fields").values():
+        fields.setdefault(concept.get("template"), []).extend(
+            (p, concept.get("field")) for p in _phrases(concept.all()))
     return _Labels(
-        titles={k: _phrases(v) for k, v in data["titles"].items()},
-        header=_phrases(data["header"]),
-        fields=fields,
-        recommendation={k: _phrases(v) for k, v in data["recommendation_fields"].items()},
-        priority_values=_phrases(data.get("priority_values", {})),
+        titles={k: _phrases(templates.terms(k)) for k in TEMPLATE_KINDS},
+        header=_phrases(templates.terms("header")),
+        fields={k: sorted(pairs, key=lambda x: len(x[0]), reverse=True) for k, pairs in fields.items()},
+        recommendation={k: _phrases(c.all()) for k, c in rec.items()},
+        priority_values=_phrases([w for c in vocab.load("priorities").values() for w in c.all()]),
     )
 
 
@@ -69,7 +70,7 @@ def _strip_annex(norm: str) -> str:
 
 def template_title(text: str) -> str | None:
     """The template kind a line opens ("ILO Lesson Learned Template 2" → lesson_learned)."""
-    norm = _strip_annex(normalize(split_number(first_line(text))[0]))
+    norm = _strip_annex(normalize_heading(split_number(first_line(text))[0]))
     if len(norm.split()) > 16:
         return None
     for kind, phrases in labels().titles.items():
@@ -94,7 +95,7 @@ def _by_first_word() -> dict[str, dict[str, list[tuple[str, str]]]]:
 
 def _label(text: str, kind: str) -> tuple[str, int] | None:
     """(field key, number of label words) when `text` starts with a field label."""
-    norm = normalize(text[:300])
+    norm = normalize_heading(text[:300])
     first = norm.split(" ", 1)[0]
     for p, key in _by_first_word()[kind].get(first, ()):
         if _starts(norm, p):
@@ -103,27 +104,24 @@ def _label(text: str, kind: str) -> tuple[str, int] | None:
 
 
 def _is_header(text: str) -> bool:
-    norm = normalize(text[:120])
+    norm = normalize_heading(text[:120])
     return any(_starts(norm, p) for p in labels().header)
-
-
-_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 
 def _after_label(text: str, nwords: int) -> str:
     """What follows a label: past its words, a parenthesis and a colon or dash."""
     head = text[:300]
     colon = head.find(":")
-    if 0 < colon < 250 and len(_WORD.findall(head[:colon])) <= nwords + 16:
+    if 0 < colon < 250 and len(words(head[:colon])) <= nwords + 16:
         rest = text[colon + 1:].strip()
         if rest.endswith(":") and ":" not in rest[:-1] and len(rest.split()) <= 15:
             return ""  # "Relevant conditions and Context: limitations or advice…:" is all label
         return rest
     pos = 0
-    for k, m in enumerate(_WORD.finditer(text)):
+    for k, (_, _, end) in enumerate(tokens(text)):
         if k == nwords:
             break
-        pos = m.end()
+        pos = end
     rest = text[pos:]
     m = re.match(r"\s*\([^)]*\)", rest)
     if m:
@@ -226,13 +224,14 @@ def find_templates(blocks: list[Block], sections: list[Section]) -> list[tuple[i
     return out
 
 
-_CONTENT = re.compile(r"[^\W\d_]{4,}", re.UNICODE)
+def _content_words(text: str) -> set[str]:
+    """Words of four letters or more: what a lesson is about."""
+    return {w for w in words(text) if len(w) >= 4 and w.isalpha()}
 
 
 def similar(a: str, b: str, threshold: float = 0.5) -> bool:
     """Two texts tell the same lesson: most content words of the shorter are in the longer."""
-    wa = {w.lower() for w in _CONTENT.findall(a)}
-    wb = {w.lower() for w in _CONTENT.findall(b)}
+    wa, wb = _content_words(a), _content_words(b)
     if not wa or not wb:
         return False
     return len(wa & wb) / min(len(wa), len(wb)) >= threshold

@@ -109,13 +109,13 @@ def check_zip(path: Path) -> None:
 @lru_cache(maxsize=1)
 def _style_words() -> tuple[re.Pattern[str], frozenset[str], frozenset[str]]:
     """(heading name pattern, title names, caption names) from whatworks/data/docx_styles.yaml."""
-    import yaml
+    from whatworks import vocab
 
-    data = yaml.safe_load((Path(__file__).resolve().parent.parent / "data" / "docx_styles.yaml").read_text("utf-8"))
-    words = sorted(data["heading_words"], key=len, reverse=True)
+    styles = vocab.load("docx_styles")
+    words = sorted(styles.terms("heading"), key=len, reverse=True)
     pattern = re.compile(r"^(?:" + "|".join(map(re.escape, words)) + r")\s*([1-9])$", re.IGNORECASE)
-    return (pattern, frozenset(x.lower() for x in data["title_words"]),
-            frozenset(x.lower() for x in data["caption_words"]))
+    return (pattern, frozenset(x.lower() for x in styles.terms("title")),
+            frozenset(x.lower() for x in styles.terms("caption")))
 
 
 class _Style:

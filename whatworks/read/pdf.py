@@ -39,6 +39,7 @@ from whatworks.read.pdf_layout import (
     page_label,
 )
 from whatworks.read.pdf_text import CONTROL_RE, Word, clean, has_image, page_rulings, page_words
+from whatworks.text import words
 
 log = logging.getLogger(__name__)
 
@@ -365,7 +366,8 @@ def _assign_levels(document: Document, stats: Stats) -> None:
 
 
 def _key(text: str) -> str:
-    return re.sub(r"[\W_]+", "", text.lower())
+    """A bookmark or a block as one folded string of its words (case, accents, punctuation off)."""
+    return "".join(words(text))
 
 
 def _apply_outline(document: Document, outline: list[tuple[int, str, int]]) -> None:

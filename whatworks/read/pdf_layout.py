@@ -21,6 +21,7 @@ from collections import Counter, defaultdict
 
 from whatworks.read.pdf_text import Word
 from whatworks.read.pdf_vocab import PAGE_NUMBER_RE
+from whatworks.text import fold
 
 #: Gap between two words (in ems) above which they belong to different fragments.
 WORD_GAP = 1.5
@@ -249,7 +250,8 @@ class Stats:
 
 
 def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", text.lower())).strip()
+    """A margin line with its numbers as #, so "Page 3" and "Page 4" repeat as one line."""
+    return re.sub(r"\s+", " ", re.sub(r"\d+", "#", fold(text))).strip()
 
 
 def mark_running(pages: list[PageData]) -> None:

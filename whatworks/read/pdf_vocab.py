@@ -1,4 +1,4 @@
-"""The words the PDF reader recognises, compiled once from whatworks/data/pdf_layout.yaml.
+"""The words the PDF reader recognises, compiled once from whatworks/data/pdf_layout.yaml (vocab.load).
 
 Captions, bold lead-ins, page-number words, bold font names and hyphenated compounds
 differ by language; keeping them in a data file lets a new language be added without
@@ -9,11 +9,8 @@ per-line checks stay as cheap as the constants they replace.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
-import yaml
-
-DATA = Path(__file__).resolve().parent.parent / "data" / "pdf_layout.yaml"
+from whatworks import vocab
 
 
 def _alternation(words: list[str]) -> str:
@@ -21,30 +18,24 @@ def _alternation(words: list[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(set(words), key=len, reverse=True))
 
 
-def _load() -> dict:
-    with open(DATA, encoding="utf-8") as f:
-        return yaml.safe_load(f)
-
-
-_DATA = _load()
+_DATA = vocab.load("pdf_layout")
 
 CAPTION_RE = re.compile(
-    rf"^({_alternation(_DATA['captions'])})\s*(n[°o]\s*)?[\dIVXivx]+([.\-]\d+)*\s*[:.\-–—]?",
+    rf"^({_alternation(_DATA.terms('caption'))})\s*(n[°o]\s*)?[\dIVXivx]+([.\-]\d+)*\s*[:.\-–—]?",
     re.IGNORECASE,
 )
 #: "Finding 2." / "Recommendation 3:" in bold at a paragraph start: a paragraph, not a heading.
 ITEM_LEAD_RE = re.compile(
-    rf"^({_alternation(_DATA['item_leads'])})s?\s*(n[°o]\s*)?[\dIVX]+[\d.]*\s*[.:\-–—)]",
+    rf"^({_alternation(_DATA.terms('item_lead'))})s?\s*(n[°o]\s*)?[\dIVX]+[\d.]*\s*[.:\-–—)]",
     re.IGNORECASE,
 )
 PAGE_NUMBER_RE = re.compile(
-    rf"^[-–—(|]?\s*(?:(?:{_alternation(_DATA['page_words'])})\s*)?(\d{{1,4}}|[ivxlc]{{1,7}})"
-    rf"(?:\s*(?:{_alternation(_DATA['page_of_words'] + ['/'])})\s*\d{{1,4}})?\s*[-–—)|]?$",
+    rf"^[-–—(|]?\s*(?:(?:{_alternation(_DATA.terms('page'))})\s*)?(\d{{1,4}}|[ivxlc]{{1,7}})"
+    rf"(?:\s*(?:{_alternation(_DATA.terms('page_of') + ['/'])})\s*\d{{1,4}})?\s*[-–—)|]?$",
     re.IGNORECASE,
 )
-BOLD_NAME_RE = re.compile(_alternation(_DATA["bold_font_words"]).encode(), re.IGNORECASE)
+BOLD_NAME_RE = re.compile(_alternation(_DATA.terms("bold_font")).encode(), re.IGNORECASE)
 
-_HYPHEN = _DATA["hyphenation"]
-HYPHEN_PREFIXES = frozenset(w.lower() for w in _HYPHEN["prefixes"])
-HYPHEN_PARTS = frozenset(w.lower() for w in _HYPHEN["parts"])
-HYPHEN_COMPOUNDS = frozenset(w.lower() for w in _HYPHEN["compounds"])
+HYPHEN_PREFIXES = frozenset(w.lower() for w in _DATA.terms("hyphen_prefix"))
+HYPHEN_PARTS = frozenset(w.lower() for w in _DATA.terms("hyphen_part"))
+HYPHEN_COMPOUNDS = frozenset(w.lower() for w in _DATA.terms("hyphen_compound"))

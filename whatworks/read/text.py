@@ -4,7 +4,8 @@ Text files come from everywhere (PDF extractions, e-mails, old systems), so the
 encoding is found, not assumed: BOM, then UTF-8, then charset-normalizer; if nothing
 decodes into plausible text we say so instead of reading mojibake. Form feeds and
 Markdown page markers ("--- Page 3 ---", "<!-- page 3 -->") give page numbers, so a
-quote can still be traced to its page.
+quote can still be traced to its page. Markdown itself is parsed by markdown-it-py
+(CommonMark + GFM tables), after a few repairs for what document converters write.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import html
 import logging
 import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from whatworks.errors import ReadError
@@ -217,33 +219,24 @@ PAGE_MARK_RE = re.compile(
     r"\\?\[\s*page\s+(\d{1,6})\s*\\?\])\s*$",
     re.IGNORECASE,
 )
-ATX_RE = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
-SETEXT_RE = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-HR_RE = re.compile(r"^ {0,3}(?:(?:-[ \t]*){3,}|(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$")
-FENCE_RE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-LIST_RE = re.compile(r"^(\s*)([-*+•]|\d{1,9}[.)])[ \t]+(.*)$")
-TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
-QUOTE_RE = re.compile(r"^ {0,3}>[ \t]?")
 COMMENT_RE = re.compile(r"<!--.*?-->", re.DOTALL)
+BR_RE = re.compile(r"<br\s*/?>", re.IGNORECASE)
+#: "• item": converters write it; CommonMark knows only -, * and +.
+DOT_BULLET_RE = re.compile(r"^(\s*)[•●▪][ \t]+", re.MULTILINE)
+ITEM_RE = re.compile(r"^ {0,3}(?:[-*+]|\d{1,9}[.)])[ \t]+\S")
+TABLE_SEP_RE = re.compile(r"^\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+DASH_CELL_RE = re.compile(r":?-{2,}:?")
+#: A link whose target has spaces, which CommonMark leaves as text: "[Annex 3](Annex 3.docx)".
+LOOSE_LINK_RE = re.compile(r"\[([^\]]+)\]\([^)]*\)")
 
 _INLINE = (
-    (re.compile(r"<br\s*/?>", re.IGNORECASE), "\n"),
-    (re.compile(r"!\[[^\]]*\]\([^)]*\)"), ""),  # images
-    (re.compile(r"\[([^\]]+)\]\([^)]*\)"), r"\1"),  # links
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # reference links
-    (re.compile(r"<((?:https?|mailto):[^>\s]+)>"), r"\1"),  # autolinks
-    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"), ""),  # inline HTML tags
-    (re.compile(r"`+([^`]+?)`+"), r"\1"),  # code spans
-    (re.compile(r"(\*\*|__)(?=\S)(.+?)(?<=\S)\1"), r"\2"),  # strong
-    (re.compile(r"(?<![\w*])\*(?=\S)(.+?)(?<=\S)\*(?!\*)"), r"\1"),  # emphasis
-    (re.compile(r"(?<![\w_])_(?=\S)(.+?)(?<=\S)_(?![\w_])"), r"\1"),
-    (re.compile(r"~~(?=\S)(.+?)(?<=\S)~~"), r"\1"),
-    (re.compile(r"\\([!-/:-@\[-`{-~])"), r"\1"),  # backslash escapes: US\$ → US$
+    (BR_RE, "\n"),
+    (re.compile(r"</?[A-Za-z][A-Za-z0-9-]*(?:\s[^<>]*)?/?>"), ""),  # HTML tags
 )
 
 
 def inline_text(text: str) -> str:
-    """Markdown inline markup → the text a reader sees."""
+    """HTML in Markdown (a raw block) → the text a reader sees."""
     for pattern, repl in _INLINE:
         text = pattern.sub(repl, text)
     return html.unescape(text)
@@ -286,31 +279,47 @@ def markdown_document(data: bytes, source: str, sha256: str) -> Document:
                     warnings=warnings, meta=meta)
 
 
+@lru_cache(maxsize=1)
+def _markdown():
+    """CommonMark with GFM tables and strikethrough (markdown-it-py)."""
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+def _inline(token) -> str:
+    """The text a reader sees in an inline token: links as their text, no images, <br> as a line break."""
+    out = []
+    for child in token.children or []:
+        if child.type == "text":
+            out.append(LOOSE_LINK_RE.sub(r"\1", child.content))
+        elif child.type == "code_inline":
+            out.append(child.content)
+        elif child.type == "softbreak":
+            out.append(" ")
+        elif child.type == "hardbreak" or (child.type == "html_inline" and BR_RE.fullmatch(child.content.strip())):
+            out.append("\n")
+    return "".join(out)
+
+
 class _MarkdownParser:
-    """A line-based reader of the Markdown that converters write (CommonMark blocks + GFM tables)."""
+    """Markdown's blocks as Document blocks, page by page (markdown-it-py parses each page).
+
+    Page markers ("--- Page 3 ---", "<!-- page 3 -->", "[page 3]") and form feeds split the
+    text into pages before parsing; markers counted from 0 are shifted to start at page 1.
+    """
 
     def __init__(self) -> None:
         self.pages: dict[int, list[Block]] = {}
         self.page = 1
         self.offset: int | None = None  # 1 when the markers count from 0
-        self.para: list[str] = []
-        self.item: list[str] | None = None
 
     def emit(self, kind: str, text: str, level: int | None = None, cells: list[str] | None = None) -> None:
         text = text.strip()
         if text:
             self.pages.setdefault(self.page, []).append(Block(kind, text, self.page, level=level, cells=cells))
 
-    def flush(self) -> None:
-        if self.para:
-            self.emit("paragraph", _clean_lines(inline_text(" ".join(self.para))))
-            self.para = []
-        if self.item is not None:
-            self.emit("list_item", _clean_lines(inline_text(" ".join(self.item))))
-            self.item = None
-
     def new_page(self, number: int | None) -> None:
-        self.flush()
         if number is None:
             self.page += 1
             return
@@ -320,95 +329,105 @@ class _MarkdownParser:
 
     def parse(self, text: str) -> None:
         text = COMMENT_RE.sub(lambda m: m.group(0) if PAGE_MARK_RE.match(m.group(0)) else "", text)
-        lines = text.replace("\f", "\n\f\n").split("\n")
-        i, n = 0, len(lines)
-        while i < n:
-            line = lines[i]
-            if line == "\f":  # a form feed: page break
-                self.new_page(None)
-                i += 1
-                continue
-            stripped = line.strip()
-            mark = PAGE_MARK_RE.match(line)
-            if mark:
-                self.new_page(int(next(g for g in mark.groups() if g is not None)))
-                i += 1
-                continue
-            if not stripped:
-                self.flush()
-                i += 1
-                continue
-            fence = FENCE_RE.match(line)
-            if fence:
-                self.flush()
-                j = i + 1
-                while j < n and not lines[j].strip().startswith(fence.group(1)):
-                    j += 1
-                code = "\n".join(lines[i + 1:j])
-                self.emit("paragraph", code)
-                i = j + 1
-                continue
-            atx = ATX_RE.match(line)
-            if atx:
-                self.flush()
-                self.emit("heading", _clean(inline_text(atx.group(2) or "")), level=len(atx.group(1)))
-                i += 1
-                continue
-            setext = SETEXT_RE.match(line)
-            if setext and self.para and self.item is None:
-                heading = _clean(inline_text(" ".join(self.para)))
-                self.para = []
-                self.emit("heading", heading, level=1 if setext.group(1)[0] == "=" else 2)
-                i += 1
-                continue
-            if HR_RE.match(line):
-                self.flush()
-                i += 1
-                continue
-            if "|" in line and (stripped.startswith("|") or (i + 1 < n and TABLE_SEP_RE.match(lines[i + 1])
-                                                             and "-" in lines[i + 1])):
-                self.flush()
-                while i < n and "|" in lines[i] and lines[i].strip() and not PAGE_MARK_RE.match(lines[i]):
-                    row = lines[i]
-                    if not (TABLE_SEP_RE.match(row) and "-" in row):
-                        cells = [_clean_lines(inline_text(c)) for c in _split_row(row)]
-                        if any(cells):
-                            self.emit("table_row", " | ".join(cells), cells=cells)
-                    i += 1
-                continue
-            quote = QUOTE_RE.match(line)
-            if quote:
-                line = line[quote.end():]
-                stripped = line.strip()
-                if not stripped:
-                    self.flush()
-                    i += 1
-                    continue
-            item = LIST_RE.match(line)
-            if item:
-                self.flush()
-                marker = item.group(2)
-                body = item.group(3)
-                self.item = [f"{marker} {body}" if marker[0].isdigit() else body]
-                i += 1
-                continue
-            if self.item is not None:
-                self.item.append(stripped)  # continuation of the list item (indented or lazy)
+        text = DOT_BULLET_RE.sub(r"\1- ", text)
+        lines: list[str] = []
+        for line in _as_converters_mean(text.replace("\f", "\n\f\n").split("\n")):
+            mark = None if line == "\f" else PAGE_MARK_RE.match(line)
+            if line == "\f" or mark:
+                self.blocks("\n".join(lines))
+                lines = []
+                self.new_page(int(next(g for g in mark.groups() if g is not None)) if mark else None)
             else:
-                self.para.append(stripped)
-            i += 1
-        self.flush()
+                lines.append(line)
+        self.blocks("\n".join(lines))
+
+    def blocks(self, text: str) -> None:
+        """Emit the blocks of one page's Markdown."""
+        if not text.strip():
+            return
+        tokens = _markdown().parse(text)
+        lines = text.split("\n")
+        items: list[list] = []  # open list items: [number prefix, first paragraph emitted]
+        row: list[str] | None = None
+        width = 0  # cells the row has in the source (markdown-it pads a short row to the header's)
+        for i, tok in enumerate(tokens):
+            kind = tok.type
+            if kind == "heading_open":
+                self.emit("heading", _clean(_inline(tokens[i + 1])), level=int(tok.tag[1]))
+            elif kind == "list_item_open":
+                items.append([f"{tok.info}{tok.markup} " if tok.info else "", False])
+            elif kind == "list_item_close":
+                items.pop()
+            elif kind == "paragraph_open":
+                text = _clean_lines(_inline(tokens[i + 1]))
+                if items and not items[-1][1]:
+                    items[-1][1] = True
+                    self.emit("list_item", items[-1][0] + text)
+                else:
+                    self.emit("paragraph", text)
+            elif kind == "fence":
+                self.emit("paragraph", tok.content)
+            elif kind == "code_block":
+                self.emit("paragraph", _clean(tok.content))
+            elif kind == "html_block":
+                self.emit("paragraph", _clean_lines(inline_text(tok.content)))
+            elif kind == "tr_open":
+                row = []
+                width = _cells_in(lines[tok.map[0]]) if tok.map else 0
+            elif kind == "inline" and row is not None:
+                row.append(_clean_lines(_inline(tok)))
+            elif kind == "tr_close" and row is not None:
+                while len(row) > width and not row[-1]:
+                    row.pop()
+                if any(row) and not all(DASH_CELL_RE.fullmatch(c) for c in row if c):
+                    self.emit("table_row", " | ".join(row), cells=row)
+                row = None
 
 
-def _split_row(row: str) -> list[str]:
-    """Cells of a pipe-table row; escaped pipes (\\|) stay in the cell."""
-    row = row.strip()
-    if row.startswith("|"):
-        row = row[1:]
-    if row.endswith("|") and not row.endswith("\\|"):
-        row = row[:-1]
-    cells = re.split(r"(?<!\\)\|", row)
-    return [c.replace("\\|", "|").strip() for c in cells]
+def _cells_in(line: str) -> int:
+    """How many cells a pipe-table row has as written ("| a |  |" has two)."""
+    row = line.strip()
+    row = row[1:] if row.startswith("|") else row
+    row = row[:-1] if row.endswith("|") and not row.endswith("\\|") else row
+    return len(re.split(r"(?<!\\)\|", row))
+
+
+def _is_row(line: str) -> bool:
+    return line.lstrip().startswith("|")
+
+
+def _as_converters_mean(lines: list[str]) -> list[str]:
+    """The Markdown that PDF and Word converters write, made CommonMark where it strays.
+
+    * a table row broken over lines ("| Name | first part" / "second part |") is one row;
+    * a table that starts right under another (a header and its "| --- |") is a new table;
+    * a list item right under a paragraph line starts a list, whatever its number (CommonMark
+      lets only "1." interrupt a paragraph, and converters number from anywhere).
+    """
+    joined: list[str] = []
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        if _is_row(line) and not line.rstrip().endswith("|"):
+            j = i + 1
+            while j < len(lines) and j <= i + 3 and lines[j].strip() and not _is_row(lines[j]):
+                if lines[j].rstrip().endswith("|"):
+                    line = " ".join([line.rstrip(), *(x.strip() for x in lines[i + 1:j + 1])])
+                    i = j
+                    break
+                j += 1
+        joined.append(line)
+        i += 1
+    out: list[str] = []
+    for k, line in enumerate(joined):
+        prev = joined[k - 1] if k else ""
+        if TABLE_SEP_RE.match(line) and "-" in line and k >= 2 and _is_row(prev) and _is_row(joined[k - 2]):
+            out.insert(len(out) - 1, "")  # the header row above begins a new table
+        elif ITEM_RE.match(line) and prev.strip() and not ITEM_RE.match(prev) and not prev.startswith((" ", "\t")) \
+                and not _is_row(prev):
+            out.append("")
+        out.append(line)
+    return out
 
 
 def _clean_lines(text: str) -> str:
