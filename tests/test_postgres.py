@@ -1,5 +1,6 @@
 """The review database in PostgreSQL: the SQLite dialect translated, the FTS5 index emulated,
-and the same review (search, screening, coding, the workspace) giving the same answers.
+and the same review (search, screening, coding) giving the same answers. The workspace over
+PostgreSQL is tested in test_web_postgres.py.
 
 A throwaway cluster is started in a temporary folder (tests/pg_helper.py); the tests that need
 it are skipped, with the reason, when the PostgreSQL binaries are not installed.
@@ -8,7 +9,6 @@ it are skipped, with the reason, when the PostgreSQL binaries are not installed.
 from __future__ import annotations
 
 import csv
-import re
 from pathlib import Path
 
 import pytest
@@ -158,71 +158,6 @@ def test_the_same_review_in_postgresql(review, pg_url):
     pg.close()
 
 
-def test_workspace_records_in_postgresql(pg_url):
-    from whatworks import workspace as ws
-    from whatworks.db_postgres import PostgresDatabase
-
-    db = PostgresDatabase(pg_url)
-    lead = ws.create_user(db, "lead", "lead", "lead-password")
-    assert ws.verify_user(db, "lead", "lead-password") == lead and ws.verify_user(db, "lead", "nope") is None
-    token, csrf = ws.start_session(db, lead)
-    assert ws.session_user(db, token) == (lead, csrf)
-    shas = ["a" * 64, "b" * 64, "c" * 64]
-    for sha in shas:
-        db.execute("INSERT INTO documents(sha256, source, format, data) VALUES (?, ?, 'text', ?)",
-                   (sha, f"{sha[0]}.txt", b"\x00"))
-    ann, ben = ws.User("ann", "reviewer"), ws.User("ben", "reviewer")
-    for sha, a, b in zip(shas, ("include", "exclude", "maybe"), ("include", "include", "maybe"), strict=True):
-        ws.record_screening(db, sha, a, "a", ann, "include")
-        ws.record_screening(db, sha, b, "b", ben, "include")
-    pair = next(p for p in ws.agreement(db, "screening", machine={s: "include" for s in shas}) if p.b == "ben")
-    assert (pair.n, pair.agreed) == (3, 2) and pair.kappa == pytest.approx(0.5)
-    assert [c["sha256"] for c in ws.conflicts(db, {s: "include" for s in shas})] == [shas[1], shas[2]]
-    ws.resolve_conflict(db, shas[1], "exclude", "out of scope", lead, "include")
-    assert [c["sha256"] for c in ws.conflicts(db, {s: "include" for s in shas})] == [shas[2]]
-    ws.correct(db, shas[0], "metadata", "year", 2015, lead, None, "cover page")
-    assert ws.corrections(db, shas[0])[("metadata", "year")].value == 2015
-    csv_text = "".join(ws.audit_csv(db))
-    assert csv_text.count("\n") == 1 + len(ws.audit_rows(db, limit=1000))
-    assert ws.audit_count(db, user="ann") == 3
-    db.close()
-
-
-def test_team_workspace_on_postgresql(review, pg_url):
-    from fastapi.testclient import TestClient
-
-    from whatworks import workspace as ws
-    from whatworks.web.app import create_app
-
-    ws.add_user(review, "pat", "lead", "pat-password", database=pg_url)
-    app = create_app(review, team=True, database=pg_url)  # imports the project's SQLite review once
-    with TestClient(app) as c:
-        page = c.get("/login")
-        token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
-        r = c.post("/login", data={"name": "pat", "password": "pat-password", "csrf": token})
-        assert r.status_code == 200 and "11 documents" in r.text
-        csrf = re.search(r'name="csrf" value="([^"]+)"', r.text).group(1)
-        assert "<mark>" in c.get("/corpus", params={"q": "pension"}).text
-        for url in ("/corpus?sort=title", "/corpus?sort=year&kind=evaluation_report", "/screen", "/code",
-                    "/agreement", "/audit", "/screen/conflicts", "/synthesis", "/themes"):
-            assert c.get(url).status_code == 200, url
-        sha = re.search(r'action="/screen/([0-9a-f]{64})"', c.get("/screen").text).group(1)
-        r = c.post(f"/screen/{sha}", data={"decision": "exclude", "reason": "not social security", "csrf": csrf})
-        assert r.status_code == 200
-        doc = c.get(f"/doc/{sha}")
-        assert doc.status_code == 200
-    with app.state.pool.connection() as db:
-        assert db.dialect == "postgresql"
-        assert db.scalar("SELECT decision FROM ws_screening WHERE sha256 = ?", (sha,)) == "exclude"
-        assert db.scalar("SELECT COUNT(*) FROM screen_human WHERE sha256 = ?", (sha,)) == 1
-    from whatworks.store import Database
-
-    local = Database(review / "review.db")  # the decision went to PostgreSQL, not to the SQLite file
-    assert local.scalar("SELECT COUNT(*) FROM ws_screening") == 0
-    local.close()
-    app.state.pool.close()
-
-
 def test_a_copy_rebuilds_search_whatever_its_version_key(review, pg_url):
     """Search records its index version in meta; whatever the key is called, a copy rebuilds the index."""
     from whatworks import search
@@ -313,25 +248,3 @@ def test_cli_stages_follow_a_team_review_into_postgresql(review, cluster, tmp_pa
     assert Project.open(other).db.scalar("SELECT COUNT(*) FROM documents") == local_docs + 1
     monkeypatch.setenv("WHATWORKS_DATABASE", "mysql://x")
     assert main(["screen", str(other)]) == 2 and "postgresql://" in capsys.readouterr().err
-
-
-def test_serve_team_database_is_remembered(review, cluster, tmp_path, monkeypatch):
-    """`whatworks serve --team --database URL` copies the review in and records the database."""
-    import shutil
-
-    from whatworks import workspace as ws
-    from whatworks.project import Project
-    from whatworks.web.app import server_config
-
-    monkeypatch.delenv("WHATWORKS_DATABASE", raising=False)
-    project_dir = tmp_path / "served"
-    shutil.copytree(review, project_dir)
-    url = cluster.createdb("served")
-    ws.add_user(project_dir, "pat", "lead", "pat-password", database=url)
-    config = server_config(project_dir, team=True, database=url)
-    config.app.state.pool.close()
-    assert Project.open(project_dir).database_url == url
-    assert Project.open(project_dir).db.scalar("SELECT COUNT(*) FROM ws_users") == 1
-    assert config.proxy_headers and config.forwarded_allow_ips == "127.0.0.1"
-    with pytest.raises(ws.WorkspaceError, match="team mode"):  # PostgreSQL has no single-user mode
-        server_config(project_dir)
