@@ -460,3 +460,47 @@ def test_blind_mode_until_the_lead_reveals(project):
     assert record(app, sha)["decision"] == "include"  # the lead's word is final
     for c in clients.values():
         c.close()
+
+
+def test_requests_in_parallel_each_have_their_own_connection(project):
+    """Requests on many threads at once (the server's thread pool): no connection is shared, every
+    decision is written once, every page answers."""
+    import threading
+
+    import httpx
+    from web_helpers import LiveServer
+
+    app = create_app(project)
+    sha_list = list(shas(app).values())
+    errors: list[str] = []
+    with LiveServer(app) as live:
+        token = csrf_of(httpx.get(live.url + "/screen").text)
+
+        def work(k: int) -> None:
+            try:
+                requests(k)
+            except Exception as e:  # noqa: BLE001 - the test reports it
+                errors.append(repr(e))
+
+        def requests(k: int) -> None:
+            with httpx.Client(base_url=live.url, timeout=60) as c:
+                for i in range(6):
+                    sha = sha_list[(k + i) % len(sha_list)]
+                    for r in (c.get("/corpus?sort=title"), c.get(f"/screen?sha={sha}"), c.get("/screen/conflicts"),
+                              c.post(f"/screen/{sha}", data={"decision": ("include", "maybe")[i % 2],
+                                                              "reason": f"thread {k}", "csrf": token}),
+                              c.get(f"/doc/{sha}")):
+                        if r.status_code not in (200, 303):
+                            errors.append(f"{r.request.url}: {r.status_code} {r.text[:200]}")
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    with review_of(app) as rv:
+        # single-user mode: one person, so one decision per document, each with its audit lines
+        assert rv.store.raw("SELECT COUNT(*) AS n FROM screening_decisions")[0]["n"] == len(sha_list)
+        assert rv.audit_count(action="screen") == 36
+    app.state.review.close()

@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from whatworks import collect, corrections, decisions, emerging, screen, search, selection, team
 from whatworks.codebook import Codebook, load_codebook
 from whatworks.errors import Forbidden, NotFound, ProjectError, ReviewError
@@ -163,11 +165,32 @@ class Review:
     # --- screening --------------------------------------------------------------------------
     def screen(self) -> screen.ScreenSummary:
         search.index(self.store)
-        return screen.screen(self.store, self.protocol)
+        try:
+            return screen.screen(self.store, self.protocol)
+        except sa.exc.IntegrityError:  # another connection numbered the newly included reports first
+            self._number_reports()
+            return screen.screen(self.store, self.protocol)
 
     def screening(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """One dict per record (`whatworks screen --json`, docs/screen-json.md)."""
+        self._number_reports()
         return screen.screen_results(self.store, list(visible) if visible is not None else None)
+
+    def _number_reports(self, act: Callable[[], Any] | None = None) -> None:
+        """Give newly included reports their ids (screen.report_ids) inside one transaction, after
+        `act` and with it: two connections deciding at once would otherwise read the same last number
+        and both take the next. SQLite's write lock serialises them; PostgreSQL may still collide, and
+        then the whole is done again."""
+        for attempt in range(3):
+            try:
+                with self.store.transaction():
+                    if act is not None:
+                        act()
+                    screen.report_ids(self.store)
+                return
+            except sa.exc.IntegrityError:
+                if attempt == 2:
+                    raise
 
     def included(self, visible: Sequence[str] | None = None) -> list[str]:
         return screen.included(self.store, list(visible) if visible is not None else None)
@@ -175,14 +198,12 @@ class Review:
     def decide(self, document: str, decision: str, reason: str, user: User | None = None) -> str:
         """A person's screening decision (by default the local lead's); returns the sha256."""
         sha = self.document_ref(document)
-        decisions.decide(self.store, sha, decision, reason, user or team.local_user())
-        screen.report_ids(self.store)
+        self._number_reports(lambda: decisions.decide(self.store, sha, decision, reason, user or team.local_user()))
         return sha
 
     def resolve(self, document: str, decision: str, reason: str, lead: User | None = None) -> str:
         sha = self.document_ref(document)
-        decisions.resolve(self.store, sha, decision, reason, lead or team.local_user())
-        screen.report_ids(self.store)
+        self._number_reports(lambda: decisions.resolve(self.store, sha, decision, reason, lead or team.local_user()))
         return sha
 
     def conflicts(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -258,6 +279,7 @@ class Review:
 
         if llm is ...:
             llm = llm_module.client_for(self.protocol)
+        self._number_reports()
         return synthesize(self.store, self.codebook, self.protocol, llm=llm,
                           visible=list(visible) if visible is not None else None)
 
@@ -270,6 +292,7 @@ class Review:
         seen = list(visible) if visible is not None else None
         s = synthesis if synthesis is not None else self.synthesize(seen)
         out = Path(out_dir) if out_dir is not None else self.output_dir
+        self._number_reports()
         paths = write_matrix(selection.matrix_rows(self.store, seen), selection.flow_counts(self.store, seen), out)
         return paths + write_reports(self.store, s, out, formats or FORMATS, seen)
 
