@@ -348,8 +348,9 @@ class Review:
         """Record in the project's settings.yaml that its review lives in `url` (never the password)."""
         self.project.record_database(url)
 
-    def changes(self) -> tuple:
-        """Changes whenever a person acts or a stage re-runs (for caches of what depends on them)."""
+    def changes(self) -> dict[str, tuple]:
+        """Stamps that change when people act (`people`), or with `screening`, `coding`, `documents`
+        and `corrections` (for caches of what depends on them; each cheap to read)."""
         return views.changes(self.store)
 
     # people and blind mode

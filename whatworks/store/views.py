@@ -18,9 +18,9 @@ import sqlalchemy as sa
 from whatworks.store.audit import audit
 from whatworks.store.base import Store, chunks
 from whatworks.store.coding import code_decisions, coded_items, codes
-from whatworks.store.documents import descriptions, documents, items
+from whatworks.store.corrections import corrections
+from whatworks.store.documents import descriptions, documents, files, items
 from whatworks.store.screening import (
-    CONFLICT,
     final_query,
     screen_records,
     screening_decisions,
@@ -58,6 +58,10 @@ def _machine() -> sa.Alias:
     return screen_records.alias("m")
 
 
+def _count(store: Store, table: Any, *where: Any) -> int:
+    return store.scalar(sa.select(sa.func.count()).select_from(table).where(*where)) or 0
+
+
 def _decided(sha: Any, reviewers: Sequence[str] | None = None) -> sa.Exists:
     h = screening_decisions.alias("h")
     q = sa.select(h.c.sha256).where(h.c.sha256 == sha)
@@ -78,15 +82,25 @@ def corpus_page(store: Store, query: CorpusQuery, *, limit: int, offset: int, me
                 visible: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], int]:
     """One page of the corpus and how many documents match. Each row: the document's summary,
     its facets (title, kind, year, countries), the machine's decision, the people's decisions
-    `visible` to the asker (with how many are hidden), the final human decision, and its stage."""
+    `visible` to the asker (with how many are hidden), the final human decision, and its stage.
+
+    Once search has indexed every document, the listing reads `doc_facets` alone (it holds the
+    path, title and language too): no join with 20,000 documents to filter or sort."""
     d, f, m = documents, doc_facets, _machine()
+    base = d  # by path, the documents' listing index gives the order
+    if query.sort in ("title", "kind", "year", "language") and _count(store, f) == _count(store, d):
+        base = f
+    elif query.sort == "machine" and _count(store, m, m.c.is_primary == 1, m.c.sha256.isnot(None)) == _count(store, d):
+        base = m  # every document screened: its record holds the path too
+    sha, source = base.c.sha256, base.c.source
     where: list[Any] = []
     need: set[str] = set()
     if query.kind:
         where.append(f.c.kind == query.kind)
         need.add("f")
     if query.language:
-        where.append(d.c.language == query.language)
+        where.append((f if base is f else d).c.language == query.language)
+        need.add("d" if base is not f else "f")
     if query.year_from is not None:
         where.append(f.c.year >= query.year_from)
         need.add("f")
@@ -106,38 +120,43 @@ def corpus_page(store: Store, query: CorpusQuery, *, limit: int, offset: int, me
         where.append(m.c.decision.is_(None))
         need.add("m")
     if query.status == "todo":
-        where.append(~_decided(d.c.sha256, [me]))
+        where.append(~_decided(sha, [me]))
     elif query.status == "mine":
-        where.append(_decided(d.c.sha256, [me]))
+        where.append(_decided(sha, [me]))
     elif query.status == "human":
-        where.append(_decided(d.c.sha256, visible))
+        where.append(_decided(sha, visible))
     elif query.status == "none":
-        where.append(~_decided(d.c.sha256, visible))
+        where.append(~_decided(sha, visible))
     elif query.status == "resolved":
-        where.append(_resolved(d.c.sha256, visible))
-
-    order = {"source": d.c.source, "title": sa.func.lower(sa.func.coalesce(f.c.title, d.c.title, d.c.source)),
-             "kind": f.c.kind, "year": f.c.year, "language": d.c.language, "pages": d.c.pages,
-             "machine": m.c.decision}.get(query.sort, d.c.source)
+        where.append(_resolved(sha, visible))
+    title = sa.func.coalesce(f.c.title, f.c.source) if base is f else sa.func.coalesce(f.c.title, d.c.title, d.c.source)
+    order = {"source": source, "title": sa.func.lower(title), "kind": f.c.kind, "year": f.c.year,
+             "language": (f if base is f else d).c.language, "pages": d.c.pages,
+             "machine": m.c.decision}.get(query.sort, source)
     if query.sort in ("title", "kind", "year"):
         need.add("f")
     elif query.sort == "machine":
         need.add("m")
 
+    if base is m:
+        where.append(m.c.is_primary == 1)
+
     def joined(which: set[str]) -> Any:
-        out: Any = d
-        if "f" in which:
-            out = out.outerjoin(f, f.c.sha256 == d.c.sha256)
-        if "m" in which:
-            out = out.outerjoin(m, sa.and_(m.c.sha256 == d.c.sha256, m.c.is_primary == 1))
+        out: Any = base
+        if "f" in which and base is not f:
+            out = out.outerjoin(f, f.c.sha256 == sha)
+        if "m" in which and base is not m:
+            out = out.outerjoin(m, sa.and_(m.c.sha256 == sha, m.c.is_primary == 1))
+        if "d" in which and base is not d:
+            out = out.join(d, d.c.sha256 == sha)
         return out
 
     total = store.scalar(sa.select(sa.func.count()).select_from(joined(need)).where(*where)) or 0
     key = order.desc() if query.descending else order.asc()
     if query.sort != "source":
         key = key.nulls_last()
-    ids = store.scalars(sa.select(d.c.sha256).select_from(joined(need)).where(*where)
-                        .order_by(key, d.c.source).limit(limit).offset(offset))
+    ids = store.scalars(sa.select(sha).select_from(joined(need)).where(*where)
+                        .order_by(key, source).limit(limit).offset(offset))
     return _corpus_rows(store, ids, me, visible), total
 
 
@@ -214,9 +233,21 @@ def screening_queue(store: Store, me: str, only: str = "todo",
 
 
 def count_conflicts(store: Store, visible: Sequence[str] | None = None) -> int:
-    """Documents whose reviewers disagree with no lead's word yet (final decision `conflict`)."""
-    sub = final_query(visible).where(screen_records.c.is_primary == 1).subquery()
-    return store.scalar(sa.select(sa.func.count()).select_from(sub).where(sub.c.human_decision == CONFLICT)) or 0
+    """Documents whose reviewers disagree with no lead's word yet: those whose final decision is
+    `conflict` (whatworks.store.screening's rule), counted from the people's decisions alone."""
+    h, lead, r = screening_decisions, screening_decisions.alias("lead"), screening_resolutions
+    people = sa.select(h.c.sha256).where(h.c.role != "lead")
+    leads = sa.select(lead.c.sha256).where(lead.c.sha256 == h.c.sha256, lead.c.role == "lead")
+    resolved = sa.select(r.c.sha256).where(r.c.sha256 == h.c.sha256)
+    if visible is not None:
+        people = people.where(h.c.reviewer.in_(list(visible)))
+        leads = leads.where(lead.c.reviewer.in_(list(visible)))
+        resolved = resolved.where(r.c.lead.in_(list(visible)))
+    primary = sa.select(screen_records.c.sha256).where(screen_records.c.sha256 == h.c.sha256,
+                                                       screen_records.c.is_primary == 1)
+    split = (people.where(~sa.exists(leads), ~sa.exists(resolved), sa.exists(primary)).group_by(h.c.sha256)
+             .having(sa.func.min(h.c.decision) != sa.func.max(h.c.decision)).subquery())
+    return store.scalar(sa.select(sa.func.count()).select_from(split)) or 0
 
 
 def document_summary(store: Store, sha256: str) -> dict[str, Any] | None:
@@ -269,22 +300,34 @@ def count_code_decisions(store: Store, reviewer: str) -> int:
 
 
 def codes_per_theme(store: Store) -> dict[str, int]:
-    """theme → how many items the machine coded with it."""
-    q = sa.select(codes.c.theme, sa.func.count(sa.distinct(codes.c.sha256 + ":" + codes.c.item_key)))
-    return {r[0]: r[1] for r in store.execute(q.group_by(codes.c.theme))}
+    """theme → how many codes the machine gave with it (an index-only count)."""
+    return {r[0]: r[1] for r in store.execute(sa.select(codes.c.theme, sa.func.count()).group_by(codes.c.theme))}
 
 
 # --- what changed ----------------------------------------------------------------------------------
 
-def changes(store: Store) -> tuple:
-    """A stamp that changes whenever a person acts (every act writes an audit line) or a stage
-    re-runs (screening, coding, describing): for caches of what depends on them."""
+def changes(store: Store) -> dict[str, tuple]:
+    """Stamps that change when something behind a page changes, each cheap to read (indexes, small
+    tables): `people` (every act writes an audit line), `screening` (a run of screen rewrites every
+    record with its time; people's decisions and resolutions), `coding` (the machine's codes, people's
+    code decisions), `documents` (read, described), `corrections`. A forced re-coding that gives the
+    same number of codes is not seen until someone acts."""
     def stamp(*columns: Any) -> tuple:
         row = store.first(sa.select(*columns))
         return tuple(row.values()) if row else ()
 
-    return (stamp(sa.func.max(audit.c.id))
-            + stamp(sa.func.count(screen_records.c.source), sa.func.max(screen_records.c.screened_at))
-            + stamp(sa.func.count(coded_items.c.sha256), sa.func.max(coded_items.c.coded_at))
-            + stamp(sa.func.count(descriptions.c.sha256), sa.func.max(descriptions.c.updated_at))
-            + stamp(sa.func.count(documents.c.sha256)))
+    count = sa.func.count()
+    return {
+        "people": stamp(sa.func.max(audit.c.id)),
+        "screening": (store.scalar(sa.select(screen_records.c.screened_at).limit(1)),
+                      *stamp(sa.func.count(screening_decisions.c.sha256), sa.func.max(screening_decisions.c.decided_at)),
+                      *stamp(sa.func.count(screening_resolutions.c.sha256),
+                             sa.func.max(screening_resolutions.c.resolved_at))),
+        "coding": (store.scalar(sa.select(count).select_from(coded_items)),
+                   store.scalar(sa.select(count).select_from(codes)),
+                   *stamp(sa.func.count(code_decisions.c.sha256), sa.func.max(code_decisions.c.decided_at))),
+        "documents": (store.scalar(sa.select(count).select_from(documents)),
+                      store.scalar(sa.select(count).select_from(descriptions)),
+                      store.scalar(sa.select(sa.func.max(files.c.updated_at)))),
+        "corrections": stamp(sa.func.count(corrections.c.sha256), sa.func.max(corrections.c.corrected_at)),
+    }

@@ -186,9 +186,9 @@ def conflicts(review: Review, v, visible: Sequence[str] | None, cache: Cache, pa
     """Open conflicts (and second looks, and corrections to look at again), a page at a time."""
     stamp = review.changes()
     key = visible_key(visible)
-    items = cache.get(("conflicts", key), stamp, lambda: review.conflicts(visible))
-    flagged = cache.get(("second-looks", key), stamp, lambda: review.second_looks(visible))
-    fixes = cache.get("correction-looks", stamp, review.correction_second_looks)
+    items = cache.get(("conflicts", key), stamp["screening"], lambda: review.conflicts(visible))
+    flagged = cache.get(("second-looks", key), stamp["screening"], lambda: review.second_looks(visible))
+    fixes = cache.get("correction-looks", (stamp["corrections"], stamp["documents"]), review.correction_second_looks)
     # conflicts between reviewers first: they are the ones only the lead can settle
     items = sorted(items, key=lambda c: ("reviewers" not in c["kinds"], c["sha256"]))
     total, flagged_total, fixes_total = len(items), len(flagged), len(fixes)
@@ -227,7 +227,9 @@ def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: 
     the machine's suggestions, the person's themes and (unless blind) the others'."""
     codebook = review.codebook
     labels = {t.id: t.label for t in codebook.themes}
-    reports = cache.get(("coding-reports", visible_key(visible)), review.changes(),
+    stamp = review.changes()  # the included reports change with screening; their items with describing and correcting
+    reports = cache.get(("coding-reports", visible_key(visible)),
+                        (stamp["screening"], stamp["documents"], stamp["corrections"]),
                         lambda: review.coding_reports(visible))
     order = [sha for sha, _ in reports]
     n_items = dict(reports)
@@ -291,6 +293,6 @@ def agreement(review: Review, visible: dict[str, list[str] | None], cache: Cache
         if seen is not None:
             stages.append((stage, None))
         else:
-            stages.append((stage, cache.get(("agreement", stage), (stamp, tuple(review.codebook.ids)),
+            stages.append((stage, cache.get(("agreement", stage), (stamp[stage], tuple(review.codebook.ids)),
                                             lambda s=stage: review.agreement(s))))
     return {"stages": stages}

@@ -76,7 +76,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
     def corpus(request: Request, *, v: Who, review: Rev):
         f = forms.CorpusFilter.from_params(request.query_params)
         page = forms.number(request.query_params.get("page"), 1)
-        facets = request.app.state.cache.get("facets", review.changes(), review.facet_choices)
+        facets = request.app.state.cache.get("facets", review.changes()["documents"], review.facet_choices)
         facets = {**facets, "sections": list(SECTION_KINDS)}
         if f.q:
             try:
