@@ -462,6 +462,46 @@ def test_blind_mode_until_the_lead_reveals(project):
         c.close()
 
 
+def test_blind_reviewers_see_their_own_trail_counts_and_exports(project):
+    """Blind mode hides the others' decisions in counts, the audit trail, its CSV and the exports too."""
+    add_user(project, "lead1", "lead", "lead-password")
+    add_user(project, "rev1", "reviewer", "rev1-password")
+    add_user(project, "rev2", "reviewer", "rev2-password")
+    app = create_app(project, team=True)
+    clients, tokens = {}, {}
+    for name in ("lead1", "rev1", "rev2"):
+        c = TestClient(app, base_url=LOCAL)
+        page = c.get("/login")
+        r = c.post("/login", data={"name": name, "password": f"{name.rstrip('1')}-password".replace("rev-", f"{name}-"),
+                                   "csrf": csrf_of(page.text)})
+        assert r.status_code == 200, (name, r.text[:300])
+        clients[name], tokens[name] = c, csrf_of(r.text)
+    sha = shas(app)["esdc_021"]
+    for name, decision in (("rev1", "include"), ("rev2", "exclude")):
+        r = clients[name].post(f"/screen/{sha}", data={"decision": decision, "reason": f"{name} says",
+                                                       "csrf": tokens[name]})
+        assert r.status_code == 200
+    # the lead sees the conflict in the queue's count; a blind reviewer does not
+    assert "conflicts (1)" in clients["lead1"].get("/screen").text
+    assert "conflicts (" not in clients["rev1"].get("/screen").text
+    # the corpus: rev1 sees their own decision only, and that another is hidden
+    mine = clients["rev1"].get("/corpus?status=human").text
+    assert "1 document<" in mine and "rev2" not in mine and "1 hidden (blind)" in mine
+    # the audit trail and its CSV: their own lines only
+    trail = clients["rev1"].get("/audit").text
+    assert "rev1" in trail and "rev2" not in trail
+    rows = list(csv.reader(io.StringIO(clients["rev1"].get("/audit.csv").text)))
+    assert {r[2] for r in rows[1:]} == {"rev1"}
+    assert {r[2] for r in csv.reader(io.StringIO(clients["lead1"].get("/audit.csv").text))} >= {"rev1", "rev2"}
+    # an export by rev1 holds rev1's decision, not rev2's
+    r = clients["rev1"].post("/export", data={"fmt": "xlsx", "csrf": tokens["rev1"]})
+    assert r.status_code == 200 and "Export written" in r.text
+    matrix = (project / "output" / "matrix.csv").read_text(encoding="utf-8-sig")
+    assert "rev1 says" in matrix and "rev2 says" not in matrix
+    for c in clients.values():
+        c.close()
+
+
 def test_requests_in_parallel_each_have_their_own_connection(project):
     """Requests on many threads at once (the server's thread pool): no connection is shared, every
     decision is written once, every page answers."""
