@@ -307,27 +307,29 @@ def codes_per_theme(store: Store) -> dict[str, int]:
 # --- what changed ----------------------------------------------------------------------------------
 
 def changes(store: Store) -> dict[str, tuple]:
-    """Stamps that change when something behind a page changes, each cheap to read (indexes, small
-    tables): `people` (every act writes an audit line), `screening` (a run of screen rewrites every
-    record with its time; people's decisions and resolutions), `coding` (the machine's codes, people's
-    code decisions), `documents` (read, described), `corrections`. A forced re-coding that gives the
-    same number of codes is not seen until someone acts."""
-    def stamp(*columns: Any) -> tuple:
-        row = store.first(sa.select(*columns))
-        return tuple(row.values()) if row else ()
+    """Stamps that change when something behind a page changes, each cheap to read (indexes and the
+    people's tables): `people` (every act writes an audit line), `screening` (a run of screen rewrites
+    every record with its time; people's decisions and resolutions), `coding` (the machine's codes,
+    people's code decisions), `documents` (read, described), `corrections`. A decision's time is
+    summed, not maxed: a changed decision changes the stamp whatever the clocks say. A forced
+    re-coding that gives the same number of codes is not seen until someone acts."""
+    def count(table: Any) -> Any:
+        return sa.select(sa.func.count()).select_from(table).scalar_subquery()
 
-    count = sa.func.count()
-    return {
-        "people": stamp(sa.func.max(audit.c.id)),
-        "screening": (store.scalar(sa.select(screen_records.c.screened_at).limit(1)),
-                      *stamp(sa.func.count(screening_decisions.c.sha256), sa.func.max(screening_decisions.c.decided_at)),
-                      *stamp(sa.func.count(screening_resolutions.c.sha256),
-                             sa.func.max(screening_resolutions.c.resolved_at))),
-        "coding": (store.scalar(sa.select(count).select_from(coded_items)),
-                   store.scalar(sa.select(count).select_from(codes)),
-                   *stamp(sa.func.count(code_decisions.c.sha256), sa.func.max(code_decisions.c.decided_at))),
-        "documents": (store.scalar(sa.select(count).select_from(documents)),
-                      store.scalar(sa.select(count).select_from(descriptions)),
-                      store.scalar(sa.select(sa.func.max(files.c.updated_at)))),
-        "corrections": stamp(sa.func.count(corrections.c.sha256), sa.func.max(corrections.c.corrected_at)),
+    def total(when: Any) -> Any:
+        return sa.select(sa.func.sum(when)).scalar_subquery()
+
+    parts = {  # one statement: one round trip
+        "people": [sa.select(sa.func.max(audit.c.id)).scalar_subquery()],
+        "screening": [sa.select(screen_records.c.screened_at).limit(1).scalar_subquery(),
+                      count(screening_decisions), total(screening_decisions.c.decided_at),
+                      count(screening_resolutions), total(screening_resolutions.c.resolved_at)],
+        "coding": [count(coded_items), count(codes), count(code_decisions), total(code_decisions.c.decided_at)],
+        "documents": [count(documents), count(descriptions), sa.select(sa.func.max(files.c.updated_at)).scalar_subquery()],
+        "corrections": [count(corrections), total(corrections.c.corrected_at)],
     }
+    row = list(store.execute(sa.select(*(c for cs in parts.values() for c in cs))).one())
+    out = {}
+    for name, columns in parts.items():
+        out[name], row = tuple(row[:len(columns)]), row[len(columns):]
+    return out
