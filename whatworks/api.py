@@ -39,6 +39,7 @@ from whatworks.store import audit as audit_store
 from whatworks.store import coding as coding_store
 from whatworks.store import documents as docs
 from whatworks.store import screening as screening_store
+from whatworks.store.views import CorpusQuery  # the corpus listing's filters and sort, for callers
 from whatworks.team import User
 
 log = logging.getLogger(__name__)
@@ -382,7 +383,7 @@ class Review:
         team.set_revealed(self.store, stage, revealed, user)
 
     # the corpus
-    def corpus(self, query: views.CorpusQuery, *, page: int = 1, per_page: int = 50, user: User | None = None,
+    def corpus(self, query: CorpusQuery, *, page: int = 1, per_page: int = 50, user: User | None = None,
                visible: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], int]:
         """One page of the corpus listing (filtered and sorted in SQL) and how many documents match."""
         me = (user or team.local_user()).name

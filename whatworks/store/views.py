@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import sqlalchemy as sa
 
@@ -40,6 +40,10 @@ class CorpusQuery:
     `machine`: the machine's decision, or "none" (not screened); `status`, relative to the
     person asking: todo (not decided by them), mine, human (someone decided), none (nobody),
     resolved (a lead resolved a conflict)."""
+
+    MACHINE: ClassVar[tuple[str, ...]] = MACHINE_DECISIONS
+    STATUSES: ClassVar[tuple[str, ...]] = STATUSES
+    SORTS: ClassVar[tuple[str, ...]] = SORTS
 
     kind: str | None = None
     language: str | None = None

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException
 
-from whatworks.store.views import MACHINE_DECISIONS, SORTS, STATUSES, CorpusQuery
+from whatworks.api import CorpusQuery
 
 SHA = re.compile(r"[0-9a-f]{64}")
 QUEUES = ("todo", "all", "include", "maybe", "exclude", "flagged")
@@ -59,7 +59,7 @@ class CorpusFilter:
     def from_params(cls, params) -> CorpusFilter:
         f = cls(**{fl.name: str(params.get(fl.name) or "").strip()[:300] for fl in fields(cls)
                    if params.get(fl.name)})
-        if f.sort not in SORTS:
+        if f.sort not in CorpusQuery.SORTS:
             f.sort = "source"
         if f.dir not in ("asc", "desc"):
             f.dir = "asc"
@@ -91,8 +91,8 @@ class CorpusFilter:
         lo, hi = self.year_range()
         return CorpusQuery(kind=self.kind or None, language=self.language or None, year_from=lo, year_to=hi,
                            country=self.country.upper() or None, region=self.region.lower() or None,
-                           machine=self.machine if self.machine in (*MACHINE_DECISIONS, "none") else None,
-                           status=self.status if self.status in STATUSES else None, sort=self.sort,
+                           machine=self.machine if self.machine in (*CorpusQuery.MACHINE, "none") else None,
+                           status=self.status if self.status in CorpusQuery.STATUSES else None, sort=self.sort,
                            descending=self.dir == "desc")
 
     def search_filters(self) -> dict[str, Any]:

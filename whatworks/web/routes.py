@@ -7,10 +7,10 @@ from urllib.parse import urlencode
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
 
+from whatworks.api import CorpusQuery
 from whatworks.decisions import STAGES
 from whatworks.model import SECTION_KINDS
 from whatworks.search import QueryError
-from whatworks.store.views import MACHINE_DECISIONS
 from whatworks.team import ROLES, SESSION_SECONDS, LoginRefused
 from whatworks.web import auth, forms, pages
 from whatworks.web.app import MESSAGES, PER_PAGE, back, html
@@ -99,7 +99,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         view = pages.document(review, sha, forms.number(request.query_params.get("p"), 1))
         view["screening"] = pages.screening(review, sha, v, _visible(review, v, "screening"), full=False)
         msg, screened = request.query_params.get("msg"), request.query_params.get("screened")
-        if msg in ("corrected", "uncorrected") and screened in MACHINE_DECISIONS:
+        if msg in ("corrected", "uncorrected") and screened in CorpusQuery.MACHINE:
             view["message"] = f"{MESSAGES[msg]} The document was screened again: the machine now says {screened}."
         return html(request, v, "document.html", section="/corpus", **view)
 
