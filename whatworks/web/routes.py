@@ -6,6 +6,7 @@ from urllib.parse import urlencode
 
 from fastapi import FastAPI, Form, HTTPException, Request
 from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, StreamingResponse
+from starlette.concurrency import run_in_threadpool
 
 from whatworks.api import CorpusQuery
 from whatworks.decisions import STAGES
@@ -105,8 +106,11 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
 
     @app.post("/doc/{sha256}/correct")
     async def correct(request: Request, *, sha256: str, v: Writer, review: Rev):
-        sha = forms.sha256(sha256)
+        # the form is read here; the work (it screens the document again) runs on a worker thread
         form = {k: str(val) for k, val in (await request.form()).items()}
+        return await run_in_threadpool(save_correction, review, forms.sha256(sha256), form, v)
+
+    def save_correction(review, sha: str, form: dict[str, str], v) -> RedirectResponse:
         target, key, value = forms.correction(form, review.machine_description(sha))
         review.correct(sha, target, key, value, reason=form.get("reason", "")[:2000], user=v.user)
         page = forms.number(form.get("p"), 1)
@@ -165,6 +169,9 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         if not idx.isdigit() or len(idx) > 9:
             raise HTTPException(404, "No such item in this document.")
         form = await request.form()
+        return await run_in_threadpool(save_codes, review, sha, idx, form, v)
+
+    def save_codes(review, sha: str, idx: str, form, v) -> RedirectResponse:
         themes = [str(t) for t in form.getlist("theme")]
         added = str(form.get("add") or "").strip()
         if added:
@@ -181,6 +188,9 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
     @app.post("/themes")
     async def new_theme(request: Request, *, v: Writer, review: Rev):
         form = {k: str(val) for k, val in (await request.form()).items()}
+        return await run_in_threadpool(save_theme, review, form, v)
+
+    def save_theme(review, form: dict[str, str], v) -> RedirectResponse:
         question, _, group = form.get("question", "").partition("/")
         emerging = form.get("emerging", "")
         review.add_theme(form.get("label", "")[:120], form.get("definition", "")[:2000], question,
