@@ -9,6 +9,7 @@ import pytest
 
 from whatworks import search as S
 from whatworks.collect import add_paths
+from whatworks.errors import QueryError
 from whatworks.store import Store, open_store
 from whatworks.store import documents as docs
 from whatworks.store import search as index_store
@@ -112,7 +113,7 @@ def test_phrase_and_boolean(search_db):
     assert grouped >= S.count(search_db, "pension AND supplement")
     assert S.count(search_db, "thalid*") > 0
     for bad in ['"unclosed', "NOT pension", "pension AND", "(pension"]:
-        with pytest.raises(S.QueryError):
+        with pytest.raises(QueryError):
             S.search(search_db, bad)
 
 

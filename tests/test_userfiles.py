@@ -204,17 +204,23 @@ def test_a_file_read_again_is_parsed_once_and_an_edit_is_seen(codebook: Path):
     assert load_codebook(codebook).ids == ["sf_one", "ch_two", "three"]
 
 
-def test_the_workspace_adds_a_theme_through_the_round_trip(codebook: Path):
-    from types import SimpleNamespace
+def test_the_workspace_adds_a_theme_through_the_round_trip(codebook: Path, tmp_path: Path):
+    import shutil
 
-    from whatworks.web import stage
+    from whatworks.api import Review
+    from whatworks.errors import NotFound
+    from whatworks.team import local_user
 
-    project = SimpleNamespace(codebook_path=codebook)
-    theme_id = stage.add_theme(project, label="Trust", definition="People trust the scheme.", question="why",
-                               group="success_factors", descriptors=["trust"])
+    review = Review.create(tmp_path / "review")
+    shutil.copyfile(codebook, review.project.codebook_path)
+    theme_id = review.add_theme("Trust", "People trust the scheme.", "why", ["trust"], local_user(),
+                                group="success_factors")
     assert theme_id == "trust"
-    after = codebook.read_text(encoding="utf-8")
+    after = review.project.codebook_path.read_text(encoding="utf-8")
     assert "# the challenges come next" in after and "          - id: sf_one   # the first factor" in after
-    assert (codebook.parent / "codebook.yaml.bak").read_text(encoding="utf-8") == CODEBOOK
-    with pytest.raises(ValueError, match="no question 'how'"):
-        stage.add_theme(project, label="X", definition="Y.", question="how", group=None, descriptors=["x"])
+    assert (review.project.codebook_path.parent / "codebook.yaml.bak").read_text(encoding="utf-8") == CODEBOOK
+    assert "trust" in review.codebook.ids  # the review reads the edited file
+    with pytest.raises((ValueError, NotFound), match="no question 'how'"):
+        review.add_theme("X", "Y.", "how", ["x"], local_user())
+    assert any(a["action"] == "theme" for a in review.audit())
+    review.close()

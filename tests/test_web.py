@@ -10,15 +10,19 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import copy_project
+from web_helpers import add_user, copy_project
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from whatworks import workspace as ws  # noqa: E402
+from whatworks import decisions  # noqa: E402
+from whatworks.errors import ReviewError  # noqa: E402
+from whatworks.team import User  # noqa: E402
 from whatworks.web.app import create_app, serve  # noqa: E402
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+#: The workspace answers a local Host only (single-user mode): tests send one, as a browser would.
+LOCAL = "http://127.0.0.1"
 
 
 def csrf_of(html: str) -> str:
@@ -39,23 +43,29 @@ def app(project: Path):
 
 @pytest.fixture()
 def client(app):
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         yield c
 
 
-def db_of(app):
-    return app.state.pool.connection()
+def review_of(app):
+    """The app's review on a connection of the test's own."""
+    return app.state.review.connection()
 
 
 def shas(app) -> dict[str, str]:
     """source file name start (esdc_021…) → sha256."""
-    with db_of(app) as db:
-        return {Path(r["source"]).name[:8]: r["sha256"] for r in db.query("SELECT sha256, source FROM documents")}
+    with review_of(app) as r:
+        return {Path(d["source"]).name[:8]: d["sha256"] for d in r.documents()}
+
+
+def record(app, sha: str) -> dict:
+    """The document's screening record (`whatworks screen --json`): machine, human and final decision."""
+    with review_of(app) as r:
+        return next(row for row in r.screening() if row["sha256"] == sha)
 
 
 def machine(app, sha: str) -> str | None:
-    with db_of(app) as db:
-        return db.scalar("SELECT decision FROM screen_records WHERE sha256 = ? AND is_primary = 1", (sha,))
+    return record(app, sha)["machine_decision"]
 
 
 # --- pages --------------------------------------------------------------------------------
@@ -65,10 +75,15 @@ def test_every_page_renders(client, app):
     sha = shas(app)["esdc_021"]
     for url in ["/corpus", "/corpus?q=pension", "/corpus?sort=year&dir=desc", "/corpus?kind=evaluation_report",
                 f"/doc/{sha}", f"/doc/{sha}?p=99", "/screen", f"/screen?sha={sha}", "/screen/conflicts", "/code",
-                "/themes", "/synthesis", "/agreement", "/audit", "/audit.csv"]:
+                "/themes", "/synthesis", "/agreement", "/audit", "/audit.csv",
+                # numbers that are not numbers, or out of range: a page, never an error
+                "/corpus?page=abc", "/corpus?page=-4", "/corpus?page=99999999999999999999", f"/doc/{sha}?p=x",
+                f"/doc/{sha}?p=-1", "/screen/conflicts?page=0", "/code?dpage=zz", "/audit?page=1e9", "/screen?only=x"]:
         r = client.get(url)
         assert r.status_code == 200, (url, r.text[:500])
     assert client.get("/doc/" + "0" * 64).status_code == 404
+    for url in ("/doc/esdc_021", "/screen?sha=" + "0" * 64, "/code?sha=" + "f" * 64, "/output/nothing.csv"):
+        assert client.get(url).status_code == 404, url
     # single-user mode: no account pages, no login
     assert client.get("/login", follow_redirects=False).status_code == 303
 
@@ -87,8 +102,8 @@ def test_corpus_filters_sorting_paging(client, app):
     # the machine's decision is a filter and a column
     included = client.get("/corpus?machine=include").text
     n = int(re.search(r"(\d+) documents?<", included).group(1))
-    with db_of(app) as db:
-        assert n == db.scalar("SELECT COUNT(*) FROM screen_records WHERE decision = 'include' AND is_primary = 1")
+    with review_of(app) as rv:
+        assert n == sum(1 for row in rv.screening() if row["machine_decision"] == "include")
     assert n >= 3
     # paging: 50 a page, so one page; a page beyond the end is empty, not an error
     assert "page 1 of 1" in r.text
@@ -126,16 +141,14 @@ def test_screening_decision_is_stored_with_audit_and_machine(client, app):
     r = client.post(f"/screen/{sha}", data={"decision": "maybe", "reason": "check the period", "csrf": token},
                     follow_redirects=False)
     assert r.status_code == 303 and "msg=screened" in r.headers["location"]
-    with db_of(app) as db:
-        row = db.one("SELECT decision, reason, machine FROM ws_screening WHERE sha256 = ?", (sha,))
-        assert tuple(row) == ("maybe", "check the period", machine(app, sha))
-        human = db.one("SELECT decision, role FROM screen_human WHERE sha256 = ?", (sha,))
-        assert tuple(human) == ("maybe", "lead")  # single-user mode: you are the lead
-        audit = db.one("SELECT action, target, after FROM ws_audit WHERE action = 'screen'")
+    with review_of(app) as rv:
+        [row] = rv.store.raw("SELECT decision, reason, machine, role FROM screening_decisions WHERE sha256 = :s", s=sha)
+        # single-user mode: you are the lead
+        assert tuple(row.values()) == ("maybe", "check the period", machine(app, sha), "lead")
+        [audit] = rv.audit(action="screen")
         assert audit["target"] == f"document:{sha}" and json.loads(audit["after"])["decision"] == "maybe"
-        from whatworks.screen import final_decisions
-
-        assert final_decisions(db)[sha]["decision"] == "maybe"
+        assert audit["reason"] == "check the period"
+    assert record(app, sha)["decision"] == "maybe"
     # the corpus shows the human decision
     corpus = client.get("/corpus?status=mine").text
     assert "1 document<" in corpus and "d-maybe" in corpus
@@ -146,10 +159,12 @@ def test_exclude_needs_a_reason(client, app):
     token = csrf_of(client.get("/screen").text)
     r = client.post(f"/screen/{sha}", data={"decision": "exclude", "reason": " ", "csrf": token})
     assert "Write a reason to exclude" in r.text
-    with db_of(app) as db:
-        assert db.scalar("SELECT COUNT(*) FROM ws_screening") == 0
     r = client.post(f"/screen/{sha}", data={"decision": "bogus", "reason": "x", "csrf": token})
-    assert r.status_code == 400
+    assert r.status_code == 422 and "include, maybe, exclude" in r.text  # the API's message, shown
+    r = client.post("/screen/" + "0" * 64, data={"decision": "include", "reason": "x", "csrf": token})
+    assert r.status_code == 404
+    with review_of(app) as rv:
+        assert rv.store.raw("SELECT COUNT(*) AS n FROM screening_decisions")[0]["n"] == 0
 
 
 def test_queue_walks_every_document_then_says_done(client, app):
@@ -167,8 +182,7 @@ def test_queue_walks_every_document_then_says_done(client, app):
 
 def test_second_look_when_the_machine_changes_its_mind(client, app, project):
     """A re-run that changes the machine's decision under a human one flags it."""
-    from whatworks.project import Project
-    from whatworks.screen import screen
+    from whatworks.api import Review
 
     sha = shas(app)["esdc_021"]
     before = machine(app, sha)
@@ -180,28 +194,25 @@ def test_second_look_when_the_machine_changes_its_mind(client, app, project):
     new = re.sub(r"(?m)^kinds:.*(\n\s+-.*)*", "kinds: [evaluation_plan]", text, count=1)
     assert new != text
     proto.write_text(new, encoding="utf-8")
-    p = Project.open(project)
-    screen(p)
-    p.close()
+    with Review.open(project) as rv:
+        rv.screen()
     after = machine(app, sha)
     assert before == "include" and after == "exclude"
     assert "second look" in client.get(f"/screen?sha={sha}").text
     conflicts = client.get("/screen/conflicts").text
     assert "Second look" in conflicts
     assert "1 need a second look" in client.get("/screen").text
-    with db_of(app) as db:  # the human decision stands: the re-run did not touch it
-        assert db.scalar("SELECT decision FROM ws_screening WHERE sha256 = ?", (sha,)) == "include"
-        from whatworks.screen import final_decisions
-
-        assert final_decisions(db)[sha]["decision"] == "include"
+    with review_of(app) as rv:  # the human decision stands: the re-run did not touch it
+        assert rv.store.raw("SELECT decision FROM screening_decisions WHERE sha256 = :s", s=sha)[0]["decision"] \
+            == "include"
+    assert record(app, sha)["decision"] == "include"
 
 
 # --- corrections -------------------------------------------------------------------------------
 
 
 def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
-    from whatworks.collect import save_result
-    from whatworks.store import Database
+    from whatworks.collect import process_file, save_result
 
     sha = shas(app)["esdc_021"]
     page = client.get(f"/doc/{sha}")
@@ -209,6 +220,8 @@ def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
     ok = client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year",
                                                    "value": "2021", "reason": "report date", "p": "1"})
     assert ok.status_code == 200 and "Correction saved" in ok.text
+    # the corrected document was screened again at once: the page says what the machine decides now
+    assert f"screened again: the machine now says {machine(app, sha)}" in ok.text
     client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "kind", "key": "kind",
                                              "value": "evaluation_brief"})
     client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "countries",
@@ -222,75 +235,83 @@ def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
     assert re.search(r'class="pill human"[^>]*>2021<', shown)
     assert "CAN, USA" in shown and "Take-up rises when benefits are flexible." in shown
     assert "not an item" in shown
-    with db_of(app) as db:
-        fixed = ws.corrected_description(db, sha)
-        machine_desc = db.description(sha)
+    with review_of(app) as rv:
+        fixed = rv.description(sha)
+        machine_desc = rv.machine_description(sha)
     assert fixed.value("year") == 2021 and fixed.value("countries") == ["CAN", "USA"]
     assert fixed.kind.value == "evaluation_brief" and fixed.sections[1].kind == "annex"
     assert len(fixed.items) == len(machine_desc.items)  # one dropped, one added
     assert fixed.items[-1].kind == "lesson_learned"
     # a re-run of describe rewrites the machine's description; the corrections stay and still show
-    path = app.state.project.db_path
-    from whatworks.collect import process_file
-
-    source = machine_desc and next(r for r in Database(path).documents() if r["sha256"] == sha)["source"]
-    result = process_file((source, sha, True))
-    db2 = Database(path)
-    save_result(db2, result)
-    db2.close()
+    with review_of(app) as rv:
+        source = next(r for r in rv.documents() if r["sha256"] == sha)["source"]
+        save_result(rv.store, process_file((source, sha, True)))
     again = client.get(f"/doc/{sha}").text
     assert re.search(r'class="pill human"[^>]*>2021<', again)
     # removing a correction brings the machine's value back
     client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year", "remove": "1"})
     assert not re.search(r'class="pill human"[^>]*>2021<', client.get(f"/doc/{sha}").text)
-    with db_of(app) as db:
-        actions = [r["action"] for r in db.query("SELECT action FROM ws_audit ORDER BY id")]
+    with review_of(app) as rv:
+        actions = [r["action"] for r in reversed(rv.audit(limit=1000))]
     assert actions.count("correct") == 6 and actions[-1] == "uncorrect"
 
 
 def test_bad_corrections_are_refused(client, app):
     sha = shas(app)["esdc_021"]
     token = csrf_of(client.get(f"/doc/{sha}").text)
-    for form in ({"target": "section", "key": "999", "kind": "annex"},
-                 {"target": "section", "key": "1", "kind": "annex", "page_start": "1", "page_end": "0"},
-                 {"target": "kind", "key": "kind", "value": "novel"},
-                 {"target": "item", "key": "new", "kind": "finding", "text": ""},
-                 {"target": "metadata", "key": "../x", "value": "1"},
-                 {"target": "nothing", "key": "x"}):
+    # an unknown section is not found; a value no stage could use is refused with the reason
+    for status, form in ((404, {"target": "section", "key": "999", "kind": "annex"}),
+                         (404, {"target": "item", "key": "99999", "kind": "finding", "text": "x"}),
+                         (422, {"target": "section", "key": "1", "kind": "annex", "page_start": "1", "page_end": "0"}),
+                         (422, {"target": "section", "key": "1", "kind": "annex", "page_start": "1",
+                                "page_end": "999"}),
+                         (422, {"target": "kind", "key": "kind", "value": "novel"}),
+                         (422, {"target": "item", "key": "new", "kind": "finding", "text": ""}),
+                         (422, {"target": "metadata", "key": "../x", "value": "1"}),
+                         (422, {"target": "nothing", "key": "x"}),
+                         (400, {"target": "section", "key": "1", "kind": "annex", "page_start": "one"})):
         r = client.post(f"/doc/{sha}/correct", data={"csrf": token, **form})
-        assert r.status_code == 400, form
+        assert r.status_code == status, (form, r.text[-600:])
+    with review_of(app) as rv:
+        assert rv.store.raw("SELECT COUNT(*) AS n FROM corrections")[0]["n"] == 0
+        assert not rv.audit(action="correct")
 
 
 # --- coding ---------------------------------------------------------------------------------
 
 
 def test_coding_accept_change_add(client, app):
-    from whatworks.coding import effective_codes
-
     page = client.get("/code")
     m = re.search(r'action="/code/([0-9a-f]{64})/(\d+)"', page.text)
     assert m, "an included report with items to code"
     sha, idx = m.group(1), int(m.group(2))
     token = csrf_of(page.text)
-    with db_of(app) as db:
-        suggested = ws.machine_codes(db, [(sha, idx)]).get((sha, idx), [])
-    theme_ids = app.state.cache.theme_ids()
+    with review_of(app) as rv:
+        suggested = rv.machine_themes(sha, idx)
+        theme_ids = rv.codebook.ids
     extra = next(t for t in theme_ids if t not in suggested)
     # change: keep none of the suggestions, add another theme
     r = client.post(f"/code/{sha}/{idx}", data={"csrf": token, "add": extra, "note": "better fit"},
                     follow_redirects=False)
     assert r.status_code == 303
-    with db_of(app) as db:
-        coded = ws.coding_decisions(db, sha)[(sha, idx)]
-        assert list(coded.values()) == [[extra]]
-        codes = {c.theme for c in effective_codes(db, [sha]) if c.idx == idx}
-        assert codes == {extra}, "the synthesis sees the reviewer's themes, not the machine's"
+    def coded() -> list[list[str]]:
+        with review_of(app) as rv:
+            return [json.loads(r["themes"]) for r in rv.store.raw(
+                "SELECT themes FROM code_decisions WHERE sha256 = :s AND idx = :i", s=sha, i=idx)]
+
+    assert coded() == [[extra]]
+    with review_of(app) as rv:
+        codes = {c.theme for c in rv.codes() if c.sha256 == sha and c.idx == idx}
+    assert codes == {extra}, "the synthesis sees the reviewer's themes, not the machine's"
     # accept: back to the machine's suggestion
     client.post(f"/code/{sha}/{idx}", data={"csrf": token, "accept": "1"})
-    with db_of(app) as db:
-        assert sorted(ws.coding_decisions(db, sha)[(sha, idx)].popitem()[1]) == sorted(suggested)
-    # unknown themes are refused
-    assert client.post(f"/code/{sha}/{idx}", data={"csrf": token, "theme": "no_such_theme"}).status_code == 400
+    assert [sorted(t) for t in coded()] == [sorted(suggested)]
+    # unknown themes are refused, and so are unknown items
+    r = client.post(f"/code/{sha}/{idx}", data={"csrf": token, "theme": "no_such_theme"})
+    assert r.status_code == 422 and "no_such_theme" in r.text
+    assert client.post(f"/code/{sha}/99999", data={"csrf": token, "accept": "1"}).status_code == 404
+    assert client.post(f"/code/{sha}/x1", data={"csrf": token, "accept": "1"}).status_code == 404
+    assert [sorted(t) for t in coded()] == [sorted(suggested)]
 
 
 def test_new_theme_from_the_workspace(client, app, project):
@@ -300,9 +321,11 @@ def test_new_theme_from_the_workspace(client, app, project):
                                      "definition": "Online applications and digital service channels.",
                                      "descriptors": "online application, digital service, e-service"})
     assert r.status_code == 200 and "Theme added" in r.text
-    from whatworks.project import Project
+    from whatworks.api import Review
 
-    codebook = Project.open(project).codebook()
+    with Review.open(project) as rv:
+        codebook = rv.codebook
+        assert [a["target"] for a in rv.audit(action="theme")] == ["theme:digital_delivery"]
     theme = codebook.theme("digital_delivery")
     assert theme.question == "what_works" and "digital service" in theme.descriptors["en"]
     assert "Digital delivery" in client.get("/code").text  # offered at once in the coding queue
@@ -314,25 +337,25 @@ def test_new_theme_from_the_workspace(client, app, project):
 def test_cohen_kappa_known_values():
     # the textbook example: 50 pairs, po = 0.7, pe = 0.5 → κ = 0.4
     pairs = [("yes", "yes")] * 20 + [("yes", "no")] * 5 + [("no", "yes")] * 10 + [("no", "no")] * 15
-    kappa, labels, table = ws.cohen_kappa(pairs)
+    kappa, labels, table = decisions.cohen_kappa(pairs)
     assert labels == ["no", "yes"] and table == [[15, 10], [5, 20]]
     assert kappa == pytest.approx(0.4)
-    assert ws.cohen_kappa([("a", "a")] * 3)[0] is None  # one label only: undefined
-    assert ws.cohen_kappa([])[0] is None
-    perfect = ws.cohen_kappa([("a", "a"), ("b", "b"), ("c", "c")])[0]
+    assert decisions.cohen_kappa([("a", "a")] * 3)[0] is None  # one label only: undefined
+    assert decisions.cohen_kappa([])[0] is None
+    perfect = decisions.cohen_kappa([("a", "a"), ("b", "b"), ("c", "c")])[0]
     assert perfect == pytest.approx(1.0)
 
 
 def test_agreement_between_reviewers_and_with_the_machine(app):
-    with db_of(app) as db:
-        docs = [r[0] for r in db.query("SELECT sha256 FROM documents ORDER BY source")][:6]
-        mach = ws.machine_screening(db)
-        alice, bob = ws.User("alice", "reviewer"), ws.User("bob", "reviewer")
+    with review_of(app) as rv:
+        docs = [r["sha256"] for r in rv.documents()][:6]
+        mach = {r["sha256"]: r["machine_decision"] for r in rv.screening()}
+        alice, bob = User("alice", "reviewer"), User("bob", "reviewer")
         for i, sha in enumerate(docs):
-            ws.record_screening(db, sha, mach[sha] if mach[sha] in ws.DECISIONS else "maybe", "a", alice, mach[sha])
+            rv.decide(sha, mach[sha] if mach[sha] in decisions.DECISIONS else "maybe", "a", alice)
             bob_says = "include" if i % 2 else "exclude"
-            ws.record_screening(db, sha, bob_says, "b", bob, mach[sha])
-        pairs = {(p.a, p.b): p for p in ws.agreement(db, "screening")}
+            rv.decide(sha, bob_says, "b", bob)
+        pairs = {(p.a, p.b): p for p in rv.agreement("screening")}
     ab = pairs[("alice", "bob")]
     assert ab.n == 6 and sum(map(sum, ab.confusion)) == 6 and ab.labels == ["include", "maybe", "exclude"]
     assert ab.agreed == sum(ab.confusion[i][i] for i in range(3))
@@ -342,20 +365,21 @@ def test_agreement_between_reviewers_and_with_the_machine(app):
 
 
 def test_agreement_page_and_audit_csv(client, app):
-    with db_of(app) as db:
-        sha = [r[0] for r in db.query("SELECT sha256 FROM documents ORDER BY source")]
-        ws.record_screening(db, sha[0], "include", "=HYPERLINK(\"http://x\")", ws.User("ann", "reviewer"), "exclude")
-        ws.record_screening(db, sha[0], "exclude", "no", ws.User("ben", "reviewer"), "exclude")
-        ws.record_screening(db, sha[1], "exclude", "no", ws.User("ann", "reviewer"), "exclude")
-        ws.record_screening(db, sha[1], "exclude", "no", ws.User("ben", "reviewer"), "exclude")
+    with review_of(app) as rv:
+        sha = [r["sha256"] for r in rv.documents()]
+        rv.decide(sha[0], "include", "=HYPERLINK(\"http://x\")", User("ann", "reviewer"))
+        rv.decide(sha[0], "exclude", "no", User("ben", "reviewer"))
+        rv.decide(sha[1], "exclude", "no", User("ann", "reviewer"))
+        rv.decide(sha[1], "exclude", "no", User("ben", "reviewer"))
     page = client.get("/agreement").text
     assert "ann</strong> vs <strong>ben" in page and "κ =" in page and "raw agreement 50%" in page
     r = client.get("/audit.csv")
     assert r.headers["content-type"].startswith("text/csv")
     rows = list(csv.reader(io.StringIO(r.text)))
-    assert rows[0] == ["id", "when_utc", "user", "action", "target", "before", "after"]
+    assert rows[0] == ["id", "when_utc", "user", "action", "target", "before", "after", "reason"]
     assert [x[2] for x in rows[1:]] == ["ann", "ben", "ann", "ben"]
     assert all(not cell.startswith("=") for row in rows for cell in row)  # no formula injection
+    assert rows[1][-1] == "'=HYPERLINK(\"http://x\")"  # the reason, neutralised
     audit_page = client.get("/audit?user=ann").text
     assert "2 actions" in audit_page
 
@@ -375,21 +399,21 @@ def test_output_files_are_served_by_name_only(client, app, project):
 
 
 def test_serve_refuses_other_hosts_in_single_user_mode(project):
-    with pytest.raises(ws.WorkspaceError, match="127.0.0.1"):
+    with pytest.raises(ReviewError, match="127.0.0.1"):
         serve(project, host="0.0.0.0")
-    with pytest.raises(ws.WorkspaceError, match="accounts"):
+    with pytest.raises(ReviewError, match="accounts"):
         serve(project, host="0.0.0.0", team=True)  # team mode needs accounts first
 
 
 def test_add_user_and_login(project):
-    user = ws.add_user(project, "lena", "lead", "correct horse")
-    assert user == ws.User("lena", "lead")
-    with pytest.raises(ws.WorkspaceError):
-        ws.add_user(project, "x", "boss", "long enough")
-    with pytest.raises(ws.WorkspaceError):
-        ws.add_user(project, "x", "reviewer", "short")
+    user = add_user(project, "lena", "lead", "correct horse")
+    assert user == User("lena", "lead")
+    with pytest.raises(ReviewError):
+        add_user(project, "x", "boss", "long enough")
+    with pytest.raises(ReviewError):
+        add_user(project, "x", "reviewer", "short")
     app = create_app(project, team=True)
-    with TestClient(app) as c:
+    with TestClient(app, base_url=LOCAL) as c:
         login = c.get("/login")
         r = c.post("/login", data={"name": "lena", "password": "wrong one!", "csrf": csrf_of(login.text)})
         assert r.status_code == 401 and "Wrong name or password" in r.text
@@ -402,13 +426,13 @@ def test_add_user_and_login(project):
 
 
 def test_blind_mode_until_the_lead_reveals(project):
-    ws.add_user(project, "lead1", "lead", "lead-password")
-    ws.add_user(project, "rev1", "reviewer", "rev1-password")
-    ws.add_user(project, "rev2", "reviewer", "rev2-password")
+    add_user(project, "lead1", "lead", "lead-password")
+    add_user(project, "rev1", "reviewer", "rev1-password")
+    add_user(project, "rev2", "reviewer", "rev2-password")
     app = create_app(project, team=True)
     clients = {}
     for name, password in (("lead1", "lead-password"), ("rev1", "rev1-password"), ("rev2", "rev2-password")):
-        c = TestClient(app)
+        c = TestClient(app, base_url=LOCAL)
         page = c.get("/login")
         c.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text)})
         clients[name] = c
@@ -433,9 +457,90 @@ def test_blind_mode_until_the_lead_reveals(project):
     assert "rev2 says" in clients["rev1"].get(f"/screen?sha={sha}").text
     agreement = clients["rev1"].get("/agreement").text
     assert "rev1</strong> vs <strong>rev2" in agreement
-    with db_of(app) as db:
-        from whatworks.screen import final_decisions
-
-        assert final_decisions(db)[sha]["decision"] == "include"  # the lead's word is final
+    assert record(app, sha)["decision"] == "include"  # the lead's word is final
     for c in clients.values():
         c.close()
+
+
+def test_blind_reviewers_see_their_own_trail_counts_and_exports(project):
+    """Blind mode hides the others' decisions in counts, the audit trail, its CSV and the exports too."""
+    add_user(project, "lead1", "lead", "lead-password")
+    add_user(project, "rev1", "reviewer", "rev1-password")
+    add_user(project, "rev2", "reviewer", "rev2-password")
+    app = create_app(project, team=True)
+    clients, tokens = {}, {}
+    for name in ("lead1", "rev1", "rev2"):
+        c = TestClient(app, base_url=LOCAL)
+        page = c.get("/login")
+        r = c.post("/login", data={"name": name, "password": f"{name.rstrip('1')}-password".replace("rev-", f"{name}-"),
+                                   "csrf": csrf_of(page.text)})
+        assert r.status_code == 200, (name, r.text[:300])
+        clients[name], tokens[name] = c, csrf_of(r.text)
+    sha = shas(app)["esdc_021"]
+    for name, decision in (("rev1", "include"), ("rev2", "exclude")):
+        r = clients[name].post(f"/screen/{sha}", data={"decision": decision, "reason": f"{name} says",
+                                                       "csrf": tokens[name]})
+        assert r.status_code == 200
+    # the lead sees the conflict in the queue's count; a blind reviewer does not
+    assert "conflicts (1)" in clients["lead1"].get("/screen").text
+    assert "conflicts (" not in clients["rev1"].get("/screen").text
+    # the corpus: rev1 sees their own decision only, and that another is hidden
+    mine = clients["rev1"].get("/corpus?status=human").text
+    assert "1 document<" in mine and "rev2" not in mine and "1 hidden (blind)" in mine
+    # the audit trail and its CSV: their own lines only
+    trail = clients["rev1"].get("/audit").text
+    assert "rev1" in trail and "rev2" not in trail
+    rows = list(csv.reader(io.StringIO(clients["rev1"].get("/audit.csv").text)))
+    assert {r[2] for r in rows[1:]} == {"rev1"}
+    assert {r[2] for r in csv.reader(io.StringIO(clients["lead1"].get("/audit.csv").text))} >= {"rev1", "rev2"}
+    # an export by rev1 holds rev1's decision, not rev2's
+    r = clients["rev1"].post("/export", data={"fmt": "xlsx", "csrf": tokens["rev1"]})
+    assert r.status_code == 200 and "Export written" in r.text
+    matrix = (project / "output" / "matrix.csv").read_text(encoding="utf-8-sig")
+    assert "rev1 says" in matrix and "rev2 says" not in matrix
+    for c in clients.values():
+        c.close()
+
+
+def test_requests_in_parallel_each_have_their_own_connection(project):
+    """Requests on many threads at once (the server's thread pool): no connection is shared, every
+    decision is written once, every page answers."""
+    import threading
+
+    import httpx
+    from web_helpers import LiveServer
+
+    app = create_app(project)
+    sha_list = list(shas(app).values())
+    errors: list[str] = []
+    with LiveServer(app) as live:
+        token = csrf_of(httpx.get(live.url + "/screen").text)
+
+        def work(k: int) -> None:
+            try:
+                requests(k)
+            except Exception as e:  # noqa: BLE001 - the test reports it
+                errors.append(repr(e))
+
+        def requests(k: int) -> None:
+            with httpx.Client(base_url=live.url, timeout=60) as c:
+                for i in range(6):
+                    sha = sha_list[(k + i) % len(sha_list)]
+                    for r in (c.get("/corpus?sort=title"), c.get(f"/screen?sha={sha}"), c.get("/screen/conflicts"),
+                              c.post(f"/screen/{sha}", data={"decision": ("include", "maybe")[i % 2],
+                                                              "reason": f"thread {k}", "csrf": token}),
+                              c.get(f"/doc/{sha}")):
+                        if r.status_code not in (200, 303):
+                            errors.append(f"{r.request.url}: {r.status_code} {r.text[:200]}")
+
+        threads = [threading.Thread(target=work, args=(k,)) for k in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    with review_of(app) as rv:
+        # single-user mode: one person, so one decision per document, each with its audit lines
+        assert rv.store.raw("SELECT COUNT(*) AS n FROM screening_decisions")[0]["n"] == len(sha_list)
+        assert rv.audit_count(action="screen") == 36
+    app.state.review.close()

@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from web_helpers import LiveServer, copy_project
+from web_helpers import LiveServer, add_user, copy_project
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -37,18 +37,17 @@ def browser():
 
 @pytest.fixture(scope="module")
 def server(corpus: Path, tmp_path_factory):
-    from whatworks import workspace as ws
     from whatworks.web.app import create_app
 
     project = copy_project(corpus, tmp_path_factory.mktemp("browser") / "review")
     for name, (role, password) in USERS.items():
-        ws.add_user(project, name, role, password)
+        add_user(project, name, role, password)
     app = create_app(project, team=True)
     with LiveServer(app) as live:
         live.app = app
         live.project = project
         yield live
-    app.state.pool.close()
+    app.state.review.close()
 
 
 def shot(page, name: str) -> None:
@@ -187,8 +186,8 @@ def test_team_review_in_the_browser(browser, server):
 
 def test_script_in_a_report_is_not_run(browser, server):
     ctx, page = session(browser, server, "lead")
-    with server.app.state.pool.connection() as db:
-        sha = db.scalar("SELECT sha256 FROM documents WHERE source LIKE '%hostile-report.txt'")
+    with server.app.state.review.connection() as review:
+        sha = next(d["sha256"] for d in review.documents() if d["source"].endswith("hostile-report.txt"))
     for url in (f"/doc/{sha}", f"/screen?sha={sha}", "/corpus?q=pension+pilot", "/corpus?sort=title"):
         page.goto(server.url + url)
         assert page.evaluate("window.__pwned") is None, url

@@ -7,16 +7,18 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import copy_project
+from web_helpers import add_user, copy_project
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
-from whatworks import workspace as ws  # noqa: E402
+from whatworks import team as team_module  # noqa: E402
 from whatworks.web.app import create_app  # noqa: E402
 
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORDS = {"lead": "lead-password", "rita": "rita-password", "vic": "vic-password"}
+#: A local Host, as a browser on the machine sends it.
+LOCAL = "http://127.0.0.1"
 
 
 def csrf_of(html: str) -> str:
@@ -26,16 +28,22 @@ def csrf_of(html: str) -> str:
 @pytest.fixture()
 def team(corpus: Path, tmp_path: Path):
     project = copy_project(corpus, tmp_path / "review")
-    ws.add_user(project, "lead", "lead", PASSWORDS["lead"])
-    ws.add_user(project, "rita", "reviewer", PASSWORDS["rita"])
-    ws.add_user(project, "vic", "viewer", PASSWORDS["vic"])
+    add_user(project, "lead", "lead", PASSWORDS["lead"])
+    add_user(project, "rita", "reviewer", PASSWORDS["rita"])
+    add_user(project, "vic", "viewer", PASSWORDS["vic"])
     app = create_app(project, team=True)
     yield app
-    app.state.pool.close()
+    app.state.review.close()
+
+
+def raw(app, sql: str, **params):
+    """A look at the database (tests only)."""
+    with app.state.review.connection() as review:
+        return review.store.raw(sql, **params)
 
 
 def login(app, name: str) -> tuple[TestClient, str]:
-    c = TestClient(app)
+    c = TestClient(app, base_url=LOCAL)
     page = c.get("/login")
     r = c.post("/login", data={"name": name, "password": PASSWORDS[name], "csrf": csrf_of(page.text)})
     assert r.status_code == 200, r.text[:300]
@@ -43,22 +51,21 @@ def login(app, name: str) -> tuple[TestClient, str]:
 
 
 def a_document(app) -> str:
-    with app.state.pool.connection() as db:
-        return db.scalar("SELECT sha256 FROM documents ORDER BY source LIMIT 1")
+    with app.state.review.connection() as review:
+        return review.documents()[0]["sha256"]
 
 
 def hostile_document(app) -> str:
-    with app.state.pool.connection() as db:
-        return db.scalar("SELECT sha256 FROM documents WHERE source LIKE '%hostile-report.txt'")
+    with app.state.review.connection() as review:
+        return next(d["sha256"] for d in review.documents() if d["source"].endswith("hostile-report.txt"))
 
 
 def decisions(app) -> int:
-    with app.state.pool.connection() as db:
-        return db.scalar("SELECT COUNT(*) FROM ws_screening")
+    return raw(app, "SELECT COUNT(*) AS n FROM screening_decisions")[0]["n"]
 
 
 def test_no_session_no_page(team):
-    c = TestClient(team)
+    c = TestClient(team, base_url=LOCAL)
     sha = a_document(team)
     for url in ["/corpus", f"/doc/{sha}", "/screen", "/code", "/synthesis", "/agreement", "/audit", "/audit.csv",
                 "/team", "/themes", "/output/anything"]:
@@ -72,8 +79,7 @@ def test_no_session_no_page(team):
         r = c.post(url, data={**form, "csrf": "guess"}, follow_redirects=False)
         assert r.status_code == 401, url
     assert decisions(team) == 0
-    with team.state.pool.connection() as db:
-        assert db.scalar("SELECT COUNT(*) FROM ws_users WHERE name = 'eve'") == 0
+    assert raw(team, "SELECT COUNT(*) AS n FROM users WHERE name = 'eve'")[0]["n"] == 0
     # a forged or stale session cookie is no session
     c.cookies.set("ww_session", "x" * 43)
     assert c.get("/corpus", follow_redirects=False).status_code == 303
@@ -97,9 +103,9 @@ def test_wrong_role_is_refused(team):
     assert reviewer.post("/team/users", data={"name": "eve", "role": "lead", "password": "eve-password",
                                               "csrf": rtoken}).status_code == 403
     assert decisions(team) == 0
-    with team.state.pool.connection() as db:
-        assert db.scalar("SELECT COUNT(*) FROM ws_resolutions") == 0
-        assert ws.blind(db, "screening")
+    assert raw(team, "SELECT COUNT(*) AS n FROM screening_resolutions")[0]["n"] == 0
+    with team.state.review.connection() as review:
+        assert review.revealed() == {"screening": False, "coding": False}
 
 
 def test_forged_forms_are_refused(team):
@@ -116,7 +122,7 @@ def test_forged_forms_are_refused(team):
     assert reviewer.post(f"/screen/{sha}", data={**form, "csrf": token}).status_code == 200
     assert decisions(team) == 1
     # the login form has its own token
-    fresh = TestClient(team)
+    fresh = TestClient(team, base_url=LOCAL)
     r = fresh.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": "made-up-token-123456789"})
     assert r.status_code == 403 and "ww_session" not in fresh.cookies
 
@@ -124,7 +130,7 @@ def test_forged_forms_are_refused(team):
 def test_single_user_mode_forms_need_the_token_too(corpus: Path, tmp_path: Path):
     project = copy_project(corpus, tmp_path / "review")
     app = create_app(project)
-    c = TestClient(app)
+    c = TestClient(app, base_url=LOCAL)
     sha = a_document(app)
     assert c.post(f"/screen/{sha}", data={"decision": "include", "reason": "x"}).status_code == 403
     token = csrf_of(c.get("/screen").text)
@@ -132,19 +138,20 @@ def test_single_user_mode_forms_need_the_token_too(corpus: Path, tmp_path: Path)
     # DNS rebinding: a page on another name that resolves to 127.0.0.1 gets nothing
     assert c.get("/corpus", headers={"Host": "evil.example:8000"}).status_code == 421
     assert c.get("/corpus", headers={"Host": "127.0.0.1:8000"}).status_code == 200
+    # a test client's made-up host is no exception either
+    assert TestClient(app).get("/corpus").status_code == 421
 
 
 def test_session_cookie_and_headers(team):
-    c = TestClient(team)
+    c = TestClient(team, base_url=LOCAL)
     page = c.get("/login")
     r = c.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": csrf_of(page.text)},
                follow_redirects=False)
     cookie = r.headers["set-cookie"]
     assert "ww_session=" in cookie and "HttpOnly" in cookie and "SameSite=lax" in cookie.replace("Lax", "lax")
     token = re.search(r"ww_session=([^;]+)", cookie).group(1)
-    with team.state.pool.connection() as db:
-        stored = [r[0] for r in db.query("SELECT token_hash FROM ws_sessions")]
-        hashes = [r[0] for r in db.query("SELECT password_hash FROM ws_users")]
+    stored = [r["token_hash"] for r in raw(team, "SELECT token_hash FROM sessions")]
+    hashes = [r["password_hash"] for r in raw(team, "SELECT password_hash FROM users")]
     assert token not in stored and len(stored) == 1  # only a hash of the token is kept
     assert all(h.startswith("$argon2id$") for h in hashes)
     page = c.get("/corpus")
@@ -154,7 +161,7 @@ def test_session_cookie_and_headers(team):
 
 
 def test_login_redirects_only_inside_the_workspace(team):
-    c = TestClient(team)
+    c = TestClient(team, base_url=LOCAL)
     for nxt in ("//evil.example/", "https://evil.example/", "/\\evil.example"):
         page = c.get("/login", params={"next": nxt})
         r = c.post("/login", data={"name": "lead", "password": PASSWORDS["lead"], "csrf": csrf_of(page.text),
@@ -167,13 +174,21 @@ def test_login_redirects_only_inside_the_workspace(team):
 
 
 def test_too_many_failed_logins(team):
-    c = TestClient(team)
+    c = TestClient(team, base_url=LOCAL)
     page = c.get("/login")
     token = csrf_of(page.text)
-    for _ in range(10):
+    for _ in range(team_module.PER_NAME):
         assert c.post("/login", data={"name": "rita", "password": "nope-nope", "csrf": token}).status_code == 401
     r = c.post("/login", data={"name": "rita", "password": PASSWORDS["rita"], "csrf": token})
+    assert r.status_code == 429 and "try again" in r.text and int(r.headers["retry-after"]) > 0
+    assert "ww_session" not in c.cookies
+    # the throttle is kept in the review's store: a restarted workspace still refuses
+    again = TestClient(create_app(team.state.project.root, team=True), base_url=LOCAL)
+    page = again.get("/login")
+    r = again.post("/login", data={"name": "rita", "password": PASSWORDS["rita"], "csrf": csrf_of(page.text)})
     assert r.status_code == 429
+    # …but only that name from that address: the lead still logs in
+    lead, _ = login(team, "lead")
 
 
 def test_report_text_is_never_html(team):
@@ -226,7 +241,7 @@ def test_behind_a_tls_proxy_the_session_cookie_is_secure(team):
     https = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.7"}
     default = server_config(project, team=True)
     assert default.forwarded_allow_ips == "127.0.0.1"  # the default: a proxy on this machine only
-    default.app.state.pool.close()
+    default.app.state.review.close()
     for allow, secure in (("127.0.0.1", True), ("10.9.9.9", False)):  # requests come from 127.0.0.1
         config = server_config(project, team=True, port=free_port(), forwarded_allow_ips=allow)
         assert config.proxy_headers

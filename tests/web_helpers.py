@@ -36,9 +36,9 @@ Recommendation 1: Extend the pension pilot to all provinces. <b onmouseover="win
 """
 
 # argon2id stays argon2id, only cheaper: each hash costs ~0.5 s with the production parameters
-from whatworks import workspace as _ws  # noqa: E402
+from whatworks import team as _team  # noqa: E402
 
-_ws.HASH_PARAMS.update(time_cost=1, memory_cost=8192, parallelism=1)
+_team.HASH_PARAMS.update(time_cost=1, memory_cost=8192, parallelism=1)
 
 _BASE: dict[str, Path] = {}
 _LOCK = threading.Lock()
@@ -50,27 +50,29 @@ def canada_files(corpus: Path) -> list[Path]:
 
 
 def _build(corpus: Path, hostile: bool) -> Path:
-    from whatworks.coding import code_db, scope_shas
-    from whatworks.collect import add_paths
-    from whatworks.project import Project
-    from whatworks.screen import screen
-    from whatworks.search import index
+    from whatworks.api import Review
 
     root = Path(tempfile.mkdtemp(prefix="ww-web-base-")) / "review"
-    project = Project.init(root, "canada-social-security")
     paths: list[Path] = canada_files(corpus)
     if hostile:
         extra = root.parent / "reports"
-        extra.mkdir()
+        extra.mkdir(parents=True)
         (extra / "hostile-report.txt").write_text(HOSTILE, encoding="utf-8")
         paths.append(extra / "hostile-report.txt")
-    add_paths(project.db, paths, jobs=2)
-    index(project.db)
-    screen(project)
-    code_db(project.db, project.codebook(), scope_shas(project.db), use_embeddings=False)
-    project.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    project.close()
+    with Review.create(root, "canada-social-security") as review:
+        review.add(paths, jobs=2)
+        review.screen()
+        review.code(use_embeddings=False, llm=None)
+        review.store.raw("PRAGMA wal_checkpoint(TRUNCATE)")  # the copies leave the -wal file behind
     return root
+
+
+def add_user(project: Path, name: str, role: str, password: str, database: str | None = None):
+    """An account, as `whatworks user add` makes it."""
+    from whatworks.api import Review
+
+    with Review.open(project, database=database) as review:
+        return review.save_user(name, role, password)
 
 
 def base_project(corpus: Path, hostile: bool = True) -> Path:

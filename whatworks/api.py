@@ -16,26 +16,34 @@ re-indexes and re-screens its document, so every stage sees it at once.
 
 from __future__ import annotations
 
+import csv
+import io
 import logging
+import re
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from whatworks import codebook as codebook_file
 from whatworks import collect, corrections, decisions, emerging, screen, search, selection, team
 from whatworks.codebook import Codebook, load_codebook
-from whatworks.errors import NotFound, ProjectError, ReviewError
+from whatworks.errors import Forbidden, NotFound, ProjectError, ProtocolError, ReviewError
 from whatworks.project import DEFAULT_PROTOCOL, SQLITE, Project, redacted
 from whatworks.protocol import Protocol, load_protocol
-from whatworks.store import Store, open_store
+from whatworks.store import Conflict, Store, open_store, views
 from whatworks.store import audit as audit_store
+from whatworks.store import coding as coding_store
 from whatworks.store import documents as docs
+from whatworks.store import screening as screening_store
+from whatworks.store.views import CorpusQuery  # the corpus listing's filters and sort, for callers
 from whatworks.team import User
 
 log = logging.getLogger(__name__)
 
+_MARK = search.MARK  # (the class's own `search` method hides the module in its body)
 STAGES = ("reading and describing reports", "screening", "coding", "synthesizing", "writing the reports")
 
 
@@ -157,11 +165,32 @@ class Review:
     # --- screening --------------------------------------------------------------------------
     def screen(self) -> screen.ScreenSummary:
         search.index(self.store)
-        return screen.screen(self.store, self.protocol)
+        try:
+            return screen.screen(self.store, self.protocol)
+        except Conflict:  # another connection numbered the newly included reports first
+            self._number_reports()
+            return screen.screen(self.store, self.protocol)
 
     def screening(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """One dict per record (`whatworks screen --json`, docs/screen-json.md)."""
+        self._number_reports()
         return screen.screen_results(self.store, list(visible) if visible is not None else None)
+
+    def _number_reports(self, act: Callable[[], Any] | None = None) -> None:
+        """Give newly included reports their ids (screen.report_ids) inside one transaction, after
+        `act` and with it: two connections deciding at once would otherwise read the same last number
+        and both take the next. SQLite's write lock serialises them; PostgreSQL may still collide, and
+        then the whole is done again."""
+        for attempt in range(3):
+            try:
+                with self.store.transaction():
+                    if act is not None:
+                        act()
+                    screen.report_ids(self.store)
+                return
+            except Conflict:
+                if attempt == 2:
+                    raise
 
     def included(self, visible: Sequence[str] | None = None) -> list[str]:
         return screen.included(self.store, list(visible) if visible is not None else None)
@@ -169,14 +198,12 @@ class Review:
     def decide(self, document: str, decision: str, reason: str, user: User | None = None) -> str:
         """A person's screening decision (by default the local lead's); returns the sha256."""
         sha = self.document_ref(document)
-        decisions.decide(self.store, sha, decision, reason, user or team.local_user())
-        screen.report_ids(self.store)
+        self._number_reports(lambda: decisions.decide(self.store, sha, decision, reason, user or team.local_user()))
         return sha
 
     def resolve(self, document: str, decision: str, reason: str, lead: User | None = None) -> str:
         sha = self.document_ref(document)
-        decisions.resolve(self.store, sha, decision, reason, lead or team.local_user())
-        screen.report_ids(self.store)
+        self._number_reports(lambda: decisions.resolve(self.store, sha, decision, reason, lead or team.local_user()))
         return sha
 
     def conflicts(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
@@ -192,6 +219,7 @@ class Review:
         if not user.can_review:
             raise team.Forbidden(f"{user.name} is a {user.role} and cannot correct documents")
         sha = self.document_ref(document)
+        _check_correction(self.store, sha, target, key, value)
         corrections.correct(self.store, sha, target, key, value, user.name, reason=reason)
         search.reindex(self.store, sha)
         if self.store.get_meta("screen.criteria") is not None:  # screened before: screen again
@@ -251,6 +279,7 @@ class Review:
 
         if llm is ...:
             llm = llm_module.client_for(self.protocol)
+        self._number_reports()
         return synthesize(self.store, self.codebook, self.protocol, llm=llm,
                           visible=list(visible) if visible is not None else None)
 
@@ -263,6 +292,7 @@ class Review:
         seen = list(visible) if visible is not None else None
         s = synthesis if synthesis is not None else self.synthesize(seen)
         out = Path(out_dir) if out_dir is not None else self.output_dir
+        self._number_reports()
         paths = write_matrix(selection.matrix_rows(self.store, seen), selection.flow_counts(self.store, seen), out)
         return paths + write_reports(self.store, s, out, formats or FORMATS, seen)
 
@@ -290,6 +320,272 @@ class Review:
 
     def users(self) -> list[dict[str, Any]]:
         return team.user_rows(self.store)
+
+    # --- the workspace ---------------------------------------------------------------------------
+    # What the web workspace (whatworks.web) needs beyond the stages: one connection per request,
+    # sessions and blind mode, listings that page in SQL, one document's or item's whole record,
+    # exports and the audit trail. `visible` (from `visible`) hides other reviewers' decisions.
+
+    @classmethod
+    def for_workspace(cls, root: str | Path, database: str | None = None) -> Review:
+        """The review a workspace serves. A PostgreSQL `database` that holds no documents yet gets
+        the project's SQLite review copied in (`remember_database` records it for later commands)."""
+        project = Project.at(root, database)
+        if project.database_url is None and not project.db_path.exists():
+            raise ProjectError(f"{project.db_path} does not exist: run `whatworks add {project.root} REPORTS…` first")
+        if project.database_url is not None:
+            _copy_into(project, project.database_url)
+        return cls(project, _open_store(project))
+
+    def connection(self) -> Review:
+        """The same review on a connection of its own from the shared pool (cheap: no migration),
+        for one thread or one web request; the protocol and codebook are read once for all."""
+        other = Review(self.project, Store(self.store.target))
+        other._files = self._files
+        return other
+
+    def remember_database(self, url: str) -> None:
+        """Record in the project's settings.yaml that its review lives in `url` (never the password)."""
+        self.project.record_database(url)
+
+    def changes(self) -> dict[str, tuple]:
+        """Stamps that change when people act (`people`), or with `screening`, `coding`, `documents`
+        and `corrections` (for caches of what depends on them; each cheap to read)."""
+        return views.changes(self.store)
+
+    # people and blind mode
+    def login(self, name: str, password: str, address: str = "local") -> User | None:
+        """The user if the password matches; raises team.LoginRefused after too many failures."""
+        return team.login(self.store, name, password, address)
+
+    def start_session(self, user: User) -> tuple[str, str]:
+        """A new session: (cookie token, CSRF token)."""
+        return team.start_session(self.store, user)
+
+    def session_user(self, token: str | None) -> tuple[User, str] | None:
+        return team.session_user(self.store, token)
+
+    def end_session(self, token: str | None) -> None:
+        team.end_session(self.store, token)
+
+    def visible(self, stage: str, user: User, team_mode: bool) -> list[str] | None:
+        """Whose decisions at `stage` `user` may see: None (everyone's) unless blind mode hides them."""
+        return team.visible_reviewers(self.store, stage, user, team_mode)
+
+    def revealed(self) -> dict[str, bool]:
+        """Stage → whether its decisions are revealed to every reviewer (blind mode off)."""
+        return {stage: not team.blind(self.store, stage) for stage in decisions.STAGES}
+
+    def set_revealed(self, stage: str, revealed: bool, user: User) -> None:
+        if stage not in decisions.STAGES:
+            raise NotFound(f"no stage {stage!r}: use one of {', '.join(decisions.STAGES)}")
+        team.set_revealed(self.store, stage, revealed, user)
+
+    # the corpus
+    def corpus(self, query: CorpusQuery, *, page: int = 1, per_page: int = 50, user: User | None = None,
+               visible: Sequence[str] | None = None) -> tuple[list[dict[str, Any]], int]:
+        """One page of the corpus listing (filtered and sorted in SQL) and how many documents match."""
+        me = (user or team.local_user()).name
+        return views.corpus_page(self.store, query, limit=per_page, offset=(max(1, page) - 1) * per_page, me=me,
+                                 visible=visible)
+
+    def facet_choices(self) -> dict[str, list[str]]:
+        return {"kinds": docs.kinds(self.store), "languages": docs.languages(self.store)}
+
+    def search_page(self, query: str, *, limit: int = 20, offset: int = 0, mark: tuple[str, str] = _MARK,
+                    **filters: Any) -> tuple[list[search.Hit], int]:
+        """A page of passages matching `query` and how many match in all (search.QueryError when
+        the query cannot be read)."""
+        hits = search.search(self.store, query, limit=limit, offset=offset, mark=mark, **filters)
+        return hits, (search.count(self.store, query, **filters) if hits or offset else 0)
+
+    def titles(self, shas: Iterable[str]) -> dict[str, str]:
+        """sha256 → the title to show (the document's, else its file name)."""
+        return {sha: str(r["title"] or Path(r["source"]).name) for sha, r in views.titles(self.store, list(shas)).items()}
+
+    # one document
+    def document_view(self, sha256: str) -> DocumentView:
+        """A document with its machine description, the corrections and how each applies."""
+        try:
+            document = docs.document(self.store, sha256)
+        except KeyError:
+            raise NotFound(f"no document {sha256[:12]} in this review") from None
+        machine = docs.description(self.store, sha256)
+        return DocumentView(sha256, document, machine, corrections.corrections(self.store, sha256),
+                            corrections.effective_items(self.store, sha256, machine))
+
+    def machine_description(self, sha256: str):
+        """What describe found, without people's corrections (None when not described)."""
+        if not docs.has_document(self.store, sha256):
+            raise NotFound(f"no document {sha256[:12]} in this review")
+        return docs.description(self.store, sha256)
+
+    def correction_second_looks(self, sha256: str | None = None) -> list[dict[str, Any]]:
+        """Corrections the machine's value changed under since (a re-run of describe)."""
+        return corrections.second_looks(self.store, sha256)
+
+    # screening
+    def screening_queue(self, user: User, only: str = "todo", visible: Sequence[str] | None = None) -> dict[str, Any]:
+        """The next document of `user`'s queue, their progress, their second looks, open conflicts."""
+        return views.screening_queue(self.store, user.name, only, visible)
+
+    def screening_record(self, sha256: str, user: User, visible: Sequence[str] | None = None) -> dict[str, Any]:
+        """One document as a person screens it: its summary, the machine's record and checks, their
+        own decision, the others' they may see (and how many are hidden), the lead's resolution, and
+        the next document they have not decided."""
+        row = views.document_summary(self.store, sha256)
+        if row is None:
+            raise NotFound(f"no document {sha256[:12]} in this review")
+        everyone = screening_store.decision_rows(self.store, sha256=sha256)
+        shown = [d for d in everyone if visible is None or d["reviewer"] in visible]
+        resolution = screening_store.resolution(self.store, sha256)
+        if resolution is not None and visible is not None and resolution["lead"] not in visible:
+            resolution = None
+        return {"document": row, "machine": screening_store.machine_record(self.store, sha256),
+                "checks": screen.criteria_rows(self.store, sha256),
+                "mine": next((d for d in everyone if d["reviewer"] == user.name), None),
+                "others": [d for d in shown if d["reviewer"] != user.name],
+                "hidden": len(everyone) - len(shown), "resolution": resolution,
+                "next": views.next_undecided(self.store, user.name, row["source"])}
+
+    def second_looks(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """People's screening decisions taken when the machine said something else than it says now."""
+        return [r for r in decisions.second_looks(self.store) if visible is None or r["reviewer"] in visible]
+
+    # coding
+    def coding_reports(self, visible: Sequence[str] | None = None) -> list[tuple[str, int]]:
+        """(sha256, number of items) of every included report, in the order of their paths."""
+        order = self.included(visible)
+        counts = docs.item_counts(self.store, order)
+        return [(sha, counts.get(sha, 0)) for sha in order]
+
+    def coded_counts(self, user: User, shas: Sequence[str]) -> dict[str, int]:
+        """sha256 → how many of the report's items `user` has coded."""
+        return views.coded_counts(self.store, user.name, shas)
+
+    def coded_total(self, user: User) -> int:
+        """How many items `user` has coded in all."""
+        return views.count_code_decisions(self.store, user.name)
+
+    def coding_items(self, sha256: str, user: User, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """A report's items, each with the machine's codes (best first), `user`'s answer, the answers
+        of the others they may see (and how many are hidden), and whether the machine's themes
+        changed since `user` answered (a second look)."""
+        if not docs.has_document(self.store, sha256):
+            raise NotFound(f"no document {sha256[:12]} in this review")
+        machine: dict[str, list[dict[str, Any]]] = {}
+        for r in coding_store.code_rows(self.store, [sha256]):
+            seen = machine.setdefault(r["item_key"], [])
+            if not any(c["theme"] == r["theme"] for c in seen):
+                seen.append(r)
+        answers = decisions.item_answers(self.store, sha256)
+        out = []
+        for item in docs.item_rows(self.store, sha256=sha256):
+            codes = sorted(machine.get(item["item_key"], []), key=lambda c: -c["score"])
+            per = answers.get((sha256, item["item_key"]), {})
+            mine = per.get(user.name)
+            others = [(who, a) for who, a in sorted(per.items()) if who != user.name]
+            shown = [(who, a) for who, a in others if visible is None or who in visible]
+            offline = sorted(c["theme"] for c in codes if c["engine"] == "offline")
+            out.append({**item, "codes": codes, "mine": mine, "others": shown, "hidden": len(others) - len(shown),
+                        "flag": mine is not None and sorted(mine["machine"]) != offline})
+        return out
+
+    def machine_themes(self, sha256: str, idx: int) -> list[str]:
+        """The themes the machine codes an item with (the offline coder's)."""
+        rows = docs.item_rows(self.store, sha256=sha256, idx=idx)
+        if not rows:
+            raise NotFound(f"no item {idx} in document {sha256[:12]}")
+        return sorted({r["theme"] for r in coding_store.code_rows(self.store, [sha256])
+                       if r["item_key"] == rows[0]["item_key"] and r["engine"] == "offline"})
+
+    def theme_counts(self) -> dict[str, int]:
+        """Theme → how many items the machine coded with it."""
+        return views.codes_per_theme(self.store)
+
+    def add_theme(self, label: str, definition: str, question: str, descriptors: Sequence[str], user: User, *,
+                  group: str | None = None, emerging_id: int | None = None) -> str:
+        """Append a theme to the project's codebook.yaml (checked by the codebook parser first; comments
+        kept), name the emerging theme it came from, audited; returns the new theme's id."""
+        if not user.can_review:
+            raise Forbidden(f"{user.name} is a {user.role} and cannot change themes")
+        label, definition = label.strip(), " ".join(definition.split())
+        descriptors = [d.strip() for d in descriptors if d.strip()]
+        if not label or not definition or not descriptors:
+            raise ReviewError("a theme needs a label, a definition and at least one keyword")
+        with self.store.transaction():
+            if emerging_id is not None:
+                self.set_emerging(emerging_id, "named", user, name=label)
+            try:
+                theme_id = codebook_file.add_theme(self.project.codebook_path, label=label, definition=definition,
+                                                   question=question, group=group, descriptors=descriptors)
+            except ProtocolError as e:
+                raise ReviewError(str(e)) from None
+            audit_store.add(self.store, user.name, "theme", f"theme:{theme_id}", None,
+                            {"label": label, "question": question, "group": group, "descriptors": descriptors,
+                             "emerging": emerging_id})
+        return theme_id
+
+    # synthesis, exports, audit
+    def export(self, fmt: str, user: User, *, synthesis: Any = None,
+               visible: Sequence[str] | None = None) -> list[Path]:
+        """Write the report in one format ("all": every one) into the output folder, audited; the
+        files written there. Without a `synthesis`, it is made with template narratives (the
+        workspace never waits for a language model; `whatworks report` drafts with one)."""
+        from whatworks.report import FORMATS
+
+        if not user.can_review:
+            raise Forbidden(f"{user.name} is a {user.role} and cannot write the reports")
+        if fmt != "all" and fmt not in FORMATS:
+            raise ReviewError(f"export format {fmt!r}: use all or one of {', '.join(FORMATS)}")
+        s = synthesis if synthesis is not None else self.synthesize(visible, llm=None)
+        paths = self.report(s, formats=None if fmt == "all" else [fmt], visible=visible)
+        folder = self.output_dir.resolve()
+        paths = [p for p in paths if p.resolve().parent == folder]
+        with self.store.transaction():
+            audit_store.add(self.store, user.name, "export", f"export:{fmt}", None, {"files": [p.name for p in paths]})
+        return paths
+
+    def output_files(self) -> list[dict[str, Any]]:
+        """The files of the output folder: name, size (bytes), mtime."""
+        out = []
+        for p in sorted(self.output_dir.iterdir()):
+            if p.is_file() and not p.name.startswith("."):
+                st = p.stat()
+                out.append({"name": p.name, "size": st.st_size, "mtime": st.st_mtime})
+        return out
+
+    def output_file(self, name: str) -> Path:
+        """A file of the output folder by its bare name; anything else is NotFound."""
+        folder = self.output_dir.resolve()
+        if (not name or name != Path(name).name or name.startswith(".") or any(c in name for c in "/\\\x00")
+                or name not in {p.name for p in folder.iterdir()}):
+            raise NotFound(f"no file {name!r} in the output folder")
+        path = (folder / name).resolve()
+        if path.parent != folder or not path.is_file():
+            raise NotFound(f"no file {name!r} in the output folder")
+        return path
+
+    def audit_count(self, *, users: list[str] | None = None, action: str | None = None) -> int:
+        return audit_store.count(self.store, users=users, action=action)
+
+    def audit_csv(self, users: list[str] | None = None) -> Iterator[str]:
+        """The audit trail as CSV, oldest first, a chunk at a time; cells a spreadsheet would read
+        as a formula are quoted (report text is untrusted)."""
+        from whatworks.report.excel import safe_cell
+
+        buf = io.StringIO()
+        writer = csv.writer(buf)
+        writer.writerow(["id", "when_utc", "user", "action", "target", "before", "after", "reason"])
+        yield buf.getvalue()
+        for rows in audit_store.batches(self.store, users=users):
+            buf.seek(0)
+            buf.truncate()
+            for r in rows:
+                when = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r["at"]))
+                writer.writerow([r["id"], when] + [safe_cell(r[k]) for k in ("user_name", "action", "target",
+                                                                             "before", "after", "reason")])
+            yield buf.getvalue()
 
     # --- the whole review ----------------------------------------------------------------------
     def run(self, paths: Iterable[str | Path], *, jobs: int | None = None, executor: str = "local",
@@ -375,34 +671,98 @@ def _open_store(project: Project) -> Store:
     except ModuleNotFoundError as e:
         raise ProjectError(f"PostgreSQL needs psycopg 3 ({e}): pip install 'psycopg[binary]'") from None
     except Exception as e:  # the driver's connection errors: say which database and what to check
-        if "psycopg" not in type(e).__module__ and "sqlalchemy" not in type(e).__module__:
+        if not type(e).__module__.startswith(("psycopg", "sqlalchemy")):
             raise
         raise ProjectError(f"cannot open the review database {redacted(url)}: {str(e).strip()[:300]} — check the "
                            "URL, that the server is running, and the password (PGPASSWORD or ~/.pgpass)") from None
 
 
-def _move_to(project: Project, url: str) -> dict[str, int]:
-    """Make `url` the review database from now on; a SQLite review is copied there when it is empty."""
+def _copy_into(project: Project, url: str) -> dict[str, int]:
+    """Copy the project's SQLite review into the database at `url` when that one holds no documents."""
     from whatworks.store.copy import copy_rows
 
     counts: dict[str, int] = {}
-    if url != SQLITE:
-        target = Project(project.root, database=url)
-        store = _open_store(target)
-        try:
-            if not docs.count_documents(store) and project.db_path.exists():
-                local = open_store(project.db_path)
-                try:
-                    counts = copy_rows(local, store)
-                finally:
-                    local.close()
-                search.rebuild(store)
-                log.info("copied the project's review into %s: %s", redacted(url), counts)
-        finally:
-            store.close()
+    store = _open_store(Project(project.root, database=url))
+    try:
+        if not docs.count_documents(store) and project.db_path.exists():
+            local = open_store(project.db_path)
+            try:
+                counts = copy_rows(local, store)
+            finally:
+                local.close()
+            search.rebuild(store)
+            log.info("copied the project's review into %s: %s", redacted(url), counts)
+    finally:
+        store.close()
+    return counts
+
+
+def _move_to(project: Project, url: str) -> dict[str, int]:
+    """Make `url` the review database from now on; a SQLite review is copied there when it is empty."""
+    counts = _copy_into(project, url) if url != SQLITE else {}
     project.record_database(url)
     project.database = None
     return counts
+
+
+@dataclass
+class DocumentView:
+    """One document as the workspace shows it: the machine's description, the people's corrections
+    ((target, key) → Correction) and the overlay (the description with them applied, how each
+    correction applied, and which need a second look)."""
+
+    sha256: str
+    document: Any  # model.Document
+    machine: Any  # model.Description | None
+    corrections: dict[tuple[str, str], corrections.Correction]
+    overlay: corrections.Overlay
+
+
+_FIELD = re.compile(r"[a-z0-9_]{1,60}")
+
+
+def _check_correction(store: Store, sha256: str, target: str, key: str, value: Any) -> None:
+    """Refuse a correction whose value no stage could use: an unknown kind, section or item, pages
+    outside the document, an item without text. `value` None (taking a correction back) always goes."""
+    from whatworks.model import DOCUMENT_KINDS, ITEM_KINDS, SECTION_KINDS
+
+    if target not in corrections.TARGETS:
+        raise ReviewError(f"target {target!r}: use one of {', '.join(corrections.TARGETS)}")
+    if target == "metadata" and not _FIELD.fullmatch(key):
+        raise ReviewError(f"metadata field {key!r}: use lower-case letters, digits and _")
+    if value is None:
+        return
+    if target == "kind":
+        if value not in DOCUMENT_KINDS:
+            raise ReviewError(f"kind {value!r}: use one of {', '.join(DOCUMENT_KINDS)}")
+        return
+    if target == "metadata":
+        return
+    machine = docs.description(store, sha256)
+    npages = (docs.document_row(store, sha256) or {}).get("pages") or 1
+    have = machine.sections if target == "section" and machine else machine.items if machine else []
+    if key.isdigit() and int(key) >= len(have) or not key.isdigit() and not key.startswith(("new:", "gone:")):
+        raise NotFound(f"no {target} {key} in document {sha256[:12]}")
+    if not isinstance(value, dict):
+        raise ReviewError(f"a {target} correction is a mapping of its fields, not {value!r}")
+
+    def page(name: str) -> int:
+        n = value.get(name)
+        if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= npages:
+            raise ReviewError(f"{name.replace('_', ' ')} {n!r}: the document has pages 1 to {npages}")
+        return n
+
+    if target == "section":
+        if value.get("kind") not in SECTION_KINDS:
+            raise ReviewError(f"section kind {value.get('kind')!r}: use one of {', '.join(SECTION_KINDS)}")
+        if page("page_end") < page("page_start"):
+            raise ReviewError("a section cannot end before it starts: check the pages")
+    elif not value.get("deleted"):
+        if value.get("kind") not in ITEM_KINDS:
+            raise ReviewError(f"item kind {value.get('kind')!r}: use one of {', '.join(ITEM_KINDS)}")
+        if not str(value.get("text") or "").strip():
+            raise ReviewError("an item needs its text")
+        page("page")
 
 
 def _same_protocol(review: Review, protocol: str) -> bool:

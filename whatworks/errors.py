@@ -75,3 +75,7 @@ class NotFound(ReviewError, KeyError):
 
 class Forbidden(ReviewError):
     """The person's role does not allow the action (a viewer deciding, a reviewer resolving)."""
+
+
+class QueryError(ReviewError):
+    """A search query that cannot be parsed; the message says how to write it."""

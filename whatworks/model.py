@@ -227,6 +227,10 @@ SECTION_KINDS = (
 
 #: Item kinds.
 ITEM_KINDS = ("finding", "conclusion", "recommendation", "lesson_learned", "good_practice")
+#: What a document is (whatworks.describe.kind tells it; protocols admit some of them).
+DOCUMENT_KINDS = ("evaluation_report", "evaluation_brief", "management_response", "terms_of_reference",
+                  "inception_report", "completion_report", "progress_report", "evaluation_plan", "audit",
+                  "study", "other")
 
 
 @dataclass
@@ -271,7 +275,7 @@ class Item:
 class Description:
     """What a document is and what it says, found by `describe`."""
 
-    kind: Value  # value: one of whatworks.describe.kind.KINDS
+    kind: Value  # value: one of DOCUMENT_KINDS
     metadata: dict[str, Value] = field(default_factory=dict)
     sections: list[Section] = field(default_factory=list)
     items: list[Item] = field(default_factory=list)

@@ -21,15 +21,14 @@ from pydantic import (
 )
 
 from whatworks.local_names import LANGUAGES, LocalNameEntry
+from whatworks.model import DOCUMENT_KINDS
 from whatworks.validation import OptionalText, Strict, Text, as_text, one_of, problem, shown
 
 #: Where a term test may look (mapped to sections and passages by whatworks.screen).
 SCOPES = ("title", "summary", "objectives", "findings", "conclusions", "recommendations",
           "lessons", "text")
 TIERS = ("inclusion", "possible", "exclusion")
-KINDS = ("evaluation_report", "evaluation_brief", "management_response", "terms_of_reference",
-         "inception_report", "completion_report", "progress_report", "evaluation_plan", "audit",
-         "study", "other")
+KINDS = DOCUMENT_KINDS
 TIMINGS = ("final", "midterm", "ex_post", "other")
 EVALUATOR_TYPES = ("independent", "internal", "self", "joint")
 PERIOD_BASES = ("report_year", "period_evaluated")

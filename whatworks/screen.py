@@ -49,6 +49,7 @@ import yaml
 from whatworks import corrections, vocab
 from whatworks import search as S
 from whatworks import text as T
+from whatworks.errors import QueryError
 from whatworks.model import Description
 from whatworks.protocol import Criterion, Protocol, Test
 from whatworks.store import corrections as corrections_store
@@ -893,7 +894,7 @@ def _shortlist(store: Store, protocol: Protocol) -> dict[str, tuple[int, str, in
         for q in queries:
             try:
                 query = index_store.Query(S.parse(q, langs))
-            except S.QueryError as e:
+            except QueryError as e:
                 log.warning("protocol query %r cannot run: %s", q, e)
                 continue
             for sha, (n, first) in index_store.match_counts(store, query).items():

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from whatworks import corrections
+from whatworks.errors import QueryError
 from whatworks.model import Block, Description, Document, Section
 from whatworks.store import documents as docs
 from whatworks.store import search as index_store
@@ -302,8 +303,6 @@ def reindex(store: Store, sha256: str) -> None:
 # --- queries -------------------------------------------------------------------------------
 
 
-class QueryError(ValueError):
-    """A search query that cannot be parsed; the message says how to write it."""
 
 
 _TOKEN = re.compile(r'"([^"]*)"|(\()|(\))|([^\s()"]+)')

@@ -25,24 +25,12 @@ from pathlib import Path
 from typing import Any
 
 from whatworks import vocab
-from whatworks.model import Document, Evidence, Item, Section, Value
+from whatworks.model import DOCUMENT_KINDS, Document, Evidence, Item, Section, Value
 from whatworks.text import fold
 
 log = logging.getLogger(__name__)
 
-KINDS = (
-    "evaluation_report",
-    "evaluation_brief",
-    "management_response",
-    "terms_of_reference",
-    "inception_report",
-    "completion_report",
-    "progress_report",
-    "evaluation_plan",
-    "audit",
-    "study",
-    "other",
-)
+KINDS = DOCUMENT_KINDS
 #: Kinds that belong to an evaluation (they carry its timing, evaluator and type).
 EVALUATION_KINDS = ("evaluation_report", "evaluation_brief", "management_response", "terms_of_reference",
                     "inception_report")

@@ -9,10 +9,10 @@ the current schema (Alembic). Nothing here imports a stage, the API, the CLI or 
 """
 
 from whatworks.store import accounts, audit, coding, corrections, documents, screening, search  # noqa: F401
-from whatworks.store.base import Store, dispose_engines, metadata
+from whatworks.store.base import Conflict, Store, dispose_engines, metadata
 from whatworks.store.migrate import upgrade
 
-__all__ = ["Store", "dispose_engines", "metadata", "open_store"]
+__all__ = ["Conflict", "Store", "dispose_engines", "metadata", "open_store"]
 
 
 def open_store(target) -> Store:

@@ -35,6 +35,9 @@ meta_table = sa.Table(
     sa.Column("value", sa.Text),
 )
 
+#: Raised when two connections write the same unique row at once (the caller may try again).
+Conflict = sa.exc.IntegrityError
+
 _engines: dict[str, Engine] = {}
 _engines_lock = threading.Lock()
 

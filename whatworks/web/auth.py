@@ -10,29 +10,28 @@ plus a cookie) and is refused with 403 without it.
 
 from __future__ import annotations
 
-import getpass
 import hmac
 import secrets
-import time
-from collections import defaultdict, deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 
-from whatworks import workspace as ws
+from whatworks.api import Review
+from whatworks.team import User
 
 COOKIE = "ww_session"
 PRE_COOKIE = "ww_pre"  # the login form's CSRF pair before a session exists
-LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1", "testserver"}
+LOCAL_HOSTS = {"127.0.0.1", "localhost", "[::1]", "::1"}
 
 
 @dataclass
 class Viewer:
     """The person behind a request, with the CSRF token their forms must carry."""
 
-    user: ws.User
+    user: User
     csrf: str
     team: bool
 
@@ -52,14 +51,6 @@ class LoginRequired(Exception):
         self.next_path = next_path
 
 
-def local_user() -> ws.User:
-    try:
-        name = getpass.getuser()
-    except Exception:  # noqa: BLE001 - no user name in some containers
-        name = "local"
-    return ws.User(name if name != ws.MACHINE else "local", "lead")
-
-
 def safe_next(path: str | None) -> str:
     """A local path to go back to after login; anything else (//evil, http://…) becomes /."""
     if not path or not path.startswith("/") or path.startswith("//") or "\\" in path or "\n" in path:
@@ -75,16 +66,20 @@ def host_allowed(request: Request, team: bool, allowed: set[str] | None) -> bool
     return team or name in LOCAL_HOSTS
 
 
-def get_db(request: Request):
-    with request.app.state.pool.connection() as db:
-        yield db
+def get_review(request: Request) -> Iterator[Review]:
+    """The request's own Review, on its own connection from the pool, closed after the request."""
+    review = request.app.state.review.connection()
+    try:
+        yield review
+    finally:
+        review.close()
 
 
-def viewer(request: Request, db: Annotated[Any, Depends(get_db)]) -> Viewer:
+def viewer(request: Request, review: Annotated[Review, Depends(get_review)]) -> Viewer:
     state = request.app.state
     if not state.team:
         return Viewer(state.local_user, state.local_csrf, False)
-    found = ws.session_user(db, request.cookies.get(COOKIE))
+    found = review.session_user(request.cookies.get(COOKIE))
     if found is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
@@ -152,34 +147,13 @@ def check_pre_token(request: Request, given: str | None) -> None:
         raise HTTPException(403, "The login form has expired (CSRF token missing or wrong). Reload the page.")
 
 
-class Throttle:
-    """At most `limit` failed logins per name in `window` seconds (in memory, per process)."""
-
-    def __init__(self, limit: int = 10, window: float = 600.0):
-        self.limit, self.window = limit, window
-        self.failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def blocked(self, name: str) -> bool:
-        q = self.failures[name]
-        now = time.time()
-        while q and q[0] < now - self.window:
-            q.popleft()
-        return len(q) >= self.limit
-
-    def fail(self, name: str) -> None:
-        self.failures[name].append(time.time())
-
-    def clear(self, name: str) -> None:
-        self.failures.pop(name, None)
-
-
 def login_redirect(next_path: str) -> str:
     return "/login?next=" + quote(safe_next(next_path), safe="/")
 
 
-#: Route parameter types: `db: DB`, `v: Who` (anyone signed in), `v: Writer` (a POST by a lead or
+#: Route parameter types: `review: Rev` (the request's Review), `v: Who` (anyone signed in), `v: Writer` (a POST by a lead or
 #: reviewer with a valid CSRF token), `v: Lead` (a POST by a lead), `v: Poster`, `v: LeadPage`.
-DB = Annotated[Any, Depends(get_db)]
+Rev = Annotated[Review, Depends(get_review)]
 Who = Annotated[Viewer, Depends(viewer)]
 Writer = Annotated[Viewer, Depends(writer)]
 Lead = Annotated[Viewer, Depends(lead)]
