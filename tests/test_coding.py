@@ -191,7 +191,7 @@ def small_project(tmp_path: Path):
 
 
 def test_rerun_after_adding_a_report_codes_only_its_items(small_project):
-    from whatworks.store import coding as codes_store
+    from whatworks.store import codes as codes_store
     from whatworks.store import documents as docs
 
     review, files = small_project
@@ -213,7 +213,7 @@ def test_rerun_after_adding_a_report_codes_only_its_items(small_project):
 
 
 def test_reviewer_decisions_survive_reruns(small_project):
-    from whatworks.store import coding as codes_store
+    from whatworks.store import codes as codes_store
     from whatworks.store import documents as docs
     from whatworks.team import User
 
@@ -301,7 +301,7 @@ def test_decisions_under_a_former_theme_id_still_count(tmp_path: Path):
     """A theme renamed in the codebook (its old id kept as an alias) keeps its codes and decisions."""
     from whatworks.corrections import save_description
     from whatworks.model import Description, Item, Value
-    from whatworks.store import coding as codes_store
+    from whatworks.store import codes as codes_store
     from whatworks.store import open_store
 
     db = open_store(tmp_path / "r.db")

@@ -28,7 +28,7 @@ from db_helpers import query, scalar
 from whatworks.collect import add_paths
 from whatworks.read import sha256_file
 from whatworks.store import open_store
-from whatworks.store import screening as screening_store
+from whatworks.store import selection as screening_store
 
 SEED = 20261127
 QUICK_KILLS = 22
@@ -215,16 +215,19 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
     # (2) quick kills at random moments while documents are read and written
     interrupted, progress = 0, []
     work = ref_seconds - first_write  # seconds of reading and writing in an uninterrupted run
+    pace = 1.2  # share of the work left that one run may do before its kill; shortened when runs outpace it
     for i in range(QUICK_KILLS):
         left = work * (40 - _count_files(db_path)) / 40
         pid = _fork_run(zygote, db_path, reports)
         if i % 4 == 0:  # while it starts, opens the database and lists and hashes the files
             time.sleep(rng.uniform(0.0, first_write))
         else:  # while it reads and writes documents, leaving work for the kills to come
-            time.sleep(first_write + rng.uniform(0.0, 1.2 * left / (QUICK_KILLS - i)))
+            time.sleep(first_write + rng.uniform(0.0, pace * left / (QUICK_KILLS - i)))
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
             interrupted += 1
+        else:  # this machine is faster than the reference run said: kill sooner
+            pace /= 2
         _wait_gone(pid)
         check = open_store(db_path)
         progress.append(scalar(check, "SELECT count(*) FROM files"))

@@ -131,7 +131,7 @@ def test_codes_are_checked_and_fabricated_quotes_dropped(client, caplog):
 def test_code_stage_stores_llm_codes_beside_the_offline_ones(client, tmp_path):
     from whatworks.api import Review
     from whatworks.coding import effective_codes
-    from whatworks.store import coding as codes_store
+    from whatworks.store import codes as codes_store
 
     files = tmp_path / "reports"
     files.mkdir()

@@ -12,8 +12,8 @@ import pytest
 from whatworks import corrections, decisions, screen
 from whatworks.api import Review
 from whatworks.store import audit, metadata, open_store
-from whatworks.store import coding as codes_store
-from whatworks.store import screening as screening_store
+from whatworks.store import codes as codes_store
+from whatworks.store import selection as screening_store
 from whatworks.store.migrate import HEAD, current
 
 V0 = Path(__file__).parent / "fixtures" / "review-v0"

@@ -13,7 +13,7 @@ from lxml import html as lxml_html
 from test_synthesis import example_review
 
 from whatworks.coding import normalise_space
-from whatworks.store import coding as codes_store
+from whatworks.store import codes as codes_store
 from whatworks.store import documents as docs
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)

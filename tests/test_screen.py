@@ -17,7 +17,7 @@ from whatworks.model import Description, Value
 from whatworks.project import builtin_protocols
 from whatworks.protocol import load_protocol
 from whatworks.store import documents as docs
-from whatworks.store import screening as screening_store
+from whatworks.store import selection as screening_store
 from whatworks.team import User
 
 CANADA = {

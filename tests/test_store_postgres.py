@@ -19,7 +19,7 @@ from whatworks.coding import effective_codes
 from whatworks.model import Block, Description, Document, Item, Page, Section, Value
 from whatworks.store import audit, open_store
 from whatworks.store import documents as docs
-from whatworks.store import screening as screening_store
+from whatworks.store import selection as screening_store
 from whatworks.store.copy import copy_rows
 from whatworks.store.migrate import HEAD, current
 

@@ -53,7 +53,7 @@ def review(corpus: Path, tmp_path_factory) -> Path:
 def test_workspace_records_in_postgresql(pg_url, tmp_path):
     from whatworks.model import Block, Document, Page
     from whatworks.store import documents as docs
-    from whatworks.store import screening
+    from whatworks.store import selection as screening
 
     with Review.create(tmp_path / "team", database=pg_url) as r:
         assert r.store.dialect == "postgresql"

@@ -35,9 +35,9 @@ from whatworks.project import DEFAULT_PROTOCOL, SQLITE, Project, redacted
 from whatworks.protocol import Protocol, load_protocol
 from whatworks.store import Conflict, Store, open_store, views
 from whatworks.store import audit as audit_store
-from whatworks.store import coding as coding_store
+from whatworks.store import codes as coding_store
 from whatworks.store import documents as docs
-from whatworks.store import screening as screening_store
+from whatworks.store import selection as screening_store
 from whatworks.store.views import CorpusQuery  # the corpus listing's filters and sort, for callers
 from whatworks.team import User
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from whatworks import decisions
 from whatworks.codebook import Codebook, Theme
-from whatworks.store import coding as codes_store
+from whatworks.store import codes as codes_store
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
 from whatworks.text import normalise_space, sentences, stem, tokens

@@ -23,7 +23,7 @@ from typing import Any
 from whatworks.errors import NotFound, ReviewError
 from whatworks.model import Description, Evidence, Item, Section, Value
 from whatworks.store import audit
-from whatworks.store import coding as coding_store
+from whatworks.store import codes as coding_store
 from whatworks.store import corrections as table
 from whatworks.store import documents as docs
 from whatworks.store.base import Store

@@ -1,7 +1,7 @@
 """People's decisions at the two judging stages, screening and coding, and how far people agree.
 
 Every decision goes through here, from the CLI and the workspace alike: one row in the stage's
-decision table (whatworks.store.screening / whatworks.store.coding) and one audit line, in one
+decision table (whatworks.store.selection / whatworks.store.codes) and one audit line, in one
 transaction. Agreement (Cohen's kappa) is computed from the same tables, so a decision taken on
 the command line counts like one taken in the browser.
 """
@@ -15,9 +15,9 @@ from typing import Any
 
 from whatworks.errors import Forbidden, NotFound, ReviewError
 from whatworks.store import audit
-from whatworks.store import coding as coding_store
+from whatworks.store import codes as coding_store
 from whatworks.store import documents as docs
-from whatworks.store import screening as screening_store
+from whatworks.store import selection as screening_store
 from whatworks.store.base import Store
 from whatworks.team import MACHINE, User
 

@@ -24,7 +24,7 @@ import numpy as np
 from whatworks import coding, decisions, vocab
 from whatworks.coding import Embedder, language_of, tokenize
 from whatworks.errors import NotFound, ReviewError
-from whatworks.store import coding as codes_store
+from whatworks.store import codes as codes_store
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
 

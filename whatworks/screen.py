@@ -21,7 +21,7 @@ The order follows a systematic review's selection (PRISMA 2020):
 Every check writes a reason with evidence (page and text) into `screen_criteria`, and the
 record's decision (include / maybe / exclude / duplicate / error) into `screen_records`.
 Re-running rewrites only these machine tables: people's decisions (whatworks.decisions) are
-never touched, and the final decision combines them (whatworks.store.screening.final_decisions).
+never touched, and the final decision combines them (whatworks.store.selection.final_decisions).
 Screening reads each document's effective description: a reviewer's correction (a kind, a
 year, a country) changes its checks and shows in its reasons.
 """
@@ -54,8 +54,8 @@ from whatworks.model import Description
 from whatworks.protocol import Criterion, Protocol, Test
 from whatworks.store import corrections as corrections_store
 from whatworks.store import documents as docs
-from whatworks.store import screening as records_store
 from whatworks.store import search as index_store
+from whatworks.store import selection as records_store
 from whatworks.store.base import Store
 
 if TYPE_CHECKING:
@@ -65,7 +65,7 @@ log = logging.getLogger(__name__)
 
 DATA = Path(__file__).parent / "data"
 
-#: Final decisions: the machine's, and "conflict" while reviewers disagree (whatworks.store.screening).
+#: Final decisions: the machine's, and "conflict" while reviewers disagree (whatworks.store.selection).
 DECISIONS = ("include", "maybe", "exclude", "duplicate", "error", "conflict")
 STAGES = ("error", "duplicate", "search", "eligibility", "content", "quality", "included", "supplementary")
 #: Sections that are not the report's own text (left out of the "text" scope).

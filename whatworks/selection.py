@@ -11,7 +11,7 @@
 * `selection_breakdown` — figures 1 and 3 of the ILO review as counts: short-listed and
   finally selected reports by type, timing and region.
 
-Everything is read from the final decisions (whatworks.store.screening). whatworks.report
+Everything is read from the final decisions (whatworks.store.selection). whatworks.report
 draws and writes them.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 
 from whatworks import coding, corrections
 from whatworks.store import documents as docs
-from whatworks.store import screening as records_store
+from whatworks.store import selection as records_store
 from whatworks.store.base import Store
 
 log = logging.getLogger(__name__)

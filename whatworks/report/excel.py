@@ -24,7 +24,7 @@ from openpyxl.utils import get_column_letter
 
 from whatworks import decisions
 from whatworks.selection import MATRIX_COLUMNS
-from whatworks.store import coding as codes_store
+from whatworks.store import codes as codes_store
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
 from whatworks.synthesize import Sources, Synthesis

@@ -2,13 +2,13 @@
 
 One module per stage owns its tables and the functions that read and write them:
 `documents` (files, documents, descriptions, items), `search` (passages, full-text index, facets),
-`screening` (records, checks, people's decisions), `coding` (codes, people's code decisions,
-embeddings, emerging themes), `corrections`, `accounts`, `audit`. `base` holds the `Store`
+`selection` (records, checks, people's decisions), `codes` (codes, people's code decisions,
+embeddings, emerging themes), `corrections`, `accounts`, `audit`; `views` reads across them for the workspace's listings. `base` holds the `Store`
 (one connection and its transaction) and the shared `metadata`; `migrate` brings a database to
 the current schema (Alembic). Nothing here imports a stage, the API, the CLI or the web.
 """
 
-from whatworks.store import accounts, audit, coding, corrections, documents, screening, search  # noqa: F401
+from whatworks.store import accounts, audit, codes, corrections, documents, search, selection  # noqa: F401
 from whatworks.store.base import Conflict, Store, dispose_engines, metadata
 from whatworks.store.migrate import upgrade
 

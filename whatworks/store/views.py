@@ -17,16 +17,16 @@ import sqlalchemy as sa
 
 from whatworks.store.audit import audit
 from whatworks.store.base import Store, chunks
-from whatworks.store.coding import code_decisions, coded_items, codes
+from whatworks.store.codes import code_decisions, coded_items, codes
 from whatworks.store.corrections import corrections
 from whatworks.store.documents import descriptions, documents, files, items
-from whatworks.store.screening import (
+from whatworks.store.search import doc_facets
+from whatworks.store.selection import (
     final_query,
     screen_records,
     screening_decisions,
     screening_resolutions,
 )
-from whatworks.store.search import doc_facets
 
 MACHINE_DECISIONS = ("include", "maybe", "exclude", "duplicate", "error")
 STATUSES = ("todo", "mine", "human", "none", "resolved")
@@ -238,7 +238,7 @@ def screening_queue(store: Store, me: str, only: str = "todo",
 
 def count_conflicts(store: Store, visible: Sequence[str] | None = None) -> int:
     """Documents whose reviewers disagree with no lead's word yet: those whose final decision is
-    `conflict` (whatworks.store.screening's rule), counted from the people's decisions alone."""
+    `conflict` (whatworks.store.selection's rule), counted from the people's decisions alone."""
     h, lead, r = screening_decisions, screening_decisions.alias("lead"), screening_resolutions
     people = sa.select(h.c.sha256).where(h.c.role != "lead")
     leads = sa.select(lead.c.sha256).where(lead.c.sha256 == h.c.sha256, lead.c.role == "lead")

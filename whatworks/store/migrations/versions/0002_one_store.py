@@ -8,7 +8,7 @@
   `login_failures` keeps the login throttle across restarts.
 - `items` gain their key (a hash of the text), `screen_criteria` their order, `coded_items` the
   coder's polarity, not-evidence flag and uncertainty; the `screen_final` view goes (its rule now
-  lives in whatworks.store.screening, where conflicts stay conflicts).
+  lives in whatworks.store.selection, where conflicts stay conflicts).
 
 Revision ID: 0002
 Revises: 0001
