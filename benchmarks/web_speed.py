@@ -29,10 +29,10 @@ from whatworks import search as S  # noqa: E402
 from whatworks.api import Review  # noqa: E402
 from whatworks.model import Block, Document, Page  # noqa: E402
 from whatworks.store import audit as audit_store  # noqa: E402
-from whatworks.store import coding as coding_store  # noqa: E402
+from whatworks.store import codes as coding_store  # noqa: E402
 from whatworks.store import corrections as corrections_store  # noqa: E402
 from whatworks.store import documents as docs_store  # noqa: E402
-from whatworks.store import screening as screening_store  # noqa: E402
+from whatworks.store import selection as screening_store  # noqa: E402
 from whatworks.store import search as search_store  # noqa: E402
 from whatworks.store.base import chunks  # noqa: E402
 from whatworks.store.documents import item_key  # noqa: E402
