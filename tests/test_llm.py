@@ -19,9 +19,9 @@ from whatworks.llm import (
     client_for,
     code_with_llm,
     config_from,
-    draft_narrative,
     parse_json,
     verify_quote,
+    write_statements,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -145,23 +145,46 @@ def test_code_stage_stores_llm_codes_beside_the_offline_ones(client, tmp_path):
         assert {r["theme"] for r in llm_rows} == {"ch_political_context", "technical_assistance",
                                                   "ch_management_resources", "ww_peer_learning"}
         assert all(r["quote"] for r in llm_rows)
-        assert sum(1 for r in rows if r["engine"] == "offline") > 10
+        assert sum(1 for r in rows if r["engine"] == "model") > 10
         themes = {c.theme for c in effective_codes(review.store)}
         assert "ww_peer_learning" in themes
 
 
-def test_narratives_may_only_quote_the_evidence_and_cite_its_reports(client):
-    evidence = [("E7", "Cambodia and Myanmar completed feasibility studies and actuarial valuations, but political "
-                       "instability and changing governance frameworks delayed the legal reforms.", 5),
-                ("E4", "In Cambodia, the actuarial valuation is under way.", 3)]
-    ok = draft_narrative(client, "Political context and instability", "Why?", "2 of 9 reports", evidence)
-    assert ok is not None and ok.startswith("Two reports (E7, E4)")
-    fabricated = draft_narrative(client, "Trade unions", "For whom?", "1 of 9 reports",
-                                 [("E2", "Involving domestic workers' unions from the design stage helps.", 8)])
-    assert fabricated is None
-    unknown_report = draft_narrative(client, "Women", "For whom?", "1 of 9 reports",
-                                     [("E2", "A mostly female workforce.", 8)])
-    assert unknown_report is None  # cites E9, which gave no evidence
+def test_the_writer_keeps_only_sentences_whose_citations_check_out(client):
+    """Recorded answers: a faithful sentence is kept; one citing a quote it was not given, one naming a
+    report it does not cite, one quoting words the quotes do not hold, one citing nothing, and one resting
+    on a quote no longer in its source are dropped and listed; a statement left with nothing keeps its
+    extractive text."""
+    from types import SimpleNamespace
+
+    from whatworks.claims import Citation, Statement
+
+    source = EXAMPLE.read_text(encoding="utf-8")
+
+    def cite(quote: str, sha: str = "ex") -> Citation:
+        return Citation("E7", sha, str(EXAMPLE), quote, None, "Findings", None, "finding", 1, "positive")
+
+    a = Statement("WRITER-TEST-A In Viet Nam, Cambodia and Myanmar (E7), …", "positive", ["sf_tripartism"], ["E7"],
+                  [cite("Tripartite social dialogue, the participatory approach to the feasibility studies and the "
+                        "local presence of national coordinators were the main drivers of the results obtained and "
+                        "of their sustainability."),
+                   cite("Cambodia and Myanmar completed feasibility studies and actuarial valuations, but political "
+                        "instability and changing governance frameworks delayed the legal reforms.")])
+    b = Statement("WRITER-TEST-B Savings groups (E7)", "positive", ["fb_women"], ["E7"],
+                  [cite("Savings groups doubled their membership in two years.", sha="gone")])
+    synthesis = SimpleNamespace(statements=lambda: [a, b])
+    dropped = write_statements(client, synthesis, lambda sha: [source] if sha == "ex" else ["another text"])
+    assert a.source == "llm" and a.text == (
+        "Tripartite social dialogue and the local presence of national coordinators drove the results in Viet Nam, "
+        "Cambodia and Myanmar (E7). Political instability \"delayed the legal reforms\" in Cambodia and Myanmar (E7).")
+    reasons = [d["reason"] for d in dropped]
+    assert any("not given" in r for r in reasons)
+    assert any("names reports it does not cite (E9)" in r for r in reasons)
+    assert any("quotation marks" in r for r in reasons)
+    assert any("cites no quote" in r for r in reasons)
+    assert any("not found verbatim" in r for r in reasons)
+    assert b.source == "extractive" and b.text.startswith("WRITER-TEST-B")  # nothing survived: kept as it was
+    assert len(dropped) == 5
 
 
 def test_unreachable_server_is_an_error_the_coder_survives(caplog):

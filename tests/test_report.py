@@ -28,60 +28,67 @@ def written():
     return project, s, {p.name: p for p in paths}
 
 
-def _on_page(review, sha: str, page: int, quote: str) -> bool:
+def _in_source(review, sha: str, page: int | None, quote: str) -> bool:
+    """The quote is verbatim at its page (PDF) or somewhere in its document (a page-less format)."""
     doc = review.document(sha)
-    assert 1 <= page <= len(doc.pages), (sha[:8], page)
-    text = normalise_space(" ".join(b.text for b in doc.pages[page - 1].blocks))
-    return normalise_space(quote) in text
+    pages = [normalise_space(" ".join(b.text for b in p.blocks)) for p in doc.pages]
+    if page:
+        assert 1 <= page <= len(pages), (sha[:8], page)
+        return normalise_space(quote) in pages[page - 1]
+    return any(normalise_space(quote) in p for p in pages)
 
 
-def html_quotes(path: Path) -> list[tuple[str, int, str]]:
+def _page(value) -> int | None:
+    return int(value) if value not in (None, "", "None") else None
+
+
+def html_quotes(path: Path) -> list[tuple[str, int | None, str]]:
     tree = lxml_html.fromstring(path.read_text(encoding="utf-8"))
-    return [(bq.get("data-sha256"), int(bq.get("data-page")), bq.text_content())
+    return [(bq.get("data-sha256"), _page(bq.get("data-page")), bq.text_content())
             for bq in tree.xpath("//blockquote[contains(@class, 'quote')]")]
 
 
 _MD_UNESCAPE = re.compile(r"\\([\\`*_\[\]<>#|])")
 
 
-def markdown_quotes(path: Path) -> list[tuple[str, int, str]]:
+def markdown_quotes(path: Path) -> list[tuple[str, int | None, str]]:
     text = path.read_text(encoding="utf-8")
     out = []
-    for m in re.finditer(r"<!-- quote report=\S+ sha256=(\w+) page=(\d+) -->\n> (.*)\n", text):
-        out.append((m.group(1), int(m.group(2)), _MD_UNESCAPE.sub(r"\1", m.group(3))))
+    for m in re.finditer(r"<!-- quote report=\S+ sha256=(\w+) page=(\w*) -->\n> (.*)\n", text):
+        out.append((m.group(1), _page(m.group(2)), _MD_UNESCAPE.sub(r"\1", m.group(3))))
     return out
 
 
-def docx_quotes(path: Path, ids: dict[str, str]) -> list[tuple[str, int, str]]:
+def docx_quotes(path: Path, ids: dict[str, str]) -> list[tuple[str, int | None, str]]:
     from docx import Document
 
     paragraphs = Document(str(path)).paragraphs
     out = []
     for i, p in enumerate(paragraphs):
         if p.style.name == "Quote":
-            cite = re.match(r"— (\S+), p\. (\d+),", paragraphs[i + 1].text)
+            cite = re.match(r"— (\S+), (?:p\. (\d+)|section “[^”]*”|\(no page\)),", paragraphs[i + 1].text)
             assert cite, paragraphs[i + 1].text
-            out.append((ids[cite.group(1)], int(cite.group(2)), p.text))
+            out.append((ids[cite.group(1)], _page(cite.group(2)), p.text))
     return out
 
 
-def excel_quotes(path: Path) -> list[tuple[str, int, str]]:
+def excel_quotes(path: Path) -> list[tuple[str, int | None, str]]:
     from openpyxl import load_workbook
 
     wb = load_workbook(path, read_only=True)
     out = []
-    quotes = wb["Quotes"]
-    head = [c.value for c in next(quotes.iter_rows(max_row=1))]
-    for row in quotes.iter_rows(min_row=2, values_only=True):
-        r = dict(zip(head, row, strict=True))
-        out.append((r["sha256"], int(r["Page"]), r["Quote"]))
-    codes = wb["Codes"]
-    head = [c.value for c in next(codes.iter_rows(max_row=1))]
-    for row in codes.iter_rows(min_row=2, values_only=True):
-        r = dict(zip(head, row, strict=True))
-        if r["Quote (verbatim)"]:
-            out.append((r["sha256"], int(r["Page"]), r["Quote (verbatim)"]))
+    for sheet, column in (("Claims", "Quote (verbatim)"), ("Codes", "Quote (verbatim)")):
+        rows = wb[sheet]
+        head = [c.value for c in next(rows.iter_rows(max_row=1))]
+        for row in rows.iter_rows(min_row=2, values_only=True):
+            r = dict(zip(head, row, strict=True))
+            if r[column]:
+                out.append((r["sha256"], _page(r["Page"]), r[column]))
     return out
+
+
+def _claims(s):
+    return [c for t in s.themes() for c in t.claims]
 
 
 def test_every_format_is_written(written):
@@ -140,18 +147,23 @@ def test_figures_print_at_their_drawn_size(written):
 def test_all_quotes_of_all_formats_are_verbatim_at_their_page(written):
     project, s, paths = written
     ids = {r.report_id: r.sha256 for r in s.reports}
-    n = len(s.quotes())
+    claims = _claims(s)
+    n = sum(len(c.citations) for c in claims)
+    inline = sum(1 for c in claims if c.citations and c.citations[0].quote == c.lead)  # quoted in the claim itself
     found = {
         "html": html_quotes(paths["synthesis.html"]),
         "md": markdown_quotes(paths["synthesis.md"]),
         "docx": docx_quotes(paths["synthesis.docx"], ids),
         "xlsx": excel_quotes(paths["synthesis.xlsx"]),
     }
-    assert len(found["html"]) == len(found["md"]) == len(found["docx"]) == n > 30
-    assert len(found["xlsx"]) > n  # the synthesis' quotes plus the machine's quote of every code
+    assert len(found["md"]) == n > 30
+    assert len(found["html"]) == len(found["docx"]) == n - inline
+    assert len(found["xlsx"]) > n  # the claims' quotes plus the machine's quote of every code
     for fmt, quotes in found.items():
-        bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _on_page(project, sha, page, q)]
+        bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _in_source(project, sha, page, q)]
         assert not bad, (fmt, bad[:5])
+    for c in claims:  # a claim quotes its lead sentence in its own words
+        assert c.lead[1:60] in c.text
 
 
 def test_html_is_self_contained_and_linked(written):
@@ -164,15 +176,22 @@ def test_html_is_self_contained_and_linked(written):
     anchors = {e.get("id") for e in tree.xpath("//*[@id]")}
     targets = {a.get("href")[1:] for a in tree.xpath("//a[starts-with(@href, '#')]")}
     assert targets <= anchors, sorted(targets - anchors)[:5]
-    # every theme's statement links to its quotes, every quote to its report
+    assert tree.xpath("//p[contains(@class, 'status')]")[0].text_content().startswith("Draft:")
+    # every claim links to its reports and its quotes; every quote to its report and its source file
     for t in s.themes():
         art = tree.get_element_by_id(f"theme-{t.id}")
-        links = {a.get("href") for a in art.xpath(".//p[@class='narrative']//a")}
-        assert {f"#report-{rid}" for rid in t.reports} & links
-        assert {f"#q-{t.id}-{i}" for i in range(1, len(t.quotes) + 1)} <= links
-        assert len(art.xpath(".//p[@class='cite']/a")) == len(t.quotes)
+        claims = art.xpath(".//p[@class='claim']")
+        assert len(claims) == len(t.claims)
+        for n, (p, c) in enumerate(zip(claims, t.claims, strict=True), 1):
+            links = {a.get("href") for a in p.xpath(".//a")}
+            assert f"#report-{c.citations[0].report_id}" in links
+            assert {f"#q-{t.id}-{n}-{i}" for i in range(1, len(c.citations) + 1)} <= links
+        cites = art.xpath(".//p[@class='cite']")
+        assert len(cites) == sum(len(c.citations) for c in t.claims)
+        assert all(p.xpath("./a[starts-with(@href, 'file:')]") for p in cites)
     for r in s.reports:
         assert f'id="report-{r.report_id}"' in text
+    assert "Annex II. Short-listed reports" in text
 
 
 def test_report_text_is_escaped(written):
@@ -184,13 +203,14 @@ def test_report_text_is_escaped(written):
     evil = copy.deepcopy(s)
     evil.title = "Review <script>alert('title')</script>"
     theme = evil.themes()[0]
-    theme.quotes[0].text = "<img src=x onerror=alert(1)> & *bold*"
-    theme.narrative = f"{theme.n_reports} of {evil.n_reports} reports <b>bold</b> ({theme.reports[0]})"
+    theme.claims[0].citations[-1].quote = "<img src=x onerror=alert(1)> & *bold*"
+    theme.claims[0].text = "<b>bold</b> claim"
+    theme.headline = f"{theme.n_reports} of {evil.n_reports} reports <b>bold</b> ({theme.reports[0]})"
     evil.reports[0].title = "<iframe src='http://example.org'></iframe>"
     page = render_html(evil, Figures(), [{"title": "<svg onload=alert(2)>", "report_id": "E1"}])
     tree = lxml_html.fromstring(page)
-    assert not tree.xpath("//script | //img | //iframe | //svg | //p[@class='narrative']//b")
-    assert "&lt;script&gt;" in page and "&lt;img src=x" in page and "&lt;svg onload" in page
+    assert not tree.xpath("//script | //img | //iframe | //svg | //p[@class='headline']//b | //p[@class='claim']//b")
+    assert "&lt;script&gt;" in page and "&lt;svg onload" in page
     md = render_markdown(evil, Figures(), [], paths["synthesis.md"].parent)
     assert not re.search(r"(?<!\\)<(img|iframe|script)", md) and "\\<script\\>" in md
 
@@ -218,7 +238,8 @@ def test_word_document_has_the_seed_shape(written):
     criteria = next(t for t in doc.tables if t.rows[0].cells[0].text == "Inclusion")
     assert "Exclusion" in [c.text for c in criteria.rows[0].cells]
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "No included report covers" in text and "could not be coded" in text
+    assert "No included report covers" in text and "were not coded" in text
+    assert "Key findings" in headings and any(p.text.startswith("Draft:") for p in doc.paragraphs[:12])
     # figures sit inside the page's text width
     section = doc.sections[0]
     width = section.page_width - section.left_margin - section.right_margin
@@ -230,7 +251,7 @@ def test_workbook_has_every_item_with_its_codes(written):
 
     project, s, paths = written
     wb = load_workbook(paths["synthesis.xlsx"], read_only=True)
-    assert wb.sheetnames == ["Items", "Codes", "Quotes", "Themes", "Reports"]
+    assert wb.sheetnames == ["Items", "Codes", "Claims", "Themes", "Reports"]
     items = list(wb["Items"].iter_rows(min_row=2, values_only=True))
     assert len(items) == len(docs.item_rows(project.store))
     codes = list(wb["Codes"].iter_rows(min_row=2, values_only=True))

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from lxml import html as lxml_html
-from test_report import _on_page, docx_quotes, excel_quotes, html_quotes, markdown_quotes
+from test_report import _in_source, docx_quotes, excel_quotes, html_quotes, markdown_quotes
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLES = ROOT / "whatworks" / "data" / "examples"
@@ -117,15 +117,17 @@ def test_every_quote_is_verbatim_at_its_page_in_every_format(runs):
 
     output = runs["project"] / "output"
     synthesis = json.loads((output / "synthesis.json").read_text(encoding="utf-8"))
-    ids = {r["report_id"]: r["sha256"] for r in synthesis["reports"]}
-    n = sum(len(t["quotes"]) for q in synthesis["questions"] for g in q["groups"] for t in g["themes"])
+    ids = {r["report"]: r["sha256"] for r in synthesis["reports"]}
+    claims = [c for q in synthesis["questions"] for g in q["groups"] for t in g["themes"] for c in t["claims"]]
+    n = sum(len(c["citations"]) for c in claims)
     found = {"html": html_quotes(output / "synthesis.html"), "md": markdown_quotes(output / "synthesis.md"),
              "docx": docx_quotes(output / "synthesis.docx", ids), "xlsx": excel_quotes(output / "synthesis.xlsx")}
-    assert len(found["html"]) == len(found["md"]) == len(found["docx"]) == n > 30
+    inline = sum(1 for c in claims if c["citations"] and c["citations"][0]["quote"][1:60] in c["text"])
+    assert len(found["md"]) == n > 30 and len(found["html"]) == len(found["docx"]) == n - inline
     assert len(found["xlsx"]) > n
     with Review.open(runs["project"]) as review:
         for fmt, quotes in found.items():
-            bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _on_page(review, sha, page, q)]
+            bad = [(sha[:8], page, q[:60]) for sha, page, q in quotes if not _in_source(review, sha, page, q)]
             assert not bad, (fmt, bad[:5])
 
 

@@ -118,8 +118,8 @@ def test_the_same_review_in_postgresql(local_review: Path, pg_url):
     screen.screen(pg, local.protocol)
     after = {k: v["decision"] for k, v in screening_store.final_decisions(pg).items()}
     assert after == before and "include" in after.values()
-    coding.code(pg, local.codebook, screen.included(pg), force=True, use_embeddings=False)
-    coding.code(local.store, local.codebook, local.included(), force=True, use_embeddings=False)
+    coding.code(pg, local.codebook, screen.included(pg), force=True)
+    coding.code(local.store, local.codebook, local.included(), force=True)
     theirs = {(c.sha256, c.idx, c.theme) for c in effective_codes(local.store)}
     ours = {(c.sha256, c.idx, c.theme) for c in effective_codes(pg)}
     assert ours == theirs and ours

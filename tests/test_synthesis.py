@@ -62,6 +62,7 @@ def test_four_questions_with_groups_kept_apart(review):
 
 def test_themes_ranked_by_reports_with_their_ids(review):
     from whatworks import screen
+    from whatworks.synthesize import _support
 
     project, s = review
     ids = screen.report_ids(project.store)
@@ -69,80 +70,124 @@ def test_themes_ranked_by_reports_with_their_ids(review):
     assert {r.report_id for r in s.reports} == set(ids.values())
     for q in s.questions:
         for g in q.groups:
-            counts = [t.n_reports for t in g.themes]
-            assert counts == sorted(counts, reverse=True)
+            support = [_support(t) for t in g.themes]
+            assert support == sorted(support, reverse=True)
             for t in g.themes:
                 assert t.n_reports == len(t.reports) == len(set(t.reports)) > 0
                 assert set(t.reports) <= set(ids.values())
                 assert sum(t.items_by_report.values()) == t.n_items
                 assert set(t.items_by_report) == set(t.reports)
+                assert {r for rs in t.by_polarity.values() for r in rs} == set(t.reports)
                 assert sum(t.by_timing.values()) == t.n_reports
-                assert sum(t.by_region.values()) >= t.n_reports
 
 
-def test_narratives_state_only_what_the_evidence_shows(review):
-    from whatworks.synthesize import ilo_regions
+def _page_texts(project, sha):
+    from whatworks.text import normalise_space
 
-    _, s = review
-    for t in s.themes():
-        assert t.narrative_source == "template"
-        m = re.match(r"(\d+) of (\d+) included reports? \(([^)]*)\)", t.narrative)
-        assert m, t.narrative
-        assert int(m.group(1)) == t.n_reports and int(m.group(2)) == s.n_reports
-        cited = set(re.findall(r"\b(?:E\d+|I-\d+)\b", t.narrative))
-        assert cited <= set(t.reports), (t.id, cited)
-        for sentence in re.findall(r"[^.]* covers? [^.]*\.", t.narrative):  # regions named are the reports'
-            named = {r for r in ilo_regions() if r in sentence}
-            assert named and named <= set(t.by_region), (sentence, t.by_region)
-        assert f"{t.n_items} coded item" in t.narrative
-        if t.n_reports == 1:  # one report: singular verbs, and no "the reports date from"
-            assert re.search(r"\) (describes|gives|names|identifies|reports) ", t.narrative), t.narrative
-            assert "The reports date" not in t.narrative and "They cover" not in t.narrative
+    return [normalise_space(" ".join(b.text for b in p.blocks)) for p in project.document(sha).pages]
 
 
-def test_executive_summary_states_the_leading_themes(review):
-    from whatworks.synthesize import Synthesis, summary_sentences
-
-    _, s = review
-    assert [label for label, _ in s.summary] == [q.label for q in s.questions]
-    for (_, sentences), q in zip(s.summary, s.questions, strict=True):
-        assert len(sentences) == len(q.groups)
-        for sentence, g in zip(sentences, q.groups, strict=True):
-            for t in g.themes[:3]:
-                assert f"({t.n_reports} of {s.n_reports})" in sentence
-    # a group no report addressed is said plainly
-    empty = Synthesis(**{**s.__dict__, "questions": [
-        type(q)(q.id, q.label, q.ask, [type(g)(g.id, g.label, [], g.no_evidence) for g in q.groups])
-        for q in s.questions]})
-    said = summary_sentences(empty)
-    assert said[3][1][0] == "No report in the selection addressed success factors."
-
-
-def test_quotes_are_verbatim_on_their_page(review):
-    from whatworks.coding import normalise_space
+def test_every_citation_is_verbatim_in_its_source_with_a_locator(review):
+    from whatworks.text import normalise_space
 
     project, s = review
-    quotes = s.quotes()
-    assert len(quotes) >= 30
-    for q in quotes:
-        page = project.document(q.sha256).pages[q.page - 1]
-        assert normalise_space(q.text) in normalise_space(" ".join(b.text for b in page.blocks)), (q.report_id, q.page)
-    # quotes of a theme come from different reports first; a passage is quoted under one theme only
-    # (unless it is a theme's only quote), and quotes stand alone (no headings, no fragments)
-    from whatworks.synthesize import QUOTE_MIN_WORDS
+    citations = [c for st in s.statements() for c in st.citations] + s.quotes()
+    assert len(citations) >= 30
+    paths = {r.sha256: r.path for r in s.reports}
+    located = 0
+    for c in citations:
+        pages = _page_texts(project, c.sha256)
+        if c.page:
+            assert normalise_space(c.quote) in pages[c.page - 1], (c.report_id, c.page, c.quote[:60])
+        else:
+            assert any(normalise_space(c.quote) in p for p in pages), (c.report_id, c.quote[:60])
+        assert c.source == paths[c.sha256]
+        if c.source.endswith(".pdf"):
+            assert c.page and c.anchor == f"#page={c.page}"
+        located += bool(c.page or c.section)
+        assert not re.match(r"(Finding|Hallazgo|Constat|Recommendation|Lesson)\w* \d", c.quote), c.quote
+    assert located / len(citations) >= 0.9  # a page (PDF) or a section heading (Word, Markdown, HTML)
 
-    for t in s.themes():
-        ids = [q.report_id for q in t.quotes]
-        distinct = len(set(ids))
-        assert len(set(ids[:distinct])) == distinct, ids
-    seen: dict[tuple[str, str], str] = {}
-    for t in s.themes():
-        for q in t.quotes:
-            if (q.sha256, q.text) in seen and len(t.quotes) > 1:
-                raise AssertionError(f"{q.text[:50]} quoted under {seen[(q.sha256, q.text)]} and {t.id}")
-            seen[(q.sha256, q.text)] = t.id
-            assert len(q.text.split()) >= QUOTE_MIN_WORDS and not q.text[0].islower(), q.text
-            assert not re.match(r"(Finding|Hallazgo|Constat|Recommendation|Lesson)\w* \d", q.text), q.text
+
+def test_polarity_routes_the_why(review):
+    """Success factors rest only on positive items, challenges only on negative ones."""
+    project, s = review
+    polarity = {(c.sha256, c.idx): c.polarity for c in project.codes()}
+    why = s.questions[3]
+    for g, wanted in zip(why.groups, ("positive", "negative"), strict=True):
+        for t in g.themes:
+            for claim in t.claims:
+                assert claim.polarity == wanted
+                assert all(polarity[(c.sha256, c.item)] == wanted for c in claim.citations), (t.id, claim.text)
+        for st in g.statements:
+            assert all(polarity[(c.sha256, c.item)] == wanted for c in st.citations)
+    assert any(g.statements for g in why.groups)
+
+
+def test_statements_are_sentences_resting_on_their_quotes(review):
+    _, s = review
+    statements = s.statements()
+    assert statements
+    for st in statements:
+        assert st.citations and st.reports and st.themes
+        assert st.polarity in ("positive", "negative", "neutral", "mixed")
+        cited = {c.report_id for c in st.citations}
+        assert cited <= set(st.reports)
+        named = set(re.findall(r"\b(?:E\d+|I-\d+)\b", st.text))
+        assert named <= set(st.reports), (named, st.reports)
+        assert st.lead[1:60] in st.text, st.text  # the claim is in its own (verbatim) words
+    # every theme of the what-is-being-done question says which reports describe it, and how many
+    for t in s.questions[0].groups[0].themes:
+        assert t.headline.startswith(f"{t.n_reports} of {s.n_reports} reports")
+
+
+def test_executive_summary_has_key_statements_citing_two_reports_where_it_can(review):
+    _, s = review
+    assert 8 <= len(s.summary) <= 12
+    questions = {t: q.id for q in s.questions for g in q.groups for t in [x.id for x in g.themes]}
+    assert len({questions[st.themes[0]] for st in s.summary}) == 4  # the four questions each answered
+    themes = {t.id: t for t in s.themes()}
+    for st in s.summary:
+        t = themes[st.themes[0]]
+        supporting = {r for c in t.claims if c.polarity == st.polarity or st.polarity == "mixed" for r in c.reports}
+        if len(supporting) >= 2:
+            assert len({c.report_id for c in st.citations}) >= 2, st.text
+    leads = [st.lead for st in s.summary]
+    assert len(set(leads)) == len(leads), "a quote leads one key statement only"
+
+
+def test_status_is_a_draft_until_a_lead_marks_it_final(tmp_path):
+    from whatworks.api import Review
+    from whatworks.errors import Forbidden
+    from whatworks.team import User
+
+    project, s = example_review()
+    assert s.status["final"] is False
+    assert s.status["text"] == f"Draft: {s.codes_reviewed} of {s.codes_total} codes checked by a reviewer."
+    with pytest.raises(Forbidden):
+        project.mark_final(User("bob", "reviewer"))
+    project.mark_final(User("ann", "lead"), reason="checked")
+    try:
+        after = project.synthesize()
+        assert after.status["final"] and after.status["text"].startswith("Final: marked final by ann")
+        assert any(a["action"] == "review.final" and a["reason"] == "checked" for a in project.audit())
+    finally:
+        project.mark_final(User("ann", "lead"), final=False)
+    assert Review is not None
+
+
+def test_coverage_warnings_name_what_the_evidence_cannot_carry(review):
+    from dataclasses import replace
+
+    from whatworks.synthesize import warnings
+
+    project, s = review
+    empty = replace(s.reports[0], items=0, items_by_kind={}, has_findings=True)
+    shown = warnings(replace(s, reports=[empty, *s.reports[1:]]), project.codes())
+    text = " ".join(w["text"] for w in shown)
+    assert f"{empty.report_id} ({empty.title}) yielded no findings" in text and "findings chapter" in text
+    if any(t.n_reports == 1 for t in s.themes()):
+        assert any(w["kind"] == "single_report" for w in shown)
 
 
 def test_quotes_drop_labels_and_refuse_fragments():
@@ -169,19 +214,33 @@ def test_items_per_kind_per_report_and_limitations(review):
         assert sum(r.items_by_kind.values()) == r.items == n
         assert 0 <= r.coded_items <= r.items
     assert s.items_total == sum(r.items for r in s.reports)
-    assert any("could not be coded" in lim for lim in s.limitations) == (s.items_coded < s.items_total)
+    assert any("were not coded" in lim for lim in s.limitations) == (s.items_coded < s.items_total)
     assert any("not yet checked by a reviewer" in lim for lim in s.limitations)
     covered = {reg for r in s.reports for reg in r.regions}
     assert "Arab States" not in covered and "Arab States" in s.regions_without_reports
     assert any("Arab States" in lim for lim in s.limitations)
 
 
-def test_synthesis_is_json(review):
+def test_synthesis_json_is_the_documented_contract(review):
     _, s = review
     data = json.loads(s.to_json())
-    assert data["n_reports"] == s.n_reports
+    assert [st["text"] for st in data["summary"]["statements"]] == [st.text for st in s.summary]
+    assert [q["id"] for q in data["questions"]] == [q.id for q in s.questions]
+    for q in data["questions"]:
+        for st in q["statements"]:
+            assert {"text", "polarity", "themes", "reports", "citations"} <= set(st)
+            for c in st["citations"]:
+                assert {"source", "sha256", "page", "section", "quote"} <= set(c)
+                assert c["page"] or c["section"] or not c["source"].endswith(".pdf")
+    assert data["status"]["text"].startswith("Draft")
     assert data["questions"][3]["groups"][1]["id"] == "challenges"
-    assert data["questions"][0]["groups"][0]["themes"][0]["quotes"][0]["page"] >= 1
+
+
+def test_emerging_candidates_come_with_every_review(review):
+    _, s = review
+    assert s.items_coded < s.items_total  # items no theme fits…
+    for e in s.emerging:  # …grouped into candidates with their items
+        assert e["size"] >= 3 and len(e["items"]) == e["size"] and e["status"] in ("candidate", "named")
 
 
 def test_a_reviewers_rejection_changes_the_synthesis(review):

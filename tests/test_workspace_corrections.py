@@ -87,7 +87,7 @@ def test_corrections_reach_the_matrix_and_the_synthesis(review: Review):
     assert review.description(sha).value("year") == 2011
 
     # `whatworks code` codes the corrected text; a reviewer adds a theme to it in the workspace
-    review.code(use_embeddings=False, llm=None)
+    review.code(llm=None)
     theme = review.codebook.themes[0]
     review.code_item(sha, 1, [theme.id], LEAD)
     assert any(c.idx == 1 and c.text == TRIMMED and c.theme == theme.id for c in effective_codes(review.store, [sha]))
@@ -108,7 +108,7 @@ def test_corrections_reach_the_matrix_and_the_synthesis(review: Review):
     assert info.items_by_kind.get("lesson_learned", 0) == lessons_before + 1
     t = next(t for t in s.themes() if t.id == theme.id)
     assert info.report_id in t.reports and "2011" in t.by_year
-    assert any(q.sha256 == sha and q.text == TRIMMED for q in t.quotes)
+    assert any(q.sha256 == sha and q.quote in TRIMMED for q in t.quotes)
     # and the written reports
     markdown = next(Path(p) for p in paths if Path(p).suffix == ".md").read_text(encoding="utf-8")
     assert TRIMMED in markdown

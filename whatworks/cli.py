@@ -294,6 +294,18 @@ def code(directory: Dir, json_: Annotated[bool, typer.Option("--json", help="one
 
 
 @app.command()
+def final(directory: Dir, draft: Annotated[bool, typer.Option("--draft", help="mark it a draft again")] = False,
+          reason: Annotated[str, typer.Option(help="why (it goes into the audit trail)")] = "",
+          reviewer: Reviewer = None, database: Database = None):
+    """Mark the review final (a lead): the reports drop their "Draft" banner at the next `report`."""
+    with _open(directory, database) as r:
+        user = _user(r, reviewer, "lead")
+        r.mark_final(user, final=not draft, reason=reason)
+    print(f"the review is marked {'a draft' if draft else 'final'} by {user.name}; run `whatworks report "
+          f"{directory}` to write the reports again")
+
+
+@app.command()
 def report(directory: Dir, database: Database = None):
     """Write the synthesis: HTML, Word, Markdown, Excel, figures, matrix."""
     with _open(directory, database) as r:

@@ -22,11 +22,13 @@ from typing import Any
 import numpy as np
 
 from whatworks import coding, decisions, vocab
-from whatworks.coding import Embedder, language_of, tokenize
+from whatworks.coding import language_of
+from whatworks.embedding import Embedder
 from whatworks.errors import NotFound, ReviewError
 from whatworks.store import codes as codes_store
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
+from whatworks.text import stem, words
 
 log = logging.getLogger(__name__)
 
@@ -124,10 +126,11 @@ def top_terms(texts: list[str], background: list[str], k: int = 5) -> list[str]:
 
     def doc_terms(text: str) -> dict[str, str]:
         out: dict[str, str] = {}
-        for t in tokenize(text, language_of(text)):
-            if len(t.raw) < 4 or t.raw in stop or t.raw.isdigit():
+        lang = language_of(text)
+        for w in words(text):
+            if len(w) < 4 or w in stop or w.isdigit():
                 continue
-            out.setdefault(t.stem, t.raw)
+            out.setdefault(stem(w, lang), w)
         return out
 
     inside = [doc_terms(t) for t in texts]

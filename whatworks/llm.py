@@ -7,9 +7,9 @@ environment wins). Ollama, vLLM and llama.cpp's server all speak this API (docs/
 
 What the model says is checked, not trusted: its theme ids must be in the codebook, and
 every quote it gives must occur verbatim (after whitespace normalisation) in the item it
-codes — a code whose quote does not is dropped and logged. Narrative drafts may only quote
-the evidence they were given and cite its report ids; otherwise the offline template text
-is used.
+codes — a code whose quote does not is dropped and logged. When it writes the synthesis's
+statements in prose, each sentence must cite quotes it was given that are still found verbatim in
+their sources; a sentence that fails is dropped and listed, and the extractive statement stays.
 """
 
 from __future__ import annotations
@@ -212,44 +212,76 @@ def code_with_llm(client: LLMClient, codebook: Codebook,
     return rows, dropped
 
 
-# --- narrative drafts ------------------------------------------------------------------------
+# --- statements in prose ------------------------------------------------------------------------
 
-NARRATIVE_SYSTEM = (
-    "You draft one short paragraph (2–4 sentences) of a systematic review's findings. Use ONLY the "
-    "evidence given. Cite report ids in parentheses, e.g. (E2, I-1). Do not add facts, numbers or "
-    "countries that are not in the evidence. If you quote, copy the words exactly inside double "
-    "quotation marks. Answer with the paragraph only."
+WRITER_SYSTEM = (
+    "You rewrite one statement of a systematic review of evaluation reports into clear prose for an "
+    "evaluation manager (1–3 sentences, English). Use ONLY the numbered quotes given: every sentence "
+    "must cite the numbers of the quotes it rests on. Do not add facts, numbers or countries that are "
+    "not in the quotes. Name reports only by the ids given (e.g. E2, I-1). If you quote, copy the words "
+    "exactly inside double quotation marks. Answer with JSON only: "
+    '{"sentences": [{"text": "<sentence>", "cites": [1, 2]}]}'
 )
 
 _QUOTED = re.compile(r'"([^"]{8,})"')
-_REPORT_ID = re.compile(r"\b(?:E\d+|I-\d+)\b")
+_REPORT_ID = re.compile(r"\b(?:E\d+|I-\d+|R\d+)\b")
 
 
-def draft_narrative(client: LLMClient, theme_label: str, question: str, counts: str,
-                    evidence: list[tuple[str, str, int | None]]) -> str | None:
-    """A model-drafted paragraph for one theme, or None when it strays from the evidence.
+def write_statements(client: LLMClient, synthesis: Any, pages_of: Any) -> list[dict[str, Any]]:
+    """Rewrite each statement of `synthesis` into prose, in place, keeping only sentences whose
+    citations check out: each cites quotes that were given, each cited quote is still found
+    verbatim in its source (`pages_of(sha256)` → page texts), words it puts in quotation marks are in
+    the cited quotes, and it names no report it does not cite. Returns the sentences dropped, with
+    why; a statement whose sentences all fail keeps its extractive text."""
+    dropped: list[dict[str, Any]] = []
+    seen: dict[int, str] = {}
+    for statement in synthesis.statements():
+        if id(statement) in seen or not statement.citations:
+            continue
+        seen[id(statement)] = statement.text
+        quotes = statement.citations
+        lines = [f"Statement: {statement.text}", "Quotes:"]
+        lines += [f"[{n}] ({c.report_id}) {c.quote}" for n, c in enumerate(quotes, 1)]
+        try:
+            answer = parse_json(client.chat([{"role": "system", "content": WRITER_SYSTEM},
+                                             {"role": "user", "content": "\n".join(lines)}], json_mode=True))
+        except LLMError as e:
+            log.warning("language model writer skipped one statement: %s", e)
+            continue
+        kept = []
+        for sentence in (answer.get("sentences") or []) if isinstance(answer, dict) else []:
+            text = normalise_space(str(sentence.get("text", ""))) if isinstance(sentence, dict) else ""
+            why = _check_sentence(text, sentence.get("cites") if isinstance(sentence, dict) else None, quotes,
+                                  pages_of)
+            if why:
+                dropped.append({"statement": statement.text, "sentence": text, "reason": why})
+                log.warning("language model sentence dropped (%s): %r", why, text[:100])
+            else:
+                kept.append(text)
+        if kept:
+            statement.text = " ".join(kept)
+            statement.source = "llm"
+    return dropped
 
-    `evidence`: (report id, verbatim quote, page). The draft is rejected if it quotes words
-    not in the evidence or cites a report id that is not in it.
-    """
-    lines = [f"Review question: {question}", f"Theme: {theme_label}", f"Counts: {counts}", "Evidence:"]
-    lines += [f"- ({rid}, p. {page}) {quote}" if page else f"- ({rid}) {quote}" for rid, quote, page in evidence]
+
+def _check_sentence(text: str, cites: Any, quotes: list[Any], pages_of: Any) -> str | None:
+    """Why the sentence fails the citation check, or None when it passes."""
+    if not text:
+        return "empty sentence"
+    if not isinstance(cites, list) or not cites:
+        return "cites no quote"
     try:
-        text = client.chat([{"role": "system", "content": NARRATIVE_SYSTEM},
-                            {"role": "user", "content": "\n".join(lines)}]).strip()
-    except LLMError as e:
-        log.warning("language model narrative skipped: %s", e)
-        return None
-    pool = " ".join(q for _, q, _ in evidence).translate(_QUOTE_CHARS)
+        cited = [quotes[int(n) - 1] for n in cites]
+    except (ValueError, TypeError, IndexError):
+        return f"cites a quote that was not given ({cites})"
+    for c in cited:
+        if not any(verify_quote(c.quote, page) for page in pages_of(c.sha256)):
+            return f"quote of {c.report_id} not found verbatim in its source"
+    pool = " ".join(c.quote for c in cited).translate(_QUOTE_CHARS)
     for quoted in _QUOTED.findall(text.translate(_QUOTE_CHARS)):
         if not verify_quote(quoted, pool):
-            log.warning("language model narrative for %r quotes words not in the evidence: dropped (%r)",
-                        theme_label, quoted[:80])
-            return None
-    allowed = {rid for rid, _, _ in evidence}
-    unknown = set(_REPORT_ID.findall(text)) - allowed
+            return "puts words in quotation marks that the cited quotes do not hold"
+    unknown = set(_REPORT_ID.findall(text)) - {c.report_id for c in cited}
     if unknown:
-        log.warning("language model narrative for %r cites reports without evidence (%s): dropped",
-                    theme_label, ", ".join(sorted(unknown)))
-        return None
-    return text or None
+        return f"names reports it does not cite ({', '.join(sorted(unknown))})"
+    return None

@@ -1289,6 +1289,11 @@ def included(store: Store, visible: list[str] | None = None) -> list[str]:
     return records_store.included(store, visible)
 
 
+def quality_scores(store: Store, visible: list[str] | None = None) -> dict[str, float | None]:
+    """sha256 → the quality appraisal's score of each record (None where not appraised)."""
+    return {sha: r["quality_score"] for sha, r in records_store.final_decisions(store, visible).items()}
+
+
 def supplementary(store: Store) -> list[str]:
     """The included reports kept to complement others (midterms of projects with a final evaluation)."""
     return records_store.included(store, stage="supplementary")

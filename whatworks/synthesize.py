@@ -1,16 +1,18 @@
 """synthesize: the thematic synthesis — what is being done, what works, for whom and why.
 
 For each review question, the codebook's themes are ranked by how many included reports
-support them, each with the reports' short ids (E2, I-1…), its strongest verbatim quotes
-(report id, source and page, every one checked against the stored document) and how the
-supporting reports break down by region, evaluation type, timing and year. Success factors
-are kept apart from challenges, target groups from final beneficiaries. Each theme gets a
-short paragraph written from the evidence only — counts, ids and breakdowns, never a claim
-the evidence does not show (a configured language model may draft it instead, under the same
-check). Limitations are stated as the seed review states them: few lessons learned or good
-practices, regions without reports, items no theme fits, codes no reviewer has checked.
+support them. Each theme's evidence becomes claims (whatworks.claims): the coded items that say
+the same thing, in one polarity, stated by their most representative sentence and attributed to
+their reports, with every verbatim quote checked against the stored document and located by page
+(PDF) or section. Success factors rest only on positive items and challenges only on negative
+ones; a theme that holds both gets a contrast. Each question is answered in statements (a
+headline with the reports behind it, and the claim that best shows it), and the executive
+summary picks 8–12 of them, citing two reports or more where the evidence allows.
 
-`Synthesis` is a plain dataclass: `to_dict()` / `to_json()` give what the reports render.
+The status says how far people have checked the machine's codes ("Draft: N of M codes checked
+by a reviewer") until a lead marks the review final; warnings name what the evidence cannot
+carry (an included report that yielded no item, a theme resting on one report, uncertain codes).
+`Synthesis.to_contract()` is the stable synthesis.json (docs/synthesis-json.md).
 """
 
 from __future__ import annotations
@@ -24,7 +26,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from whatworks import claims as claims_module
 from whatworks import corrections, screen, selection
+from whatworks.claims import Citation, Evidence, Statement
 from whatworks.codebook import Codebook
 from whatworks.coding import ItemCode, effective_codes
 from whatworks.emerging import emerging_themes
@@ -35,26 +39,17 @@ from whatworks.text import normalise_space, sentences
 
 log = logging.getLogger(__name__)
 
-#: Quotes shown per theme (from different reports where possible).
-QUOTES_PER_THEME = 3
 #: Below this share of reports with lessons learned (or good practices), the limitation is stated.
 FEW_SHARE = 0.5
-#: Preference among item kinds when choosing the quote that stands for a theme.
+#: A code the coder was at least this unsure of is counted among the uncertain ones.
+UNSURE = 0.6
+#: How many statements the executive summary holds.
+SUMMARY_MIN, SUMMARY_MAX = 8, 12
+#: Preference among item kinds when choosing the quote that stands for a claim.
 KIND_ORDER = {"lesson_learned": 0, "good_practice": 1, "finding": 2, "conclusion": 3, "recommendation": 4}
 ITEM_KIND_LABELS = {"finding": "findings", "conclusion": "conclusions", "recommendation": "recommendations",
                     "lesson_learned": "lessons learned", "good_practice": "good practices"}
-
-
-@dataclass
-class Quote:
-    report_id: str
-    sha256: str
-    text: str  # verbatim (whitespace-normalised) from the source at `page`
-    page: int | None
-    source: str  # file name of the report
-    kind: str  # item kind it comes from
-    item: int  # item index in the report
-    theme: str = ""
+META_FINAL = "review.final"
 
 
 @dataclass
@@ -70,14 +65,27 @@ class ThemeResult:
     share: float = 0.0  # n_reports / included reports
     item_kinds: dict[str, int] = field(default_factory=dict)
     items_by_report: dict[str, int] = field(default_factory=dict)  # report id → coded items
-    quotes: list[Quote] = field(default_factory=list)
+    by_polarity: dict[str, list[str]] = field(default_factory=dict)  # polarity → report ids
     by_region: dict[str, int] = field(default_factory=dict)
     by_type: dict[str, int] = field(default_factory=dict)
     by_timing: dict[str, int] = field(default_factory=dict)
     by_year: dict[str, int] = field(default_factory=dict)
-    narrative: str = ""
-    narrative_source: str = "template"  # template | llm
+    headline: str = ""  # what the theme's evidence amounts to, in one sentence
+    claims: list[Statement] = field(default_factory=list)
+    contrast: Statement | None = None
+    through: list[str] = field(default_factory=list)  # for whom: the interventions that reached them
     reviewed: int = 0  # codes a reviewer accepted or added
+
+    @property
+    def quotes(self) -> list[Citation]:
+        """Every citation of the theme's claims, once each."""
+        seen, out = set(), []
+        for c in self.claims:
+            for q in c.citations:
+                if (q.sha256, q.item) not in seen:
+                    seen.add((q.sha256, q.item))
+                    out.append(q)
+        return out
 
 
 @dataclass
@@ -86,6 +94,7 @@ class GroupResult:
     label: str
     themes: list[ThemeResult] = field(default_factory=list)  # with evidence, ranked
     no_evidence: list[str] = field(default_factory=list)  # theme labels no report supports
+    statements: list[Statement] = field(default_factory=list)
 
 
 @dataclass
@@ -95,13 +104,18 @@ class QuestionResult:
     ask: str
     groups: list[GroupResult] = field(default_factory=list)
 
+    @property
+    def statements(self) -> list[Statement]:
+        return [s for g in self.groups for s in g.statements]
+
 
 @dataclass
 class ReportInfo:
     report_id: str
     sha256: str
     title: str
-    source: str
+    source: str  # file name
+    path: str = ""  # the file path as collected
     year: int | None = None
     regions: list[str] = field(default_factory=list)
     countries: list[str] = field(default_factory=list)
@@ -111,9 +125,11 @@ class ReportInfo:
     project_codes: list[str] = field(default_factory=list)
     language: str = ""
     supplementary: bool = False
+    quality: float | None = None  # the appraisal's score (share of quality criteria met)
     items_by_kind: dict[str, int] = field(default_factory=dict)
     items: int = 0
     coded_items: int = 0
+    has_findings: bool = False  # the description found a findings (or conclusions) chapter
     themes: list[str] = field(default_factory=list)  # theme ids with evidence from this report
 
 
@@ -135,28 +151,65 @@ class Synthesis:
     emerging: list[dict[str, Any]] = field(default_factory=list)
     flow: dict[str, Any] = field(default_factory=dict)
     regions_without_reports: list[str] = field(default_factory=list)
-    quotes_dropped: int = 0  # machine quotes that could not be found verbatim on a page of the source
-    narrative_engine: str = "template"
+    quotes_dropped: int = 0  # machine quotes that could not be found verbatim in the source
+    statement_engine: str = "extractive"  # extractive | llm
+    statements_dropped: list[dict[str, Any]] = field(default_factory=list)  # a writer's, failing the check
     #: the protocol as the methodology states it: criteria texts by tier, period, languages, kinds, queries
     protocol: dict[str, Any] = field(default_factory=dict)
-    code_methods: dict[str, int] = field(default_factory=dict)  # theme codes by method (keyword, embedding…)
+    code_methods: dict[str, int] = field(default_factory=dict)  # theme codes by engine
     themes_total: int = 0  # themes in the codebook
-    summary: list[tuple[str, list[str]]] = field(default_factory=list)  # executive summary, by question
+    summary: list[Statement] = field(default_factory=list)  # the executive summary's key statements
+    status: dict[str, Any] = field(default_factory=dict)  # draft or final, and how much was checked
+    warnings: list[dict[str, Any]] = field(default_factory=list)  # {kind, text, reports}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     def to_json(self, **kwargs: Any) -> str:
-        return json.dumps(self.to_dict(), ensure_ascii=False, indent=kwargs.pop("indent", 2), **kwargs)
+        return json.dumps(self.to_contract(), ensure_ascii=False, indent=kwargs.pop("indent", 2), **kwargs)
+
+    def to_contract(self) -> dict[str, Any]:
+        """synthesis.json (docs/synthesis-json.md): stable; fields may be added, never renamed."""
+        return {
+            "title": self.title, "generated_at": self.generated_at, "codebook": self.codebook,
+            "status": self.status, "reports_included": self.n_reports,
+            "summary": {"statements": [s.to_dict() for s in self.summary]},
+            "questions": [{"id": q.id, "label": q.label, "ask": q.ask,
+                           "statements": [s.to_dict() for s in q.statements],
+                           "groups": [{"id": g.id, "label": g.label,
+                                       "statements": [s.to_dict() for s in g.statements],
+                                       "themes": [_theme_contract(t) for t in g.themes],
+                                       "no_evidence": g.no_evidence} for g in q.groups]}
+                          for q in self.questions],
+            "reports": [{"report": r.report_id, "sha256": r.sha256, "source": r.path, "title": r.title,
+                         "year": r.year, "countries": r.countries, "regions": r.regions, "timing": r.timing,
+                         "evaluation_type": r.evaluation_type, "evaluator_type": r.evaluator_type,
+                         "quality": r.quality, "items": r.items, "items_by_kind": r.items_by_kind}
+                        for r in self.reports],
+            "warnings": self.warnings, "limitations": self.limitations, "emerging": self.emerging,
+            "statements_dropped": self.statements_dropped,
+            "counts": {"items": self.items_total, "items_coded": self.items_coded, "codes": self.codes_total,
+                       "codes_checked": self.codes_reviewed, "quotes_dropped": self.quotes_dropped},
+        }
 
     def themes(self) -> list[ThemeResult]:
         return [t for q in self.questions for g in q.groups for t in g.themes]
 
-    def quotes(self) -> list[Quote]:
+    def quotes(self) -> list[Citation]:
         return [qt for t in self.themes() for qt in t.quotes]
+
+    def statements(self) -> list[Statement]:
+        """Every statement of the synthesis: the summary's and each question's."""
+        return self.summary + [s for q in self.questions for s in q.statements]
 
     def report(self, report_id: str) -> ReportInfo | None:
         return next((r for r in self.reports if r.report_id == report_id), None)
+
+
+def _theme_contract(t: ThemeResult) -> dict[str, Any]:
+    return {"id": t.id, "label": t.label, "reports": t.reports, "by_polarity": t.by_polarity,
+            "headline": t.headline, "claims": [c.to_dict() for c in t.claims],
+            "contrast": t.contrast.to_dict() if t.contrast else None}
 
 
 # --- readable quotes ---------------------------------------------------------------------
@@ -269,11 +322,6 @@ class Sources:
 
 # --- metadata ------------------------------------------------------------------------------
 
-def _meta(store: Store, sha: str) -> dict[str, Any]:
-    d = corrections.effective_description(store, sha)  # reviewers' corrections applied
-    return {k: v.value for k, v in d.metadata.items()} if d else {}
-
-
 def _as_list(value: Any) -> list[str]:
     if value is None or value == "":
         return []
@@ -288,7 +336,8 @@ def _as_list(value: Any) -> list[str]:
     return [str(value)]
 
 
-def report_infos(store: Store, shas: list[str], ids: dict[str, str]) -> list[ReportInfo]:
+def report_infos(store: Store, shas: list[str], ids: dict[str, str], descriptions: dict[str, Any],
+                 quality: dict[str, float | None]) -> list[ReportInfo]:
     supplementary = set(screen.supplementary(store))
     documents = {r["sha256"]: r for r in docs.document_rows(store, shas)}
     item_kinds: dict[str, Counter] = {}
@@ -296,7 +345,8 @@ def report_infos(store: Store, shas: list[str], ids: dict[str, str]) -> list[Rep
         item_kinds.setdefault(r["sha256"], Counter())[r["kind"]] += 1
     out = []
     for sha in shas:
-        meta = _meta(store, sha)
+        d = descriptions.get(sha)
+        meta = {k: v.value for k, v in d.metadata.items()} if d else {}
         doc = documents.get(sha)
         source = doc["source"] if doc else ""
         kinds = item_kinds.get(sha, Counter())
@@ -304,14 +354,16 @@ def report_infos(store: Store, shas: list[str], ids: dict[str, str]) -> list[Rep
         out.append(ReportInfo(
             report_id=ids.get(sha, sha[:8]), sha256=sha,
             title=str(meta.get("title") or (doc["title"] if doc else "") or Path(source).stem),
-            source=Path(source).name, year=int(year) if isinstance(year, int | float) else None,
+            source=Path(source).name, path=source, year=int(year) if isinstance(year, int | float) else None,
             regions=_as_list(meta.get("regions_ilo")) or _as_list(meta.get("regions_m49"))[:1],
             countries=_as_list(meta.get("countries")),
             evaluation_type=str(meta.get("evaluation_type") or ""), timing=str(meta.get("timing") or ""),
             evaluator_type=str(meta.get("evaluator_type") or ""),
             project_codes=_as_list(meta.get("project_codes")),
             language=str(meta.get("language") or (doc["language"] if doc else "") or ""),
-            supplementary=sha in supplementary, items_by_kind=dict(kinds), items=sum(kinds.values())))
+            supplementary=sha in supplementary, quality=quality.get(sha), items_by_kind=dict(kinds),
+            items=sum(kinds.values()),
+            has_findings=bool(d and any(x.kind in ("findings", "conclusions") for x in d.sections))))
     return sorted(out, key=_id_order)
 
 
@@ -327,30 +379,20 @@ def _id_key(rid: str) -> tuple:
     return (0 if rid.startswith("E") else 1, int(digits) if digits else 0, rid)
 
 
-# --- narrative (offline, from the evidence only) --------------------------------------------
 
-PHRASES = {  # (singular subject, plural subject)
-    ("what_is_being_done", None): ("describes {label}", "describe {label}"),
-    ("what_works", None): ("gives evidence on {label}", "give evidence on {label}"),
-    ("for_whom", "target_groups"): ("names {label} among the groups the intervention worked with",
-                                    "name {label} among the groups the interventions worked with"),
-    ("for_whom", "final_beneficiaries"): ("names {label} among the final beneficiaries",
-                                          "name {label} among the final beneficiaries"),
-    ("why", "success_factors"): ("identifies {label} as a factor of success", "identify {label} as a factor of success"),
-    ("why", "challenges"): ("reports {label} as a challenge", "report {label} as a challenge"),
-}
-#: The executive summary's sentence per question or group: the themes with most reports.
-SUMMARY_PHRASES = {
-    ("what_is_being_done", None): "The interventions most often described are {themes}.",
-    ("what_works", None): "On what works, the reports most often give evidence on {themes}.",
-    ("for_whom", "target_groups"): "The target groups most often named are {themes}.",
-    ("for_whom", "final_beneficiaries"): "The final beneficiaries most often named are {themes}.",
-    ("why", "success_factors"): "The success factors most often identified are {themes}.",
-    ("why", "challenges"): "The challenges most often reported are {themes}.",
+
+# --- words ---------------------------------------------------------------------------------------
+
+#: A theme's headline, by (question, group): {n} reports ({ids}) and the theme's label.
+HEADLINES = {
+    ("what_is_being_done", None): "{n} of {total} reports ({ids}) describe {label}.",
+    ("for_whom", "target_groups"): "{n} of {total} reports ({ids}) worked with {label}{through}.",
+    ("for_whom", "final_beneficiaries"): "{n} of {total} reports ({ids}) reached {label}{through}.",
+    ("why", "success_factors"): "{n} of {total} reports ({ids}) name {label} among the reasons for success.",
+    ("why", "challenges"): "{n} of {total} reports ({ids}) report {label} as a challenge.",
 }
 #: Region names read with an article in running text ("the Americas").
 _THE = ("Americas", "Arab States", "Pacific", "Caribbean")
-
 LABEL_TITLES = {"project": "project", "programme": "programme", "country_programme": "country programme",
                 "thematic": "thematic", "strategy": "strategy", "high_level": "high-level", "meta": "meta-",
                 "impact": "impact", "other": "other", "final": "final", "midterm": "mid-term",
@@ -372,7 +414,7 @@ def _region(name: str) -> str:
     return f"the {name}" if name in _THE else name
 
 
-def _ids_text(ids: list[str], limit: int = 12) -> str:
+def _ids_text(ids: list[str], limit: int = 8) -> str:
     if len(ids) <= limit:
         return ", ".join(ids)
     return ", ".join(ids[:limit]) + f" and {len(ids) - limit} more"
@@ -384,80 +426,30 @@ def _and(parts: list[str]) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def _counts_text(counts: dict[str, int], titles: dict[str, str] | None = None) -> str:
-    return _and([f"{(titles or {}).get(k, k)} ({v})" for k, v in sorted(counts.items(), key=lambda x: (-x[1], x[0]))])
-
-
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """'1 report', '3 reports'."""
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
 
 
-def template_narrative(t: ThemeResult, total: int, regions: bool = True) -> str:
-    """Two to four sentences stating only counts, ids and breakdowns of the supporting reports.
-
-    `regions`: say where the reports come from (not in a national review, where every report
-    covers the same country).
-    """
-    key = (t.question, t.group) if (t.question, t.group) in PHRASES else (t.question, None)
-    one, many = PHRASES.get(key, ("gives evidence on {label}", "give evidence on {label}"))
-    verb = (one if t.n_reports == 1 else many).format(label=_lower_label(t.label))
-    noun = "report" if total == 1 else "reports"
-    out = [f"{t.n_reports} of {total} included {noun} ({_ids_text(t.reports)}) {verb}."]
-    known = {k: v for k, v in t.by_region.items() if not k.startswith("(")}
-    if not regions or not known:
-        pass
-    elif t.n_reports > 1:
-        (top, k), *rest = sorted(known.items(), key=lambda x: (-x[1], x[0]))
-        if not rest and k == t.n_reports:
-            out.append(f"All of them cover {_region(top)}.")
-        elif not rest:
-            out.append(f"{k} of them cover {_region(top)}.")
-        elif k > rest[0][1] and k * 2 > t.n_reports:
-            out.append(f"Most of them cover {_region(top)} ({k} of {t.n_reports}).")
-        else:
-            out.append("They cover " + _and([f"{_region(r)} ({v})" for r, v in
-                                             sorted(known.items(), key=lambda x: (-x[1], x[0]))]) + ".")
-    else:
-        out.append(f"It covers {_and([_region(r) for r in known])}.")
-    kinds = {ITEM_KIND_LABELS.get(k, k): v for k, v in t.item_kinds.items()}
-    if t.n_items == 1:
-        only = next(iter(kinds), "item")
-        out.append(f"The evidence is 1 coded item ({_singular(only)}).")
-    else:
-        out.append(f"The evidence is {t.n_items} coded items: {_counts_text(kinds)}.")
-    if t.by_year:
-        years = sorted(int(y) for y in t.by_year)
-        subject = "The report dates" if t.n_reports == 1 else "The reports date"
-        out.append(f"{subject} from {years[0]}." if years[0] == years[-1]
-                   else f"{subject} from {years[0]} to {years[-1]}.")
-    return " ".join(out)
-
-
-def _singular(label: str) -> str:
-    return {"findings": "a finding", "conclusions": "a conclusion", "recommendations": "a recommendation",
-            "lessons learned": "a lesson learned", "good practices": "a good practice"}.get(label, label)
-
-
-def summary_sentences(s: Synthesis, top: int = 3) -> list[tuple[str, list[str]]]:
-    """(question label, sentences) for the executive summary: per question or group, the themes
-    with most supporting reports and how many — or plainly that no report addressed it."""
-    out = []
-    for q in s.questions:
-        sents = []
-        for g in q.groups:
-            key = (q.id, g.id) if (q.id, g.id) in SUMMARY_PHRASES else (q.id, None)
-            phrase = SUMMARY_PHRASES.get(key, "The themes with most evidence are {themes}.")
-            if g.id and (q.id, g.id) not in SUMMARY_PHRASES and len(q.groups) > 1:
-                phrase = f"Among {_lower_label(g.label)}, the reports most often describe {{themes}}."
-            if not g.themes:
-                what = _lower_label(g.label) if g.id else _lower_label(q.label.rstrip("?"))
-                sents.append(f"No report in the selection addressed {what}.")
-                continue
-            parts = [f"{_lower_label(t.label)} ({t.n_reports} of {s.n_reports})" for t in g.themes[:top]]
-            sents.append(phrase.format(themes=_and(parts)))
-        out.append((q.label, sents))
-    return out
+def headline(t: ThemeResult, total: int) -> str:
+    """What the theme's evidence amounts to: how many reports, which, and in which direction."""
+    label = _lower_label(t.label)
+    pos, neg = t.by_polarity.get("positive", []), t.by_polarity.get("negative", [])
+    if t.question == "what_works":
+        if pos and neg:
+            return (f"{t.label} worked in {plural(len(pos), 'report')} ({_ids_text(pos)}) and fell short in "
+                    f"{len(neg)} ({_ids_text(neg)}).")
+        if pos:
+            return f"{t.label} worked in {len(pos)} of {total} reports ({_ids_text(pos)})."
+        if neg:
+            return f"{t.label} fell short in {len(neg)} of {total} reports ({_ids_text(neg)})."
+        return f"{len(t.reports)} of {total} reports ({_ids_text(t.reports)}) discuss {label}."
+    routed = claims_module.ROUTED.get(t.group or "")
+    reports = sorted({r for p in routed for r in t.by_polarity.get(p, [])}, key=_id_key) if routed else t.reports
+    key = (t.question, t.group) if (t.question, t.group) in HEADLINES else (t.question, None)
+    phrase = HEADLINES.get(key, "{n} of {total} reports ({ids}) give evidence on {label}.")
+    through = f", mostly through {_and([_lower_label(x) for x in t.through])}" if t.through else ""
+    return phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=label, through=through)
 
 
 # --- the synthesis ---------------------------------------------------------------------------
@@ -482,84 +474,247 @@ def ilo_regions() -> list[str]:
 def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: Any = None,
                visible: list[str] | None = None) -> Synthesis:
     """The synthesis of the included reports' coded items (machine codes after people's decisions).
-    `visible`: only these people's decisions count (blind mode)."""
+    `visible`: only these people's decisions count (blind mode). `llm`: a language-model client that
+    rewrites statements into prose, under the citation check (whatworks.llm.write_statements)."""
+    from whatworks.embedding import Embedder
+
     title = (getattr(protocol, "title", "") if protocol is not None else "") or codebook.title
     questions_text = list(getattr(protocol, "questions", []) or []) if protocol is not None else []
     shas = list(screen.included(store, visible))
     ids = _report_ids(store, shas)
-    reports = report_infos(store, shas, ids)
+    descriptions = {sha: corrections.effective_description(store, sha) for sha in shas}
+    quality = screen.quality_scores(store, visible)
+    reports = report_infos(store, shas, ids, descriptions, quality)
     by_sha = {r.sha256: r for r in reports}
     total = len(reports)
     current = set(codebook.ids)
     codes = [c for c in effective_codes(store, shas, visible, codebook.aliases) if c.theme in current]
-    sources = Sources(store)
-
-    by_theme: dict[str, list[ItemCode]] = {}
-    for c in codes:
-        by_theme.setdefault(c.theme, []).append(c)
-    coded_keys = {(c.sha256, c.item_key) for c in codes}
     for c in codes:
         info = by_sha.get(c.sha256)
         if info is not None and c.theme not in info.themes:
             info.themes.append(c.theme)
+    coded_keys = {(c.sha256, c.item_key) for c in codes}
     for r in reports:
         r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
 
-    quotes_dropped = 0
-    quoted: set[tuple[str, str]] = set()  # (sha256, quote) already shown under a theme
+    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store))
+    by_theme: dict[str, list[ItemCode]] = {}
+    for c in codes:
+        by_theme.setdefault(c.theme, []).append(c)
+    interventions = {t.id: t.label for t in codebook.themes if t.question == "what_is_being_done"}
+    international = _international(reports)
+    used: set[str] = set()  # sentences already leading a claim
     questions: list[QuestionResult] = []
     for q in codebook.questions:
         qr = QuestionResult(q.id, q.label, q.ask)
-        groups = [(g.id, g.label) for g in q.groups] or [(None, q.label)]
-        for gid, glabel in groups:
+        for gid, glabel in [(g.id, g.label) for g in q.groups] or [(None, q.label)]:
             gr = GroupResult(gid, glabel)
             for theme in codebook.themes_for(q.id, gid) if gid else codebook.themes_for(q.id):
-                tcodes = by_theme.get(theme.id, [])
+                tcodes = [c for c in by_theme.get(theme.id, []) if c.sha256 in by_sha]
                 if not tcodes:
                     gr.no_evidence.append(theme.label)
                     continue
-                t, dropped = _theme_result(theme, tcodes, by_sha, total, sources, quoted)
-                quotes_dropped += dropped
+                t = _theme_result(theme, tcodes, by_sha, total)
+                if q.id == "for_whom":
+                    t.through = _through(tcodes, by_theme, interventions)
+                _claims(t, [evidence[(c.sha256, c.item_key, c.theme)] for c in tcodes
+                            if (c.sha256, c.item_key, c.theme) in evidence], by_sha, international, used)
+                t.headline = headline(t, total)
                 gr.themes.append(t)
-            gr.themes.sort(key=lambda t: (-t.n_reports, -t.n_items, t.label))
+            gr.themes.sort(key=lambda t: (-_support(t), -t.n_reports, -t.n_items, t.label))
+            gr.statements = [s for t in gr.themes for s in _theme_statements(t)]
             qr.groups.append(gr)
         questions.append(qr)
-
-    engine = "template"
-    for qr in questions:
-        for gr in qr.groups:
-            for t in gr.themes:
-                t.narrative = template_narrative(t, total, regions=_international(reports))
-                if llm is not None:
-                    from whatworks.llm import draft_narrative
-
-                    drafted = draft_narrative(llm, t.label, f"{qr.label} {qr.ask}".strip(),
-                                              t.narrative, [(x.report_id, x.text, x.page) for x in t.quotes])
-                    if drafted:
-                        t.narrative, t.narrative_source, engine = drafted, "llm", "llm"
 
     items_by_kind: Counter[str] = Counter()
     for r in reports:
         items_by_kind.update(r.items_by_kind)
-    items_total = sum(items_by_kind.values())
     all_item_keys = {(r["sha256"], r["item_key"]) for r in docs.item_rows(store, shas)} if shas else set()
     covered = {reg for r in reports for reg in r.regions}
-    regions_missing = [reg for reg in ilo_regions() if reg not in covered] if _international(reports) else []
-    emerging = [e.to_dict() for e in emerging_themes(store)]
-    synthesis = Synthesis(
+    s = Synthesis(
         title=title or "Synthesis review", questions_text=questions_text, codebook=codebook.name,
         generated_at=_dt.datetime.now(_dt.UTC).replace(microsecond=0).isoformat(), n_reports=total,
         reports=reports, questions=questions, limitations=[], items_by_kind=dict(items_by_kind),
-        items_total=items_total, items_coded=len(coded_keys & all_item_keys),
+        items_total=sum(items_by_kind.values()), items_coded=len(coded_keys & all_item_keys),
         codes_total=len(codes), codes_reviewed=sum(1 for c in codes if c.human in ("accept", "add")),
-        emerging=emerging, flow=selection.flow_counts(store, visible), regions_without_reports=regions_missing,
-        quotes_dropped=quotes_dropped, narrative_engine=engine)
-    synthesis.protocol = _protocol_info(protocol)
-    synthesis.code_methods = dict(Counter(c.method for c in codes).most_common())
-    synthesis.themes_total = len(codebook.ids)
-    synthesis.summary = summary_sentences(synthesis)
-    synthesis.limitations = limitations(synthesis)
-    return synthesis
+        emerging=[e.to_dict() for e in emerging_themes(store)], flow=selection.flow_counts(store, visible),
+        regions_without_reports=[reg for reg in ilo_regions() if reg not in covered] if international else [],
+        quotes_dropped=dropped)
+    s.protocol = _protocol_info(protocol)
+    s.code_methods = dict(Counter(c.method for c in codes).most_common())
+    s.themes_total = len(codebook.ids)
+    s.summary = summary_statements(s)
+    if llm is not None:
+        from whatworks.llm import write_statements
+
+        s.statements_dropped = write_statements(llm, s, _pages_of(store))
+        s.statement_engine = "llm"
+    s.status = status(store, s)
+    s.warnings = warnings(s, codes)
+    s.limitations = limitations(s)
+    return s
+
+
+def _pages_of(store: Store):
+    sources = Sources(store)
+    return sources.pages
+
+
+def _support(t: ThemeResult) -> int:
+    """Reports behind the theme's routed polarity (all of them for themes that are not routed)."""
+    routed = claims_module.ROUTED.get(t.group or "")
+    return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
+
+
+def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo], descriptions: dict[str, Any],
+              embedder: Any) -> tuple[dict[tuple[str, str, str], Evidence], int]:
+    """Each code's checked quote, its locator and its item's embedding; and how many quotes failed."""
+    sources = Sources(store)
+    sections: dict[tuple[str, int], str] = {}
+    shas = sorted({c.sha256 for c in codes})
+    for r in docs.item_rows(store, shas):
+        d = descriptions.get(r["sha256"])
+        index = json.loads(r["data"] or "{}").get("section_index") if r["data"] else None
+        if d is not None and isinstance(index, int) and 0 <= index < len(d.sections):
+            sections[(r["sha256"], r["idx"])] = normalise_space(d.sections[index].heading)
+    texts = sorted({c.text for c in codes})
+    vectors = dict(zip(texts, embedder.embed(texts), strict=True)) if texts else {}
+    out: dict[tuple[str, str, str], Evidence] = {}
+    found: dict[tuple[str, str, str | None], tuple[str, int | None] | None] = {}
+    dropped = 0
+    for c in codes:
+        info = by_sha.get(c.sha256)
+        if info is None:
+            continue
+        key = (c.sha256, c.item_key, c.quote)
+        if key not in found:
+            found[key] = sources.verified(c, readable=True) or sources.verified(c)
+            if found[key] is None:
+                dropped += 1
+                log.info("no verbatim quote for %s item %d: left out of the claims", info.report_id, c.idx)
+        hit = found[key]
+        if hit is None:
+            continue
+        text, page = hit
+        pdf = info.path.lower().endswith(".pdf")
+        citation = Citation(info.report_id, c.sha256, info.path, text, page if pdf else None,
+                            sections.get((c.sha256, c.idx)), claims_module.anchor_for(info.path, page, text),
+                            c.kind, c.idx, c.polarity or "neutral")
+        out[(c.sha256, c.item_key, c.theme)] = Evidence(
+            citation, c.theme, vectors[c.text], places=list(info.countries), quality=info.quality or 0.5,
+            language=info.language[:2] or "en", reviewed=c.human is not None)
+    return out, dropped
+
+
+def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportInfo], international: bool,
+            used: set[str]) -> None:
+    """The theme's claims in the polarities its group admits, and a contrast where both speak."""
+    routed = claims_module.ROUTED.get(t.group or "")
+    polarities = routed or ("positive", "negative", "neutral")
+    where = _places(by_sha) if international else (lambda ev: "")
+    by_pol: dict[str, list[Statement]] = {}
+    for p in polarities:
+        group = [e for e in evidence if _polarity(e) == p]
+        group.sort(key=lambda e: (KIND_ORDER.get(e.citation.kind, 9), _id_key(e.citation.report_id), e.citation.item))
+        by_pol[p] = claims_module.claims(group, p, [t.id], where, used=used)
+    order = {"positive": 0, "negative": 1, "neutral": 2}
+    t.claims = sorted((c for cs in by_pol.values() for c in cs), key=lambda c: (order.get(c.polarity, 3), -c.weight))
+    if not routed and by_pol.get("positive") and by_pol.get("negative"):
+        t.contrast = claims_module.contrast(_lower_label(t.label), by_pol["positive"][0], by_pol["negative"][0])
+
+
+def _polarity(e: Evidence) -> str:
+    p = e.citation.polarity
+    return p if p in ("positive", "negative") else "neutral"
+
+
+def _places(by_sha: dict[str, ReportInfo]):
+    from whatworks.describe.places import country_name
+
+    def where(evidence: list[Evidence]) -> str:
+        names = []
+        for e in evidence:
+            names += [country_name(c) or c for c in e.places[:3]]
+        names = list(dict.fromkeys(n for n in names if n))
+        return _and(names[:3]) if names else ""
+
+    return where
+
+
+def _theme_statements(t: ThemeResult, skip: frozenset[str] = frozenset()) -> list[Statement]:
+    """The theme's statement for its question: the headline and the claim that best shows it (the
+    best whose sentence is not in `skip`), citing more reports where its other claims have them (two
+    at least when the evidence allows)."""
+    fresh = [c for c in t.claims if c.lead not in skip]
+    if t.contrast is not None and t.question == "what_works" and t.contrast.lead not in skip:
+        lead = t.contrast
+    elif fresh:
+        lead = fresh[0]
+    else:
+        return []
+    citations = list(lead.citations)
+    for c in [c for c in t.claims if c is not lead and (c.polarity == lead.polarity or lead.polarity == "mixed")]:
+        if len({x.report_id for x in citations}) >= 2:
+            break
+        citations += [x for x in c.citations[:1] if x.report_id not in {y.report_id for y in citations}]
+    routed = claims_module.ROUTED.get(t.group or "")
+    behind = sorted({r for p in routed for r in t.by_polarity.get(p, [])}, key=_id_key) if routed else t.reports
+    reports = list(dict.fromkeys([x.report_id for x in citations] + [r for c in t.claims for r in c.reports]
+                                 + list(behind)))
+    return [Statement(f"{t.headline} {lead.text}", lead.polarity, [t.id], reports, citations, lead.lead,
+                      lead.weight)]
+
+
+def _through(tcodes: list[ItemCode], by_theme: dict[str, list[ItemCode]], interventions: dict[str, str]) -> list[str]:
+    """For a target group: the interventions coded on the same items, the two most frequent (by report)."""
+    keys = {(c.sha256, c.item_key) for c in tcodes}
+    counts: Counter[str] = Counter()
+    for theme, label in interventions.items():
+        reports = {c.sha256 for c in by_theme.get(theme, []) if (c.sha256, c.item_key) in keys}
+        if len(reports) >= 2 or (reports and len({c.sha256 for c in tcodes}) == 1):
+            counts[label] = len(reports)
+    return [label for label, _ in counts.most_common(2)]
+
+
+def summary_statements(s: Synthesis) -> list[Statement]:
+    """8–12 key statements across the four questions: per group, its best-supported themes (those
+    whose statement cites two reports or more first), each led by a sentence no other key statement
+    uses."""
+    used: set[str] = set()
+    buckets: list[tuple[list[ThemeResult], int]] = []
+    for q in s.questions:
+        for g in q.groups:
+            quota = {"what_works": 3, "success_factors": 3, "challenges": 3}.get(g.id or q.id, 1)
+            if q.id == "what_is_being_done" and g.id in (None, "interventions"):
+                quota = 2
+            buckets.append((g.themes, quota))
+    chosen: list[Statement] = []
+    spare: list[Statement] = []
+    for themes, quota in buckets:
+        options = []
+        for t in themes:
+            options += _theme_statements(t)[:1]
+        options.sort(key=lambda x: (len(set(x.reports)) < 2, -x.weight))
+        taken = 0
+        for st in options:
+            t = next(x for x in themes if x.id == st.themes[0])
+            fresh = _theme_statements(t, frozenset(used))[:1] if st.lead in used else [st]
+            if not fresh:
+                continue
+            if taken < quota:
+                chosen.append(fresh[0])
+                used.add(fresh[0].lead)
+                taken += 1
+            else:
+                spare.append(fresh[0])
+    if len(chosen) < SUMMARY_MIN:  # a thin review: fill from what is left, best supported first
+        for st in sorted(spare, key=lambda x: -x.weight):
+            if len(chosen) >= SUMMARY_MIN:
+                break
+            if st.lead not in used:
+                chosen.append(st)
+                used.add(st.lead)
+    return chosen[:SUMMARY_MAX]
 
 
 def _protocol_info(protocol: Any) -> dict[str, Any]:
@@ -586,23 +741,26 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
 
 def _international(reports: list[ReportInfo]) -> bool:
     """Whether regions make sense here: not a national review (all reports about one country)."""
-    return len({c for r in reports for c in r.countries}) != 1
+    return len({c for r in reports for c in r.countries}) > 1
 
 
-def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], total: int,
-                  sources: Sources, used: set[tuple[str, str]] | None = None) -> tuple[ThemeResult, int]:
-    report_shas = sorted({c.sha256 for c in tcodes if c.sha256 in by_sha}, key=lambda s: _id_key(by_sha[s].report_id))
+def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], total: int) -> ThemeResult:
+    report_shas = sorted({c.sha256 for c in tcodes}, key=lambda s: _id_key(by_sha[s].report_id))
     infos = [by_sha[s] for s in report_shas]
+    items = {(c.sha256, c.item_key): c for c in tcodes}
     t = ThemeResult(theme.id, theme.label, theme.definition, theme.question, theme.group,
-                    reports=[i.report_id for i in infos], n_reports=len(infos),
-                    n_items=len({(c.sha256, c.item_key) for c in tcodes}),
+                    reports=[i.report_id for i in infos], n_reports=len(infos), n_items=len(items),
                     share=round(len(infos) / total, 3) if total else 0.0,
-                    item_kinds=dict(Counter(c.kind for c in {(c.sha256, c.item_key): c for c in tcodes}.values())),
+                    item_kinds=dict(Counter(c.kind for c in items.values())),
                     reviewed=sum(1 for c in tcodes if c.human in ("accept", "add")))
-    for (sha, _key) in {(c.sha256, c.item_key) for c in tcodes if c.sha256 in by_sha}:
-        rid = by_sha[sha].report_id
+    for c in items.values():
+        rid = by_sha[c.sha256].report_id
         t.items_by_report[rid] = t.items_by_report.get(rid, 0) + 1
+        pol = c.polarity if c.polarity in ("positive", "negative") else "neutral"
+        if rid not in t.by_polarity.setdefault(pol, []):
+            t.by_polarity[pol].append(rid)
     t.items_by_report = dict(sorted(t.items_by_report.items(), key=lambda x: _id_key(x[0])))
+    t.by_polarity = {p: sorted(v, key=_id_key) for p, v in sorted(t.by_polarity.items())}
     for i in infos:
         for reg in i.regions or ["(region not known)"]:
             t.by_region[reg] = t.by_region.get(reg, 0) + 1
@@ -610,52 +768,56 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
         t.by_timing[i.timing or "not known"] = t.by_timing.get(i.timing or "not known", 0) + 1
         if i.year:
             t.by_year[str(i.year)] = t.by_year.get(str(i.year), 0) + 1
-    # strongest quotes: reviewer-confirmed first, then score, preferring lessons and findings and new reports
-    # (a passage matched by a theme's own descriptors shows the theme more plainly than one close in meaning)
-    ranked = sorted(tcodes, key=lambda c: (0 if c.human in ("accept", "add") else 1,
-                                           1 if c.method == "embedding" else 0, -round(c.score, 2),
-                                           KIND_ORDER.get(c.kind, 9), _id_key(by_sha[c.sha256].report_id)
-                                           if c.sha256 in by_sha else (9, 0, ""), c.idx))
-    dropped = 0
-    seen_reports: set[str] = set()
-    chosen: list[Quote] = []
-    used = used if used is not None else set()
-    found_for: dict[int, tuple[str, int] | None] = {}
-    # first one quote per report, then fill up; a passage already quoted for another theme only
-    # when this theme would otherwise have none (a reader should not meet the same quote twice)
-    for pass_ in (0, 1, 2):
-        if pass_ == 2 and chosen:
-            break
-        for c in ranked:
-            if len(chosen) >= QUOTES_PER_THEME or c.sha256 not in by_sha:
-                break
-            if pass_ == 0 and c.sha256 in seen_reports:
-                continue
-            if any(q.sha256 == c.sha256 and q.item == c.idx for q in chosen):
-                continue
-            if id(c) not in found_for:
-                found_for[id(c)] = sources.verified(c, readable=True)
-                if found_for[id(c)] is None and sources.verified(c) is None:
-                    dropped += 1
-                    log.info("quote for %s from %s (item %d) not found verbatim in the source: left out",
-                             theme.id, by_sha[c.sha256].report_id, c.idx)
-            found = found_for[id(c)]
-            if found is None:  # not verbatim, or a heading or fragment: no quote from this code
-                continue
-            text, page = found
-            if pass_ < 2 and (c.sha256, text) in used:
-                continue
-            info = by_sha[c.sha256]
-            chosen.append(Quote(info.report_id, c.sha256, text, page, info.source, c.kind, c.idx, theme.id))
-            seen_reports.add(c.sha256)
-            if pass_ == 2:  # one passage already quoted elsewhere is enough
-                break
-    used.update((q.sha256, q.text) for q in chosen)
-    t.quotes = chosen
-    return t, dropped
+    return t
 
 
-# --- limitations -------------------------------------------------------------------------------
+# --- status, warnings, limitations ------------------------------------------------------------
+
+def status(store: Store, s: Synthesis) -> dict[str, Any]:
+    """Draft until a lead marks the review final; how many codes people checked either way."""
+    raw = store.get_meta(META_FINAL)
+    final = json.loads(raw) if raw else None
+    checked = f"{s.codes_reviewed} of {s.codes_total} codes checked by a reviewer"
+    if final:
+        when = _dt.datetime.fromtimestamp(final["at"], _dt.UTC).strftime("%Y-%m-%d")
+        return {"final": True, "by": final["by"], "at": final["at"], "checked": s.codes_reviewed,
+                "codes": s.codes_total, "text": f"Final: marked final by {final['by']} on {when} ({checked})."}
+    return {"final": False, "checked": s.codes_reviewed, "codes": s.codes_total, "text": f"Draft: {checked}."}
+
+
+def mark_final(store: Store, by: str, final: bool = True) -> None:
+    """A lead marks the review final (or a draft again); the caller checks the role and audits."""
+    import time
+
+    store.set_meta(META_FINAL, json.dumps({"by": by, "at": time.time()}) if final else "")
+
+
+def warnings(s: Synthesis, codes: list[ItemCode]) -> list[dict[str, Any]]:
+    """Coverage problems a reader must know of (shown in the run, the report and the workspace)."""
+    out: list[dict[str, Any]] = []
+    for r in s.reports:
+        if r.items == 0:
+            chapter = " although it has a findings chapter" if r.has_findings else ""
+            out.append({"kind": "no_items", "reports": [r.report_id],
+                        "text": f"{r.report_id} ({r.title}) yielded no findings, recommendations, lessons learned or "
+                                f"good practices{chapter}: check its description in the workspace."})
+    single = [t for t in s.themes() if t.n_reports == 1]
+    if single and s.n_reports > 1:
+        out.append({"kind": "single_report", "reports": sorted({t.reports[0] for t in single}, key=_id_key),
+                    "text": f"{plural(len(single), 'theme')} {'rests' if len(single) == 1 else 'rest'} on a single "
+                            f"report ({_and([t.label for t in single[:6]])}{' and others' if len(single) > 6 else ''})"
+                            ": read them as indications, not patterns."})
+    unsure = [c for c in codes if c.human is None and c.uncertainty is not None and c.uncertainty >= UNSURE]
+    if unsure:
+        out.append({"kind": "uncertain_codes", "reports": [],
+                    "text": f"{plural(len(unsure), 'code')} of {len(codes)} {'is' if len(unsure) == 1 else 'are'} "
+                            "below the coder's confidence and not yet checked: the coding queue serves them first."})
+    if s.quotes_dropped:
+        out.append({"kind": "quotes_dropped", "reports": [],
+                    "text": f"{plural(s.quotes_dropped, 'coded item')} had no passage found verbatim in its source "
+                            "and {} left out of the claims.".format("was" if s.quotes_dropped == 1 else "were")})
+    return out
+
 
 def limitations(s: Synthesis) -> list[str]:
     """What the evidence could not show, stated plainly (after the seed review's own section)."""
@@ -665,6 +827,9 @@ def limitations(s: Synthesis) -> list[str]:
     if flow.get("maybe"):
         out.append(f"{plural(flow['maybe'], 'short-listed report')} still {'awaits' if flow['maybe'] == 1 else 'await'} "
                    f"a reviewer's decision and {'is' if flow['maybe'] == 1 else 'are'} not part of this synthesis.")
+    if flow.get("conflicts"):
+        out.append(f"{plural(flow['conflicts'], 'report')} on which reviewers disagree {'is' if flow['conflicts'] == 1 else 'are'}"
+                   " left out until a lead resolves the conflict.")
     if flow.get("failed"):
         out.append(f"{plural(flow['failed'], 'file')} could not be read and {'was' if flow['failed'] == 1 else 'were'} "
                    "not screened.")
@@ -682,37 +847,22 @@ def limitations(s: Synthesis) -> list[str]:
         names = [_region(r) for r in s.regions_without_reports]
         out.append("No included report covers " + (names[0] if len(names) == 1 else
                                                     ", ".join(names[:-1]) + " or " + names[-1]) + ".")
-    no_meta = [r.report_id for r in s.reports if not r.regions]
-    if no_meta and _international(s.reports):
-        out.append(f"The region of {plural(len(no_meta), 'report')} is not known ({_ids_text(no_meta)}).")
-    empty = [r.report_id for r in s.reports if r.items == 0]
-    if empty:
-        out.append(f"{plural(len(empty), 'included report')} yielded no findings, conclusions, recommendations, "
-                   f"lessons learned or good practices that could be extracted ({_ids_text(empty)}).")
     uncoded = s.items_total - s.items_coded
     if s.items_total and uncoded:
-        out.append(f"{uncoded} of {s.items_total} extracted items ({100 * uncoded / s.items_total:.0f}%) could not be "
-                   "coded to any theme of the codebook" + ("; candidate emerging themes are listed for review."
-                                                            if s.emerging else "."))
+        out.append(f"{uncoded} of {s.items_total} extracted items ({100 * uncoded / s.items_total:.0f}%) were not "
+                   "coded to any theme of the codebook" + ("; candidate emerging themes are listed in an annex."
+                                                           if s.emerging else "."))
     unaddressed = [t for q in s.questions for g in q.groups for t in g.no_evidence]
     if unaddressed:
         shown = _and([_lower_label(t) for t in unaddressed[:8]]) + (" and others" if len(unaddressed) > 8 else "")
         out.append(f"No report in the selection addressed {len(unaddressed)} of the {s.themes_total or '?'} themes "
                    f"of the codebook ({shown}).")
-    single = [t for t in s.themes() if t.n_reports == 1]
-    if single and m > 1:
-        out.append(f"{plural(len(single), 'theme')} with evidence {'rests' if len(single) == 1 else 'rest'} on a "
-                   "single report: read them as indications rather than patterns.")
     joint = [r.report_id for r in s.reports if r.evaluator_type == "joint"]
     if joint:
         out.append(f"{plural(len(joint), 'report')} {'is a joint evaluation' if len(joint) == 1 else 'are joint evaluations'}"
                    f" ({_ids_text(joint)}): attributing results to one organisation's work is uncertain.")
-    if s.codes_total:
-        unreviewed = s.codes_total - s.codes_reviewed
-        if unreviewed:
-            out.append(f"{unreviewed} of {s.codes_total} theme codes were assigned by the machine and not yet checked "
-                       "by a reviewer.")
-    if s.quotes_dropped:
-        out.append(f"{plural(s.quotes_dropped, 'supporting passage')} could not be found verbatim on a page of "
-                   "their source and {} left out of the quotes.".format("was" if s.quotes_dropped == 1 else "were"))
+    if s.codes_total and s.codes_total > s.codes_reviewed:
+        out.append(f"{s.codes_total - s.codes_reviewed} of {s.codes_total} theme codes were assigned by the machine "
+                   "and not yet checked by a reviewer.")
+    out += [w["text"] for w in s.warnings if w["kind"] in ("no_items", "single_report")]
     return out

@@ -49,10 +49,14 @@ TYPE_TITLES = {"project": "Project", "programme": "Programme", "country_programm
                "not known": "not known"}
 #: The matrix as the reports show it (Annex II): a few of whatworks.selection.MATRIX_COLUMNS, and two
 #: derived ones (type and timing together; the one reason); every column is in matrix.xlsx.
-ANNEX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("kind", "Kind"),
-                  ("type_timing", "Type and timing"), ("regions", "Region(s)"), ("year", "Year"),
-                  ("decision", "Decision"), ("reason", "Reason")]
-SUMMARY_TOP = 3
+ANNEX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("type_timing", "Type and timing"),
+                 ("year", "Year"), ("decision", "Decision"), ("reason", "Reason")]
+#: Stages at which a record was set aside before the short-list (the annex leaves them out).
+NOT_SHORTLISTED = ("error", "duplicate", "search")
+POLARITY_LABELS = {"positive": "worked", "negative": "fell short", "neutral": "observed", "mixed": "mixed"}
+#: The per-theme breakdowns (ThemeResult attribute, title, value titles), each shown only when the
+#: review's reports differ on it.
+BREAKDOWNS = [("by_region", "Region", None), ("by_type", "Type", "types"), ("by_timing", "Timing", "types")]
 #: The report's figures in order, with their captions; numbered as they appear.
 FIGURE_CAPTIONS = {
     "flow": "Selection of reports: records identified, screened, excluded (with reasons) and included",
@@ -62,10 +66,8 @@ FIGURE_CAPTIONS = {
     "heatmap": "Number of included reports supporting each theme, by region",
     "evidence": "Number of coded items of each report supporting each theme",
 }
-METHOD_TEXT = {"keyword": "from the themes' descriptors (keywords and phrases in English, French, Spanish and "
-                          "Portuguese, matched on accent-folded, lightly stemmed words)",
-               "embedding": "from the closeness in meaning of an item to a theme's definition (multilingual "
-                            "sentence embeddings, for items no descriptor matched)",
+METHOD_TEXT = {"model": "by the supervised coder (a multilingual model trained on blind-labelled evaluation items, "
+                        "refitted on this review's decisions)",
                "human": "added by a reviewer", "llm": "proposed by a language model"}
 
 
@@ -121,7 +123,8 @@ KIND_TITLES = {"evaluation_report": "Evaluation report", "evaluation_brief": "Ev
                "management_response": "Management response", "terms_of_reference": "Terms of reference",
                "inception_report": "Inception report", "completion_report": "Completion report",
                "progress_report": "Progress report", "evaluation_plan": "Evaluation plan", "audit": "Audit",
-               "study": "Study", "other": "Other"}
+               "study": "Study", "case_study": "Case study", "research_report": "Research report",
+               "annex": "Annex", "other": "Other"}
 DECISION_TITLES = {"include": "Included", "exclude": "Excluded", "maybe": "Awaiting a reviewer",
                    "conflict": "Reviewers disagree",
                    "duplicate": "Duplicate", "error": "Unreadable"}
@@ -139,9 +142,12 @@ def type_timing(timing: str, evaluator: str, evaluation_type: str = "") -> str:
     return text or "Not stated"
 
 
-def matrix(store: Store, visible: list[str] | None = None) -> list[dict[str, Any]]:
-    """The selection matrix (whatworks.selection.matrix_rows) made readable: titled values, one reason."""
+def matrix(store: Store, visible: list[str] | None = None, shortlisted: bool = False) -> list[dict[str, Any]]:
+    """The selection matrix (whatworks.selection.matrix_rows) made readable: titled values, one reason.
+    `shortlisted`: only the records the search short-listed (what the reports' annex lists)."""
     rows = selection.matrix_rows(store, visible)
+    if shortlisted:
+        rows = [r for r in rows if (r.get("stage") or "") not in NOT_SHORTLISTED]
     reasons = selection.exclusion_reasons(store, visible)
     out = []
     for row in rows:
@@ -279,7 +285,7 @@ def selection_paragraphs(s: Synthesis, figs: Figures | None = None) -> list[str]
     queries = p.get("queries") or []
     search = (f"The {'remaining ' if set_aside else ''}{plural(f['screened'], 'record')} "
               f"{'was' if f['screened'] == 1 else 'were'} searched with the protocol's keyword queries"
-              + (f" ({_listing([q.strip(chr(34)) for q in queries], 8)})" if queries else "")
+              + (f" ({'; '.join(queries)})" if queries else "")
               + f", which short-listed {f['shortlisted']}" + fig("shortlisted") + ".")
     out.append(search)
     tests = []
@@ -335,14 +341,43 @@ def collation_paragraphs(s: Synthesis) -> list[str]:
                       if s.codes_reviewed else "None has been checked by a reviewer yet; ")
                    + "a reviewer's decision (accept, reject, add) replaces the machine's and is kept when the review "
                      "is run again.")
-    text = ("Themes are ranked by the number of included reports that support them. The paragraph under each theme "
-            "states only what the coded evidence shows — counts, report ids, regions, kinds of item and years — and "
-            "each quote is verbatim from the report, at the page cited.")
-    if s.narrative_engine == "llm":
-        text += (" Some paragraphs were drafted by a language model from the same evidence and checked to cite only "
-                 "its reports; they are marked.")
+    text = ("Within each theme, the coded items that say the same thing, in the same direction (what worked, what "
+            "fell short), were grouped by the closeness of their meaning; each group is stated by its most "
+            "representative sentence, quoted verbatim and attributed to its reports, with every other report that "
+            "says the same. Success factors rest only on items reporting a positive result and challenges only on "
+            "items reporting a negative one. Themes are ranked by the number of reports that support them, and each "
+            "quote is verbatim from its report, at the page or in the section cited.")
+    if s.statement_engine == "llm":
+        text += (" Statements marked as such were rewritten into prose by a language model; each of its sentences "
+                 "cites quotes that were checked verbatim in their sources, and sentences that failed the check were "
+                 f"dropped ({len(s.statements_dropped)}).")
     out.append(text)
     return out
+
+
+def breakdowns(s: Synthesis) -> list[tuple[str, str, dict[str, str] | None]]:
+    """The per-theme breakdowns worth printing: only dimensions on which the reports differ."""
+    values = {"by_region": {x for r in s.reports for x in r.regions},
+              "by_type": {r.evaluation_type for r in s.reports if r.evaluation_type},
+              "by_timing": {r.timing for r in s.reports if r.timing}}
+    return [(key, title, TYPE_TITLES if titles else None) for key, title, titles in BREAKDOWNS
+            if len(values[key]) > 1]
+
+
+def locator(citation: Any) -> str:
+    """'p. 12', 'section “Lessons learned”' — where the quote is in its source."""
+    if citation.page:
+        return f"p. {citation.page}"
+    if citation.section:
+        return f"section “{citation.section}”"
+    return "(no page)"
+
+
+def source_link(citation: Any) -> str:
+    """A link to the quote's source file, at its page (PDF) or scrolled to the quote (HTML)."""
+    path = Path(citation.source)
+    uri = path.resolve().as_uri() if path.is_absolute() or path.exists() else citation.source
+    return uri + (citation.anchor or "")
 
 
 def criteria_rows(s: Synthesis) -> list[tuple[str, list[str]]]:
@@ -362,7 +397,7 @@ def write_reports(store: Store, s: Synthesis, out_dir: str | Path, formats: Iter
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     figs = build_figures(store, s, out / "figures", out, visible)
-    rows = matrix(store, visible)
+    rows = matrix(store, visible, shortlisted=True)
     paths: list[Path] = []
     json_path = out / "synthesis.json"
     json_path.write_text(s.to_json(), encoding="utf-8")

@@ -26,17 +26,19 @@ from docx.shared import Cm, Emu, Pt, RGBColor
 
 from whatworks.report import (
     ANNEX_COLUMNS,
+    POLARITY_LABELS,
     Figures,
+    breakdowns,
     collation_paragraphs,
     counts_text,
     criteria_rows,
+    locator,
     selection_paragraphs,
+    source_link,
     subtitle,
     summary_paragraphs,
     type_timing,
-    years_text,
 )
-from whatworks.report import TYPE_TITLES as TITLES
 from whatworks.synthesize import ITEM_KIND_LABELS, Synthesis, _lower_label
 
 ACCENT = RGBColor(0x2F, 0x5D, 0x8A)
@@ -53,6 +55,27 @@ def _small(paragraph, text: str, italic: bool = False, color: RGBColor = MUTED, 
     run.font.color.rgb = color
     run.italic = italic
     return run
+
+
+def _link(paragraph, url: str, text: str) -> None:
+    """A hyperlink run (python-docx has no API for one)."""
+    part = paragraph.part
+    rid = part.relate_to(url, "http://schemas.openxmlformats.org/officeDocument/2006/relationships/hyperlink",
+                         is_external=True)
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("r:id"), rid)
+    run = OxmlElement("w:r")
+    props = OxmlElement("w:rPr")
+    for tag, val in (("w:color", "2F5D8A"), ("w:u", "single"), ("w:sz", "17")):
+        el = OxmlElement(tag)
+        el.set(qn("w:val"), val)
+        props.append(el)
+    run.append(props)
+    t = OxmlElement("w:t")
+    t.text = text
+    run.append(t)
+    link.append(run)
+    paragraph._p.append(link)
 
 
 def _shade(cell, fill: str) -> None:
@@ -167,20 +190,26 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
     date = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     meta = doc.add_paragraph()
     _small(meta, f"Generated {date} by whatworks · codebook {s.codebook} · {s.items_total} items extracted, "
-                 f"{s.items_coded} coded · {s.codes_reviewed} of {s.codes_total} codes checked by a reviewer", size=9)
+                 f"{s.items_coded} coded", size=9)
+    banner = doc.add_paragraph()
+    run = banner.add_run(s.status.get("text", ""))
+    run.bold, run.font.size = True, Pt(11)
+    run.font.color.rgb = RGBColor(0x1E, 0x5B, 0x2D) if s.status.get("final") else RGBColor(0x8A, 0x5A, 0x00)
     _page_break(doc)
 
     # --- executive summary
     doc.add_heading("Executive summary", 1)
     for para in summary_paragraphs(s):
         doc.add_paragraph(para)
-    for (label, sentences), q in zip(s.summary, s.questions, strict=False):
-        doc.add_heading(label, 2)
-        if q.ask:
-            p = doc.add_paragraph()
-            _small(p, q.ask, italic=True, size=9.5)
-        for sentence in sentences:
-            doc.add_paragraph(sentence, style="List Bullet")
+    for w in s.warnings:
+        p = doc.add_paragraph(style="List Bullet")
+        _small(p, w["text"], color=RGBColor(0x8A, 0x5A, 0x00), size=9.5)
+    doc.add_heading("Key findings", 2)
+    for st in s.summary:
+        p = doc.add_paragraph(style="List Number")
+        p.add_run(st.text)
+        if st.source == "llm":
+            _small(p, " [written by a language model; every sentence checked against its quotes]", italic=True)
     if s.limitations:
         p = doc.add_paragraph()
         p.add_run("Limitations. ").bold = True
@@ -190,8 +219,10 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
     doc.add_heading("Methodology", 1)
     doc.add_heading("Key questions", 2)
     doc.add_paragraph("This synthesis review answers the following questions:")
-    for qt in s.questions_text or [f"{q.label} ({q.ask})" if q.ask else q.label for q in s.questions]:
-        doc.add_paragraph(qt, style="List Number")
+    asked = s.questions_text or [f"{q.label} ({q.ask})" if q.ask else q.label for q in s.questions]
+    for n, qt in enumerate(asked, 1):  # numbered by hand: Word's list numbering would run on from the summary's
+        p = doc.add_paragraph(f"{n}. {qt}")
+        p.paragraph_format.left_indent = Cm(0.6)
     paragraphs = selection_paragraphs(s, figures)
     if paragraphs:
         doc.add_heading("Selection of reports", 2)
@@ -226,33 +257,28 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
                 p.add_run(f"No report in the selection addressed {_lower_label(g.label if g.id else q.label)}.").italic = True
             for t in g.themes:
                 doc.add_heading(f"{t.label} ({t.n_reports} of {s.n_reports} reports)", 4)
-                doc.add_paragraph(t.narrative + (" [Drafted by a language model, checked against the evidence.]"
-                                                 if t.narrative_source == "llm" else ""))
                 p = doc.add_paragraph()
-                _small(p, f"Region: {counts_text(t.by_region)} · Type: {counts_text(t.by_type, TITLES)} · "
-                          f"Timing: {counts_text(t.by_timing, TITLES)} · Year: {years_text(t.by_year)}")
-                for qt in t.quotes:
-                    doc.add_paragraph(qt.text, style="Quote")
-                    cite = doc.add_paragraph()
-                    cite.alignment = WD_ALIGN_PARAGRAPH.RIGHT
-                    _small(cite, f"— {qt.report_id}, p. {qt.page}, {qt.source} "
-                                 f"({ITEM_KIND_LABELS.get(qt.kind, qt.kind)})")
+                p.add_run(t.headline).bold = True
+                shown = breakdowns(s)
+                if shown:
+                    p = doc.add_paragraph()
+                    _small(p, " · ".join(f"{title}: {counts_text(getattr(t, key), titles)}" for key, title, titles in shown))
+                for c in t.claims:
+                    p = doc.add_paragraph()
+                    tag = p.add_run(POLARITY_LABELS.get(c.polarity, c.polarity).upper() + "  ")
+                    tag.bold, tag.font.size, tag.font.color.rgb = True, Pt(8), MUTED
+                    p.add_run(c.text)
+                    for n, q in enumerate(c.citations):
+                        if n or q.quote != c.lead:
+                            doc.add_paragraph(q.quote, style="Quote")
+                        cite = doc.add_paragraph()
+                        cite.alignment = WD_ALIGN_PARAGRAPH.RIGHT
+                        _small(cite, f"— {q.report_id}, {locator(q)}, ")
+                        _link(cite, source_link(q), Path(q.source).name)
+                        _small(cite, f" ({ITEM_KIND_LABELS.get(q.kind, q.kind)})")
             if g.no_evidence and g.themes:
                 p = doc.add_paragraph()
                 _small(p, "No report in the selection addressed: " + "; ".join(g.no_evidence) + ".")
-
-    if s.emerging:
-        doc.add_heading("Emerging themes", 1)
-        doc.add_paragraph("Items that fit no theme of the codebook, grouped by meaning: candidates for a reviewer to "
-                          "name or dismiss.")
-        ids = {r.sha256: r.report_id for r in s.reports}
-        for e in s.emerging:
-            doc.add_heading(f"{e.get('name') or e['label']} ({e['size']} items)", 3)
-            p = doc.add_paragraph()
-            _small(p, "Most distinctive words: " + ", ".join(e.get("terms", [])))
-            for it in e.get("items", [])[:5]:
-                text = it["text"] if len(it["text"]) <= 260 else it["text"][:257] + "…"
-                doc.add_paragraph(f"{ids.get(it['sha256'], '')}: {text}", style="List Bullet")
 
     doc.add_heading("Limitations", 1)
     for lim in s.limitations or ["None recorded."]:
@@ -274,11 +300,10 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
     landscape.orientation = WD_ORIENT.LANDSCAPE
     landscape.page_width, landscape.page_height = A4[1], A4[0]
     if matrix:
-        doc.add_heading("Annex II. Matrix of reports considered", 1)
-        doc.add_paragraph("Every record identified, with what it is and what became of it; matrix.xlsx has every "
-                          "column, reason and piece of evidence.")
-        widths = {"report_id": 1.6, "title": 7.5, "kind": 2.6, "type_timing": 3.0, "regions": 2.6, "year": 1.2,
-                  "decision": 2.2, "reason": 4.6}
+        doc.add_heading("Annex II. Short-listed reports", 1)
+        doc.add_paragraph("Every report the keyword search short-listed, with what became of it; matrix.xlsx has every "
+                          "record identified, with every criterion, reason and piece of evidence.")
+        widths = {"report_id": 1.8, "title": 9.5, "type_timing": 3.6, "year": 1.3, "decision": 2.6, "reason": 6.5}
         keys = [k for k, _ in ANNEX_COLUMNS]
         _table(doc, [h for _, h in ANNEX_COLUMNS],
                [["" if row.get(k) is None else str(row.get(k)) for k in keys] for row in matrix],
@@ -293,5 +318,17 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
                           "cell, and darker cells hold more.")
         for k in maps:
             _figure(doc, figures.png[k], figures.caption(k), max_height_cm=21.5)
+    if s.emerging:
+        doc.add_heading(f"Annex {'IV' if maps else 'III'}. Emerging themes", 1)
+        doc.add_paragraph("Items that fit no theme of the codebook, grouped by meaning: candidates for a reviewer to "
+                          "name and add to the codebook in the workspace, or dismiss.")
+        ids = {r.sha256: r.report_id for r in s.reports}
+        for e in s.emerging:
+            doc.add_heading(f"{e.get('name') or e['label']} ({e['size']} items)", 3)
+            p = doc.add_paragraph()
+            _small(p, "Most distinctive words: " + ", ".join(e.get("terms", [])))
+            for it in e.get("items", [])[:5]:
+                text = it["text"] if len(it["text"]) <= 260 else it["text"][:257] + "…"
+                doc.add_paragraph(f"{ids.get(it['sha256'], '')}: {text}", style="List Bullet")
     doc.save(str(path))
     return path

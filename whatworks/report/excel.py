@@ -128,21 +128,23 @@ def write_excel(store: Store, s: Synthesis, path: Path, visible: list[str] | Non
     _sheet(wb, "Codes", ["Report No.", "Item", "Kind", "Theme id", "Theme", "Engine", "Method", "Score", "Triggers",
                          "Quote (verbatim)", "Page", "Reviewer decision", "Reviewer", "sha256", "Item key"],
            code_rows, [10, 6, 14, 26, 34, 9, 16, 7, 30, 70, 6, 12, 12, 20, 18])
-    quote_rows = [[qt.report_id, qt.page, qt.text, qt.theme, labels.get(qt.theme, ""), qt.kind, qt.source, qt.sha256]
-                  for qt in s.quotes()]
-    _sheet(wb, "Quotes", ["Report No.", "Page", "Quote", "Theme id", "Theme", "Item kind", "Source", "sha256"],
-           quote_rows, [10, 6, 90, 26, 34, 14, 30, 20])
+    claim_rows = [[t.id, labels.get(t.id, ""), c.polarity, c.text, ", ".join(c.reports), q.report_id, q.page or "",
+                   q.section or "", q.quote, q.kind, q.source, q.sha256]
+                  for t in s.themes() for c in ([t.contrast] if t.contrast else []) + t.claims for q in c.citations]
+    _sheet(wb, "Claims", ["Theme id", "Theme", "Polarity", "Statement", "Reports", "Quote from", "Page", "Section",
+                          "Quote (verbatim)", "Item kind", "Source", "sha256"],
+           claim_rows, [26, 30, 9, 80, 16, 10, 6, 20, 80, 14, 30, 20])
     theme_rows = []
     for q in s.questions:
         for g in q.groups:
             for rank, t in enumerate(g.themes, 1):
                 theme_rows.append([q.label, g.label if g.id else "", rank, t.id, t.label, t.n_reports, s.n_reports,
                                    ", ".join(t.reports), t.n_items, json.dumps(t.by_region, ensure_ascii=False),
-                                   t.narrative])
+                                   t.headline])
             for label in g.no_evidence:
                 theme_rows.append([q.label, g.label if g.id else "", "", "", label, 0, s.n_reports, "", 0, "", ""])
     _sheet(wb, "Themes", ["Question", "Group", "Rank", "Theme id", "Theme", "Reports", "Of", "Report ids", "Items",
-                          "By region", "Narrative"], theme_rows, [16, 18, 6, 26, 36, 8, 5, 30, 7, 30, 80])
+                          "By region", "Headline"], theme_rows, [16, 18, 6, 26, 36, 8, 5, 30, 7, 30, 80])
     report_rows = [[r.report_id, r.title, ", ".join(r.project_codes), r.evaluation_type, r.timing, r.evaluator_type,
                     r.year or "", ", ".join(r.regions), ", ".join(r.countries), r.language,
                     "yes" if r.supplementary else "", r.items, r.items_by_kind.get("finding", 0),

@@ -193,7 +193,8 @@ FACET_COLORS = {"Type": "#2f5f8a", "Timing": "#d08c2f", "Region": "#4a8f5a"}
 
 
 def _bars(counts: dict[str, Counter], title: str):
-    """Three horizontal bar charts stacked (type, timing, region) on one scale, at print size."""
+    """Horizontal bar charts stacked (type, timing, region) on one scale, at print size; a facet
+    with a single value is left out (one bar says nothing; its title says it)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -201,11 +202,14 @@ def _bars(counts: dict[str, Counter], title: str):
 
     facets = [(facet, sorted(counter.items(), key=lambda kv: (-kv[1], kv[0])) or [("none", 0)])
               for facet, counter in counts.items()]
+    single = [f"{facet}: {items[0][0]}" for facet, items in facets if len(items) == 1]
+    facets = [(facet, items) for facet, items in facets if len(items) > 1] or facets[:1]
     sizes = [len(items) for _, items in facets]
     fig, axes = plt.subplots(len(facets), 1, figsize=(6.5, 0.75 + sum(0.27 * n + 0.42 for n in sizes)),
                              gridspec_kw={"height_ratios": [n + 1.5 for n in sizes]}, squeeze=False)
     total = sum(counts["Type"].values())
-    fig.suptitle(f"{title} (n = {total})", fontsize=10, fontweight="bold", x=0.02, ha="left")
+    note = f" — all {'; '.join(single)}" if single and len(facets) < len(counts) else ""
+    fig.suptitle(f"{title} (n = {total}){note}", fontsize=10, fontweight="bold", x=0.02, ha="left")
     top = max([v for _, items in facets for _, v in items] + [1])
     for ax, (facet, items) in zip(axes[:, 0], facets, strict=True):
         labels = [k for k, _ in items][::-1]

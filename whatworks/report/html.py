@@ -12,15 +12,18 @@ from markupsafe import Markup, escape
 from whatworks.report import (
     ANNEX_COLUMNS,
     FLOW_LABELS,
-    SUMMARY_TOP,
+    POLARITY_LABELS,
     TEMPLATES,
     TYPE_TITLES,
     Figures,
+    breakdowns,
     collation_paragraphs,
     counts_text,
     criteria_rows,
+    locator,
     report_anchor,
     selection_paragraphs,
+    source_link,
     split_ids,
     subtitle,
     summary_paragraphs,
@@ -40,16 +43,10 @@ def environment(known_ids: set[str]) -> Environment:
             out.append(Markup('<a href="#{}">{}</a>').format(anchor(piece), piece) if is_id else escape(piece))
         return Markup("").join(out)
 
-    def link_themes(text: str, themes: list) -> Markup:
-        """A summary sentence with each theme it names linked to the theme's evidence."""
-        out = escape(text)
-        for t in themes:
-            name = escape(_lower_label(t.label))
-            out = out.replace(name, Markup('<a href="#theme-{}">{}</a>').format(t.id, name), 1)
-        return Markup(out)
-
     env.filters["link_ids"] = link_ids
-    env.filters["link_themes"] = link_themes
+    env.filters["locator"] = locator
+    env.filters["source_link"] = source_link
+    env.filters["basename"] = lambda p: Path(str(p)).name
     env.filters["lower_label"] = _lower_label
     env.filters["counts"] = lambda d, titles=None: counts_text(d, titles)
     env.filters["years"] = years_text
@@ -65,7 +62,8 @@ def render_html(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]]) ->
     return template.render(s=s, figures=figures.svg, fig=figures, matrix=rows, matrix_columns=ANNEX_COLUMNS,
                            flow_labels=FLOW_LABELS, type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS,
                            report_anchor=report_anchor, report_ids=report_ids, generated=generated,
-                           summary_top=SUMMARY_TOP, subtitle=subtitle(s), summary_paragraphs=summary_paragraphs(s),
+                           subtitle=subtitle(s), summary_paragraphs=summary_paragraphs(s),
+                           breakdowns=breakdowns(s), polarity_labels=POLARITY_LABELS,
                            selection_paragraphs=selection_paragraphs(s, figures),
                            collation_paragraphs=collation_paragraphs(s), criteria=criteria_rows(s),
                            type_timing=type_timing)

@@ -17,14 +17,17 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from whatworks.report import (
     ANNEX_COLUMNS,
     FLOW_LABELS,
-    SUMMARY_TOP,
+    POLARITY_LABELS,
     TEMPLATES,
     TYPE_TITLES,
     Figures,
+    breakdowns,
     collation_paragraphs,
     counts_text,
     criteria_rows,
+    locator,
     selection_paragraphs,
+    source_link,
     subtitle,
     summary_paragraphs,
     type_timing,
@@ -48,13 +51,15 @@ def render_markdown(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]]
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)), autoescape=False, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters.update(md=md, cell=cell, counts=lambda d, titles=None: counts_text(d, titles), years=years_text,
-                       lower_label=_lower_label)
+                       lower_label=_lower_label, locator=locator, source_link=lambda c: f"<{source_link(c)}>",
+                       basename=lambda p: Path(str(p)).name)
     rel = {k: os.path.relpath(v, base).replace(os.sep, "/") for k, v in figures.png.items()}
     generated = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in matrix]
     text = env.get_template("report.md.j2").render(
         s=s, figures=rel, fig=figures, matrix=rows, matrix_columns=ANNEX_COLUMNS, flow_labels=FLOW_LABELS,
-        type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS, generated=generated, summary_top=SUMMARY_TOP,
+        type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS, generated=generated,
+        breakdowns=breakdowns(s), polarity_labels=POLARITY_LABELS,
         report_ids={r.sha256: r.report_id for r in s.reports}, subtitle=subtitle(s),
         summary_paragraphs=summary_paragraphs(s), selection_paragraphs=selection_paragraphs(s, figures),
         collation_paragraphs=collation_paragraphs(s), criteria=criteria_rows(s), type_timing=type_timing)

@@ -159,7 +159,7 @@ def coded_item_rows(store: Store, shas: Sequence[str] | None = None) -> dict[tup
 
 
 def code_rows(store: Store, shas: Sequence[str] | None = None) -> list[dict[str, Any]]:
-    """The machine's codes, offline engine first, best score first within an item."""
+    """The machine's codes, the coder's before a language model's, best score first within an item."""
     q = sa.select(codes).order_by(codes.c.sha256, codes.c.item_key, codes.c.engine.desc(), codes.c.score.desc())
     if shas is None:
         return [dict(r) for r in store.rows(q)]

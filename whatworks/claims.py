@@ -1,0 +1,210 @@
+"""claims: what the coded items say, grouped into statements a reader can check.
+
+Within one theme, the items of one polarity that say the same thing (close multilingual
+embeddings, average-linkage clusters) form a claim. Its statement is extractive, offline and
+deterministic: the cluster's most representative sentence, attributed to the reports and the
+places it comes from ("In Senegal and Burkina Faso (E3) and Cabo Verde (E1), …"), and the other
+reports that say the same. Its citations are the verbatim quotes behind it, each with its
+report, source file and page (PDF) or section heading. A theme that holds both polarities gets a
+contrast: what worked where, and what did not.
+
+Polarity routes the "why": a success factor's claims rest only on positive items, a challenge's
+only on negative ones (the coder's polarity, or the reviewer's).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote as url_quote
+
+import numpy as np
+
+from whatworks.text import normalise_space
+
+#: Two items whose embeddings are at least this similar (cosine, on average across the groups
+#: being merged) say the same thing.
+SAME_CLAIM = 0.55
+#: Claims kept per theme and polarity (the rest are counted, not stated).
+CLAIMS_PER_THEME = 2
+#: Citations kept per claim.
+CITATIONS_PER_CLAIM = 4
+#: A statement's sentence is cut at about this many characters (at a word boundary, with "…").
+STATEMENT_CHARS = 320
+#: Polarity a group of the codebook's themes requires of its evidence.
+ROUTED = {"success_factors": ("positive",), "challenges": ("negative",)}
+#: First words a statement may lower-case after its attribution ("The project…" → "the project…").
+_LOWER = re.compile(r"^(The|This|These|Those|A|An|Its|Their|It|There|Most|Many|Some|All|Both|Several|Each|"
+                    r"Overall|Such)\b")
+
+
+@dataclass
+class Citation:
+    """One verbatim quote behind a statement, and where a reader finds it."""
+
+    report_id: str
+    sha256: str
+    source: str  # the file path as collected
+    quote: str  # verbatim (whitespace-normalised) on `page` of the source, or in its section
+    page: int | None  # 1-based physical page (PDF); None for HTML, Word, Markdown and text
+    section: str | None  # the heading of the section the item sits in
+    anchor: str | None  # a link target inside the source: "#page=12", or a text fragment
+    kind: str  # the item's kind (finding, lesson_learned…)
+    item: int  # the item's index in its report
+    polarity: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"source": self.source, "sha256": self.sha256, "report": self.report_id, "page": self.page,
+                "section": self.section, "anchor": self.anchor, "quote": self.quote, "kind": self.kind,
+                "item": self.item}
+
+
+@dataclass
+class Evidence:
+    """One coded item under one theme, with its checked quote and what the claim needs of it."""
+
+    citation: Citation
+    theme: str
+    vector: np.ndarray
+    places: list[str] = field(default_factory=list)  # where the report's evaluation took place
+    quality: float = 1.0  # the report's appraisal score (0–1)
+    language: str = "en"
+    reviewed: bool = False
+
+
+@dataclass
+class Statement:
+    """A claim in words, with the reports and quotes it rests on."""
+
+    text: str
+    polarity: str  # positive | negative | neutral | mixed
+    themes: list[str]
+    reports: list[str]  # report ids, best-supported first
+    citations: list[Citation]
+    lead: str = ""  # the representative sentence, verbatim
+    weight: float = 0.0  # how much evidence: reports, weighted by their quality
+    source: str = "extractive"  # extractive | llm
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"text": self.text, "polarity": self.polarity, "themes": self.themes, "reports": self.reports,
+                "citations": [c.to_dict() for c in self.citations], "source": self.source}
+
+
+# --- grouping ---------------------------------------------------------------------------------
+
+def cluster(vectors: np.ndarray, same: float = SAME_CLAIM) -> list[list[int]]:
+    """Average-linkage clusters of unit vectors whose members are on average at least `same`
+    similar; largest first, singletons included."""
+    n = len(vectors)
+    if n == 0:
+        return []
+    if n == 1:
+        return [[0]]
+    from scipy.cluster.hierarchy import fcluster, linkage
+    from scipy.spatial.distance import pdist
+
+    distances = np.clip(pdist(vectors.astype(np.float64), "cosine"), 0.0, 2.0)
+    labels = fcluster(linkage(distances, "average"), t=1.0 - same, criterion="distance")
+    groups: dict[int, list[int]] = {}
+    for i, label in enumerate(labels):
+        groups.setdefault(int(label), []).append(i)
+    return sorted(groups.values(), key=lambda g: (-len(g), g[0]))
+
+
+def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], places: Callable[[list[Evidence]], str],
+           limit: int = CLAIMS_PER_THEME, used: set[str] | None = None) -> list[Statement]:
+    """The claims `evidence` (one theme, one polarity) makes, strongest first. A sentence already
+    leading a claim elsewhere (`used`, updated) leads this one only when nothing else can, so a
+    reader does not meet the same quote under every theme."""
+    used = used if used is not None else set()
+    if not evidence:
+        return []
+    vectors = np.vstack([e.vector for e in evidence])
+    out = []
+    for group in cluster(vectors):
+        members = [evidence[i] for i in group]
+        vs = vectors[group]
+        centrality = (vs @ vs.mean(0)) if len(group) > 1 else np.ones(1)
+        order = sorted(range(len(group)), key=lambda k: (members[k].citation.quote in used, -members[k].reviewed,
+                                                         -round(float(centrality[k]), 3),
+                                                         -members[k].quality, _rid_key(members[k].citation.report_id),
+                                                         members[k].citation.item))
+        lead = members[order[0]]
+        by_report: dict[str, Evidence] = {}
+        for k in order:
+            by_report.setdefault(members[k].citation.report_id, members[k])
+        weight = sum(e.quality for e in by_report.values())
+        citations = [lead.citation] + [e.citation for rid, e in by_report.items()
+                                       if rid != lead.citation.report_id][: CITATIONS_PER_CLAIM - 1]
+        reports = [lead.citation.report_id] + sorted((r for r in by_report if r != lead.citation.report_id),
+                                                     key=_rid_key)
+        text = attributed(lead, places([lead]), reports[1:])
+        out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote, weight))
+    out.sort(key=lambda s: (s.lead in used, -s.weight, -len(s.citations), s.lead))
+    out = out[:limit]
+    used.update(s.lead for s in out)
+    return out
+
+
+def contrast(label: str, worked: Statement, failed: Statement) -> Statement:
+    """One theme, both polarities: what worked where, and what did not."""
+    reports = list(dict.fromkeys(worked.reports + failed.reports))
+    text = (f"On {label}, the evidence is mixed. {worked.text} By contrast, "
+            f"{_lower_first(failed.text)}")
+    return Statement(text, "mixed", sorted(set(worked.themes) | set(failed.themes)), reports,
+                     worked.citations[:2] + failed.citations[:2], worked.lead, worked.weight + failed.weight)
+
+
+# --- words ----------------------------------------------------------------------------------------
+
+def attributed(lead: Evidence, where: str, others: list[str]) -> str:
+    """The representative sentence with where it comes from, and who else says the same."""
+    sentence = trimmed(lead.citation.quote)
+    rid = lead.citation.report_id
+    head = f"In {where} ({rid})" if where else f"Report {rid} finds"
+    if lead.language == "en" and where and _LOWER.match(sentence):
+        body = f"{head}, {_lower_first(sentence)}"
+    else:
+        body = f"{head}: “{sentence}”"
+    if not body.rstrip("”").endswith((".", "!", "?", "…")):
+        body += "."
+    if others:
+        body += f" {_ids(others)} {'reports' if len(others) == 1 else 'report'} the same."
+    return body
+
+
+def trimmed(sentence: str, limit: int = STATEMENT_CHARS) -> str:
+    s = normalise_space(sentence)
+    if len(s) <= limit:
+        return s
+    return s[:limit].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:] if _LOWER.match(text) else text
+
+
+def _ids(ids: list[str]) -> str:
+    if len(ids) <= 1:
+        return "".join(ids)
+    return ", ".join(ids[:-1]) + " and " + ids[-1]
+
+
+def _rid_key(rid: str) -> tuple:
+    digits = "".join(c for c in rid if c.isdigit())
+    return (0 if rid.startswith("E") else 1, int(digits) if digits else 0, rid)
+
+
+def anchor_for(source: str, page: int | None, quote: str) -> str | None:
+    """Where in the source a browser should open: the page of a PDF, or a text fragment that
+    scrolls an HTML page to the quote (and highlights it)."""
+    lower = source.lower()
+    if lower.endswith(".pdf") and page:
+        return f"#page={page}"
+    if lower.endswith((".html", ".htm")) and quote:
+        words = quote.split()
+        start = " ".join(words[:6]) if len(words) > 8 else quote
+        return "#:~:text=" + url_quote(start, safe="")
+    return None
