@@ -629,7 +629,10 @@ class Review:
         with _Stage(result, 3, say) as stage:
             synthesis = self.synthesize()
             stage.news(f"synthesis: {len(synthesis.themes())} themes with evidence from {synthesis.n_reports} "
-                       f"reports, {len(synthesis.quotes())} verbatim quotes")
+                       f"reports, {len(synthesis.statements())} statements citing {len(synthesis.quotes())} "
+                       f"verbatim quotes — {synthesis.status.get('text', '')}")
+            for warning in synthesis.warnings:
+                stage.detail(f"warning: {warning['text']}")
         result.counts.update(themes=len(synthesis.themes()), quotes=len(synthesis.quotes()))
         with _Stage(result, 4, say) as stage:
             result.outputs = self.report(synthesis)

@@ -216,7 +216,12 @@ def _theme_contract(t: ThemeResult) -> dict[str, Any]:
 
 #: A leading label such as "Finding 6: ", "Hallazgo 1: ", "Recommendation #1: " or "Lesson 2. ":
 #: one to three words and a short number (not a year) — dropped, what follows is still verbatim.
-_LABEL = re.compile(r"^(?:[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,2} ?#? ?)?\(?\b[0-9]{1,2}(?:\.[0-9]{1,2})*\s*[:.)–—-]\s+(?=\S)")
+_LABEL = re.compile(r"^(?:[^\W\d_][\w'’-]*(?: [^\W\d_][\w'’-]*){0,2} ?#? ?)?\(?\b[0-9]{1,2}(?:\.[0-9]{1,2})*"
+                    r"(?:\s*[:.)–—-]|\s+[^\W\d_][\w'’-]*\s*:)\s+(?=\S)")
+#: First words of a sentence that leans on the one before ("This…", "Cela…", "Esto…"): a quote that
+#: starts so is taken only when its item has no sentence that stands alone.
+_LEANS = re.compile(r"^(This|These|That|Those|It|They|Such|He|She|Ce|Cela|Ceci|Il|Elle|Ils|Elles|Esto|Esta|Este|"
+                    r"Estos|Estas|Ello|Eso|Isso|Isto|Esse|Essa|Esta)\b|^[A-Z][a-z]+ed\b(?! by\b)")
 _SECTION = re.compile(r"^[0-9]{1,2}(?:\.[0-9]{1,2})+\.?\s+(?=\S)")
 _END = ".!?…»”\"')"
 #: A quote must have at least this many words to stand alone (a heading or fragment does not).
@@ -307,13 +312,13 @@ class Sources:
         pages = self.pages(code.sha256)
         candidates = [code.quote] if code.quote else []
         candidates += [s for s in sentences(code.text) if any(t in s for t in code.triggers)]
+        candidates += sentences(code.text)
+        if readable:  # a sentence that stands alone first: the coder's, then the item's others
+            cleaned = [c for c in (clean_quote(x) for x in dict.fromkeys(candidates) if x) if c]
+            candidates = [c for c in cleaned if not _LEANS.match(c)] + [c for c in cleaned if _LEANS.match(c)]
         for cand in dict.fromkeys(candidates):
             if not cand:
                 continue
-            if readable:
-                cand = clean_quote(cand)
-                if cand is None:
-                    continue
             page = locate(cand, pages, code.page)
             if page is not None:
                 return normalise_space(cand), page
@@ -384,12 +389,13 @@ def _id_key(rid: str) -> tuple:
 # --- words ---------------------------------------------------------------------------------------
 
 #: A theme's headline, by (question, group): {n} reports ({ids}) and the theme's label.
-HEADLINES = {
-    ("what_is_being_done", None): "{n} of {total} reports ({ids}) describe {label}.",
-    ("for_whom", "target_groups"): "{n} of {total} reports ({ids}) worked with {label}{through}.",
-    ("for_whom", "final_beneficiaries"): "{n} of {total} reports ({ids}) reached {label}{through}.",
-    ("why", "success_factors"): "{n} of {total} reports ({ids}) name {label} among the reasons for success.",
-    ("why", "challenges"): "{n} of {total} reports ({ids}) report {label} as a challenge.",
+HEADLINES = {  # {verb} agrees with the number of reports: (one report, several)
+    ("what_is_being_done", None): ("{n} of {total} reports ({ids}) {verb} {label}.", ("describes", "describe")),
+    ("for_whom", "target_groups"): ("{n} of {total} reports ({ids}) worked with {label}{through}.", ("", "")),
+    ("for_whom", "final_beneficiaries"): ("{n} of {total} reports ({ids}) reached {label}{through}.", ("", "")),
+    ("why", "success_factors"): ("{n} of {total} reports ({ids}) {verb} {label} among the reasons for success.",
+                                 ("names", "name")),
+    ("why", "challenges"): ("{n} of {total} reports ({ids}) {verb} {label} as a challenge.", ("reports", "report")),
 }
 #: Region names read with an article in running text ("the Americas").
 _THE = ("Americas", "Arab States", "Pacific", "Caribbean")
@@ -447,9 +453,11 @@ def headline(t: ThemeResult, total: int) -> str:
     routed = claims_module.ROUTED.get(t.group or "")
     reports = sorted({r for p in routed for r in t.by_polarity.get(p, [])}, key=_id_key) if routed else t.reports
     key = (t.question, t.group) if (t.question, t.group) in HEADLINES else (t.question, None)
-    phrase = HEADLINES.get(key, "{n} of {total} reports ({ids}) give evidence on {label}.")
+    phrase, verbs = HEADLINES.get(key, ("{n} of {total} reports ({ids}) {verb} evidence on {label}.",
+                                        ("gives", "give")))
     through = f", mostly through {_and([_lower_label(x) for x in t.through])}" if t.through else ""
-    return phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=label, through=through)
+    return phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=label, through=through,
+                         verb=verbs[0] if len(reports) == 1 else verbs[1])
 
 
 # --- the synthesis ---------------------------------------------------------------------------
