@@ -27,6 +27,11 @@ from whatworks.text import normalise_space
 #: Two items whose embeddings are at least this similar (cosine, on average across the groups
 #: being merged) say the same thing.
 SAME_CLAIM = 0.55
+#: A machine code leads a claim only when its score passes its theme's threshold by this much (a
+#: reviewer's code always may): a close call is counted in the headline, never quoted as the claim.
+LEAD_MARGIN = 0.15
+#: …and, for a claim of what worked or fell short, when the coder is at least this sure of its polarity.
+LEAD_POLARITY = 0.6
 #: Claims kept per theme and polarity (the rest are counted, not stated).
 CLAIMS_PER_THEME = 2
 #: Citations kept per claim.
@@ -72,6 +77,15 @@ class Evidence:
     quality: float = 1.0  # the report's appraisal score (0–1)
     language: str = "en"
     reviewed: bool = False
+    strength: float = 0.0  # how far the code's score passes its theme's threshold (1 when a reviewer's)
+    polarity_sure: float = 1.0  # the coder's confidence in the item's polarity (1 when a reviewer's)
+
+    @property
+    def can_lead(self) -> bool:
+        if self.reviewed:
+            return True
+        sure = self.citation.polarity not in ("positive", "negative") or self.polarity_sure >= LEAD_POLARITY
+        return self.strength >= LEAD_MARGIN and sure
 
 
 @dataclass
@@ -127,11 +141,13 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         members = [evidence[i] for i in group]
         vs = vectors[group]
         centrality = (vs @ vs.mean(0)) if len(group) > 1 else np.ones(1)
-        order = sorted(range(len(group)), key=lambda k: (members[k].citation.quote in used, -members[k].reviewed,
-                                                         -round(float(centrality[k]), 3),
+        order = sorted(range(len(group)), key=lambda k: (not members[k].can_lead, members[k].citation.quote in used,
+                                                         -members[k].reviewed, -round(float(centrality[k]), 3),
                                                          -members[k].quality, _rid_key(members[k].citation.report_id),
                                                          members[k].citation.item))
         lead = members[order[0]]
+        if not lead.can_lead:  # only close calls: counted in the headline, not stated
+            continue
         by_report: dict[str, Evidence] = {}
         for k in order:
             by_report.setdefault(members[k].citation.report_id, members[k])
@@ -141,7 +157,8 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         reports = [lead.citation.report_id] + sorted((r for r in by_report if r != lead.citation.report_id),
                                                      key=_rid_key)
         text = attributed(lead, places([lead]), reports[1:])
-        out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote, weight))
+        out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote,
+                             weight + 0.5 * min(lead.strength, 1.0)))
     out.sort(key=lambda s: (s.lead in used, -s.weight, -len(s.citations), s.lead))
     out = out[:limit]
     used.update(s.lead for s in out)

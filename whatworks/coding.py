@@ -93,21 +93,35 @@ def supporting_sentence(text: str, triggers: Sequence[str], language: str = "en"
 
 # --- the review's model ----------------------------------------------------------------------------
 
+def base_model(codebook: Codebook) -> CoderModel:
+    """The shipped model of the codebook, or of the shipped codebook sharing most of its themes."""
+    model = coder_module.shipped(codebook.name)
+    if model is not None:
+        return model
+    best = None
+    for name in coder_module.shipped_codebooks():
+        candidate = coder_module.shipped(name)
+        overlap = len(set(candidate.themes.labels) & set(codebook.ids)) if candidate else 0
+        if candidate is not None and (best is None or overlap > best[0]):
+            best = (overlap, candidate)
+    if best is None:
+        raise RuntimeError("no shipped coder model: reinstall whatworks (whatworks/data/models is missing)")
+    return best[1]
+
+
+def theme_thresholds(codebook: Codebook) -> dict[str, float]:
+    """Each theme's coding threshold (a theme the shipped model does not know: the median one)."""
+    model = base_model(codebook)
+    known = dict(zip(model.themes.labels, (float(x) for x in model.thresholds), strict=True))
+    default = float(np.median(model.thresholds))
+    return {t: known.get(t, default) for t in codebook.ids}
+
+
 def review_model(store: Store, codebook: Codebook, embedder: Embedder) -> CoderModel:
     """The coder for this review: the shipped model of the codebook (or of the shipped codebook
     sharing most of its themes), adapted to the project's themes (a new theme learns from the
     codebook's own words), then refitted on the people's answers recorded in this review."""
-    model = coder_module.shipped(codebook.name)
-    if model is None:
-        best = None
-        for name in coder_module.shipped_codebooks():
-            candidate = coder_module.shipped(name)
-            overlap = len(set(candidate.themes.labels) & set(codebook.ids)) if candidate else 0
-            if candidate is not None and (best is None or overlap > best[0]):
-                best = (overlap, candidate)
-        if best is None:
-            raise RuntimeError("no shipped coder model: reinstall whatworks (whatworks/data/models is missing)")
-        model = best[1]
+    model = base_model(codebook)
     if list(model.themes.labels) != list(codebook.ids):
         model = model.with_themes(codebook.ids, coder_module.codebook_texts(codebook), embed=embedder.embed)
     answers = [a for a in (decisions.settled(per) for per in decisions.item_answers(store).values())
@@ -267,6 +281,7 @@ class ItemCode:
     human: str | None = None  # accept | add when a person decided
     polarity: str | None = None  # the item's: a person's answer, else the coder's
     uncertainty: float | None = None  # the coder's (0 sure … 1 a coin toss)
+    polarity_score: float | None = None  # the coder's confidence in its polarity (None: a person's)
 
 
 def effective_codes(store: Store, shas: Sequence[str] | None = None, visible: Sequence[str] | None = None,
@@ -303,7 +318,8 @@ def effective_codes(store: Store, shas: Sequence[str] | None = None, visible: Se
                             k[2], r["score"], r["method"], json.loads(r["triggers"] or "[]"), r["quote"],
                             "accept" if answer is not None else None,
                             (answer or {}).get("polarity") or m.get("polarity"),
-                            None if answer is not None else m.get("uncertainty")))
+                            None if answer is not None else m.get("uncertainty"),
+                            None if answer is not None and answer.get("polarity") else m.get("polarity_score")))
     for key, per in answers.items():
         answer = decisions.settled(per)
         item = items.get(key)

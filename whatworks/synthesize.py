@@ -30,7 +30,7 @@ from whatworks import claims as claims_module
 from whatworks import corrections, screen, selection
 from whatworks.claims import Citation, Evidence, Statement
 from whatworks.codebook import Codebook
-from whatworks.coding import ItemCode, effective_codes
+from whatworks.coding import ItemCode, effective_codes, theme_thresholds
 from whatworks.emerging import emerging_themes
 from whatworks.model import Document
 from whatworks.store import documents as docs
@@ -505,7 +505,7 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
     for r in reports:
         r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
 
-    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store))
+    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store), theme_thresholds(codebook))
     by_theme: dict[str, list[ItemCode]] = {}
     for c in codes:
         by_theme.setdefault(c.theme, []).append(c)
@@ -575,7 +575,7 @@ def _support(t: ThemeResult) -> int:
 
 
 def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo], descriptions: dict[str, Any],
-              embedder: Any) -> tuple[dict[tuple[str, str, str], Evidence], int]:
+              embedder: Any, thresholds: dict[str, float]) -> tuple[dict[tuple[str, str, str], Evidence], int]:
     """Each code's checked quote, its locator and its item's embedding; and how many quotes failed."""
     sources = Sources(store)
     sections: dict[tuple[str, int], str] = {}
@@ -610,7 +610,9 @@ def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo]
                             c.kind, c.idx, c.polarity or "neutral")
         out[(c.sha256, c.item_key, c.theme)] = Evidence(
             citation, c.theme, vectors[c.text], places=list(info.countries), quality=info.quality or 0.5,
-            language=info.language[:2] or "en", reviewed=c.human is not None)
+            language=info.language[:2] or "en", reviewed=c.human is not None,
+            strength=1.0 if c.human is not None else c.score - thresholds.get(c.theme, 0.25),
+            polarity_sure=1.0 if c.polarity_score is None else c.polarity_score)
     return out, dropped
 
 
