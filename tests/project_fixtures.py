@@ -90,3 +90,16 @@ def varied_reports(folder: Path, n: int, *, suffixes: tuple[str, ...] = (".md", 
                              f"Copy {round_} of this report, kept for a test of its own."))
         round_ += 1
     return out
+
+
+def corpus_params(values: list, reason: str = "") -> list:
+    """Parameters of a test over documents of the shared corpus: `values` when it is there, else one
+    skipped parameter (one skip for the test, not one for each document it would have read)."""
+    import pytest
+
+    if have_corpus():
+        return values
+    n = len(values[0]) if values and isinstance(values[0], tuple) else 1
+    empty = (None,) * n
+    return [pytest.param(*empty, marks=pytest.mark.skip(reason=NO_CORPUS + (f": {reason}" if reason else "")),
+                         id="no-corpus")]
