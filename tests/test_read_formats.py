@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import pytest
+from project_fixtures import examples
 
 from whatworks.model import Document
 from whatworks.read import read_document, sniff
@@ -400,8 +401,16 @@ def test_idrc_markdown_pages_headings_tables(idrc_docs: dict[str, Document]):
     assert "<br>" not in text and "US$ 57 million" in text  # inline markup and escapes resolved
 
 
-def test_idrc_markdown_languages(corpus: Path):
-    fr = next(f for f in (corpus / "idrc").rglob("*.md") if "Évaluation" in f.name)
+def test_idrc_markdown_languages(corpus_or_none: Path | None):
+    """A French Markdown report is told French (an IDRC one; else each example report, in its language)."""
+    if corpus_or_none is None:
+        reports = {p: p.name[:2] for p in examples() if p.suffix == ".md"}
+        assert set(reports.values()) == {"en", "fr", "es", "pt"}
+        for path, language in reports.items():
+            doc = read_document(path)
+            assert doc.format == "markdown" and doc.language == language, path.name
+        return
+    fr = next(f for f in (corpus_or_none / "idrc").rglob("*.md") if "Évaluation" in f.name)
     doc = read_document(fr)
     assert doc.format == "markdown" and doc.language == "fr"
 
