@@ -222,12 +222,18 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
     work = ref_seconds - first_write  # seconds of reading and writing in an uninterrupted run
     pace = 1.2  # share of the work left that one run may do before its kill; shortened when runs outpace it
     for i in range(QUICK_KILLS):
-        left = work * (40 - _count_files(db_path)) / 40
+        before = _count_files(db_path)
+        left = work * (40 - before) / 40
         pid = _fork_run(zygote, db_path, reports)
         if i % 4 == 0:  # while it starts, opens the database and lists and hashes the files
             time.sleep(rng.uniform(0.0, first_write))
         else:  # while it reads and writes documents, leaving work for the kills to come
-            time.sleep(first_write + rng.uniform(0.0, pace * left / (QUICK_KILLS - i)))
+            deadline = time.monotonic() + first_write + rng.uniform(0.0, pace * left / (QUICK_KILLS - i))
+            # …and at the latest once it has written its share of the files left, so that a run faster than
+            # the reference one (a machine less loaded than when it ran) cannot finish them all
+            share = (40 - before) // (QUICK_KILLS - i + 1)
+            while time.monotonic() < deadline and _alive(pid) and _count_files(db_path) - before < share:
+                time.sleep(0.005)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
             interrupted += 1
