@@ -32,8 +32,8 @@ from whatworks.store import audit as audit_store  # noqa: E402
 from whatworks.store import codes as coding_store  # noqa: E402
 from whatworks.store import corrections as corrections_store  # noqa: E402
 from whatworks.store import documents as docs_store  # noqa: E402
-from whatworks.store import selection as screening_store  # noqa: E402
 from whatworks.store import search as search_store  # noqa: E402
+from whatworks.store import selection as screening_store  # noqa: E402
 from whatworks.store.base import chunks  # noqa: E402
 from whatworks.store.documents import item_key  # noqa: E402
 
