@@ -1,4 +1,5 @@
-"""Shared by test_kind.py and test_metadata.py: the labelled corpus subset, read once per process."""
+"""Shared by test_kind.py and test_metadata.py: the labelled corpus subset (or the unseen fixtures), read once
+per process."""
 
 from __future__ import annotations
 
@@ -55,6 +56,16 @@ def read_subset(corpus: Path) -> dict[str, Document]:
     from whatworks.read import read_document
 
     return {rel: read_document(corpus / rel) for rel in SUBSET}
+
+
+@cache
+def read_unseen() -> dict[str, Document]:
+    """The unseen fixtures (tests/fixtures/unseen), read once per test process: file name → Document."""
+    from project_fixtures import unseen
+
+    from whatworks.read import read_document
+
+    return {p.name: read_document(p) for p in unseen()}
 
 
 def doc(*pages: list[tuple[str, str]], source: str = "report.pdf", title: str | None = None) -> Document:

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from badfiles import DOCUMENT, write_bad_corpus
 from db_helpers import one, query, scalar
+from project_fixtures import UNSEEN, example
 
 from whatworks.collect import add_paths
 from whatworks.executor import grace
@@ -24,14 +25,19 @@ TIMEOUT = 6.0
 
 
 @pytest.fixture(scope="module")
-def ingested(tmp_path_factory: pytest.TempPathFactory, corpus: Path):
+def ingested(tmp_path_factory: pytest.TempPathFactory, corpus_or_none: Path | None):
     folder = tmp_path_factory.mktemp("badcorpus")
-    real = {
-        "pdf": corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
-        "docx": corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP Evaluation - Management Response Final.docx",
-        "html": next(iter(sorted((corpus / "canada").glob("cra_0*.html")))),
-        "md": next(iter(sorted((corpus / "idrc").rglob("*.md")))),
-    }
+    corpus = corpus_or_none
+    if corpus is None:  # the project's own reports stand for the real documents (there is no HTML one)
+        real = {"pdf": UNSEEN / "oit_finale_fr_senegal_mali.pdf", "docx": example("en_zambia_tanzania"),
+                "md": example("fr_senegal_burkina")}
+    else:
+        real = {
+            "pdf": corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
+            "docx": corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP Evaluation - Management Response Final.docx",
+            "html": next(iter(sorted((corpus / "canada").glob("cra_0*.html")))),
+            "md": next(iter(sorted((corpus / "idrc").rglob("*.md")))),
+        }
     expect = write_bad_corpus(folder, giant_mb=50, real=real)
     db = open_store(tmp_path_factory.mktemp("baddb") / "review.db")
     finished: dict[str, float] = {}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from db_helpers import scalar
+from project_fixtures import example
 
 from whatworks.collect import add_paths
 from whatworks.errors import ReadError
@@ -82,9 +83,13 @@ def _small_docx_bytes(folder: Path) -> bytes:
 
 
 @pytest.fixture(scope="module")
-def bad(tmp_path_factory: pytest.TempPathFactory, corpus: Path) -> tuple[Path, dict[str, set[str]]]:
+def bad(tmp_path_factory: pytest.TempPathFactory, corpus_or_none: Path | None) -> tuple[Path, dict[str, set[str]]]:
+    """The bad files, the damaged ones made from a real Word report (the corpus's, else an example's)."""
     folder = tmp_path_factory.mktemp("bad")
-    real = corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP Evaluation - Management Response Final.docx"
+    if corpus_or_none is None:
+        real = example("en_zambia_tanzania")
+    else:
+        real = corpus_or_none / "iom/6c3c2cf3fa479112967612b0baddab72/AAP Evaluation - Management Response Final.docx"
     return folder, _bad_files(folder, real)
 
 

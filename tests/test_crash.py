@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pytest
 from db_helpers import query, scalar
+from project_fixtures import varied_reports
 
 from whatworks.collect import add_paths
 from whatworks.read import sha256_file
@@ -116,19 +117,23 @@ def _count_files(path: Path) -> int:
 
 
 @pytest.fixture(scope="module")
-def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """40 small real files (Canada HTML, IDRC Markdown, two IOM briefs) and two bad ones."""
+def reports(corpus_or_none: Path | None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """40 small files, two of them bad: real ones (Canada HTML, IDRC Markdown, two IOM briefs) from the
+    corpus, else the project's own reports (Markdown, text, DOCX and PDF)."""
     folder = tmp_path_factory.mktemp("crash-reports")
+    corpus = corpus_or_none
+    if corpus is None:
+        varied_reports(folder, 38, annexes=3)  # (text files four times their length: work for the kills)
+    else:
+        def smallish(paths, n):
+            return sorted(paths, key=lambda p: (p.stat().st_size, p.name))[5:5 + n]
 
-    def smallish(paths, n):
-        return sorted(paths, key=lambda p: (p.stat().st_size, p.name))[5:5 + n]
-
-    for p in smallish(corpus.glob("canada/*.html"), 12) + smallish(corpus.glob("idrc/**/*.md"), 24):
-        shutil.copy(p, folder / p.name)
-    shutil.copy(corpus / "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf",
-                folder / "brief-fr.pdf")
-    shutil.copy(corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
-                folder / "brief-aap.pdf")
+        for p in smallish(corpus.glob("canada/*.html"), 12) + smallish(corpus.glob("idrc/**/*.md"), 24):
+            shutil.copy(p, folder / p.name)
+        shutil.copy(corpus / "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf",
+                    folder / "brief-fr.pdf")
+        shutil.copy(corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
+                    folder / "brief-aap.pdf")
     (folder / "empty.md").write_bytes(b"")
     (folder / "junk.txt").write_bytes(bytes(range(256)) * 20)
     assert len(list(folder.iterdir())) == 40
@@ -217,12 +222,18 @@ def test_killed_ingest_loses_nothing(reports: Path, zygote, tmp_path: Path):
     work = ref_seconds - first_write  # seconds of reading and writing in an uninterrupted run
     pace = 1.2  # share of the work left that one run may do before its kill; shortened when runs outpace it
     for i in range(QUICK_KILLS):
-        left = work * (40 - _count_files(db_path)) / 40
+        before = _count_files(db_path)
+        left = work * (40 - before) / 40
         pid = _fork_run(zygote, db_path, reports)
         if i % 4 == 0:  # while it starts, opens the database and lists and hashes the files
             time.sleep(rng.uniform(0.0, first_write))
         else:  # while it reads and writes documents, leaving work for the kills to come
-            time.sleep(first_write + rng.uniform(0.0, pace * left / (QUICK_KILLS - i)))
+            deadline = time.monotonic() + first_write + rng.uniform(0.0, pace * left / (QUICK_KILLS - i))
+            # …and at the latest once it has written its share of the files left, so that a run faster than
+            # the reference one (a machine less loaded than when it ran) cannot finish them all
+            share = (40 - before) // (QUICK_KILLS - i + 1)
+            while time.monotonic() < deadline and _alive(pid) and _count_files(db_path) - before < share:
+                time.sleep(0.005)
         if _alive(pid):
             os.kill(pid, signal.SIGKILL)
             interrupted += 1

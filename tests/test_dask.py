@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from db_helpers import query
+from project_fixtures import by_size, examples, unseen, varied_reports
 from test_executor import mixed
 
 from whatworks.collect import add_paths, process_file
@@ -55,15 +56,24 @@ def cluster():
 
 
 @pytest.fixture(scope="module")
-def reports(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def reports(corpus_or_none: Path | None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Seven readable files and an empty one: real ones from the corpus, else the project's own
+    (Markdown, text, DOCX and PDF)."""
     folder = tmp_path_factory.mktemp("dask-reports")
-    def smallish(paths, n):  # keep the test quick: files from the smaller end, not the smallest
-        return sorted(paths, key=lambda p: (p.stat().st_size, p.name))[10:10 + n]
+    corpus = corpus_or_none
+    if corpus is None:
+        pool = by_size(examples() + unseen())
+        picks = [p for p in pool if p.suffix == ".md"][:2] + [p for p in pool if p.suffix == ".txt"][:2] + \
+            [p for p in pool if p.suffix == ".docx"][:2] + [p for p in pool if p.suffix == ".pdf"][:1]
+        varied_reports(folder, 7, sources=picks)
+    else:
+        def smallish(paths, n):  # keep the test quick: files from the smaller end, not the smallest
+            return sorted(paths, key=lambda p: (p.stat().st_size, p.name))[10:10 + n]
 
-    for p in smallish((corpus / "canada").glob("*.html"), 3) + smallish((corpus / "idrc").rglob("*.md"), 3):
-        shutil.copy(p, folder / p.name)
-    shutil.copy(corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
-                folder / "aap-brief.pdf")
+        for p in smallish((corpus / "canada").glob("*.html"), 3) + smallish((corpus / "idrc").rglob("*.md"), 3):
+            shutil.copy(p, folder / p.name)
+        shutil.copy(corpus / "iom/6c3c2cf3fa479112967612b0baddab72/AAP_EN_Evaluation Brief_final_0.pdf",
+                    folder / "aap-brief.pdf")
     (folder / "empty.docx").write_bytes(b"")  # an error row must travel the same way
     return folder
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from db_helpers import scalar
+from project_fixtures import UNSEEN, example, examples, unseen
 
 from whatworks import executor
 from whatworks.collect import add_paths
@@ -197,14 +198,23 @@ def test_warm_workers_are_reused_by_the_next_run(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def mix(corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A small mix of real files: Canada HTML, IDRC Markdown, an IOM brief (PDF)."""
+def mix(corpus_or_none: Path | None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small mix of eight files: real ones (Canada HTML, IDRC Markdown, an IOM brief as PDF) from the
+    corpus, else the project's own (Word, Markdown and a PDF brief)."""
     folder = tmp_path_factory.mktemp("mix")
-    for p in sorted((corpus / "canada").glob("*.html"))[:4]:
-        shutil.copy(p, folder / p.name)
-    for p in sorted((corpus / "idrc").rglob("*.md"))[:3]:
-        shutil.copy(p, folder / p.name)
-    brief = corpus / "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf"
+    corpus = corpus_or_none
+    if corpus is None:
+        for p in [example("en_zambia_tanzania"), example("es_paraguay")] + examples()[:2]:
+            shutil.copy(p, folder / p.name)
+        for p in [p for p in unseen() if p.suffix == ".md"][:3]:
+            shutil.copy(p, folder / p.name)
+        brief = UNSEEN / "oit_resume_fr_maroc_tunisie.pdf"
+    else:
+        for p in sorted((corpus / "canada").glob("*.html"))[:4]:
+            shutil.copy(p, folder / p.name)
+        for p in sorted((corpus / "idrc").rglob("*.md"))[:3]:
+            shutil.copy(p, folder / p.name)
+        brief = corpus / "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf"
     shutil.copy(brief, folder / "brief.pdf")
     return folder
 

@@ -7,6 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
+from project_fixtures import corpus_params
 from test_sections import AAP, HAITI_BRIEF, H, P, canada, corpus_doc, doc
 
 from whatworks.describe.items import find_items
@@ -246,14 +247,14 @@ def test_french_brief_items(shared: Path) -> None:
     assert recs[0].text.startswith("1. Renforcer la co-construction locale")
 
 
-@pytest.mark.parametrize(("prefix", "count"), [
+@pytest.mark.parametrize(("prefix", "count"), corpus_params([
     ("cra_050", 6),   # no recommendations heading: "Recommendation N" paragraphs under "Conclusion"
     ("esdc_021", 2),  # summary, chapter and management response each list them
     ("hc_015", 3),    # a summary "Recommendations" chapter up front and the full one later
     ("esdc_017", 1),  # a singular "Recommendation" heading over prose
     ("esdc_169", 9),
     ("esdc_161", 0),  # an evaluation plan
-])
+], "Canada reports' recommendation counts (test_describe_unseen.py counts the unseen fixtures)"))
 def test_canada_recommendation_counts(shared: Path, prefix: str, count: int) -> None:
     d = corpus_doc(canada(prefix))
     recs = items_of(d, "recommendation")

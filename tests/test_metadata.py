@@ -6,7 +6,8 @@ import re
 from pathlib import Path
 
 import pytest
-from describe_helpers import EXAMPLES, SUBSET, doc, load_labels, read_subset
+from describe_helpers import EXAMPLES, SUBSET, doc, load_labels, read_subset, read_unseen
+from project_fixtures import corpus_params, unseen_labels
 
 from whatworks.describe.codes import find_codes, parse_ilo_code
 from whatworks.describe.kind import classify
@@ -122,7 +123,7 @@ def test_country_data_is_complete() -> None:
     assert all(c["names"]["fr"] or c["variants"] for c in data.values() if c["iso3"] in ("MOZ", "CIV", "TLS"))
 
 
-# --- metadata on real documents ------------------------------------------------------------
+# --- metadata on real documents (the labelled corpus subset, else the unseen fixtures) ----------------
 
 
 @pytest.fixture(scope="session")
@@ -131,8 +132,10 @@ def labels() -> dict[str, dict]:
 
 
 @pytest.fixture(scope="session")
-def corpus_docs(corpus: Path):
-    return read_subset(corpus)
+def corpus_docs(corpus_or_none: Path | None):
+    """Relative path → Document of the labelled corpus subset; file name → Document of the unseen
+    fixtures without the corpus."""
+    return read_subset(corpus_or_none) if corpus_or_none is not None else read_unseen()
 
 
 @pytest.fixture(scope="session")
@@ -144,7 +147,8 @@ def described(corpus_docs):
     return out
 
 
-@pytest.mark.parametrize("rel", SUBSET)
+@pytest.mark.parametrize("rel", corpus_params(SUBSET, "the metadata of each labelled corpus document "
+                                                       "(test_describe_unseen.py checks the unseen fixtures)"))
 def test_metadata_matches_labels(rel: str, described, labels) -> None:
     md, label = described[rel], labels[rel]
     for key in ("year", "timing", "organisation", "language"):
@@ -168,16 +172,33 @@ def test_values_carry_confidence_and_evidence(described) -> None:
             assert set(md["regions_ilo"].value) <= set(ILO_REGIONS)
 
 
-def test_evidence_is_verbatim_and_on_the_right_page(corpus_docs, described) -> None:
-    rel = "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf"
-    ev = described[rel]["year"].evidence
-    page_text = "\n".join(b.text for b in corpus_docs[rel].pages[ev.page - 1].blocks)
-    assert ev.text in page_text
+def test_evidence_is_verbatim_and_on_the_right_page(corpus_docs, described, corpus_or_none) -> None:
+    """A PDF's year, with its evidence: on the page it names, word for word (the IOM brief, else every
+    PDF of the unseen fixtures)."""
+    if corpus_or_none is not None:
+        rels = ["iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf"]
+    else:
+        rels = [name for name in corpus_docs if name.endswith(".pdf")]
+        assert len(rels) >= 5
+    for rel in rels:
+        ev = described[rel]["year"].evidence
+        assert ev is not None and ev.page >= 1 and ev.text.strip(), rel
+        page_text = "\n".join(b.text for b in corpus_docs[rel].pages[ev.page - 1].blocks)
+        assert ev.text in page_text, rel
 
 
-def test_evaluation_metadata_only_for_evaluation_kinds(described) -> None:
-    assert "timing" not in described["idrc/PCRs 2022-2023/PCR 108458 Stage 3.md"]
-    assert "timing" in described[SUBSET[0]]
+def test_evaluation_metadata_only_for_evaluation_kinds(described, corpus_or_none) -> None:
+    if corpus_or_none is not None:
+        assert "timing" not in described["idrc/PCRs 2022-2023/PCR 108458 Stage 3.md"]
+        assert "timing" in described[SUBSET[0]]
+        return
+    # the unseen fixtures: timing for the evaluations, none for the progress reports and studies
+    labels = unseen_labels()
+    others = [n for n, label in labels.items() if label["kind"] in ("progress_report", "study")]
+    evaluations = [n for n, label in labels.items() if label["kind"] == "evaluation_report"]
+    assert len(others) >= 3 and len(evaluations) >= 10
+    assert [n for n in others if "timing" in described[n]] == []
+    assert [n for n in evaluations if "timing" not in described[n]] == []
 
 
 # --- small fixtures and the ILO template examples ------------------------------------------

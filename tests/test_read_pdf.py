@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 
 import pytest
+from project_fixtures import unseen, unseen_labels
 
 from whatworks.errors import ReadError
 from whatworks.read import read_document
@@ -345,8 +346,12 @@ def test_encrypted_pdf(tmp_path):
     assert "locked.pdf" in str(e.value) and "qpdf --decrypt" in e.value.fix
 
 
-def test_truncated_pdf(tmp_path, corpus):
-    real = next(corpus.rglob("*.pdf")).read_bytes()
+def test_truncated_pdf(tmp_path, corpus_or_none):
+    """The first half of a real PDF (the corpus's first, else an unseen fixture's)."""
+    if corpus_or_none is not None:
+        real = next(corpus_or_none.rglob("*.pdf")).read_bytes()
+    else:
+        real = next(p for p in unseen() if p.suffix == ".pdf").read_bytes()
     path = write(tmp_path, "half.pdf", real[: len(real) // 2])
     with pytest.raises(ReadError) as e:
         read_document(path)
@@ -400,28 +405,48 @@ FINAL = "iom/49d2fba781b6a7c0d94577479636ee6f/Final Evaluation Report Final_Olta
 BRIEF = "iom/49d2fba781b6a7c0d94577479636ee6f/Evaluation Learning Brief_Final_Olta NDOJA.pdf"
 
 
-@pytest.fixture(scope="session")
-def corpus_pdfs(corpus):
-    """Every corpus PDF read once: relative path → Document or the ReadError it raised."""
+def _read_all(paths: list[Path], root: Path) -> dict:
     out = {}
-    for path in sorted(corpus.rglob("*.pdf")):
+    for path in paths:
         try:
-            out[str(path.relative_to(corpus))] = read_document(path)
+            out[str(path.relative_to(root))] = read_document(path)
         except ReadError as e:
-            out[str(path.relative_to(corpus))] = e
+            out[str(path.relative_to(root))] = e
     return out
 
 
-def test_every_corpus_pdf_reads(corpus_pdfs):
-    assert len(corpus_pdfs) >= 13
-    errors = {k: str(v) for k, v in corpus_pdfs.items() if isinstance(v, ReadError)}
+@pytest.fixture(scope="session")
+def any_pdfs(corpus_or_none):
+    """Every corpus PDF read once (relative path → Document or the ReadError it raised); without the
+    corpus, every PDF of the unseen fixtures (by file name)."""
+    if corpus_or_none is not None:
+        return _read_all(sorted(corpus_or_none.rglob("*.pdf")), corpus_or_none)
+    pdfs = [p for p in unseen() if p.suffix == ".pdf"]
+    return _read_all(pdfs, pdfs[0].parent)
+
+
+@pytest.fixture(scope="session")
+def corpus_pdfs(corpus, any_pdfs):
+    """Every corpus PDF (skipped without the corpus)."""
+    return any_pdfs
+
+
+def test_every_corpus_pdf_reads(any_pdfs, corpus_or_none):
+    assert len(any_pdfs) >= (13 if corpus_or_none is not None else 8)
+    errors = {k: str(v) for k, v in any_pdfs.items() if isinstance(v, ReadError)}
     assert not errors
-    for doc in corpus_pdfs.values():
+    for doc in any_pdfs.values():
         assert len(doc.text) > 2000 and doc.headings()
 
 
-def test_corpus_languages(corpus_pdfs):
-    for name, doc in corpus_pdfs.items():
+def test_corpus_languages(any_pdfs, corpus_or_none):
+    if corpus_or_none is None:  # the unseen fixtures' labels say each one's language (EN, FR, PT)
+        labels = unseen_labels()
+        assert {doc.language for doc in any_pdfs.values()} >= {"en", "fr", "pt"}
+        assert {name: doc.language for name, doc in any_pdfs.items()} == \
+            {name: labels[name]["language"] for name in any_pdfs}
+        return
+    for name, doc in any_pdfs.items():
         if name.startswith("iom/8faa"):
             assert doc.language == "fr", name
         elif "livslängd" in name:

@@ -1,4 +1,7 @@
-"""Screening on real reports: every decision explained, duplicates found, humans kept on re-runs."""
+"""Screening on real reports: every decision explained, duplicates found, humans kept on re-runs.
+
+The Canada corpus only: without it the module is skipped, and test_screen_examples.py screens the
+project's own reports for the same behaviour."""
 
 from __future__ import annotations
 
@@ -8,6 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from project_fixtures import NO_CORPUS, have_corpus
 
 from whatworks import corrections
 from whatworks import screen as SC
@@ -19,6 +23,9 @@ from whatworks.protocol import load_protocol
 from whatworks.store import documents as docs
 from whatworks.store import selection as screening_store
 from whatworks.team import User
+
+if not have_corpus():
+    pytest.skip(f"{NO_CORPUS}; test_screen_examples.py screens the example reports", allow_module_level=True)
 
 CANADA = {
     # relevant: evaluations of federal social security programmes

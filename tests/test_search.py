@@ -1,4 +1,7 @@
-"""Search: light stemming in four languages, phrases, boolean queries and filters, on real reports."""
+"""Search: light stemming in four languages, phrases, boolean queries and filters, on real reports.
+
+The Canada and IOM reports of the corpus: without it the module is skipped, and
+test_search_examples.py searches the project's own reports (and tests the stemmers)."""
 
 from __future__ import annotations
 
@@ -6,6 +9,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from project_fixtures import NO_CORPUS, have_corpus
 
 from whatworks import search as S
 from whatworks.collect import add_paths
@@ -13,7 +17,9 @@ from whatworks.errors import QueryError
 from whatworks.store import Store, open_store
 from whatworks.store import documents as docs
 from whatworks.store import search as index_store
-from whatworks.text import fold_word, stem
+
+if not have_corpus():
+    pytest.skip(f"{NO_CORPUS}; test_search_examples.py searches the example reports", allow_module_level=True)
 
 CANADA = [
     "esdc_021_Evaluation of the Employment Insurance Maternity and Parental Benefits  - Canada.ca.html",
@@ -58,25 +64,6 @@ def search_db(corpus: Path, tmp_path_factory) -> Store:
     assert S.index(db) == len(files)
     yield db
     db.close()
-
-
-def test_light_stemmers_conflate_forms():
-    same = {
-        "en": ["recommendations", "recommendation", "recommended", "recommending"],
-        "fr": ["recommandations", "recommandation", "recommandé", "recommander"],
-        "es": ["recomendaciones", "recomendación", "recomendar", "recomendado"],
-        "pt": ["recomendações", "recomendação", "recomendar", "recomendado"],
-    }
-    for lang, forms in same.items():
-        stems = {stem(fold_word(w), lang) for w in forms}
-        assert len(stems) == 1, (lang, stems)
-    assert stem(fold_word("pensiones"), "es") == stem(fold_word("pensión"), "es")
-    assert stem(fold_word("sociais"), "pt") == stem(fold_word("social"), "pt")
-    assert stem(fold_word("sociaux"), "fr") == stem(fold_word("sociale"), "fr")
-    assert stem("policies", "en") == stem("policy", "en")
-    # light, not aggressive: unrelated words stay apart, short words are kept
-    assert stem("news", "en") == "news" and stem("gas", "en") == "gas"
-    assert stem("employment", "en") != stem("empty", "en")
 
 
 def test_stemmed_search_in_four_languages(search_db):

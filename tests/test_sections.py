@@ -4,10 +4,10 @@ and the structure of real reports from the shared corpus."""
 from __future__ import annotations
 
 import functools
-import os
 from pathlib import Path
 
 import pytest
+from project_fixtures import SHARED, corpus_params
 
 from whatworks.describe.headings import heading_kinds, item_marker
 from whatworks.describe.items import find_items
@@ -15,7 +15,6 @@ from whatworks.describe.sections import find_sections
 from whatworks.model import Block, Document, Page
 from whatworks.text import split_number
 
-SHARED = Path(os.environ.get("WHATWORKS_SHARED", Path(__file__).resolve().parent.parent.parent / "shared"))
 AAP = "iom/6c3c2cf3fa479112967612b0baddab72/AAP Evaluation Report_final_.pdf"
 HAITI_BRIEF = "iom/8faad6edb0414cfc8f35415a93726e36/CS1137-CS1138_Evaluation Brief_Javier SANCHEZ MARTI.pdf"
 
@@ -264,12 +263,12 @@ def test_french_brief_sections(shared: Path) -> None:
     assert {"findings", "conclusions", "lessons_learned", "recommendations"} <= kinds
 
 
-@pytest.mark.parametrize(("prefix", "expected"), [
+@pytest.mark.parametrize(("prefix", "expected"), corpus_params([
     ("cra_006", {"executive_summary", "findings", "recommendations", "management_response", "conclusions"}),
     ("esdc_021", {"executive_summary", "findings", "conclusions", "recommendations", "management_response"}),
     ("hc_015", {"executive_summary", "findings", "efficiency", "conclusions", "recommendations"}),
     ("esdc_003", {"findings", "lessons_learned", "conclusions"}),
-])
+], "Canada reports' sections (test_describe_unseen.py checks the unseen fixtures)"))
 def test_canada_sections(shared: Path, prefix: str, expected: set[str]) -> None:
     sections = find_sections(corpus_doc(canada(prefix)))
     kinds = {k for s in sections for k in [s.kind, *heading_kinds(s.heading)]}

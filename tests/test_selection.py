@@ -1,4 +1,7 @@
-"""Selection outputs: the PRISMA flow adds up, the matrix has a row per document, figures are written."""
+"""Selection outputs: the PRISMA flow adds up, the matrix has a row per document, figures are written.
+
+On the Canada corpus (test_screen.py's review); without it the module is skipped, and
+test_screen_examples.py checks the same outputs on the project's own reports."""
 
 from __future__ import annotations
 
@@ -7,13 +10,19 @@ from pathlib import Path
 
 import pytest
 from openpyxl import load_workbook
-from test_screen import build_screened_project, copy_project  # noqa: I001 - a sibling test module
+from project_fixtures import NO_CORPUS, have_corpus
 
 from whatworks import selection as sel
 from whatworks.api import Review
 from whatworks.report.excel import write_matrix
 from whatworks.report.flow import write_flow, write_selection_figures
 from whatworks.store import documents as docs
+
+if not have_corpus():
+    pytest.skip(f"{NO_CORPUS}; test_screen_examples.py checks the selection outputs on the example reports",
+                allow_module_level=True)
+
+from test_screen import build_screened_project, copy_project  # noqa: E402 - a sibling test module
 
 
 @pytest.fixture(scope="session")

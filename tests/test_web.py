@@ -1,5 +1,8 @@
 """The review workspace over a real (small) review: pages, decisions, corrections, coding,
-agreement and the audit trail, through FastAPI's TestClient."""
+agreement and the audit trail, through FastAPI's TestClient.
+
+The review is of ten Canada evaluations when the shared corpus is there, of the ten example
+reports otherwise (web_helpers.Sample names the reports and words each test uses)."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import add_user, copy_project
+from web_helpers import add_user, copy_project, sample
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -32,8 +35,13 @@ def csrf_of(html: str) -> str:
 
 
 @pytest.fixture()
-def project(corpus: Path, tmp_path: Path) -> Path:
-    return copy_project(corpus, tmp_path / "review")
+def project(corpus_or_none: Path | None, tmp_path: Path) -> Path:
+    return copy_project(corpus_or_none, tmp_path / "review")
+
+
+@pytest.fixture(scope="session")
+def W(corpus_or_none: Path | None):  # noqa: N802 - the sample's names read like constants
+    return sample(corpus_or_none)
 
 
 @pytest.fixture()
@@ -53,9 +61,21 @@ def review_of(app):
 
 
 def shas(app) -> dict[str, str]:
-    """source file name start (esdc_021…) → sha256."""
+    """source file name → sha256."""
     with review_of(app) as r:
-        return {Path(d["source"]).name[:8]: d["sha256"] for d in r.documents()}
+        return {Path(d["source"]).name: d["sha256"] for d in r.documents()}
+
+
+def sha_of(app, prefix: str) -> str:
+    """The sha256 of the document whose file name starts with `prefix` (esdc_021…)."""
+    [sha] = [sha for name, sha in shas(app).items() if name.startswith(prefix)]
+    return sha
+
+
+def first_item_page(app, sha: str) -> int:
+    """The page of the document's first item (page 1 for a Canada web page)."""
+    with review_of(app) as r:
+        return r.machine_description(sha).items[0].page
 
 
 def record(app, sha: str) -> dict:
@@ -71,8 +91,8 @@ def machine(app, sha: str) -> str | None:
 # --- pages --------------------------------------------------------------------------------
 
 
-def test_every_page_renders(client, app):
-    sha = shas(app)["esdc_021"]
+def test_every_page_renders(client, app, W):
+    sha = sha_of(app, W.main)
     for url in ["/corpus", "/corpus?q=pension", "/corpus?sort=year&dir=desc", "/corpus?kind=evaluation_report",
                 f"/doc/{sha}", f"/doc/{sha}?p=99", "/screen", f"/screen?sha={sha}", "/screen/conflicts", "/code",
                 "/themes", "/synthesis", "/agreement", "/audit", "/audit.csv",
@@ -88,17 +108,17 @@ def test_every_page_renders(client, app):
     assert client.get("/login", follow_redirects=False).status_code == 303
 
 
-def test_corpus_filters_sorting_paging(client, app):
+def test_corpus_filters_sorting_paging(client, app, W):
     r = client.get("/corpus")
-    assert "11 documents" in r.text
-    assert "Evaluation of the Employment Insurance Maternity and Parental Benefits" in r.text
-    plans = client.get("/corpus?kind=evaluation_plan").text
-    assert "1 document<" in plans and "Departmental Evaluation Plan" in plans
-    assert "Old Age Security" not in plans
+    assert f"{W.documents} documents" in r.text
+    assert W.title in r.text
+    plans = client.get(f"/corpus?kind={W.odd_kind}").text
+    assert "1 document<" in plans and W.odd_title in plans
+    assert W.not_odd not in plans
     # sorting by title, both ways
     asc = re.findall(r'<a href="/doc/[0-9a-f]{64}">([^<]+)</a>', client.get("/corpus?sort=title").text)
     desc = re.findall(r'<a href="/doc/[0-9a-f]{64}">([^<]+)</a>', client.get("/corpus?sort=title&dir=desc").text)
-    assert asc == sorted(asc, key=str.lower) and asc == desc[::-1] and len(asc) == 11
+    assert asc == sorted(asc, key=str.lower) and asc == desc[::-1] and len(asc) == W.documents
     # the machine's decision is a filter and a column
     included = client.get("/corpus?machine=include").text
     n = int(re.search(r"(\d+) documents?<", included).group(1))
@@ -110,22 +130,23 @@ def test_corpus_filters_sorting_paging(client, app):
     assert "No document matches" in client.get("/corpus?page=5").text
 
 
-def test_search_highlights_passages(client):
-    r = client.get("/corpus", params={"q": "parental benefits"})
+def test_search_highlights_passages(client, W):
+    r = client.get("/corpus", params={"q": W.query})
     assert r.status_code == 200
-    assert "<mark>parental</mark>" in r.text.lower() or "<mark>Parental</mark>" in r.text
+    assert f"<mark>{W.marked}</mark>" in r.text.lower() or f"<mark>{W.marked.capitalize()}</mark>" in r.text
     assert re.search(r"/doc/[0-9a-f]{64}\?p=\d+#b\d+", r.text), "hits link to the page of the passage"
     bad = client.get("/corpus", params={"q": '"unclosed'})
     assert bad.status_code == 200 and "unclosed quote" in bad.text
 
 
-def test_document_page_shows_text_sections_items_metadata(client, app):
-    sha = shas(app)["esdc_021"]
-    r = client.get(f"/doc/{sha}")
+def test_document_page_shows_text_sections_items_metadata(client, app, W):
+    sha = sha_of(app, W.main)
+    page = first_item_page(app, sha)
+    r = client.get(f"/doc/{sha}" + (f"?p={page}" if page != 1 else ""))
     text = r.text
-    assert "Maternity and Parental Benefits" in text
+    assert W.title in text
     assert "Sections" in text and "front matter" in text
-    assert "Items on page 1" in text and "finding" in text
+    assert f"Items on page {page}" in text and "finding" in text
     assert "Metadata" in text and "evidence" in text
     assert 'class="b heading' in text  # the text itself, block by block
 
@@ -133,8 +154,8 @@ def test_document_page_shows_text_sections_items_metadata(client, app):
 # --- screening -------------------------------------------------------------------------------
 
 
-def test_screening_decision_is_stored_with_audit_and_machine(client, app):
-    sha = shas(app)["esdc_021"]
+def test_screening_decision_is_stored_with_audit_and_machine(client, app, W):
+    sha = sha_of(app, W.main)
     page = client.get(f"/screen?sha={sha}")
     assert "Protocol criteria" in page.text and "shortlist" in page.text
     token = csrf_of(page.text)
@@ -154,8 +175,8 @@ def test_screening_decision_is_stored_with_audit_and_machine(client, app):
     assert "1 document<" in corpus and "d-maybe" in corpus
 
 
-def test_exclude_needs_a_reason(client, app):
-    sha = shas(app)["esdc_036"]
+def test_exclude_needs_a_reason(client, app, W):
+    sha = sha_of(app, W.other)
     token = csrf_of(client.get("/screen").text)
     r = client.post(f"/screen/{sha}", data={"decision": "exclude", "reason": " ", "csrf": token})
     assert "Write a reason to exclude" in r.text
@@ -167,7 +188,7 @@ def test_exclude_needs_a_reason(client, app):
         assert rv.store.raw("SELECT COUNT(*) AS n FROM screening_decisions")[0]["n"] == 0
 
 
-def test_queue_walks_every_document_then_says_done(client, app):
+def test_queue_walks_every_document_then_says_done(client, app, W):
     seen = set()
     for _ in range(15):
         page = client.get("/screen").text
@@ -176,22 +197,22 @@ def test_queue_walks_every_document_then_says_done(client, app):
             break
         seen.add(m.group(1))
         client.post(f"/screen/{m.group(1)}", data={"decision": "include", "reason": "ok", "csrf": csrf_of(page)})
-    assert len(seen) == 11
+    assert len(seen) == W.documents
     assert "Nothing left in this queue" in client.get("/screen").text
 
 
-def test_second_look_when_the_machine_changes_its_mind(client, app, project):
+def test_second_look_when_the_machine_changes_its_mind(client, app, project, W):
     """A re-run that changes the machine's decision under a human one flags it."""
     from whatworks.api import Review
 
-    sha = shas(app)["esdc_021"]
+    sha = sha_of(app, W.main)
     before = machine(app, sha)
     token = csrf_of(client.get("/screen").text)
     client.post(f"/screen/{sha}", data={"decision": "include", "reason": "fits", "csrf": token})
-    # the lead narrows the protocol to evaluation plans and screens again: the machine now excludes
+    # the lead narrows the protocol to another kind (evaluation plans) and screens again: the machine now excludes
     proto = project / "protocol.yaml"
     text = proto.read_text(encoding="utf-8")
-    new = re.sub(r"(?m)^kinds:.*(\n\s+-.*)*", "kinds: [evaluation_plan]", text, count=1)
+    new = re.sub(r"(?m)^kinds:.*(\n\s+-.*)*", f"kinds: [{W.odd_kind}]", text, count=1)
     assert new != text
     proto.write_text(new, encoding="utf-8")
     with Review.open(project) as rv:
@@ -211,14 +232,16 @@ def test_second_look_when_the_machine_changes_its_mind(client, app, project):
 # --- corrections -------------------------------------------------------------------------------
 
 
-def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
+def test_corrections_show_as_human_values_and_survive_a_rerun(client, app, W):
     from whatworks.collect import process_file, save_result
 
-    sha = shas(app)["esdc_021"]
+    sha = sha_of(app, W.main)
+    p = first_item_page(app, sha)  # the page of item 0 (1 on a web page), where the new item goes too
+    on_page = f"/doc/{sha}" + (f"?p={p}" if p != 1 else "")
     page = client.get(f"/doc/{sha}")
     token = csrf_of(page.text)
     ok = client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year",
-                                                   "value": "2021", "reason": "report date", "p": "1"})
+                                                   "value": "2021", "reason": "report date", "p": str(p)})
     assert ok.status_code == 200 and "Correction saved" in ok.text
     # the corrected document was screened again at once: the page says what the machine decides now
     assert f"screened again: the machine now says {machine(app, sha)}" in ok.text
@@ -230,8 +253,8 @@ def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
                                              "heading": "Contents", "page_start": "1", "page_end": "1"})
     client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "item", "key": "0", "kind": "deleted"})
     client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "item", "key": "new", "kind": "lesson_learned",
-                                             "text": "Take-up rises when benefits are flexible.", "page": "1"})
-    shown = client.get(f"/doc/{sha}").text
+                                             "text": "Take-up rises when benefits are flexible.", "page": str(p)})
+    shown = client.get(on_page).text
     assert re.search(r'class="pill human"[^>]*>2021<', shown)
     assert "CAN, USA" in shown and "Take-up rises when benefits are flexible." in shown
     assert "not an item" in shown
@@ -246,18 +269,18 @@ def test_corrections_show_as_human_values_and_survive_a_rerun(client, app):
     with review_of(app) as rv:
         source = next(r for r in rv.documents() if r["sha256"] == sha)["source"]
         save_result(rv.store, process_file((source, sha, True)))
-    again = client.get(f"/doc/{sha}").text
+    again = client.get(on_page).text
     assert re.search(r'class="pill human"[^>]*>2021<', again)
     # removing a correction brings the machine's value back
     client.post(f"/doc/{sha}/correct", data={"csrf": token, "target": "metadata", "key": "year", "remove": "1"})
-    assert not re.search(r'class="pill human"[^>]*>2021<', client.get(f"/doc/{sha}").text)
+    assert not re.search(r'class="pill human"[^>]*>2021<', client.get(on_page).text)
     with review_of(app) as rv:
         actions = [r["action"] for r in reversed(rv.audit(limit=1000))]
     assert actions.count("correct") == 6 and actions[-1] == "uncorrect"
 
 
-def test_bad_corrections_are_refused(client, app):
-    sha = shas(app)["esdc_021"]
+def test_bad_corrections_are_refused(client, app, W):
+    sha = sha_of(app, W.main)
     token = csrf_of(client.get(f"/doc/{sha}").text)
     # an unknown section is not found; a value no stage could use is refused with the reason
     for status, form in ((404, {"target": "section", "key": "999", "kind": "annex"}),
@@ -425,7 +448,7 @@ def test_add_user_and_login(project):
         assert c.get("/corpus", follow_redirects=False).status_code == 303
 
 
-def test_blind_mode_until_the_lead_reveals(project):
+def test_blind_mode_until_the_lead_reveals(project, W):
     add_user(project, "lead1", "lead", "lead-password")
     add_user(project, "rev1", "reviewer", "rev1-password")
     add_user(project, "rev2", "reviewer", "rev2-password")
@@ -436,7 +459,7 @@ def test_blind_mode_until_the_lead_reveals(project):
         page = c.get("/login")
         c.post("/login", data={"name": name, "password": password, "csrf": csrf_of(page.text)})
         clients[name] = c
-    sha = shas(app)["esdc_021"]
+    sha = sha_of(app, W.main)
     for name, decision in (("rev1", "include"), ("rev2", "exclude")):
         c = clients[name]
         page = c.get(f"/screen?sha={sha}")
@@ -462,7 +485,7 @@ def test_blind_mode_until_the_lead_reveals(project):
         c.close()
 
 
-def test_blind_reviewers_see_their_own_trail_counts_and_exports(project):
+def test_blind_reviewers_see_their_own_trail_counts_and_exports(project, W):
     """Blind mode hides the others' decisions in counts, the audit trail, its CSV and the exports too."""
     add_user(project, "lead1", "lead", "lead-password")
     add_user(project, "rev1", "reviewer", "rev1-password")
@@ -476,7 +499,7 @@ def test_blind_reviewers_see_their_own_trail_counts_and_exports(project):
                                    "csrf": csrf_of(page.text)})
         assert r.status_code == 200, (name, r.text[:300])
         clients[name], tokens[name] = c, csrf_of(r.text)
-    sha = shas(app)["esdc_021"]
+    sha = sha_of(app, W.main)
     for name, decision in (("rev1", "include"), ("rev2", "exclude")):
         r = clients[name].post(f"/screen/{sha}", data={"decision": decision, "reason": f"{name} says",
                                                        "csrf": tokens[name]})

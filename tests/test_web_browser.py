@@ -12,7 +12,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from web_helpers import LiveServer, add_user, copy_project
+from web_helpers import LiveServer, add_user, copy_project, sample
 
 CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -36,16 +36,18 @@ def browser():
 
 
 @pytest.fixture(scope="module")
-def server(corpus: Path, tmp_path_factory):
+def server(corpus_or_none: Path | None, tmp_path_factory):
+    """The workspace of a team review of the Canada evaluations (the example reports without the corpus)."""
     from whatworks.web.app import create_app
 
-    project = copy_project(corpus, tmp_path_factory.mktemp("browser") / "review")
+    project = copy_project(corpus_or_none, tmp_path_factory.mktemp("browser") / "review")
     for name, (role, password) in USERS.items():
         add_user(project, name, role, password)
     app = create_app(project, team=True)
     with LiveServer(app) as live:
         live.app = app
         live.project = project
+        live.sample = sample(corpus_or_none)
         yield live
     app.state.review.close()
 
@@ -75,9 +77,10 @@ def current_doc(page) -> str:
 
 
 def test_team_review_in_the_browser(browser, server):
+    n = server.sample.documents
     alice_ctx, alice = session(browser, server, "alice")
     shot(alice, "01-corpus")
-    assert "11 documents" in alice.content()
+    assert f"{n} documents" in alice.content()
 
     # alice screens three documents with the keyboard: i, m, then e with a reason
     alice.goto(server.url + "/screen")
@@ -96,7 +99,7 @@ def test_team_review_in_the_browser(browser, server):
     alice.keyboard.type("a departmental plan, not an evaluation")
     alice.keyboard.press("Control+Enter")
     alice.wait_for_selector("text=Decision saved.")
-    assert "3 of 11 decided by you" in alice.content()
+    assert f"3 of {n} decided by you" in alice.content()
 
     # bob disagrees on the first two
     bob_ctx, bob = session(browser, server, "bob")
@@ -139,7 +142,7 @@ def test_team_review_in_the_browser(browser, server):
 
     # alice codes items: accepts one suggestion, changes another
     alice.goto(server.url + "/code")
-    alice.click("nav >> text=Canada Pension Plan Disability")  # a report with many items
+    alice.click(f"nav >> text={server.sample.many_items}")  # a report with many items
     shot(alice, "07-coding")
     cards = alice.locator("form[action^='/code/']")
     assert cards.count() > 0

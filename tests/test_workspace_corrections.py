@@ -6,6 +6,9 @@ facets, coding, the synthesis, the selection matrix and the reports use (one pla
 Re-running add, describe or screen keeps every correction; one whose machine value changed under
 it is flagged for a second look, and an item correction follows its item when a re-run renumbers
 or rewrites it.
+
+The review is of ten Canada evaluations with the shared corpus, of the example reports without it
+(web_helpers.Sample names the report corrected and the sentence its item is trimmed to).
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import canada_files, copy_project
+from web_helpers import copy_project, review_files, sample
 
 from whatworks import corrections, search
 from whatworks.api import Review
@@ -24,13 +27,18 @@ from whatworks.store.documents import ADDED_ITEM_BASE, ORPHAN_ITEM_BASE
 from whatworks.team import User
 
 LEAD = User("lena", "lead")
-#: One sentence of esdc_021's second finding, verbatim on its page: the reviewer trims the item to it.
-TRIMMED = "The participation rate of male parents was relatively low over the study period (below 13%)."
+
+
+@pytest.fixture(scope="session")
+def W(corpus_or_none: Path | None):  # noqa: N802 - the sample's names read like constants
+    """The report corrected (esdc_021, or an example), the sentence of its second item the reviewer trims
+    the item to (verbatim on its page), and a word of its text to search for."""
+    return sample(corpus_or_none)
 
 
 @pytest.fixture()
-def root(corpus: Path, tmp_path: Path) -> Path:
-    return copy_project(corpus, tmp_path / "review")
+def root(corpus_or_none: Path | None, tmp_path: Path) -> Path:
+    return copy_project(corpus_or_none, tmp_path / "review")
 
 
 @pytest.fixture()
@@ -57,32 +65,32 @@ def redescribe(review: Review, sha: str) -> None:
     save_result(review.store, process_file((source, sha, True)))
 
 
-def correct_year_country_item(review: Review, sha: str) -> None:
+def correct_year_country_item(review: Review, sha: str, trimmed: str) -> None:
     """What a reviewer does on the document page: year, countries, and item 1 trimmed and re-kinded."""
     machine = review.machine_description(sha)
-    assert machine.value("year") != 2011 and TRIMMED in machine.items[1].text
+    assert machine.value("year") != 2011 and trimmed in machine.items[1].text
     review.correct(sha, "metadata", "year", 2011, reason="the cover page says 2011", user=LEAD)
     review.correct(sha, "metadata", "countries", ["NOR"], user=LEAD)
-    review.correct(sha, "item", "1", {"kind": "lesson_learned", "text": TRIMMED, "page": machine.items[1].page},
+    review.correct(sha, "item", "1", {"kind": "lesson_learned", "text": trimmed, "page": machine.items[1].page},
                    user=LEAD)
 
 
-def test_corrections_reach_the_matrix_and_the_synthesis(review: Review):
+def test_corrections_reach_the_matrix_and_the_synthesis(review: Review, W):
     from whatworks.coding import effective_codes, item_key
     from whatworks.selection import matrix_rows
 
-    sha = sha_of(review, "esdc_021")
+    sha = sha_of(review, W.main)
     machine = review.machine_description(sha)
     lessons_before = sum(1 for it in machine.items if it.kind == "lesson_learned")
-    correct_year_country_item(review, sha)
+    correct_year_country_item(review, sha, W.trimmed)
 
     # the derived rows follow in the correction's transaction: items (coding, synthesis) and search facets
     row = item_rows(review, sha)[1]
-    assert (row["kind"], row["text"]) == ("lesson_learned", TRIMMED)
+    assert (row["kind"], row["text"]) == ("lesson_learned", W.trimmed)
     facets = search.facet_row(review.store, sha)
     assert facets["year"] == 2011 and facets["countries"] == "|NOR|"
-    assert any(h.sha256 == sha for h in review.search("parental", year=2011, country="NOR"))
-    assert not any(h.sha256 == sha for h in review.search("parental", year=machine.value("year")))
+    assert any(h.sha256 == sha for h in review.search(W.marked, year=2011, country="NOR"))
+    assert not any(h.sha256 == sha for h in review.search(W.marked, year=machine.value("year")))
     assert review.machine_description(sha).value("year") == machine.value("year")  # the machine's is untouched
     assert review.description(sha).value("year") == 2011
 
@@ -90,7 +98,7 @@ def test_corrections_reach_the_matrix_and_the_synthesis(review: Review):
     review.code(llm=None)
     theme = review.codebook.themes[0]
     review.code_item(sha, 1, [theme.id], LEAD)
-    assert any(c.idx == 1 and c.text == TRIMMED and c.theme == theme.id for c in effective_codes(review.store, [sha]))
+    assert any(c.idx == 1 and c.text == W.trimmed and c.theme == theme.id for c in effective_codes(review.store, [sha]))
     assert not any(c.item_key == item_key(machine.items[1].text) for c in effective_codes(review.store, [sha]))
 
     s = review.synthesize(llm=None)
@@ -108,25 +116,25 @@ def test_corrections_reach_the_matrix_and_the_synthesis(review: Review):
     assert info.items_by_kind.get("lesson_learned", 0) == lessons_before + 1
     t = next(t for t in s.themes() if t.id == theme.id)
     assert info.report_id in t.reports and "2011" in t.by_year
-    assert any(q.sha256 == sha and q.quote in TRIMMED for q in t.quotes)
+    assert any(q.sha256 == sha and q.quote in W.trimmed for q in t.quotes)
     # and the written reports
     markdown = next(Path(p) for p in paths if Path(p).suffix == ".md").read_text(encoding="utf-8")
-    assert TRIMMED in markdown
+    assert W.trimmed in markdown
 
 
-def test_corrections_survive_reruns_and_follow_their_item(review: Review, corpus: Path):
-    sha = sha_of(review, "esdc_021")
-    correct_year_country_item(review, sha)
+def test_corrections_survive_reruns_and_follow_their_item(review: Review, corpus_or_none: Path | None, W):
+    sha = sha_of(review, W.main)
+    correct_year_country_item(review, sha, W.trimmed)
 
     # re-run add (nothing new), describe (the same machine description again) and screen
-    review.add(canada_files(corpus)[:3], jobs=1)
+    review.add(review_files(corpus_or_none)[:3], jobs=1)
     redescribe(review, sha)
     search.index(review.store)
     review.screen()
     fixed = review.description(sha)
     assert fixed.value("year") == 2011 and fixed.value("countries") == ["NOR"]
-    assert (fixed.items[1].kind, fixed.items[1].text) == ("lesson_learned", TRIMMED)
-    assert item_rows(review, sha)[1]["text"] == TRIMMED
+    assert (fixed.items[1].kind, fixed.items[1].text) == ("lesson_learned", W.trimmed)
+    assert item_rows(review, sha)[1]["text"] == W.trimmed
     assert search.facet_row(review.store, sha)["year"] == 2011  # re-indexed after describe, with the correction
     assert review.correction_second_looks(sha) == []  # the machine says what it said: nothing to look at
 
@@ -134,14 +142,14 @@ def test_corrections_survive_reruns_and_follow_their_item(review: Review, corpus
     m = review.machine_description(sha)
     m.metadata["year"] = Value(2019, 0.8)
     m.items.insert(0, Item("finding", "A finding the new describer sees first.", 1))
-    reworded = m.items[2].text.replace("relatively low", "rather low")
+    reworded = m.items[2].text.replace(*W.reword)
     assert reworded != m.items[2].text
     m.items[2].text = reworded
     corrections.save_description(review.store, sha, m, version="new-describer")
     search.index(review.store)
     fixed = review.description(sha)
     assert fixed.value("year") == 2011  # the reviewer's value stands
-    assert item_rows(review, sha)[2]["text"] == TRIMMED  # followed its item
+    assert item_rows(review, sha)[2]["text"] == W.trimmed  # followed its item
     assert item_rows(review, sha)[0]["text"].startswith("A finding the new")
     looks = {(f["target"], f["key"]): f for f in review.correction_second_looks(sha)}
     assert set(looks) == {("metadata", "year"), ("item", "1")}
@@ -151,7 +159,7 @@ def test_corrections_survive_reruns_and_follow_their_item(review: Review, corpus
 
     # saving them again (as the document page does, with the item's index now) settles them
     review.correct(sha, "metadata", "year", 2011, user=LEAD)
-    review.correct(sha, "item", "2", {"kind": "lesson_learned", "text": TRIMMED, "page": m.items[2].page}, user=LEAD)
+    review.correct(sha, "item", "2", {"kind": "lesson_learned", "text": W.trimmed, "page": m.items[2].page}, user=LEAD)
     assert review.correction_second_looks(sha) == []
     keys = {k for (t, k) in review.document_view(sha).corrections if t == "item"}
     assert keys == {"2"}  # the correction moved with its item: no stale key left behind
@@ -161,24 +169,24 @@ def test_corrections_survive_reruns_and_follow_their_item(review: Review, corpus
     m.items.pop(2)
     corrections.save_description(review.store, sha, m, version="newer-describer")
     rows = {i: r["text"] for i, r in item_rows(review, sha).items()}
-    assert rows[ORPHAN_ITEM_BASE + 2] == TRIMMED and rows[2] == m.items[2].text
+    assert rows[ORPHAN_ITEM_BASE + 2] == W.trimmed and rows[2] == m.items[2].text
     assert [f["key"] for f in review.correction_second_looks(sha)] == ["2"]
     review.correct(sha, "item", "2", {"kind": "conclusion", "text": m.items[2].text, "page": m.items[2].page},
                    user=LEAD)
     items = review.document_view(sha).corrections
-    assert items[("item", "gone:2")].value["text"] == TRIMMED and items[("item", "2")].value["kind"] == "conclusion"
+    assert items[("item", "gone:2")].value["text"] == W.trimmed and items[("item", "2")].value["kind"] == "conclusion"
     texts = [it.text for it in review.description(sha).items]
-    assert TRIMMED in texts and texts.count(m.items[2].text) == 1
+    assert W.trimmed in texts and texts.count(m.items[2].text) == 1
     # "Use machine's" on the lost item drops it
     review.correct(sha, "item", "gone:2", None, user=LEAD)
-    assert TRIMMED not in [it.text for it in review.description(sha).items]
+    assert W.trimmed not in [it.text for it in review.description(sha).items]
     assert review.correction_second_looks(sha) == []
 
 
-def test_added_items_keep_their_number_and_their_coding(review: Review):
-    sha = sha_of(review, "esdc_021")
+def test_added_items_keep_their_number_and_their_coding(review: Review, W):
+    sha = sha_of(review, W.main)
     n = len(review.machine_description(sha).items)
-    # (the report is one HTML page: every item is on page 1)
+    # (a Canada report is one HTML page: every item is on page 1; the examples have pages, and page 1 too)
     review.correct(sha, "item", "new:1", {"kind": "good_practice", "text": "Flexible benefits raise take-up.",
                                           "page": 1}, user=LEAD)
     review.correct(sha, "item", "new:2", {"kind": "lesson_learned", "text": "Outreach to fathers matters.",
@@ -201,8 +209,8 @@ def test_added_items_keep_their_number_and_their_coding(review: Review):
     assert {r["text"]: i for i, r in item_rows(review, sha).items()}["Uptake grew."] == ADDED_ITEM_BASE + 2
 
 
-def test_sections_and_kind_reach_items_and_search(review: Review):
-    sha = sha_of(review, "esdc_021")
+def test_sections_and_kind_reach_items_and_search(review: Review, W):
+    sha = sha_of(review, W.main)
     machine = review.machine_description(sha)
     i = machine.items[0].section_index
     s = machine.sections[i]
@@ -211,23 +219,23 @@ def test_sections_and_kind_reach_items_and_search(review: Review):
     review.correct(sha, "kind", "kind", "evaluation_brief", user=LEAD)
     assert item_rows(review, sha)[0]["section_kind"] == "lessons_learned"
     assert search.facet_row(review.store, sha)["kind"] == "evaluation_brief"
-    assert any(h.sha256 == sha for h in review.search("parental", kind="evaluation_brief", limit=100))
+    assert any(h.sha256 == sha for h in review.search(W.marked, kind="evaluation_brief", limit=100))
     assert any(h.sha256 == sha and h.section_kind == "lessons_learned"
-               for h in review.search("parental", section="lessons_learned", limit=200))
+               for h in review.search(W.marked, section="lessons_learned", limit=200))
     assert corrections.effective_descriptions(review.store)[sha]["kind"] == "evaluation_brief"
 
 
-def test_second_looks_show_in_the_workspace(root: Path):
+def test_second_looks_show_in_the_workspace(root: Path, W):
     from fastapi.testclient import TestClient
 
     from whatworks.web.app import create_app
 
     with Review.open(root) as review:
-        sha = sha_of(review, "esdc_021")
-        correct_year_country_item(review, sha)
+        sha = sha_of(review, W.main)
+        correct_year_country_item(review, sha, W.trimmed)
         m = review.machine_description(sha)
         m.metadata["year"] = Value(2019, 0.8)
-        m.items[1].text = m.items[1].text.replace("relatively low", "rather low")
+        m.items[1].text = m.items[1].text.replace(*W.reword)
         corrections.save_description(review.store, sha, m, version="new-describer")
     with TestClient(create_app(root), base_url="http://127.0.0.1") as c:
         page = c.get(f"/doc/{sha}").text

@@ -1,5 +1,6 @@
-"""A small real review for the workspace tests: 10 Canada evaluations read, described, indexed,
-screened and coded once per test process, then copied for each test that changes it.
+"""A small real review for the workspace tests: 10 Canada evaluations (or, without the shared
+corpus, the 10 example reports) read, described, indexed, screened and coded once per test
+process, then copied for each test that changes it.
 
 Not a conftest: test_web.py, test_web_security.py and test_web_browser.py import it, and the
 module-level cache makes the pipeline run once however many of them run.
@@ -12,7 +13,10 @@ import socket
 import tempfile
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
+
+from project_fixtures import examples
 
 CANADA = ("esdc_002_", "esdc_021_", "esdc_027_", "esdc_034_", "esdc_036_", "esdc_062_", "esdc_085_",
           "esdc_099_", "esdc_116_", "esdc_169_")
@@ -44,22 +48,65 @@ _BASE: dict[str, Path] = {}
 _LOCK = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Sample:
+    """What the workspace tests look for in the prepared review: names of its reports and words in
+    them. The Canada evaluations with the corpus, the example reports without it."""
+
+    documents: int  # documents in the review (its reports and the hostile one)
+    main: str  # the start of the file name of the report most tests act on (the machine includes it)
+    title: str  # words of its title
+    other: str  # the start of another report's file name
+    query: str  # a search that finds passages of the main report…
+    marked: str  # …and a word it marks
+    odd_kind: str  # a kind only one report has (not an evaluation report)…
+    odd_title: str  # …words of that report's title
+    not_odd: str  # words of another report's title
+    trimmed: str  # a sentence of the main report's item 1 (a reviewer trims the item to it)
+    reword: tuple[str, str]  # words of that item, and others a new describer puts instead
+    many_items: str  # words of the title of an included report with many items (the browser codes it)
+
+
+CANADA_SAMPLE = Sample(
+    documents=11, main="esdc_021", title="Evaluation of the Employment Insurance Maternity and Parental Benefits",
+    other="esdc_036", query="parental benefits", marked="parental", odd_kind="evaluation_plan",
+    odd_title="Departmental Evaluation Plan", not_odd="Old Age Security",
+    trimmed="The participation rate of male parents was relatively low over the study period (below 13%).",
+    reword=("relatively low", "rather low"), many_items="Canada Pension Plan Disability")
+EXAMPLES_SAMPLE = Sample(
+    documents=len(examples()) + 1, main="en_zambia_tanzania", title="Extending social security to domestic workers in Zambia",
+    other="es_guatemala_honduras", query="domestic workers", marked="domestic", odd_kind="terms_of_reference",
+    odd_title="Terms of Reference", not_odd="Protección de la maternidad",
+    trimmed="The design correctly targeted both institutions and employers, but it underestimated the difficulty "
+            "of enforcing contributions in private households.",
+    reword=("underestimated", "misjudged"), many_items="Extension de la protection sociale aux travailleurs")
+
+
+def sample(corpus: Path | None) -> Sample:
+    return CANADA_SAMPLE if corpus is not None else EXAMPLES_SAMPLE
+
+
 def canada_files(corpus: Path) -> list[Path]:
     folder = corpus / "canada"
     return [next(folder.glob(prefix + "*")) for prefix in CANADA]
 
 
-def _build(corpus: Path, hostile: bool) -> Path:
+def review_files(corpus: Path | None) -> list[Path]:
+    """The reports of the prepared review: the Canada evaluations, else the example reports."""
+    return canada_files(corpus) if corpus is not None else examples()
+
+
+def _build(corpus: Path | None, hostile: bool) -> Path:
     from whatworks.api import Review
 
     root = Path(tempfile.mkdtemp(prefix="ww-web-base-")) / "review"
-    paths: list[Path] = canada_files(corpus)
+    paths: list[Path] = review_files(corpus)
     if hostile:
         extra = root.parent / "reports"
         extra.mkdir(parents=True)
         (extra / "hostile-report.txt").write_text(HOSTILE, encoding="utf-8")
         paths.append(extra / "hostile-report.txt")
-    with Review.create(root, "canada-social-security") as review:
+    with Review.create(root, "canada-social-security" if corpus is not None else "ilo-social-protection") as review:
         review.add(paths, jobs=2)
         review.screen()
         review.code(llm=None)
@@ -75,8 +122,9 @@ def add_user(project: Path, name: str, role: str, password: str, database: str |
         return review.save_user(name, role, password)
 
 
-def base_project(corpus: Path, hostile: bool = True) -> Path:
-    """The prepared review (built once per process); do not change it — use `copy_project`."""
+def base_project(corpus: Path | None, hostile: bool = True) -> Path:
+    """The prepared review (built once per process); do not change it — use `copy_project`.
+    `corpus` None: the review of the example reports (no shared corpus)."""
     key = f"{corpus}:{hostile}"
     with _LOCK:
         if key not in _BASE:
@@ -84,7 +132,7 @@ def base_project(corpus: Path, hostile: bool = True) -> Path:
         return _BASE[key]
 
 
-def copy_project(corpus: Path, target: Path, hostile: bool = True) -> Path:
+def copy_project(corpus: Path | None, target: Path, hostile: bool = True) -> Path:
     """A private copy of the prepared review at `target`."""
     source = base_project(corpus, hostile)
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("*-wal", "*-shm"))
