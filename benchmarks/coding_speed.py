@@ -1,0 +1,59 @@
+"""How long the coder takes on N items it has never seen (no embedding cached), and where the time goes.
+
+    .venv/bin/python benchmarks/coding_speed.py            # 10,000 items
+    .venv/bin/python benchmarks/coding_speed.py --items 2000
+
+Items are real evaluation texts (the gold set and its pools), coded with the shipped ILO model as
+the `code` stage does it: local names expanded, embedded (USE multilingual, 2 threads), predicted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+
+def main() -> None:
+    from whatworks import coder
+    from whatworks.codebook import load_codebook
+    from whatworks.coding import expand, language_of
+    from whatworks.embedding import Embedder
+    from whatworks.store import open_store
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--items", type=int, default=10_000)
+    n = ap.parse_args().items
+    texts: list[str] = []
+    for name in ("coding_gold.jsonl", "coding_gold_more.jsonl", "sources/pool.jsonl", "sources/pool2.jsonl"):
+        path = ROOT / "tests" / "labels" / name
+        if path.exists():
+            texts += [json.loads(line)["text"] for line in path.open(encoding="utf-8")]
+    texts = list(dict.fromkeys(texts))[:n]
+    cb = load_codebook("ilo-social-protection")
+    t0 = time.perf_counter()
+    model = coder.shipped(cb.name)
+    langs = [language_of(t) for t in texts]
+    expanded = [expand(t, cb) for t in texts]
+    t1 = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        store = open_store(Path(tmp) / "speed.db")
+        vectors = Embedder(store).embed(expanded)
+        t2 = time.perf_counter()
+        model.predict(expanded, langs, vectors)
+        t3 = time.perf_counter()
+        store.close()
+    print(f"{len(texts)} items (mean {sum(map(len, texts)) / len(texts):.0f} characters), load average "
+          f"{os.getloadavg()[0]:.1f}: {t3 - t0:.1f} s in all — model and languages {t1 - t0:.1f} s, embeddings "
+          f"{t2 - t1:.1f} s ({len(texts) / (t2 - t1):.0f} items/s), prediction {t3 - t2:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
