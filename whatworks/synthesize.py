@@ -35,7 +35,7 @@ from whatworks.emerging import emerging_themes
 from whatworks.model import Document
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
-from whatworks.text import normalise_space, sentences
+from whatworks.text import fold_word, normalise_space, sentences, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -505,7 +505,8 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
     for r in reports:
         r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
 
-    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store), theme_thresholds(codebook))
+    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store), theme_thresholds(codebook),
+                                  _theme_words(codebook))
     by_theme: dict[str, list[ItemCode]] = {}
     for c in codes:
         by_theme.setdefault(c.theme, []).append(c)
@@ -574,8 +575,26 @@ def _support(t: ThemeResult) -> int:
     return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
 
 
+def _theme_words(codebook: Codebook) -> dict[str, set[str]]:
+    """Each theme's content words (label and descriptors, every language), stemmed: a quote that
+    uses one names its theme, so a reader sees why it stands under it."""
+    out: dict[str, set[str]] = {}
+    for t in codebook.themes:
+        by_lang = {"en": [t.label]}
+        for lang, phrases in t.descriptors.items():
+            by_lang.setdefault(lang, []).extend(phrases)
+        out[t.id] = {stem(fold_word(w), lang) for lang, phrases in by_lang.items() for p in phrases
+                     for w in words(p) if len(w) >= 5}
+    return out
+
+
+def _names(quote: str, lang: str, theme_words: set[str]) -> bool:
+    return any(stem(fold_word(w), lang) in theme_words for w in words(quote) if len(w) >= 5)
+
+
 def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo], descriptions: dict[str, Any],
-              embedder: Any, thresholds: dict[str, float]) -> tuple[dict[tuple[str, str, str], Evidence], int]:
+              embedder: Any, thresholds: dict[str, float], theme_words: dict[str, set[str]] | None = None,
+              ) -> tuple[dict[tuple[str, str, str], Evidence], int]:
     """Each code's checked quote, its locator and its item's embedding; and how many quotes failed."""
     sources = Sources(store)
     sections: dict[tuple[str, int], str] = {}
@@ -612,7 +631,8 @@ def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo]
             citation, c.theme, vectors[c.text], places=list(info.countries), quality=info.quality or 0.5,
             language=info.language[:2] or "en", reviewed=c.human is not None,
             strength=1.0 if c.human is not None else c.score - thresholds.get(c.theme, 0.25),
-            polarity_sure=1.0 if c.polarity_score is None else c.polarity_score)
+            polarity_sure=1.0 if c.polarity_score is None else c.polarity_score,
+            names_theme=_names(text, info.language[:2] or "en", (theme_words or {}).get(c.theme, set())))
     return out, dropped
 
 
@@ -621,6 +641,9 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     """The theme's claims in the polarities its group admits, and a contrast where both speak."""
     routed = claims_module.ROUTED.get(t.group or "")
     polarities = routed or ("positive", "negative", "neutral")
+    if t.question == "for_whom":  # "worked with / reached X": only a quote that names X, and not a gap
+        polarities = ("positive", "neutral")
+        evidence = [e for e in evidence if e.names_theme]
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
     for p in polarities:
