@@ -85,12 +85,15 @@ class Evidence:
 
     @property
     def can_lead(self) -> bool:
-        """Whether the item may state a claim: a recommendation says what should be done, not what
-        was done or worked, so it is counted but never quoted as a claim."""
+        """Whether the item may state a claim. A recommendation says what should be done, not what
+        was done or worked; a machine-coded quote that uses no word of its theme leaves the reader to
+        guess why it stands there. Both are counted, never quoted as a claim."""
         if self.citation.kind == "recommendation":
             return False
         if self.reviewed:
             return True
+        if not self.names_theme:
+            return False
         sure = self.citation.polarity not in ("positive", "negative") or self.polarity_sure >= LEAD_POLARITY
         return self.strength >= LEAD_MARGIN and sure
 

@@ -575,6 +575,10 @@ def _support(t: ThemeResult) -> int:
     return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
 
 
+#: A word names a theme when at most this many themes of the codebook use it.
+DISTINCT_WORD_THEMES = 2
+
+
 def _theme_words(codebook: Codebook) -> dict[str, set[str]]:
     """Each theme's content words (label and descriptors, every language), stemmed: a quote that
     uses one names its theme, so a reader sees why it stands under it."""
@@ -585,7 +589,8 @@ def _theme_words(codebook: Codebook) -> dict[str, set[str]]:
             by_lang.setdefault(lang, []).extend(phrases)
         out[t.id] = {stem(fold_word(w), lang) for lang, phrases in by_lang.items() for p in phrases
                      for w in words(p) if len(w) >= 5}
-    return out
+    shared = Counter(w for ws in out.values() for w in ws)  # "benefit", "programme"… name no theme
+    return {tid: {w for w in ws if shared[w] <= DISTINCT_WORD_THEMES} for tid, ws in out.items()}
 
 
 def _names(quote: str, lang: str, theme_words: set[str]) -> bool:
@@ -641,9 +646,8 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     """The theme's claims in the polarities its group admits, and a contrast where both speak."""
     routed = claims_module.ROUTED.get(t.group or "")
     polarities = routed or ("positive", "negative", "neutral")
-    if t.question == "for_whom":  # "worked with / reached X": only a quote that names X, and not a gap
+    if t.question == "for_whom":  # "worked with / reached X": a gap in reaching X is not evidence of it
         polarities = ("positive", "neutral")
-        evidence = [e for e in evidence if e.names_theme]
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
     for p in polarities:
