@@ -23,11 +23,12 @@ import logging
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from whatworks import claims as claims_module
-from whatworks import corrections, screen, selection
+from whatworks import corrections, screen, selection, vocab
 from whatworks.claims import Citation, Evidence, Statement
 from whatworks.codebook import Codebook
 from whatworks.coding import ItemCode, effective_codes, theme_thresholds
@@ -35,7 +36,7 @@ from whatworks.emerging import emerging_themes
 from whatworks.model import Document
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
-from whatworks.text import fold_word, normalise_space, sentences, stem, words
+from whatworks.text import fold, fold_word, normalise_space, sentences, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -471,8 +472,6 @@ def _report_ids(store: Store, shas: list[str]) -> dict[str, str]:
 
 def ilo_regions() -> list[str]:
     """The five ILO regions (whatworks/data/regions.yaml), for 'regions with no reports'."""
-    from whatworks import vocab
-
     try:
         return [r for r in vocab.load("regions") if not r.lower().startswith("global")]
     except vocab.VocabError:
@@ -648,6 +647,7 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     polarities = routed or ("positive", "negative", "neutral")
     if t.question == "for_whom":  # "worked with / reached X": a gap in reaching X is not evidence of it
         polarities = ("positive", "neutral")
+        evidence = [e for e in evidence if e.reviewed or not _says_not_reached(e.citation.quote)]
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
     for p in polarities:
@@ -658,6 +658,17 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     t.claims = sorted((c for cs in by_pol.values() for c in cs), key=lambda c: (order.get(c.polarity, 3), -c.weight))
     if not routed and by_pol.get("positive") and by_pol.get("negative"):
         t.contrast = claims_module.contrast(_lower_label(t.label), by_pol["positive"][0], by_pol["negative"][0])
+
+
+@lru_cache(maxsize=1)
+def _not_reached() -> re.Pattern[str]:
+    terms = sorted({fold(t) for t in vocab.load("claims").terms("not_reached")}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)")
+
+
+def _says_not_reached(quote: str) -> bool:
+    """Whether the quote says a group was not reached ("did not reach workers in the informal economy")."""
+    return _not_reached().search(fold(quote)) is not None
 
 
 def _polarity(e: Evidence) -> str:
