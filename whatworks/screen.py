@@ -650,14 +650,15 @@ def _organisation_check(doc: _Doc, protocol: Protocol) -> Check:
 
 def content(doc: _Doc, protocol: Protocol) -> list[Check]:
     """The three tiers of content criteria and their combined verdict (criterion 'content')."""
-    checks = {t: [_criterion_check(c, doc, protocol, "content") for c in protocol.criteria.get(t, [])]
-              for t in ("inclusion", "possible", "exclusion")}
+    applying = {t: [c for c in protocol.criteria.get(t, []) if c.applies(doc.kind)]
+                for t in ("inclusion", "possible", "exclusion")}
+    checks = {t: [_criterion_check(c, doc, protocol, "content") for c in cs] for t, cs in applying.items()}
     met = {t: [c for c in cs if c.met] for t, cs in checks.items()}
     # an exclusion criterion may outweigh named inclusion criteria (e.g. a title naming an
     # out-of-scope programme outweighs body-text evidence)
     outweighed: dict[str, str] = {}
     met_inclusion = {c.criterion for c in met["inclusion"]}
-    for crit, check in zip(protocol.criteria.get("exclusion", []), checks["exclusion"], strict=True):
+    for crit, check in zip(applying["exclusion"], checks["exclusion"], strict=True):
         if check.met:
             for ref in crit.overrides:
                 if ref in met_inclusion:
@@ -702,16 +703,17 @@ def quality(doc: _Doc, protocol: Protocol) -> tuple[list[Check], float | None]:
     The score is the share of quality criteria met. A required criterion not met excludes
     the report; a score below the protocol's `quality_min_score` sends it to a reviewer.
     """
-    if not protocol.quality:
+    criteria = [c for c in protocol.quality if c.applies(doc.kind)]
+    if not criteria:
         return [], None
     checks = []
-    for c in protocol.quality:
+    for c in criteria:
         ch = _criterion_check(c, doc, protocol, "quality")
         if not ch.met:
             ch.decision = "exclude" if c.required else "maybe"
         checks.append(ch)
     score = round(sum(1 for c in checks if c.met) / len(checks), 3)
-    failed_required = [c for c, q in zip(checks, protocol.quality, strict=True) if q.required and not c.met]
+    failed_required = [c for c, q in zip(checks, criteria, strict=True) if q.required and not c.met]
     met = _listing(c.criterion for c in checks if c.met) or "none"
     if failed_required:
         f = failed_required[0]
