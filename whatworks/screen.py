@@ -782,6 +782,55 @@ class _Light:
     evaluation_type: str | None
     project_codes: list[str]
     kind: str | None
+    record: str | None = None  # a database record's evaluation number
+
+
+#: The kind of a database record (whatworks.read.ieval), and the kind of report it is linked to.
+RECORD_KIND, REPORT_KIND = "database_record", "evaluation_report"
+
+
+def same_evaluation(lights: dict[str, _Light], dups: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """sha256 → (kept sha256, reason) for database records of an evaluation already counted: another
+    record of the same evaluation number (the one with more text is kept), or the full report of
+    the same evaluation (kept: it is the richer source) — found by its evaluation number, its
+    project code at the same timing, or a near-identical title. An evaluation is counted once."""
+    out: dict[str, tuple[str, str]] = {}
+    records = [d for s, d in lights.items() if d.kind == RECORD_KIND and s not in dups]
+    by_number: dict[str, list[_Light]] = defaultdict(list)
+    for d in records:
+        if d.record:
+            by_number[d.record].append(d)
+    for number, same in by_number.items():
+        if len(same) > 1:
+            kept = max(same, key=lambda d: (d.chars, -len(d.source)))
+            for d in same:
+                if d is not kept:
+                    out[d.sha256] = (kept.sha256, f"the same evaluation (number {number}) as the database record "
+                                                  f"{kept.source}, which holds more of it ({kept.chars:,} vs "
+                                                  f"{d.chars:,} characters)")
+    reports = [d for s, d in lights.items() if d.kind == REPORT_KIND and s not in dups]
+    if not reports:
+        return out
+    for d in records:
+        if d.sha256 in out:
+            continue
+        for rep in reports:
+            why = None
+            if d.record and rep.record == d.record:
+                why = f"the same evaluation number ({d.record})"
+            elif set(d.project_codes) & set(rep.project_codes) and (d.timing == rep.timing or not rep.timing):
+                shared = sorted(set(d.project_codes) & set(rep.project_codes))
+                why = f"the same project code ({_listing(shared)}) and timing ({d.timing or 'not stated'})"
+            else:
+                title = _same_project(_Light(**{**d.__dict__, "project_codes": []}), rep)
+                if title and (d.timing == rep.timing or not rep.timing or not d.timing):
+                    why = title
+            if why:
+                out[d.sha256] = (rep.sha256, f"the database record of the evaluation whose full report is "
+                                             f"{rep.source}: {why}; the report is kept, so the evaluation is "
+                                             "counted once")
+                break
+    return out
 
 
 def near_duplicates(lights: dict[str, _Light], sigs: dict[str, np.ndarray]) -> dict[str, tuple[str, str]]:
@@ -1048,6 +1097,7 @@ def screen(store: Store, protocol: Protocol) -> ScreenSummary:
 
     # pass 2: near-duplicates (same report in two formats or versions)
     dups = near_duplicates(lights, sigs)
+    dups.update(same_evaluation(lights, dups))
     summary = _finish(store, protocol, t0, records, doc_rows, primary, lights, results, dups)
     summary.checked = len(fresh)
     return summary
@@ -1116,7 +1166,8 @@ def _screen_document(store: Store, row: Any, protocol: Protocol, shortlist: dict
     lights[sha] = _Light(sha, source, doc.format, doc.title, doc.chars,
                          doc.meta("year") if isinstance(doc.meta("year"), int) else None, doc.mtime,
                          doc.meta("timing"), doc.meta("evaluator_type"), doc.meta("evaluation_type"),
-                         _project_codes(doc.meta("project_codes")), doc.kind)
+                         _project_codes(doc.meta("project_codes")), doc.kind,
+                         str(doc.meta("record")) if doc.meta("record") else None)
     checks: list[Check] = []
     sl = shortlist.get(sha)
     title_hit = _title_query_hit(doc, protocol)
@@ -1259,6 +1310,8 @@ def screen_results(store: Store, visible: list[str] | None = None) -> list[dict[
         if visible is None or r["reviewer"] in visible:
             people.setdefault(r["sha256"], []).append(r)
     resolutions = {r["sha256"]: r for r in records_store.resolution_rows(store)}
+    doc_rows = {r["sha256"]: r for r in docs.document_rows(store)}
+    numbers = _record_numbers(store, [s for s, r in doc_rows.items() if r["format"] == "ieval"])
     out = []
     for r in records_store.final_rows(store, visible):
         reasons = json.loads(r["reasons"])
@@ -1282,7 +1335,19 @@ def screen_results(store: Store, visible: list[str] | None = None) -> list[dict[
             "quality_score": r["quality_score"],
             "report_id": ids.get(r["sha256"]) if r["is_primary"] and r["decision"] == "include" else None,
             "duplicate_of": r["duplicate_of"],
+            "title": (doc_rows.get(r["sha256"]) or {}).get("title"),
+            "record": numbers.get(r["sha256"]),
         })
+    return out
+
+
+def _record_numbers(store: Store, shas: list[str]) -> dict[str, str]:
+    """sha256 → the database's evaluation number, for database records."""
+    out = {}
+    for sha, d in corrections.effective_descriptions(store, shas).items():
+        v = ((d.get("metadata") or {}).get("record") or {}).get("value")
+        if v:
+            out[sha] = str(v)
     return out
 
 

@@ -1,0 +1,141 @@
+"""i-eval Discovery exports: one record per evaluation, whatever the export's shape, screened like
+reports and linked to the full report of the same evaluation (tests/fixtures/ieval, made by its
+make.py; the last test reads the real export in ../shared and is skipped without it)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from project_fixtures import example
+
+from whatworks.read import ieval
+
+FIX = Path(__file__).parent / "fixtures" / "ieval"
+
+
+def _by_number(paths) -> dict:
+    return {d.value("record"): (doc, d) for doc, d in ieval.read_export(paths)}
+
+
+def test_workbook_gives_one_record_per_evaluation_with_its_items():
+    recs = _by_number([FIX / "export.xlsx"])
+    assert sorted(recs) == ["9101", "9102", "9103", "9104", "9105"]
+    doc, d = recs["9101"]
+    assert d.kind.value == "database_record" and doc.format == "ieval"
+    assert doc.source.endswith("export.xlsx#eval=9101")
+    assert doc.title == d.value("title") and "domestic workers" in doc.title
+    # rows repeated per country are merged: both countries, the one recommendation once
+    assert d.value("countries") == ["ZMB", "TZA"]
+    assert d.value("year") == 2014 and d.value("timing") == "final" and d.value("evaluator_type") == "independent"
+    assert d.value("evaluation_type") == "project" and d.value("themes") == ["Social protection", "Domestic work"]
+    assert [c["code"] for c in d.value("project_codes")] == ["RAF/12/07/IRL"]
+    assert d.value("url").endswith("eval_id=9101")
+    kinds = sorted(i.kind for i in d.items)
+    assert kinds == ["good_practice", "lesson_learned", "lesson_learned", "recommendation"]
+    gp = next(i for i in d.items if i.kind == "good_practice")
+    assert gp.fields["database_id"] == "8001" and gp.fields["language"] == "en"
+    assert gp.fields["context"].startswith("Domestic workers were excluded")
+    assert gp.fields["impact"].startswith("Social dialogue led")
+    rec = next(i for i in d.items if i.kind == "recommendation")
+    assert rec.fields["management_response"] == "Completed" and rec.fields["progress"] == "Achieved"
+    # each item sits in its section, on its page of the record
+    assert d.sections[gp.section_index].kind == "good_practices"
+    assert gp.text in doc.text
+    # a planned evaluation is a record of another kind; an internal one is internal
+    assert recs["9104"][1].kind.value == "evaluation_plan"
+    assert recs["9105"][1].value("evaluator_type") == "internal" and not recs["9105"][1].items
+    assert recs["9103"][1].items[0].fields["language"] == "pt"
+
+
+def test_csv_sheets_and_workbook_give_the_same_records():
+    xlsx = {n: doc.sha256 for n, (doc, _) in _by_number([FIX / "export.xlsx"]).items()}
+    csv_ = {n: doc.sha256 for n, (doc, _) in _by_number(sorted((FIX / "csv").glob("*.csv"))).items()}
+    assert csv_ == xlsx
+
+
+def test_json_lines_of_both_shapes():
+    recs = _by_number([FIX / "items.jsonl", FIX / "web.jsonl"])
+    assert sorted(recs) == ["9101", "9102", "9103"]
+    assert recs["9102"][1].items[0].fields["language"] == "es"
+    web = recs["9101"][1].items[0]
+    assert web.kind == "lesson_learned" and web.fields["success"] == "Ownership by the institutions."
+    assert web.fields["database_id"] == "6001" and "challenges" not in web.fields  # "N/A" is no value
+    # the same items met again in the workbook are kept once
+    both = _by_number([FIX / "export.xlsx", FIX / "items.jsonl", FIX / "web.jsonl"])
+    assert len(both["9101"][1].items) == 4 and len(both["9102"][1].items) == 1
+
+
+def test_is_export_tells_exports_from_reports(tmp_path: Path):
+    assert ieval.is_export(FIX / "export.xlsx")
+    assert ieval.is_export(FIX / "csv" / "sheet5.csv") and ieval.is_export(FIX / "items.jsonl")
+    assert not ieval.is_export(example("en_zambia"))  # a DOCX is a zip too
+    assert not ieval.is_export(example("en_asean_unemployment_insurance_final"))
+    other = tmp_path / "other.csv"
+    other.write_text("name,value\na,1\n", encoding="utf-8")
+    assert not ieval.is_export(other)
+
+
+def test_review_screens_records_and_links_the_full_report(tmp_path: Path):
+    from whatworks.api import Review
+
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(FIX / "export.xlsx", folder / "export.xlsx")
+    shutil.copy(example("en_zambia"), folder / "zambia.docx")
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        added = r.add([folder])
+        assert added.read == 6 and added.failed == 0
+        r.screen()
+        rows = {row["record"] or "report": row for row in r.screening()}
+        assert set(rows) == {"9101", "9102", "9103", "9104", "9105", "report"}
+        assert rows["9101"]["title"].startswith("Extending social security")
+        # the record of the evaluation whose report is there is counted once: as the report
+        assert rows["9101"]["decision"] == "duplicate" and rows["9101"]["duplicate_of"].endswith("zambia.docx")
+        why = next(c["reason"] for c in rows["9101"]["reasons"] if c["criterion"] == "duplicate")
+        assert "RAF/12/07/IRL" in why
+        assert rows["report"]["decision"] == "include"
+        # out of the period; a plan, not an evaluation; nothing in the database to appraise
+        assert rows["9103"]["decision"] == "exclude" and rows["9103"]["stage"] == "eligibility"
+        assert rows["9104"]["decision"] == "exclude"
+        assert rows["9105"]["decision"] == "maybe" and rows["9105"]["stage"] == "quality"
+        assert rows["9102"]["decision"] == "exclude"
+        # adding again reads nothing
+        again = r.add([folder])
+        assert again.read == 0 and again.unchanged == 6
+        assert json.dumps(rows["9105"], ensure_ascii=False)
+
+
+def test_record_without_its_report_is_included(tmp_path: Path):
+    from whatworks.api import Review
+
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([FIX / "csv"])
+        r.screen()
+        rows = {row["record"]: row for row in r.screening()}
+        assert rows["9101"]["decision"] == "include", rows["9101"]["reasons"]
+        met = {c["criterion"] for c in rows["9101"]["reasons"] if c["decision"] == "include"}
+        assert {"I5", "Q5", "Q6"} <= met
+
+
+def test_real_export_counts(shared: Path):
+    records = ieval.read_records([shared / "corpus" / "ilo-ieval" / "EvalDataset.xlsx"])
+    done = [r for r in records if r.sheets != {"planned"}]
+    assert len(done) == 1699  # 2,112 rows of `Data (5)`: one per evaluation and country
+    kinds = {}
+    for r in records:
+        for i in r.items:
+            kinds[i.kind] = kinds.get(i.kind, 0) + 1
+    # 4,404 / 2,276 / 3,746 rows, one per item and country; one good practice has no text
+    assert kinds == {"recommendation": 3007, "good_practice": 1511, "lesson_learned": 2790}
+    seed = {r.number: r for r in records}["1183"]
+    assert "Social protection" in seed.themes and seed.symbols == ["CMB/09/04/SPA"]
+
+
+@pytest.mark.parametrize("name", ["ilo/ieval_sample.jsonl", "ilo-ieval/ieval_items_es_fr_pt.jsonl"])
+def test_real_json_lines_are_records(shared: Path, name: str):
+    recs = ieval.read_records([shared / "corpus" / name])
+    assert recs and all(r.items for r in recs)
+    assert all(not r.meta.get("Evaluation title", "").startswith("{") for r in recs)
