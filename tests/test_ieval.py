@@ -139,3 +139,12 @@ def test_real_json_lines_are_records(shared: Path, name: str):
     recs = ieval.read_records([shared / "corpus" / name])
     assert recs and all(r.items for r in recs)
     assert all(not r.meta.get("Evaluation title", "").startswith("{") for r in recs)
+
+
+def test_reading_an_export_as_one_report_says_what_to_do():
+    from whatworks.errors import ReadError
+    from whatworks.read import read_document
+
+    with pytest.raises(ReadError) as e:
+        read_document(FIX / "export.xlsx")
+    assert e.value.code == "database_export" and "whatworks add" in e.value.fix

@@ -353,7 +353,7 @@ def to_document(rec: Record) -> tuple[Document, Description]:
     """The record as a document (title, metadata lines, one section per item kind) and its
     description (kind, metadata from the database's fields, the items with their fields)."""
     from whatworks.describe.codes import parse_ilo_code
-    from whatworks.describe.places import find_countries, ilo_region
+    from whatworks.describe.places import GLOBAL, find_countries, ilo_region
 
     _detect_languages(rec)
     title = _clean(rec.meta.get(TITLE)) or f"Evaluation {rec.number}"
@@ -445,7 +445,8 @@ def to_document(rec: Record) -> tuple[Document, Description]:
                 iso3.append(code)
     if iso3:
         md["countries"] = Value(iso3, 1.0, line_ev("Country(ies)"))
-    regions = [r for r in rec.regions if r.lower() not in GLOBAL_AREAS]
+    regions = [GLOBAL if r.lower() in GLOBAL_AREAS else r for r in rec.regions]
+    regions = [r for i, r in enumerate(regions) if r not in regions[:i]]
     for code in iso3:
         reg = ilo_region(code)
         if reg and reg not in regions:
