@@ -148,3 +148,24 @@ def test_reading_an_export_as_one_report_says_what_to_do():
     with pytest.raises(ReadError) as e:
         read_document(FIX / "export.xlsx")
     assert e.value.code == "database_export" and "whatworks add" in e.value.fix
+
+
+def test_synthesis_of_records_links_each_evaluation(tmp_path: Path):
+    from whatworks.api import Review
+
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([FIX / "csv"])
+        r.screen()
+        r.code()
+        s = r.synthesize()
+        info = next(rep for rep in s.reports if rep.path.endswith("#eval=9101"))
+        assert info.url.endswith("eval_id=9101") and info.regions == ["Africa"] and info.timing == "final"
+        assert info.items_by_kind == {"recommendation": 1, "good_practice": 1, "lesson_learned": 2}
+        paths = r.report(s, formats=["md"])
+        md = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
+        annex = md.split("## Annex I. Reports reviewed", 1)[1]
+        assert "<https://webapps.ilo.org/ievaldiscovery/#eval_id=9101>" in annex and "(RAF/12/07/IRL)" in annex
+        from whatworks.selection import matrix_rows
+
+        row = next(m for m in matrix_rows(r.store) if m["source"].endswith("#eval=9101"))
+        assert row["link"].endswith("eval_id=9101") and row["kind"] == "database_record"

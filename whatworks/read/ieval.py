@@ -67,6 +67,8 @@ TYPES = (("joint", "project"), ("project", "project"), ("cluster", "thematic"), 
          ("rbsa", "programme"), ("dwcp", "country_programme"), ("country programme", "country_programme"),
          ("strategy", "strategy"), ("synthesis", "meta"), ("meta", "meta"), ("partnership", "programme"),
          ("evaluability", "other"), ("organi", "other"))
+#: Excel's escape of a carriage return, left in the export's texts ("_x000D_").
+EXCEL_ESCAPE = re.compile(r"_x000[dD]_")
 #: Values the database uses for "nothing here".
 EMPTY = {"", "-", ".", "n/a", "na", "none", "unknown", "nan"}
 #: Region and country entries that name an area, not a country.
@@ -78,7 +80,7 @@ def _clean(value: Any) -> str:
         return ""
     if isinstance(value, datetime | date):
         return value.isoformat()[:10]
-    text = str(value).replace("\xa0", " ").strip()
+    text = EXCEL_ESCAPE.sub("", str(value)).replace("\xa0", " ").replace("\r", "").strip()
     return "" if text.lower() in EMPTY else " ".join(text.split()) if "\n" not in text else text
 
 
