@@ -169,3 +169,22 @@ def test_synthesis_of_records_links_each_evaluation(tmp_path: Path):
 
         row = next(m for m in matrix_rows(r.store) if m["source"].endswith("#eval=9101"))
         assert row["link"].endswith("eval_id=9101") and row["kind"] == "database_record"
+
+
+def test_workspace_opens_a_record_like_a_report(tmp_path: Path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from whatworks.api import Review
+    from whatworks.web.app import create_app
+
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([FIX / "csv"])
+        r.screen()
+        sha = next(d["sha256"] for d in r.documents() if d["source"].endswith("#eval=9101"))
+    with TestClient(create_app(tmp_path / "r"), base_url="http://127.0.0.1") as client:
+        text = client.get(f"/doc/{sha}?p=3").text
+        assert "Extending social security to domestic workers" in text and "lesson_learned" in text.replace(" ", "_")
+        assert "Political will and ownership" in text
+        screen = client.get(f"/screen?sha={sha}").text
+        assert "I5" in screen and "shortlist" in screen
