@@ -188,3 +188,27 @@ def test_workspace_opens_a_record_like_a_report(tmp_path: Path):
         assert "Political will and ownership" in text
         screen = client.get(f"/screen?sha={sha}").text
         assert "I5" in screen and "shortlist" in screen
+
+
+def test_same_evaluation_by_number_code_or_title():
+    from whatworks.screen import _Light, same_evaluation
+
+    def light(sha, kind, title, codes=(), timing="final", record=None, chars=1000):
+        return _Light(sha, f"{sha}.src", "ieval" if kind == "database_record" else "pdf", title, chars, 2015, 0.0,
+                      timing, "independent", "project", list(codes), kind, record)
+
+    lights = {x.sha256: x for x in [
+        light("rep", "evaluation_report", "Building social protection floors in Zambia", ["ZAM/12/01/IRL"]),
+        light("r1", "database_record", "Building social protection floors in Zambia - Final evaluation",
+              record="1"),  # no code: the title links it
+        light("r2", "database_record", "Something else entirely in Peru", ["ZAM/12/01/IRL"], record="2"),
+        light("r3", "database_record", "Something else entirely in Peru", ["ZAM/12/01/IRL"], "midterm",
+              record="3"),  # the same project, another evaluation (its midterm)
+        light("r4", "database_record", "A record seen twice", record="4", chars=500),
+        light("r5", "database_record", "A record seen twice", record="4", chars=900),
+    ]}
+    linked = same_evaluation(lights, {})
+    assert linked["r1"][0] == "rep" and "near-identical title" in linked["r1"][1]
+    assert linked["r2"][0] == "rep" and "ZAM/12/01/IRL" in linked["r2"][1]
+    assert "r3" not in linked and "r5" not in linked and "rep" not in linked
+    assert linked["r4"][0] == "r5" and "number 4" in linked["r4"][1]

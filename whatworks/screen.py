@@ -811,25 +811,40 @@ def same_evaluation(lights: dict[str, _Light], dups: dict[str, tuple[str, str]])
     reports = [d for s, d in lights.items() if d.kind == REPORT_KIND and s not in dups]
     if not reports:
         return out
+    stop = {T.fold_word(w) for w in vocab.load("screen").terms("title_stopwords")}
+
+    def key(title: str) -> str:
+        words = [w for w in T.words(title) if w not in stop]
+        return " ".join(words) if len(words) >= 3 else ""
+
+    by_code: dict[str, list[_Light]] = defaultdict(list)
+    titles = [(key(rep.title), rep) for rep in reports]
+    for rep in reports:
+        for code in rep.project_codes:
+            by_code[code].append(rep)
     for d in records:
         if d.sha256 in out:
             continue
-        for rep in reports:
-            why = None
-            if d.record and rep.record == d.record:
-                why = f"the same evaluation number ({d.record})"
-            elif set(d.project_codes) & set(rep.project_codes) and (d.timing == rep.timing or not rep.timing):
-                shared = sorted(set(d.project_codes) & set(rep.project_codes))
-                why = f"the same project code ({_listing(shared)}) and timing ({d.timing or 'not stated'})"
-            else:
-                title = _same_project(_Light(**{**d.__dict__, "project_codes": []}), rep)
-                if title and (d.timing == rep.timing or not rep.timing or not d.timing):
-                    why = title
-            if why:
-                out[d.sha256] = (rep.sha256, f"the database record of the evaluation whose full report is "
-                                             f"{rep.source}: {why}; the report is kept, so the evaluation is "
-                                             "counted once")
+        found: tuple[_Light, str] | None = None
+        for code in d.project_codes:
+            rep = next((r for r in by_code.get(code, []) if d.timing == r.timing or not r.timing), None)
+            if rep is not None:
+                found = (rep, f"the same project code ({code}) and timing ({d.timing or 'not stated'})")
                 break
+        mine = key(d.title) if found is None else ""
+        for theirs, rep in titles if mine else []:
+            if not theirs or (d.timing and rep.timing and d.timing != rep.timing):
+                continue
+            sm = difflib.SequenceMatcher(None, mine, theirs)
+            if sm.real_quick_ratio() >= 0.9 and sm.quick_ratio() >= 0.9 and sm.ratio() >= 0.9:
+                found = (rep, f"a near-identical title ({sm.ratio():.0%} alike once 'mid-term', 'final', "
+                              "'evaluation'… are left out)")
+                break
+        if found:
+            rep, why = found
+            out[d.sha256] = (rep.sha256, f"the database record of the evaluation whose full report is "
+                                         f"{rep.source}: {why}; the report is kept, so the evaluation is "
+                                         "counted once")
     return out
 
 
