@@ -131,6 +131,7 @@ class ReportInfo:
     items: int = 0
     coded_items: int = 0
     has_findings: bool = False  # the description found a findings (or conclusions) chapter
+    url: str = ""  # where the evaluation is published (a database record's link)
     themes: list[str] = field(default_factory=list)  # theme ids with evidence from this report
 
 
@@ -369,7 +370,8 @@ def report_infos(store: Store, shas: list[str], ids: dict[str, str], description
             language=str(meta.get("language") or (doc["language"] if doc else "") or ""),
             supplementary=sha in supplementary, quality=quality.get(sha), items_by_kind=dict(kinds),
             items=sum(kinds.values()),
-            has_findings=bool(d and any(x.kind in ("findings", "conclusions") for x in d.sections))))
+            has_findings=bool(d and any(x.kind in ("findings", "conclusions") for x in d.sections)),
+            url=str(meta.get("url") or "")))
     return sorted(out, key=_id_order)
 
 
@@ -770,7 +772,8 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
     if protocol is None:
         return {}
     try:
-        criteria = {tier: [c.text for c in cs] for tier, cs in protocol.criteria.items() if cs}
+        # (a criterion restated for another kind of document is listed once)
+        criteria = {tier: list(dict.fromkeys(c.text for c in cs)) for tier, cs in protocol.criteria.items() if cs}
         try:
             from whatworks.screen import labels
 
