@@ -36,7 +36,14 @@ from functools import cache, lru_cache
 
 from whatworks import vocab
 from whatworks.describe.codes import ProjectCode, find_codes, region_of
-from whatworks.describe.kind import EVALUATION_KINDS, DocView, Phrases, PhraseSet, phrase_pattern
+from whatworks.describe.kind import (
+    EVALUATION_KINDS,
+    TOP_CHARS,
+    DocView,
+    Phrases,
+    PhraseSet,
+    phrase_pattern,
+)
 from whatworks.describe.places import (
     GLOBAL,
     ILO_REGIONS,
@@ -153,7 +160,8 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         home_of_aid = (organisations()[org.value].get("donor_country") if org.value in organisations() else None)
         if home_of_aid:
             donor_countries.add(home_of_aid)
-    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries)
+    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries,
+                       international=org is not None and not org_home)
     md.update(places)
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
         md["timing"] = choose(view, "timing", default="other")
@@ -465,6 +473,8 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
         cover = [x for x in ms if x.start() < FRONT_CHARS]
         if cover:
             scores[cls] += 5
+        if any(x.start() < TOP_CHARS for x in ms):
+            scores[cls] += 3  # the cover's own heading ("Independent Final Evaluation of …")
         scores[cls] += min(len(ms), 4)
         if ms and (cls not in where):
             where[cls] = (5, view.evidence(ms[0].start(), ms[0].end()))
@@ -529,8 +539,10 @@ def _weight(view: DocView, offset: int) -> float:
 
 
 def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
-              donor_countries: set[str] | None = None) -> dict[str, Value]:
-    """countries, regions_ilo, regions_m49 and scope, weighted by where places are named."""
+              donor_countries: set[str] | None = None, international: bool = True) -> dict[str, Value]:
+    """countries, regions_ilo, regions_m49 and scope, weighted by where places are named.
+    `international`: the report is an international body's (an organisation-wide evaluation is
+    then likely when no place stands out); a government's or an unknown body's is not."""
     out: dict[str, Value] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
     score: dict[str, float] = defaultdict(float)
@@ -545,7 +557,15 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             first.setdefault(key, Evidence(1, title[:200]))
     mentions: list[Mention] = find_places(view.text)
     on_cover: set[str] = set()
+    funders: set[str] = set()
+    kept: list[Mention] = []
     for m in mentions:
+        context = _context(view.text, m.start, m.end)
+        if context == "funding" and m.iso3:
+            funders.add(m.iso3)
+        if context:
+            continue  # a funder, an example, an address, a citation: not a place the object covers
+        kept.append(m)
         if m.iso3 and m.start < COVER_CHARS and not CASE_STUDY_RE.search(
                 view.text[max(0, m.start - 40): m.end + 40]):
             on_cover.add(m.iso3)
@@ -571,7 +591,11 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             # the list ends where the next "Label:" starts
             nxt = NEXT_LABEL_RE.search(line, 2)
             if nxt:
-                line = line[: nxt.start()]
+                cut = nxt.start()
+                lead = find_places(line[nxt.end(): nxt.end() + 40])
+                if lead and lead[0].start == 0:  # "… and Zimbabwe Type of evaluation:": the
+                    cut = nxt.end() + lead[0].end  # list's last country is not the next label
+                line = line[:cut]
             gl = _pattern("scope", "global")
             if gl is not None and gl.search(line) and coverage_global is None:
                 # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"
@@ -582,6 +606,11 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                     score[m.iso3] += 10
                     covered.add(m.iso3)
                     first[m.iso3] = view.evidence(cm.start(), cm.end() + len(line))
+    for iso3, ev in _cover_country_lines(view):
+        if iso3 not in covered:
+            score[iso3] += 10
+            covered.add(iso3)
+            first[iso3] = ev
     for pc in codes:
         if pc.country:
             score[pc.country] += 10
@@ -597,15 +626,21 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         top = max(score.values())
         # a national body's evaluation is about its country: foreign ones must be prominent
         floor = max(4.0, (0.5 if home else 0.2) * top)
+        anchored = in_title | covered | {pc.country for pc in codes if pc.country}
+        if anchored & set(score):
+            # the object's own countries are known (title, coverage field, project code): another
+            # country must be named about as often to be covered too
+            floor = max(floor, 0.5 * top)
         chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
         chosen = chosen[:MAX_COUNTRIES]
-        named = {m.iso3 for m in mentions if m.iso3} - (donor_countries or set())
-        if not chosen and len(named) == 1 and named <= on_cover:
-            chosen = list(named)  # the one country a document names, on its cover: its country
+        named = {m.iso3 for m in kept if m.iso3} - (donor_countries or set())
+        if not chosen and len(named) == 1 and (named <= on_cover or score.get(next(iter(named)), 0) >= 2):
+            # the one country a document names (on its cover, or more than once): its country
+            chosen = list(named)
     scope = _scope(view, title, codes, chosen, area_score)
     if coverage_global is not None:
         scope = Value("global", 0.85, coverage_global)
-    if (scope.confidence < 0.8 and not home and not codes and not in_title and not covered
+    if (scope.confidence < 0.8 and international and not home and not codes and not in_title and not covered
             and not on_cover.intersection(chosen) and scope.value != "global"):
         # an international body's evaluation whose title names no place is organisation-wide
         scope = Value("global", 0.55, Evidence(1, title[:200]) if title else None)
@@ -650,6 +685,77 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         out["regions_m49"] = Value(m49, out["countries"].confidence if chosen else 0.5,
                                    first.get(chosen[0]) if chosen else None)
     return out
+
+
+def _cover_country_lines(view: DocView) -> list[tuple[str, Evidence]]:
+    """Countries a cover lists on a line of their own ("Angola, Cabo Verde, Guiné-Bissau e
+    Timor-Leste"): the countries the object covers, as a coverage field would say."""
+    out: list[tuple[str, Evidence]] = []
+    pos = 0
+    for line in view.text[:COVER_CHARS].split("\n"):
+        found = [m for m in find_places(line) if m.iso3]
+        if len({m.iso3 for m in found}) >= 2 and not _context(view.text, pos + found[0].start):
+            rest = line
+            for m in reversed(found):
+                rest = rest[: m.start] + rest[m.end:]
+            if len(re.findall(r"[^\W\d_]{3,}", rest)) <= 2:
+                ev = view.evidence(pos + found[0].start, pos + found[-1].end)
+                out.extend((m.iso3, ev) for m in found if m.iso3)
+        pos += len(line) + 1
+    return out
+
+
+#: A line that is an address or a contact, whose country is an office's, not the object's.
+ADDRESS_RE = re.compile(
+    r"(?i)(?:\bp\.?\s?o\.?\s?box\b|\bb\.?p\.?\s?\d|\bc\.?p\.?\s?\d{4,5}\b|\bcase postale\b|"
+    r"\btel\.?\s*[:+(\d]|\bt[ée]l[ée]?(?:phone|éfono|efone)?\s*[:+(]|\bfax\b|e-?mail\s*:|@[\w-]+\.|\bwww\.|"
+    r"\b[A-Z]{1,2}-\d{4,5}\b|\b\d{1,4},?\s+(?:route|rue|avenue|street|calle|avenida|rua)\b|"
+    r"\b(?:route|rue|avenue|avenida|calle|rua)\s+(?:de|des|du|del|da|do)\b)")
+
+
+@lru_cache(maxsize=1)
+def _context_phrases() -> tuple[Phrases | None, Phrases | None]:
+    words = vocab.load("place_words")
+    return (phrase_pattern(words.terms("funding_context")) if "funding_context" in words else None,
+            phrase_pattern(words.terms("example_context")) if "example_context" in words else None)
+
+
+#: How far back in its sentence a funding phrase makes a place a funder ("funded by the EU, the
+#: Swiss Agency for Development and Cooperation and the Government of the Netherlands").
+FUNDING_REACH = 150
+#: "Chile: ILPES-CEPAL, Serie Manuales No. 3, 1998": a publisher's city or country in a reference.
+CITATION_AFTER_RE = re.compile(r"^\s*:\s*[A-Z\u00c0-\u00dd][\w-]*")
+#: "Mtra. Karen Italia Ruiz López": a person's name that holds a country's.
+PERSON_BEFORE_RE = re.compile(r"(?:\b(?:Mtr?a|Dra?|Lic|Ing|Mr|Mrs|Ms|Mme|Sra?|Prof|Srta)\.?|\bM\.)\s+"
+                              r"[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff]+\s+$")
+
+
+def _context(text: str, start: int, end: int | None = None) -> str | None:
+    """"funding", "example", "address", "citation" or "person" when the place at `start` is
+    named as a funder, an example or comparison, in an office's address, as a publisher's place
+    in a reference or in a person's name; None when it may be the object's."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start: line_end if line_end >= 0 else len(text)]
+    if len(line) < 250 and ADDRESS_RE.search(line):
+        return "address"
+    if end is not None:
+        after = text[end: end + 150]
+        if CITATION_AFTER_RE.match(after) and YEAR_RE.search(after):
+            return "citation"
+    if PERSON_BEFORE_RE.search(text[max(0, start - 40): start]):
+        return "person"
+    # the sentence so far (at most 300 characters back)
+    lo = max(line_start, start - 300)
+    seg = text[lo:start]
+    cut = max(seg.rfind(". "), seg.rfind("; "), seg.rfind(" | "))
+    seg = seg[cut + 1:] if cut >= 0 else seg
+    funding, example = _context_phrases()
+    if funding is not None and funding.search(seg[-FUNDING_REACH:]):
+        return "funding"
+    if example is not None and example.search(seg[-45:]):
+        return "example"
+    return None
 
 
 def _scope(view: DocView, title: str, codes: list[ProjectCode], chosen: list[str],
