@@ -152,7 +152,7 @@ def count_accuracy(outcomes: list[Outcome], key: str) -> tuple[float, list[str]]
 SHARED = Path(os.environ.get("WHATWORKS_SHARED", ROOT.parent / "shared"))
 SPLIT = ROOT / "tests" / "labels" / "describe_split.yaml"
 #: The fields of the blind table, in print order.
-BLIND_FIELDS = ("kind", "year", "timing", "countries", "evaluator_type", "sections F1",
+BLIND_FIELDS = ("kind", "year", "timing", "countries", "evaluator_type", "period", "sections F1",
                 "recommendations", "items where findings")
 
 
@@ -233,6 +233,7 @@ def describe_labelled(labels: dict[str, dict[str, Any]], root: Path,
             "year": md.get("year"),
             "timing": md.get("timing"),
             "evaluator_type": md.get("evaluator_type"),
+            "period": list(md["period"]) if md.get("period") else None,
             "countries": countries_key(md.get("scope"), md.get("countries")),
             "sections": {k for k in found_kinds([s for s in desc.sections if s.kind != "front_matter"])
                          if k in SECTION_KINDS},
@@ -265,7 +266,7 @@ def blind_scores(described: list[Described]) -> dict[str, Score]:
     tp = fp = fn = 0
     for d in described:
         lab, got = d.label, d.found
-        for key in ("kind", "year", "timing", "evaluator_type"):
+        for key in ("kind", "year", "timing", "evaluator_type", "period"):
             if lab.get(key) is None:
                 continue
             s = scores[key]

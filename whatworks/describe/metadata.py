@@ -119,13 +119,23 @@ YEAR_RE = re.compile(r"(?<![\d/.-])((?:19|20)\d\d)(?![\d/])")
 FISCAL_RANGE_RE = re.compile(
     r"(?<!\d)((?:19|20)\d\d)\s*[-–/]\s*(\d\d|(?:19|20)\d\d)\s+(?:to|à|a|au|until|–|-)\s+"
     r"(?:the\s+fiscal\s+year\s+)?((?:19|20)\d\d)\s*[-–/]\s*(\d\d|(?:19|20)\d\d)(?!\d)", re.IGNORECASE)
+#: "1 January", "30 de junio de", "mai": what may stand before a year in a range.
+_DAY_MONTH = r"(?:\d{1,2}(?:er|º|st|nd|rd|th)?\s+(?:de\s+)?)?(?:[^\W\d_]+\.?\s+(?:de\s+|del\s+)?)?"
 RANGE_RE = re.compile(
-    r"(?i)(?<![\d/])(?:(?:from|de|del|desde|entre|between)\s+)?(?:[A-Za-zéûçã]+\.?\s+)?((?:19|20)\d\d)\s*"
-    r"(?:[-–—]|to|à|a|au|até|hasta|and|et|y|e)\s*(?:[A-Za-zéûçã]+\.?\s+)?((?:19|20)\d\d)(?![\d/])")
+    rf"(?i)(?<![\d/])(?:(?:from|de|del|desde|entre|between|du|do|da)\s+)?{_DAY_MONTH}((?:19|20)\d\d)\s*\)?\s*"
+    rf"(?:[-–—]|to|à|a|au|al|até|hasta|and|et|y|e)\s*\(?{_DAY_MONTH}((?:19|20)\d\d)(?![\d/])")
+#: "1 January - 31 December 2022", "ejercicio fiscal 2019": one year, after a period label.
+ONE_YEAR_RE = re.compile(r"(?<![\d/])((?:19|20)\d\d)(?![\d/])")
 LINE_END_DATE_MAX = 110
+FORMAT_HINT_RE = re.compile(r"\s*\((?:dd|jj|mm|aaaa|yyyy|aa|yy|[/.\-\s])+\)", re.IGNORECASE)
+#: "Mindelo, ", "Geneva, ": the place a report was signed in, between its label and its date.
+PLACE_BEFORE_DATE_RE = re.compile(r"[A-Z\u00c0-\u00dd][^\W\d_]+(?:[ -][A-Z\u00c0-\u00dd][^\W\d_]+){0,2},\s*")
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
+FUTURE_RE = re.compile(r"(?i)^[^.;]{0,25}?\b(?:planned|scheduled|foreseen|expected|will\s+be|to\s+be\s+(?:conducted|carried)|"
+                       r"prevista|previsto|programada|será|sera|prévue|prévu|aura\s+lieu|à\s+venir|upcoming)\b")
 #: The next "Label:" on a cover line read as one paragraph ("… Lebanon Evaluation type: Final …").
 NEXT_LABEL_RE = re.compile(r"(?<=\S)\s+(?=[A-Z\u00c0-\u00dd][\w'\u2019()/&.-]*(?:\s+[\w'\u2019()/&.-]+){0,4}\s*[:\uff1a](?!\d))")
 #: A country named as a case study of a wider evaluation does not make it a country evaluation.
@@ -167,6 +177,9 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         md["timing"] = choose(view, "timing", default="other")
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
         md["evaluation_type"] = evaluation_type_of(view, codes)
+        if md["evaluation_type"].value == "meta" and md["timing"].value != "other" and not _titled(view, "timing"):
+            # a synthesis of evaluations names the timings of the evaluations it read, not its own
+            md["timing"] = Value("other", 0.6, md["evaluation_type"].evidence)
         if md["evaluation_type"].value == "other" and md["scope"].value == "global":
             # an organisation-wide evaluation of neither a project nor a programme: a theme
             md["evaluation_type"] = Value("thematic", 0.45, md["scope"].evidence)
@@ -337,11 +350,16 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     if labels is not None:
         for m in labels.finditer(head):
             tail = head[m.end(): m.end() + 60]
+            hint = FORMAT_HINT_RE.match(tail)  # "(dd/mm/aaaa)": how to write the date, not the date
+            tail = tail[hint.end():] if hint else tail
             sep = re.match(r"\s*[:：]?\s*[-–,(]?\s*", tail)
             colon = ":" in sep.group(0) or "：" in sep.group(0)
-            d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (YEAR_RE.search(tail) if colon else None)
-            # a label, not prose: "Date of publication: …", "Final report – March 2019", not "published in 2003"
-            if not d or not (colon or d.start() == sep.end()):
+            d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (
+                (NUMERIC_DATE_RE.match(tail, sep.end()) or YEAR_RE.search(tail)) if colon else None)
+            # a label, not prose: "Date of publication: …", "Final report – March 2019" (or "Relatório
+            # final - Mindelo, outubro de 2022": a place, then the date), not "published in 2003"
+            if not d or not (colon or d.start() == sep.end() or (
+                    d.re is _date_re() and PLACE_BEFORE_DATE_RE.fullmatch(tail[sep.end(): d.start()]))):
                 continue
             y = int(d.group(2) if d.re is _date_re() else d.group(1))
             if _year_ok(y):
@@ -393,6 +411,7 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
         if m and _year_ok(int(m.group(1))):
             cands.append((pts, int(m.group(1)), Evidence(None, f"file metadata {key}: {val}")))
     end = period[1] if period and period[1] else None
+    log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
     if not cands:
         years = [int(y) for y in YEAR_RE.findall(text[:FRONT_CHARS]) if _year_ok(int(y))]
         if years:
@@ -420,13 +439,19 @@ def _fy_end(a: str, b: str) -> int:
 def period_of(view: DocView) -> Value | None:
     """The evaluated period [start, end] in years: from the title, a labelled line, or the cover."""
     sources = [("title", view.title or view.heading, 10)]
-    labels = _pattern("period_labels")
-    if labels is not None:
+    # "Timeframe covered: 2019–2023" wins over "Expected duration: 2019–2024"
+    for group, pts in (("period_covered_labels", 11), ("period_labels", 8)):
+        labels = _pattern(group)
+        if labels is None:
+            continue
         for m in labels.finditer(view.text[:HEAD_CHARS]):
             line_end = view.text.find("\n", m.end())
             seg = view.text[m.end(): min(line_end if line_end > 0 else m.end() + 120, m.end() + 120)]
-            if len(seg) < 150:
-                sources.append(("label", view.text[m.start(): m.end() + len(seg)], 8))
+            nxt = NEXT_LABEL_RE.search(seg, 2)  # a cover read as one paragraph: up to the next label
+            seg = seg[: nxt.start()] if nxt else seg
+            if len(seg) < 150 and (RANGE_RE.search(seg) or FISCAL_RANGE_RE.search(seg)
+                                   or len(set(ONE_YEAR_RE.findall(seg))) == 1):
+                sources.append(("label", view.text[m.start(): m.end() + len(seg)], pts))
                 break
     best: tuple[float, list[int], Evidence] | None = None
     for source, text, pts in sources:
@@ -438,9 +463,14 @@ def period_of(view: DocView) -> Value | None:
             cand = (pts + 1, [start, end], Evidence(1 if source == "title" else None, text.strip()[:200]))
         else:
             rm = RANGE_RE.search(text)
-            if not rm:
+            one = set(ONE_YEAR_RE.findall(text)) if source == "label" else set()
+            if rm:
+                start, end = int(rm.group(1)), int(rm.group(2))
+            elif len(one) == 1:  # "Reporting period: 1 January – 31 December 2022"
+                start = end = int(next(iter(one)))
+                pts -= 1
+            else:
                 continue
-            start, end = int(rm.group(1)), int(rm.group(2))
             cand = (pts, [start, end], Evidence(1 if source == "title" else None, text.strip()[:200]))
         if not (_year_ok(start) and _year_ok(end) and 0 <= end - start <= 30):
             continue
@@ -469,7 +499,8 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
         scores[cls] += 10
         where[cls] = (10, Evidence(1, title[:200]))
     for cls, found in gset.by_name(view.head).items():
-        ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])]
+        ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])
+              and not FUTURE_RE.match(view.head[x.end(): x.end() + 60])]
         cover = [x for x in ms if x.start() < FRONT_CHARS]
         if cover:
             scores[cls] += 5
@@ -486,6 +517,12 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
     margin = ranked[0] - (ranked[1] if len(ranked) > 1 else 0)
     conf = min(0.95, 0.45 + scores[best] / 40 + margin / 40)
     return Value(best, round(conf, 3), where[best][1])
+
+
+def _titled(view: DocView, group: str) -> bool:
+    """Whether the title or file name names a class of `group` (a timing, an evaluator)."""
+    title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
+    return bool(_group_set(group).finditer(title))
 
 
 def _default_evaluator(home: str | None) -> Value:
@@ -805,9 +842,13 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
     found: dict[str, Evidence] = {}
     labels = _pattern("donor_labels")
     head = view.text[:HEAD_CHARS]
+    colon_only = {fold(t) for t in vocab.load("metadata").terms("donor_colon_labels")} \
+        if "donor_colon_labels" in vocab.load("metadata") else set()
     if labels is not None:
         for lm in labels.finditer(head):
             seg = head[lm.end(): lm.end() + 120].split("\n")[0]
+            if fold(lm.group(0)) in colon_only and not re.match(r"\s*(?:\(s\))?\s*[:：]", seg):
+                continue  # "… and other donors": prose or a list of everyone thanked, not the field
             for donor, pat in _donor_patterns().items():
                 if pat is not None and pat.search(seg):
                     found.setdefault(donor, view.evidence(lm.start(), lm.end() + len(seg)))
