@@ -422,7 +422,8 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return _spans(d, idx, starts, kind)
     if markers_only:
         return []
-    idx = [i for i in idx if blocks[i].kind != "table_row"]
+    # a table's rows are not a list, but a form's one-cell rows are its text
+    idx = [i for i in idx if blocks[i].kind != "table_row" or len(blocks[i].cells or []) <= 1]
     if kind == "finding":
         return _finding_lists(d, idx)
     numbered = numbered_starts(blocks, idx)
