@@ -136,8 +136,39 @@ ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|l
 #: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
 FUTURE_RE = re.compile(r"(?i)^[^.;]{0,25}?\b(?:planned|scheduled|foreseen|expected|will\s+be|to\s+be\s+(?:conducted|carried)|"
                        r"prevista|previsto|programada|será|sera|prévue|prévu|aura\s+lieu|à\s+venir|upcoming)\b")
-#: The next "Label:" on a cover line read as one paragraph ("… Lebanon Evaluation type: Final …").
-NEXT_LABEL_RE = re.compile(r"(?<=\S)\s+(?=[A-Z\u00c0-\u00dd][\w'\u2019()/&.-]*(?:\s+[\w'\u2019()/&.-]+){0,4}\s*[:\uff1a](?!\d))")
+_LABEL_WORD = re.compile(r"[\w'\u2019()/&.-]+")
+#: Small words inside a label ("Date of Report", "Fecha de término").
+_LABEL_JOINS = {"of", "the", "de", "du", "des", "del", "la", "le", "da", "do", "das", "dos", "and", "et", "y", "e"}
+
+
+def next_label(text: str, pos: int = 0) -> int | None:
+    """Where the next "Label:" starts in a cover read as one paragraph ("Countries: Lesotho and
+    Zimbabwe Type of evaluation: Final" → at "Type"), or None. The label is the last capitalised
+    word before the colon, with the capitalised words joined to it by small words ("Date of
+    Report"), so that a list's last name ("Zimbabwe", "December 2023") is not taken for it."""
+    for colon in re.finditer(r"[:\uff1a](?!\d)", text[pos:]):
+        end = pos + colon.start()
+        words = list(_LABEL_WORD.finditer(text, max(pos, end - 80), end))[-6:]
+        if not words or text[words[-1].end(): end].strip():
+            continue
+        start = None
+        for k in range(len(words) - 1, -1, -1):
+            if words[k].group(0)[:1].isupper():
+                start = k
+                break
+            if words[k].group(0).lower() not in _LABEL_JOINS and k < len(words) - 4:
+                break
+        if start is None:
+            continue
+        while start >= 2 and words[start - 1].group(0).lower() in _LABEL_JOINS \
+                and words[start - 2].group(0)[:1].isupper():
+            start -= 2
+        at = words[start].start()
+        if at > pos:
+            return at
+    return None
+
+
 #: A country named as a case study of a wider evaluation does not make it a country evaluation.
 CASE_STUDY_RE = re.compile(r"(?i)case stud|étude de cas|etude de cas|estudio de caso|estudo de caso")  # a cover line holding a date is short
 
@@ -447,8 +478,8 @@ def period_of(view: DocView) -> Value | None:
         for m in labels.finditer(view.text[:HEAD_CHARS]):
             line_end = view.text.find("\n", m.end())
             seg = view.text[m.end(): min(line_end if line_end > 0 else m.end() + 120, m.end() + 120)]
-            nxt = NEXT_LABEL_RE.search(seg, 2)  # a cover read as one paragraph: up to the next label
-            seg = seg[: nxt.start()] if nxt else seg
+            nxt = next_label(seg, 2)  # a cover read as one paragraph: up to the next label
+            seg = seg[:nxt] if nxt is not None else seg
             if len(seg) < 150 and (RANGE_RE.search(seg) or FISCAL_RANGE_RE.search(seg)
                                    or len(set(ONE_YEAR_RE.findall(seg))) == 1):
                 sources.append(("label", view.text[m.start(): m.end() + len(seg)], pts))
@@ -626,13 +657,9 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
             # a cover read as one paragraph: "Countries: Jordan, Lebanon Donor: Germany …" —
             # the list ends where the next "Label:" starts
-            nxt = NEXT_LABEL_RE.search(line, 2)
-            if nxt:
-                cut = nxt.start()
-                lead = find_places(line[nxt.end(): nxt.end() + 40])
-                if lead and lead[0].start == 0:  # "… and Zimbabwe Type of evaluation:": the
-                    cut = nxt.end() + lead[0].end  # list's last country is not the next label
-                line = line[:cut]
+            nxt = next_label(line, 2)
+            if nxt is not None:
+                line = line[:nxt]
             gl = _pattern("scope", "global")
             if gl is not None and gl.search(line) and coverage_global is None:
                 # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"
