@@ -635,7 +635,7 @@ def _narrative_findings(d: _Doc) -> list[tuple[int, Item]]:
         idx = [i for i in range(s.block_start, min(s.block_end, len(d.blocks)))
                if d.blocks[i].kind in TEXT_KINDS and not d.in_back(i) and not d.in_es(i)]
         for i, _ in _paragraph_starts(d.blocks, idx):
-            if len(d.blocks[i].text.split()) < 12:
+            if len(d.blocks[i].text.split()) < 8:
                 continue
             item = _finish(d, _Raw("finding", [i]))
             if item:
