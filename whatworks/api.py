@@ -237,6 +237,21 @@ class Review:
             llm = llm_module.client_for(self.protocol)
         return coding.code(self.store, self.codebook, shas, force=force, llm=llm)
 
+    def reports_without_items(self, visible: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(sha256, title) of included reports that have a findings chapter but yield no item:
+        without a warning their evidence would be missing from the synthesis unnoticed."""
+        from whatworks.describe import has_findings
+
+        shas = self.included(visible)
+        counts = docs.item_counts(self.store, shas)
+        empty = []
+        for sha in (s for s in shas if not counts.get(s)):
+            d = self.description(sha)
+            if d is not None and not d.items and has_findings(d.sections):
+                empty.append(sha)
+        titles = self.titles(empty)
+        return [(sha, titles.get(sha, sha[:12])) for sha in empty]
+
     def code_item(self, sha256: str, idx: int, themes: Iterable[str], user: User | None = None, *,
                   polarity: str | None = None, not_evidence: bool | None = None, note: str = "") -> None:
         """A person's answer for one item: its themes (and optionally polarity, not evidence)."""
@@ -625,6 +640,9 @@ class Review:
             stage.news(f"coding: {coded.items} items of {coded.reports} included reports: {coded.coded} coded now "
                        f"({coded.codes} theme codes), {coded.skipped} unchanged; {coded.uncoded} fit no theme"
                        + (f"; {len(found)} candidate new theme{'s' if len(found) != 1 else ''}" if found else ""))
+            for _, title in self.reports_without_items():
+                stage.detail(f"warning: {title}: a findings chapter but no findings, conclusions or "
+                             "recommendations were found in it; check its sections in the workspace")
         result.counts.update(coded=coded.coded, codes=coded.codes, emerging=len(found))
         with _Stage(result, 3, say) as stage:
             synthesis = self.synthesize()
