@@ -52,19 +52,25 @@ def _folded(text: str) -> tuple[str, list[int]]:
     return "".join(out), where
 
 
-def find_passage(text: str, passage: str, min_chars: int = 12) -> tuple[int, int] | None:
+#: How much of a passage's head is looked for when the whole is not found (folded characters).
+HEADS = (160, 80, 40)
+
+
+def find_passage(text: str, passage: str, heads: Sequence[int] = HEADS) -> tuple[int, int] | None:
     """(start, end) of `passage` in `text`, compared folded and without spaces or punctuation; a
-    passage cut short ("…") or joined differently is found by its longest head that occurs (at
-    least `min_chars` letters). None when it is not there."""
+    passage cut short ("…") or joined differently is found by the longest of its `heads` that
+    occurs. None when it is not there."""
     hay, where = _folded(text)
     needle, _ = _folded(passage.rstrip("…. "))
-    if not hay or len(needle) < min(min_chars, len(hay)) or not needle:
+    if not hay or not needle:
         return None
-    for size in (len(needle), 160, 80, 40, min_chars):
+    for size in (len(needle), *heads):
         if size > len(needle):
             continue
         k = hay.find(needle[:size])
         if k >= 0:
+            while k + size < len(hay) and size < len(needle) and hay[k + size] == needle[size]:
+                size += 1  # as far as the two agree
             return where[k], where[k + size - 1] + 1
     return None
 
@@ -186,28 +192,46 @@ class MarkedDocument:
     terms: dict[str, int]  # inclusion / exclusion → how many terms were marked
 
 
+def _runs_on(text: str, whole: str, least: int = 12) -> tuple[int, int] | None:
+    """(start, end) of the place where `text` ends with the first `least`+ folded characters of the
+    passage `whole` (the passage goes on in the next block)."""
+    hay, where = _folded(text)
+    k = hay.find(whole[:least]) if len(whole) >= least else -1
+    while k >= 0:
+        if whole.startswith(hay[k:]):
+            return where[k], len(text)
+        k = hay.find(whole[:least], k + 1)
+    return None
+
+
 def _locate(blocks: list, passage: str, page: int | None) -> list[tuple[int, int, int]]:
-    """(block position, start, end) of the marks `passage` makes: its head in the first block that
-    holds it (on `page` first), then the following blocks it goes on into."""
+    """(block position, start, end) of the marks `passage` makes: the whole of it in one block (on
+    `page` first), else its longest head that some block holds, then the following blocks it goes
+    on into."""
     order = sorted(range(len(blocks)), key=lambda i: (page is not None and blocks[i].page != page, i))
     whole, _ = _folded(passage)
-    for i in order:
-        found = find_passage(blocks[i].text, passage)
-        if found is None:
-            continue
-        out = [(i, found[0], found[1])]
-        covered, _ = _folded(blocks[i].text[found[0]:found[1]])
-        rest = whole[len(covered):] if whole.startswith(covered) else ""
-        j = i + 1
-        while rest and j < len(blocks):
-            nxt, _ = _folded(blocks[j].text)
-            if not nxt or not rest.startswith(nxt[: max(12, min(len(nxt), len(rest)))][: len(rest)]):
-                break
-            out.append((j, 0, len(blocks[j].text)))
-            rest = rest[len(nxt):]
-            j += 1
-        return out
-    return []
+    found = None
+    for heads in ((), *((h,) for h in HEADS)):
+        found = next(((i, f) for i in order if (f := find_passage(blocks[i].text, passage, heads)) is not None), None)
+        if found is not None:
+            break
+    if found is None:  # a short passage split over blocks: a block that ends with its start
+        found = next(((i, f) for i in order if (f := _runs_on(blocks[i].text, whole)) is not None), None)
+    if found is None:
+        return []
+    i, (a, z) = found
+    out = [(i, a, z)]
+    covered, _ = _folded(blocks[i].text[a:z])
+    rest = whole[len(covered):] if whole.startswith(covered) else ""
+    j = i + 1
+    while rest and j < len(blocks):
+        nxt, _ = _folded(blocks[j].text)
+        if not nxt or not (rest.startswith(nxt) or nxt.startswith(rest)):
+            break
+        out.append((j, 0, len(blocks[j].text)))
+        rest = rest[len(nxt):]
+        j += 1
+    return out
 
 
 def mark_document(document, passages: dict[str, tuple[int | None, str]], terms: TermMarker | None = None,
