@@ -39,17 +39,28 @@ class Segment:
     refs: list[str] = field(default_factory=list)
 
 
-def _folded(text: str) -> tuple[str, list[int]]:
+_FOLDED: dict[str, str] = {}  # character → its folded letters ("" for what is not a letter or digit)
+
+
+def _fold_char(ch: str) -> str:
+    f = _FOLDED.get(ch)
+    if f is None:
+        f = _FOLDED[ch] = T.fold(ch) if ch.isalnum() else ""
+    return f
+
+
+@lru_cache(maxsize=8192)
+def _folded(text: str) -> tuple[str, tuple[int, ...]]:
     """`text` folded with everything but letters and digits dropped, and for each kept character
-    the index of the original character it came from."""
+    the index of the original character it came from (kept for the texts of a page or two)."""
     out: list[str] = []
     where: list[int] = []
     for i, ch in enumerate(text):
-        if ch.isalnum():
-            f = T.fold(ch)
+        f = _fold_char(ch)
+        if f:
             out.append(f)
             where.extend([i] * len(f))
-    return "".join(out), where
+    return "".join(out), tuple(where)
 
 
 #: How much of a passage's head is looked for when the whole is not found (folded characters).
@@ -190,6 +201,8 @@ class MarkedDocument:
     found: dict[str, int]  # ref → the page its passage was found on
     truncated: bool  # the text goes on past what is shown
     terms: dict[str, int]  # inclusion / exclusion → how many terms were marked
+    format: str = ""  # the document's (a PDF's pages can be shown as images)
+    npages: int = 1
 
 
 def _runs_on(text: str, whole: str, least: int = 12) -> tuple[int, int] | None:
@@ -263,4 +276,5 @@ def mark_document(document, passages: dict[str, tuple[int | None, str]], terms: 
                 marks.append(Span(a, z, f"term-{kind}"))
                 counts[kind] += 1
         pages.setdefault(b.page, []).append(MarkedBlock(index[id(b)], b.page, b.kind, segments(b.text, marks)))
-    return MarkedDocument(sorted(pages.items()), found, len(shown) < len(blocks), counts)
+    return MarkedDocument(sorted(pages.items()), found, len(shown) < len(blocks), counts, document.format,
+                          max(1, len(document.pages)))

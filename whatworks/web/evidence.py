@@ -68,14 +68,14 @@ def item_view(review: Review, it: dict[str, Any], labels: dict[str, str], state:
 
 
 def coding_items(review: Review, sha: str, user, visible: Sequence[str] | None, labels: dict[str, str],
-                 order: str = "uncertain") -> list[dict[str, Any]]:
+                 order: str = "uncertain", only: int | None = None) -> list[dict[str, Any]]:
     """A report's items for the coding page. In the "uncertain" order the items the person has not
     coded come first, the coder's least sure first (where a reviewer's look changes most), then
     those they have coded, in the document's order."""
-    states = review.coding_states(sha)
-    language = review.document_view(sha).document.language
+    states = review.coding_states(sha)  # with each coded item's language (an item without codes has no triggers)
     raw = review.coding_items(sha, user, visible)
-    items = [item_view(review, it, labels, states.get(it["item_key"]), language) for it in raw]
+    items = [dict(item_view(review, it, labels, states.get(it["item_key"]), "en"), n_items=len(raw)) for it in raw
+             if only is None or it["idx"] == only]
     if order == "uncertain":
         items.sort(key=lambda it: (it["mine"] is not None, -(it["uncertainty"] or 0.0) if it["mine"] is None else 0,
                                    it["idx"]))
@@ -100,6 +100,5 @@ def document_pane(review: Review, sha: str, quotes: dict[str, tuple[int | None, 
     protocol's terms marked; a PDF's pages can also be shown as images."""
     marked = review.marked_document(sha, {ref: (page, quote_of(q)) for ref, (page, q) in quotes.items()},
                                     max_chars=PANE_CHARS)
-    document = review.document_view(sha).document
     return {"sha256": sha, "pages": marked.pages, "found": marked.found, "truncated": marked.truncated,
-            "terms": marked.terms, "pdf": document.format == "pdf", "npages": max(1, len(document.pages))}
+            "terms": marked.terms, "pdf": marked.format == "pdf", "npages": marked.npages}

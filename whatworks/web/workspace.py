@@ -27,8 +27,7 @@ def _visible(review, v) -> list[str] | None:
     return review.visible("coding", v.user, v.team)
 
 
-def _progress(review, sha: str, v) -> dict[str, int]:
-    n_items = dict(review.coding_reports(_visible(review, v))).get(sha, 0)
+def _progress(review, sha: str, v, n_items: int) -> dict[str, int]:
     return {"done": review.coded_total(v.user), "mine": review.coded_counts(v.user, [sha]).get(sha, 0),
             "n_items": n_items}
 
@@ -48,7 +47,8 @@ def add_routes(app: FastAPI) -> None:
         def work() -> JSONResponse:
             chosen = review.machine_themes(sha, i) if accept else themes
             review.code_item(sha, i, chosen, v.user, note=note)
-            return JSONResponse({"html": card(request, review, sha, i, v), **_progress(review, sha, v)})
+            html, n_items = card(request, review, sha, i, v)
+            return JSONResponse({"html": html, **_progress(review, sha, v, n_items)})
 
         return await run_in_threadpool(work)
 
@@ -56,7 +56,7 @@ def add_routes(app: FastAPI) -> None:
     def accept_all(request: Request, *, sha256: str, v: Writer, review: Rev):
         sha = forms.sha256(sha256)
         n = review.accept_suggestions(sha, v.user)
-        return JSONResponse({"accepted": n, **_progress(review, sha, v)})
+        return JSONResponse({"accepted": n, **_progress(review, sha, v, len(review.coding_items(sha, v.user, _visible(review, v))))})
 
     @app.get("/doc/{sha256}/page/{page}.png")
     def page_image(request: Request, *, sha256: str, page: str, v: Who, review: Rev):
@@ -76,13 +76,14 @@ def add_routes(app: FastAPI) -> None:
         return JSONResponse({"boxes": [[round(x, 5) for x in b] for b in review.passage_boxes(sha, page, passage)]})
 
 
-def card(request: Request, review, sha: str, idx: int, v) -> str:
-    """The HTML of one item's card on the coding page, as it stands now."""
-    labels = {t.id: t.label for t in review.codebook.themes}
-    items = evidence.coding_items(review, sha, v.user, _visible(review, v), labels, "document")
-    it = next((x for x in items if x["idx"] == idx), None)
-    if it is None:
+def card(request: Request, review, sha: str, idx: int, v) -> tuple[str, int]:
+    """The HTML of one item's card on the coding page as it stands now, and the report's number of items."""
+    codebook = review.codebook
+    labels = {t.id: t.label for t in codebook.themes}
+    items = evidence.coding_items(review, sha, v.user, _visible(review, v), labels, "document", only=idx)
+    if not items:
         raise HTTPException(404, "No such item in this document.")
     env = request.app.state.env
-    return env.get_template("_code_item.html").render(it=it, current=sha, viewer=v, only="todo", theme_labels=labels,
-                                                       questions=pages.questions(review.codebook))
+    html = env.get_template("_code_item.html").render(it=items[0], current=sha, viewer=v, only="todo",
+                                                      theme_labels=labels, questions=pages.questions(codebook))
+    return html, items[0]["n_items"]
