@@ -92,8 +92,8 @@ def _stopwords() -> frozenset[str]:
 
 
 def trigger_spans(text: str, language: str, triggers: Iterable[str]) -> list[tuple[int, int]]:
-    """Spans of the words of `text` behind the coder's trigger stems ("relev", "the asean"); a
-    trigger of function words only ("of", "and the") says nothing to a reader and is left out."""
+    """Spans of the words of `text` behind the coder's trigger stems ("relev", "the asean"), without
+    the function words at their ends ("of", "the"): those say nothing to a reader."""
     wanted = [tuple(t.split()) for t in triggers if t.strip()]
     if not wanted:
         return []
@@ -104,8 +104,11 @@ def trigger_spans(text: str, language: str, triggers: Iterable[str]) -> list[tup
     for pattern in wanted:
         n = len(pattern)
         for i in range(len(stems) - n + 1):
-            if tuple(stems[i:i + n]) == pattern and not all(w in stop or not w.isalpha() for w, _, _ in toks[i:i + n]):
-                out.append((toks[i][1], toks[i + n - 1][2]))
+            if tuple(stems[i:i + n]) != pattern:
+                continue
+            words = [t for t in toks[i:i + n] if t[0] not in stop and t[0].isalpha()]
+            if words:  # "the pilots" marks "pilots": function words at either end say nothing
+                out.append((words[0][1], words[-1][2]))
     return out
 
 
