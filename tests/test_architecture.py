@@ -19,7 +19,7 @@ LAYERS = [
     ("store", {"store"}),
     ("below the stages", {"read", "describe", "protocol", "codebook", "userfiles", "project", "corrections", "team",
                           "validation", "protocol_schema", "codebook_schema", "local_names", "embedding"}),
-    ("stages", {"collect", "search", "screen", "decisions", "coding", "coder", "claims", "emerging", "selection",
+    ("stages", {"collect", "search", "screen", "decisions", "coding", "coder", "claims", "emerging", "selection", "passages",
                 "synthesize", "llm", "ieval"}),
     ("report", {"report"}),
     ("api", {"api"}),

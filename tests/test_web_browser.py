@@ -157,7 +157,10 @@ def test_team_review_in_the_browser(browser, server):
     assert alice.locator(f"#{item_id} .pill.human").count() == 1
     second_item = alice.locator(".card[id^=item-]").nth(1)
     second_id = second_item.get_attribute("id")
-    second_item.locator("select[name=add]").select_option(index=1)
+    second_item.locator(".text").click()  # the item in focus; "/" finds a theme by typing, Enter adds it
+    alice.keyboard.press("/")
+    alice.keyboard.type(alice.locator("#finder-list li").nth(1).get_attribute("data-label"))
+    alice.keyboard.press("Enter")
     second_item.locator("button.primary").click()
     alice.wait_for_selector("text=Themes saved")
     assert alice.locator(f"#{second_id} .pill.human").count() == 1

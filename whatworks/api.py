@@ -509,7 +509,7 @@ class Review:
             mine = per.get(user.name)
             others = [(who, a) for who, a in sorted(per.items()) if who != user.name]
             shown = [(who, a) for who, a in others if visible is None or who in visible]
-            offline = sorted(c["theme"] for c in codes if c["engine"] == "offline")
+            offline = sorted(c["theme"] for c in codes if c["engine"] != "llm")
             out.append({**item, "codes": codes, "mine": mine, "others": shown, "hidden": len(others) - len(shown),
                         "flag": mine is not None and sorted(mine["machine"]) != offline})
         return out
@@ -520,11 +520,70 @@ class Review:
         if not rows:
             raise NotFound(f"no item {idx} in document {sha256[:12]}")
         return sorted({r["theme"] for r in coding_store.code_rows(self.store, [sha256])
-                       if r["item_key"] == rows[0]["item_key"] and r["engine"] == "offline"})
+                       if r["item_key"] == rows[0]["item_key"] and r["engine"] != "llm"})
 
     def theme_counts(self) -> dict[str, int]:
         """Theme → how many items the machine coded with it."""
         return views.codes_per_theme(self.store)
+
+    # the workspace's evidence in context and coding at the keyboard
+    def coding_states(self, sha256: str) -> dict[str, dict[str, Any]]:
+        """Item key → the coder's view of each item of a report: its polarity (and how sure), whether
+        it is evidence, its language and the coder's uncertainty (0 sure … 1 a coin toss)."""
+        return {k[1]: {f: r.get(f) for f in ("polarity", "polarity_score", "not_evidence", "uncertainty", "language")}
+                for k, r in coding_store.coded_item_rows(self.store, [sha256]).items()}
+
+    def accept_suggestions(self, sha256: str, user: User | None = None) -> int:
+        """`user` takes the machine's themes for every item of a report they have not coded yet (their
+        own answers stay), in one transaction with an audit line per item; returns how many."""
+        user = user or team.local_user()
+        answered = {a for a, per in decisions.item_answers(self.store, sha256).items() if user.name in per}
+        todo = [r for r in docs.item_rows(self.store, sha256=sha256) if (sha256, r["item_key"]) not in answered]
+        with self.store.transaction():
+            for r in todo:
+                self.code_item(sha256, r["idx"], self.machine_themes(sha256, r["idx"]), user,
+                               note="accepted with the report's other suggestions")
+        return len(todo)
+
+    def marked_text(self, text: str, language: str, triggers: Iterable[str]) -> list[Any]:
+        """`text` cut into segments (passages.Segment), the coder's trigger words marked."""
+        from whatworks import passages
+
+        return passages.segments(text, [passages.Span(a, z, "trigger")
+                                        for a, z in passages.trigger_spans(text, language, triggers)])
+
+    def marked_document(self, sha256: str, quotes: dict[str, tuple[int | None, str]], *, terms: bool = True,
+                        max_chars: int = 300_000) -> Any:
+        """A document's text with `quotes` (ref → (page, quote)) marked where they are found, and the
+        protocol's terms marked as arguing for or against a report (passages.MarkedDocument)."""
+        from whatworks import passages
+        from whatworks.errors import WhatworksError
+
+        marker = None
+        if terms:
+            try:
+                protocol = self.protocol
+            except WhatworksError:
+                protocol = None
+            if protocol is not None:
+                if getattr(self, "_terms", (None,))[0] is not protocol:
+                    self._terms = (protocol, passages.protocol_terms(protocol))
+                marker = self._terms[1]
+        return passages.mark_document(self.document_view(sha256).document, quotes, marker, max_chars)
+
+    def page_image(self, sha256: str, page: int, width: int = 900) -> Path:
+        """A PNG of one page of a PDF document (cached under the project), for the side-by-side view."""
+        from whatworks.read import page_image
+
+        document = self.document_view(sha256).document
+        return page_image.render(document, page, width, self.project.root / "cache" / "pages")
+
+    def passage_boxes(self, sha256: str, page: int, passage: str) -> list[tuple[float, float, float, float]]:
+        """Where `passage` sits on one PDF page: boxes (left, top, right, bottom) as fractions of the page."""
+        from whatworks import passages
+        from whatworks.read import page_image
+
+        return page_image.boxes(self.document_view(sha256).document, page, passage, passages.find_passage)
 
     def add_theme(self, label: str, definition: str, question: str, descriptors: Sequence[str], user: User, *,
                   group: str | None = None, emerging_id: int | None = None) -> str:

@@ -126,7 +126,7 @@ def code(store: Store, sha256: str, idx: int, themes: Iterable[str], user: User,
         raise NotFound(f"no item {idx} in document {sha256[:12]}")
     item = rows[0]
     machine = sorted({r["theme"] for r in coding_store.code_rows(store, [sha256])
-                      if r["item_key"] == item["item_key"] and r["engine"] == "offline"})
+                      if r["item_key"] == item["item_key"] and r["engine"] != "llm"})
     with store.transaction():
         old = [r for r in coding_store.code_decision_rows(store, sha256, item["item_key"], user.name)]
         coding_store.save_code_decision(store, sha256=sha256, item_key=item["item_key"], reviewer=user.name,

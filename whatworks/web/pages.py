@@ -15,6 +15,7 @@ from typing import Any
 from whatworks.api import Review
 from whatworks.errors import NotFound, WhatworksError
 from whatworks.model import DOCUMENT_KINDS, ITEM_KINDS, SECTION_KINDS
+from whatworks.web import evidence
 from whatworks.web.cache import Cache, visible_key
 
 CSS = {"include": "yes", "met": "yes", "exclude": "no", "maybe": "unknown", "not_met": "muted"}
@@ -176,7 +177,9 @@ def screening(review: Review, sha256: str, v, visible: Sequence[str] | None, *, 
             summary = summary_text(dv.document, description)
         view.update(title=row["facet_title"] or row["title"] or Path(row["source"]).name, source=row["source"],
                     pages=row["pages"], language=row["language"], kind=row["kind"], year=row["year"],
-                    countries=[c for c in str(row["countries"] or "").split("|") if c], summary=summary)
+                    countries=[c for c in str(row["countries"] or "").split("|") if c], summary=summary,
+                    pane=evidence.document_pane(review, sha256, {f"crit-{c['id']}": (e["page"], e["text"])
+                                                                 for c in view["criteria"] for e in c["evidence"]}))
     return view
 
 
@@ -213,15 +216,8 @@ def questions(codebook) -> list[dict[str, Any]]:
             for q in codebook.questions]
 
 
-def _evidence(code: dict | None) -> str:
-    if not code:
-        return ""
-    text = f"machine: {code['method']}, score {code['score']:.2f}"
-    return text + (f" — “{code['quote']}”" if code.get("quote") else "")
-
-
 def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: str | None, only: str,
-           dpage: int = 1, per_page: int = 100) -> dict[str, Any]:
+           dpage: int = 1, per_page: int = 100, item_order: str = "uncertain") -> dict[str, Any]:
     """The included reports with their item counts (a page of them), and one report's items with
     the machine's suggestions, the person's themes and (unless blind) the others'."""
     codebook = review.codebook
@@ -253,24 +249,15 @@ def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: 
             current = order[0] if order else None
     if current and (sha or dpage == 1):  # show the page of the list that holds the current report
         dpage = position[current] // per_page + 1
-    items = []
-    for it in review.coding_items(current, v.user, visible) if current else []:
-        suggestions = [{"theme": c["theme"], "label": labels.get(c["theme"], c["theme"]), "score": c["score"],
-                        "method": c["method"], "quote": c["quote"], "engine": c["engine"]} for c in it["codes"]]
-        by_theme = {c["theme"]: c for c in suggestions}
-        my = it["mine"]["themes"] if it["mine"] is not None else None
-        chosen = set(my) if my is not None else {c["theme"] for c in suggestions}
-        ids = list(dict.fromkeys([c["theme"] for c in suggestions] + sorted(chosen)))
-        items.append({"idx": it["idx"], "kind": it["kind"], "text": it["text"], "page": it["page"],
-                      "machine": suggestions, "mine": my, "others": [(who, a["themes"]) for who, a in it["others"]],
-                      "hidden": it["hidden"], "note": it["mine"]["note"] if it["mine"] else None, "flag": it["flag"],
-                      "choices": [{"id": t, "label": labels.get(t, t), "checked": t in chosen, "suggested": t in by_theme,
-                                   "evidence": _evidence(by_theme.get(t))} for t in ids]})
+    items = evidence.coding_items(review, current, v.user, visible, labels, item_order) if current else []
+    pane = evidence.document_pane(review, current, {f"item-{it['idx']}": (it["page"], it["text"]) for it in items}) \
+        if current and items else None
     return {"docs": counted(order[(dpage - 1) * per_page: dpage * per_page]), "n_docs": len(order), "dpage": dpage,
             "per_page": per_page, "current": current,
             "current_title": review.titles([current]).get(current, current[:12]) if current else "", "items": items,
             "questions": questions(codebook), "theme_labels": labels, "total_items": sum(n_items.values()),
-            "done": review.coded_total(v.user), "only": only}
+            "done": review.coded_total(v.user), "only": only, "order": item_order, "pane": pane,
+            "todo": sum(it["mine"] is None for it in items)}
 
 
 def themes(review: Review, examples: int = 3) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from whatworks.api import CorpusQuery
 from whatworks.errors import QueryError
 from whatworks.model import SECTION_KINDS
 from whatworks.team import ROLES, SESSION_SECONDS, LoginRefused
-from whatworks.web import auth, forms, pages
+from whatworks.web import auth, evidence, forms, pages, workspace
 from whatworks.web.auth import Lead, LeadPage, Poster, Rev, Who, Writer
 from whatworks.web.filters import MARKS
 from whatworks.web.render import MESSAGES, PER_PAGE, back, html
@@ -27,6 +27,7 @@ def _visible(review, v, stage: str | None = None) -> list[str] | None:
 
 
 def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every page
+    workspace.add_routes(app)  # coding at the keyboard, PDF pages: before the routes they would match
     # --- login ----------------------------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
     def login_form(request: Request, *, next: str = "/"):
@@ -159,7 +160,8 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
     def code_queue(request: Request, *, sha: str | None = None, only: str = "todo", v: Who, review: Rev):
         view = pages.coding(review, v, _visible(review, v, "coding"), request.app.state.cache,
                             forms.sha256(sha) if sha else None, forms.queue(only),
-                            forms.number(request.query_params.get("dpage"), 1))
+                            forms.number(request.query_params.get("dpage"), 1),
+                            item_order=evidence.order(request.query_params.get("order")))
         return html(request, v, "code.html", title="Coding", section="/code", **view)
 
     @app.post("/code/{sha256}/{idx}")
