@@ -32,6 +32,11 @@ from whatworks.store.documents import ADDED_ITEM_BASE, ORPHAN_ITEM_BASE
 log = logging.getLogger(__name__)
 
 TARGETS = ("kind", "metadata", "section", "item")
+#: The metadata fields describe finds (whatworks.describe.metadata), the only ones a reviewer may
+#: correct besides a field the machine's description of that document has: a made-up key would be
+#: a row no stage reads.
+METADATA_FIELDS = ("title", "language", "organisation", "project_codes", "period", "year", "donors", "countries",
+                   "scope", "regions_ilo", "regions_m49", "timing", "evaluator_type", "evaluation_type")
 #: How alike (difflib ratio) the machine's new item must be to the one a reviewer corrected for the
 #: correction to follow it after a re-run of describe rewrote the text.
 SIMILAR_ITEM = 0.6
