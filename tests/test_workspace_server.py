@@ -392,3 +392,63 @@ def test_serve_says_where_it_listens(project):
     text = "".join(lines)
     assert f":{port}/" in text and "http://" in text
     assert "plain HTTP" in text
+
+
+# --- corrections ---------------------------------------------------------------------------------
+
+
+def test_conflicting_corrections_show_as_a_conflict_until_the_lead_settles(app, people, corpus_or_none):
+    sha = main_sha(app, corpus_or_none)
+    rev1, t1 = people["rev1"]
+    rev2, t2 = people["rev2"]
+
+    def year() -> object:
+        with review_of(app) as r:
+            return r.description(sha).value("year")
+
+    r = rev1.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "2001",
+                                                "reason": "the cover says 2001", "csrf": t1})
+    assert r.status_code == 200 and year() == 2001
+    r = rev2.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "2002",
+                                                "reason": "the preface is dated 2002", "csrf": t2})
+    assert r.status_code == 200 and "Another person corrected this differently" in r.text
+    assert year() == 2001  # the last writer does not win silently
+    with review_of(app) as rv:
+        [c] = rv.correction_conflicts(sha)
+        assert c["standing"]["reviewer"] == "rev1" and [x["reviewer"] for x in c["contested"]] == ["rev2"]
+        lines = rv.audit(limit=10, action="correct.conflict")
+        assert lines and lines[0]["reason"] == "the preface is dated 2002"
+        assert rv.audit(limit=10, action="correct")[0]["reason"] == "the cover says 2001"  # the reason is kept
+    lead, tl = people["lead1"]
+    page = lead.get("/screen/conflicts").text
+    assert "Contested corrections" in page and "the preface is dated 2002" in page
+    assert rev1.post(f"/doc/{sha}/settle", data={"target": "metadata", "key": "year", "take": "rev2",
+                                                  "csrf": t1}).status_code == 403  # only the lead
+    r = lead.post(f"/doc/{sha}/settle", data={"target": "metadata", "key": "year", "take": "rev2", "csrf": tl})
+    assert r.status_code == 200 and "Contested correction settled" in r.text
+    assert year() == 2002
+    with review_of(app) as rv:
+        assert rv.correction_conflicts() == []
+    # the same value is no conflict; a lead's own correction settles at once
+    rev1.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "2002", "csrf": t1})
+    with review_of(app) as rv:
+        assert rv.correction_conflicts() == []
+    rev2.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "1999", "csrf": t2})
+    lead.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "2003", "csrf": tl})
+    assert year() == 2003
+    with review_of(app) as rv:
+        assert rv.correction_conflicts() == []
+
+
+def test_a_correction_screens_its_document_again(app, corpus_or_none):
+    W = sample(corpus_or_none)  # noqa: N806 - the sample's names read like constants
+    sha = main_sha(app, corpus_or_none)
+    lead = User("lead1", "lead")
+    with review_of(app) as r:
+        before = next(x for x in r.screening() if x["sha256"] == sha)
+        assert before["machine_decision"] == "include"
+        r.correct(sha, "kind", "kind", W.odd_kind, reason="it is not an evaluation", user=lead)
+        after = next(x for x in r.screening() if x["sha256"] == sha)
+        assert after["machine_decision"] != "include"  # screened again on the corrected kind
+        r.correct(sha, "kind", "kind", None, user=lead)
+        assert next(x for x in r.screening() if x["sha256"] == sha)["machine_decision"] == "include"

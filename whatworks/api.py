@@ -214,17 +214,38 @@ class Review:
                 user: User | None = None) -> str:
         """A person's value for the kind (target "kind"), a metadata field, a section or an item of a
         document's description (`value` None takes the correction back). The document is indexed and
-        screened again, so the correction shows in its checks and reasons."""
+        screened again, so the correction shows in its checks and reasons. A reviewer's value that
+        differs from another person's standing correction does not replace it: it is kept as
+        contesting it (`correction_conflicts`) until a lead settles."""
         user = user or team.local_user()
         if not user.can_review:
             raise team.Forbidden(f"{user.name} is a {user.role} and cannot correct documents")
         sha = self.document_ref(document)
         _check_correction(self.store, sha, target, key, value)
-        corrections.correct(self.store, sha, target, key, value, user.name, reason=reason)
+        if corrections.correct(self.store, sha, target, key, value, user.name, reason=reason, lead=user.is_lead):
+            self._corrected(sha)
+        return sha
+
+    def _corrected(self, sha: str) -> None:
         search.reindex(self.store, sha)
         if self.store.get_meta("screen.criteria") is not None:  # screened before: screen again
             self.screen()
-        return sha
+
+    def correction_conflicts(self, document: str | None = None,
+                             visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Corrections another person contests with a different value (a reviewer never writes over
+        someone else's correction): the standing value and the contesting ones, until a lead settles."""
+        sha = self.document_ref(document) if document is not None else None
+        return corrections.conflicts(self.store, sha, list(visible) if visible is not None else None)
+
+    def settle_correction(self, document: str, target: str, key: str, take: str | None, lead: User,
+                          reason: str = "") -> None:
+        """A lead settles a contested correction: take `take`'s value, or keep the standing one (None)."""
+        if not lead.is_lead:
+            raise Forbidden(f"only a lead settles contested corrections; {lead.name} is a {lead.role}")
+        sha = self.document_ref(document)
+        if corrections.settle(self.store, sha, target, key, take, lead.name, reason):
+            self._corrected(sha)
 
     # --- coding ---------------------------------------------------------------------------------
     def code(self, *, force: bool = False, all_items: bool = False, llm: Any = ...) -> Any:

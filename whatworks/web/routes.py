@@ -121,9 +121,19 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         review.correct(sha, target, key, value, reason=form.get("reason", "")[:2000], user=v.user)
         page = forms.number(form.get("p"), 1)
         anchor = "#" + (form.get("anchor") if form.get("anchor") in ("meta", "sections", "items") else "meta")
+        if any((c["target"], c["key"]) == (target, key) and any(x["reviewer"] == v.name for x in c["contested"])
+               for c in review.correction_conflicts(sha)):
+            return back(f"/doc/{sha}?p={page}", "contested", anchor)
         machine = review.screening_record(sha, v.user)["machine"]  # the API screened it again
         screened = f"&screened={machine['decision']}" if machine else ""
         return back(f"/doc/{sha}?p={page}{screened}", "uncorrected" if value is None else "corrected", anchor)
+
+    @app.post("/doc/{sha256}/settle")
+    async def settle_correction(request: Request, *, sha256: str, v: Lead, review: Rev):
+        form = {k: str(val)[:200] for k, val in (await request.form()).items()}
+        await run_in_threadpool(review.settle_correction, forms.sha256(sha256), form.get("target", ""),
+                                form.get("key", ""), form.get("take") or None, v.user, form.get("reason", ""))
+        return back("/screen/conflicts", "settled", "#contested")
 
     # --- screening --------------------------------------------------------------------------------
     @app.get("/screen", response_class=HTMLResponse)
