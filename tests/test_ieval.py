@@ -234,3 +234,23 @@ def test_csv_saved_by_a_spreadsheet_and_long_json_lines(tmp_path: Path):
     long = tmp_path / "long.jsonl"
     long.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
     assert ieval.is_export(long) and len(_by_number([long])["9102"][1].items[0].text) > 8192
+
+
+def test_an_updated_export_replaces_its_records(tmp_path: Path):
+    from whatworks.api import Review
+
+    folder = tmp_path / "in"
+    shutil.copytree(FIX / "csv", folder)
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([folder])
+        r.screen()
+        lessons = folder / "sheet4.csv"
+        lessons.write_text(lessons.read_text(encoding="utf-8").replace("Political will", "Strong political will"),
+                           encoding="utf-8")
+        again = r.add([folder])
+        assert again.read == 1 and again.unchanged == 4  # only the record whose rows changed
+        r.screen()
+        rows = [row for row in r.screening() if row["record"] == "9101"]
+        assert len(rows) == 1 and rows[0]["decision"] == "include"
+        d = r.description(rows[0]["sha256"])
+        assert any(i.text.startswith("Strong political will") for i in d.items)
