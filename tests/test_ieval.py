@@ -212,3 +212,45 @@ def test_same_evaluation_by_number_code_or_title():
     assert linked["r2"][0] == "rep" and "ZAM/12/01/IRL" in linked["r2"][1]
     assert "r3" not in linked and "r5" not in linked and "rep" not in linked
     assert linked["r4"][0] == "r5" and "number 4" in linked["r4"][1]
+
+
+def test_csv_saved_by_a_spreadsheet_and_long_json_lines(tmp_path: Path):
+    import csv as csv_
+
+    # a European Excel's CSV: semicolons, Windows-1252
+    src = FIX / "csv" / "sheet5.csv"
+    rows = list(csv_.reader(src.open(encoding="utf-8")))
+    rows[1][1] = "Extensión de la seguridad social – evaluación final"
+    target = tmp_path / "evaluations.csv"
+    with target.open("w", encoding="cp1252", newline="") as f:
+        csv_.writer(f, delimiter=";").writerows(rows)
+    assert ieval.is_export(target)
+    recs = _by_number([target])
+    assert recs["9101"][1].value("title") == "Extensión de la seguridad social – evaluación final"
+    assert recs["9101"][1].value("countries") == ["ZMB", "TZA"]
+    # a JSON line longer than the first 8 KB read
+    line = json.loads((FIX / "items.jsonl").read_text(encoding="utf-8").splitlines()[0])
+    line["Recommendation description"] = "Fortalecer la protección social. " * 600
+    long = tmp_path / "long.jsonl"
+    long.write_text(json.dumps(line, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert ieval.is_export(long) and len(_by_number([long])["9102"][1].items[0].text) > 8192
+
+
+def test_an_updated_export_replaces_its_records(tmp_path: Path):
+    from whatworks.api import Review
+
+    folder = tmp_path / "in"
+    shutil.copytree(FIX / "csv", folder)
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([folder])
+        r.screen()
+        lessons = folder / "sheet4.csv"
+        lessons.write_text(lessons.read_text(encoding="utf-8").replace("Political will", "Strong political will"),
+                           encoding="utf-8")
+        again = r.add([folder])
+        assert again.read == 1 and again.unchanged == 4  # only the record whose rows changed
+        r.screen()
+        rows = [row for row in r.screening() if row["record"] == "9101"]
+        assert len(rows) == 1 and rows[0]["decision"] == "include"
+        d = r.description(rows[0]["sha256"])
+        assert any(i.text.startswith("Strong political will") for i in d.items)

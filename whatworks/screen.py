@@ -943,8 +943,10 @@ def _records(store: Store) -> list[dict[str, Any]]:
     out = [{"source": r["path"], "sha256": r["sha256"], "status": r["status"], "error_code": r["error_code"],
             "error": r["error"], "fix": r["fix"], "mtime": r["mtime"]} for r in docs.file_rows(store)]
     known = {r["sha256"] for r in out if r["status"] == "read"}
+    paths = {r["source"] for r in out}
     for r in docs.document_rows(store):
-        if r["sha256"] not in known:
+        # (a document whose file now holds another version is that file's past, not a record)
+        if r["sha256"] not in known and r["source"] not in paths:
             out.append({"source": r["source"], "sha256": r["sha256"], "status": "read", "error_code": None,
                         "error": None, "fix": None, "mtime": 0.0})
             known.add(r["sha256"])

@@ -177,21 +177,34 @@ def is_export(path: Path) -> bool:
             return any(kind for _, kind, _ in _workbook_sheets(path, header_only=True))
         except Exception:  # noqa: BLE001
             return False
-    text = head.decode("utf-8", errors="ignore").lstrip("\ufeff \r\n\t")
+    if head.startswith(b"%PDF") or b"\x00" in head[:2048]:
+        return False  # a report, or binary data: not rows of text
+    try:
+        with open(path, "rb") as f:  # the first line whole: a JSON line can be longer than the head
+            first = f.readline(1 << 20)
+    except OSError:
+        return False
+    text = _decode(first).lstrip("\ufeff \r\n\t")
     if text.startswith("{"):
-        line = text.split("\n", 1)[0]
         try:
-            return _json_kind(json.loads(line)) is not None
+            return _json_kind(json.loads(text)) is not None
         except ValueError:
             return False
-    first = text.split("\n", 1)[0]
-    if "," in first or ";" in first or "\t" in first:
+    if "," in text or ";" in text or "\t" in text:
         try:
-            header = next(csv.reader(io.StringIO(first), dialect=_dialect(first)))
+            header = next(csv.reader(io.StringIO(text), dialect=_dialect(text)))
         except (StopIteration, csv.Error):
             return False
         return sheet_kind(header) is not None
     return False
+
+
+def _decode(data: bytes) -> str:
+    """UTF-8 (with or without a BOM), else Windows-1252: how spreadsheet programs save CSV."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", errors="replace")
 
 
 def _dialect(sample: str) -> type[csv.Dialect] | csv.Dialect:
@@ -233,7 +246,7 @@ def rows_of(path: Path) -> Iterator[tuple[str, dict[str, Any]]]:
                 for row in rows:
                     yield kind, row
         return
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = _decode(path.read_bytes())
     if text.lstrip().startswith("{"):
         for line in text.splitlines():
             line = line.strip()
