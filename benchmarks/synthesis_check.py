@@ -34,6 +34,7 @@ SHARED = ROOT.parent / "shared" / "corpus"
 REVIEWS = {
     "examples": (ROOT / "whatworks" / "data" / "examples", "ilo-social-protection"),
     "canada": (SHARED / "canada", "canada-social-security"),
+    "ieval": (SHARED / "ilo-ieval", "ilo-social-protection"),  # the ILO database: EN/ES/FR/PT entries
 }
 
 
@@ -77,7 +78,11 @@ def check(name: str) -> dict | None:
                                for p in review.document(c.sha256).pages]
         texts = [pages[c.sha256][c.page - 1]] if c.page else pages[c.sha256]
         verbatim += any(normalise_space(c.quote) in t for t in texts)
-    polarity = {(c.sha256, c.idx): c.polarity for c in review.codes()}
+    from whatworks.synthesize import item_polarity
+
+    # the direction each item counts in: its polarity (a reviewer's, else the coder's); a good
+    # practice read as neutral counts as positive (whatworks.synthesize.item_polarity)
+    polarity = {(c.sha256, c.idx): item_polarity(c.polarity, c.kind) for c in review.codes()}
     why = next(q for q in s.questions if q.id == "why")
     misrouted = 0
     routed = 0

@@ -81,18 +81,19 @@ class Evidence:
     reviewed: bool = False
     strength: float = 0.0  # how far the code's score passes its theme's threshold (1 when a reviewer's)
     polarity_sure: float = 1.0  # the coder's confidence in the item's polarity (1 when a reviewer's)
-    names_theme: bool = True  # the quote uses a word of its theme's label or descriptors
+    names_theme: bool = True  # the quote uses a distinctive word of its theme's label or descriptors
+    must_name: bool = False  # the theme is a named thing (a programme, a group): its quote must name it
 
     @property
     def can_lead(self) -> bool:
         """Whether the item may state a claim. A recommendation says what should be done, not what
-        was done or worked; a machine-coded quote that uses no word of its theme leaves the reader to
-        guess why it stands there. Both are counted, never quoted as a claim."""
+        was done or worked; a machine-coded quote about an intervention or a group that never names it
+        leaves the reader to guess why it stands there. Both are counted, never quoted as a claim."""
         if self.citation.kind == "recommendation":
             return False
         if self.reviewed:
             return True
-        if not self.names_theme:
+        if self.must_name and not self.names_theme:
             return False
         sure = self.citation.polarity not in ("positive", "negative") or self.polarity_sure >= LEAD_POLARITY
         return self.strength >= LEAD_MARGIN and sure

@@ -507,7 +507,8 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
         r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
 
     evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store), theme_thresholds(codebook),
-                                  _theme_words(codebook))
+                                  _theme_words(codebook),
+                                  {t.id for t in codebook.themes if t.question in NAMED_QUESTIONS})
     by_theme: dict[str, list[ItemCode]] = {}
     for c in codes:
         by_theme.setdefault(c.theme, []).append(c)
@@ -576,6 +577,8 @@ def _support(t: ThemeResult) -> int:
     return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
 
 
+#: Questions whose themes are named things (interventions, groups): a claim's quote must name its theme.
+NAMED_QUESTIONS = ("what_is_being_done", "for_whom")
 #: A word names a theme when at most this many themes of the codebook use it.
 DISTINCT_WORD_THEMES = 2
 
@@ -600,7 +603,7 @@ def _names(quote: str, lang: str, theme_words: set[str]) -> bool:
 
 def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo], descriptions: dict[str, Any],
               embedder: Any, thresholds: dict[str, float], theme_words: dict[str, set[str]] | None = None,
-              ) -> tuple[dict[tuple[str, str, str], Evidence], int]:
+              named: set[str] | None = None) -> tuple[dict[tuple[str, str, str], Evidence], int]:
     """Each code's checked quote, its locator and its item's embedding; and how many quotes failed."""
     sources = Sources(store)
     sections: dict[tuple[str, int], str] = {}
@@ -632,13 +635,14 @@ def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo]
         pdf = info.path.lower().endswith(".pdf")
         citation = Citation(info.report_id, c.sha256, info.path, text, page if pdf else None,
                             sections.get((c.sha256, c.idx)), claims_module.anchor_for(info.path, page, text),
-                            c.kind, c.idx, c.polarity or "neutral")
+                            c.kind, c.idx, item_polarity(c.polarity, c.kind))
         out[(c.sha256, c.item_key, c.theme)] = Evidence(
             citation, c.theme, vectors[c.text], places=list(info.countries), quality=info.quality or 0.5,
             language=info.language[:2] or "en", reviewed=c.human is not None,
             strength=1.0 if c.human is not None else c.score - thresholds.get(c.theme, 0.25),
             polarity_sure=1.0 if c.polarity_score is None else c.polarity_score,
-            names_theme=_names(text, info.language[:2] or "en", (theme_words or {}).get(c.theme, set())))
+            names_theme=_names(text, info.language[:2] or "en", (theme_words or {}).get(c.theme, set())),
+            must_name=c.theme in (named or ()))
     return out, dropped
 
 
@@ -673,9 +677,16 @@ def _says_not_reached(quote: str) -> bool:
     return _not_reached().search(fold(quote)) is not None
 
 
+def item_polarity(polarity: str | None, kind: str) -> str:
+    """The direction an item counts in: its polarity, except that a good practice the coder reads as
+    neutral counts as positive — the ILO template defines it as a practice that has shown results."""
+    if polarity in ("positive", "negative"):
+        return polarity
+    return "positive" if kind == "good_practice" else "neutral"
+
+
 def _polarity(e: Evidence) -> str:
-    p = e.citation.polarity
-    return p if p in ("positive", "negative") else "neutral"
+    return item_polarity(e.citation.polarity, e.citation.kind)
 
 
 def _places(by_sha: dict[str, ReportInfo]):
@@ -807,7 +818,7 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
     for c in items.values():
         rid = by_sha[c.sha256].report_id
         t.items_by_report[rid] = t.items_by_report.get(rid, 0) + 1
-        pol = c.polarity if c.polarity in ("positive", "negative") else "neutral"
+        pol = item_polarity(c.polarity, c.kind)
         if rid not in t.by_polarity.setdefault(pol, []):
             t.by_polarity[pol].append(rid)
     t.items_by_report = dict(sorted(t.items_by_report.items(), key=lambda x: _id_key(x[0])))
