@@ -49,7 +49,7 @@ def test_a_passage_cut_short_is_found_by_its_head_and_only_as_far_as_it_agrees()
 def test_trigger_words_are_found_from_the_coders_stems_and_function_words_left_out():
     text = "Tripartite national dialogue from the start built ownership of the reform."
     spans = passages.trigger_spans(text, "en", ["tripartit", "dialogu", "from", "of the", "the start", "ownership"])
-    assert [text[a:z] for a, z in spans] == ["Tripartite", "dialogue", "the start", "ownership"]
+    assert [text[a:z] for a, z in spans] == ["Tripartite", "dialogue", "start", "ownership"]
 
 
 def test_protocol_terms_are_marked_for_or_against_a_report():
@@ -114,6 +114,19 @@ def test_the_coding_page_puts_the_least_sure_first_with_the_evidence_inline(app,
     in_order = client.get(f"/code?sha={sha}&order=document").text
     idx = [int(i) for i in re.findall(r'class="card item-card[^"]*" id="item-(\d+)"', in_order)]
     assert idx == sorted(idx)
+
+
+def test_the_queue_serves_the_report_the_coder_is_least_sure_of(app, client):
+    with app.state.review.connection() as review:
+        worst = {sha: max((s["uncertainty"] or 0.0 for s in review.coding_states(sha).values()), default=None)
+                 for sha, _ in review.coding_reports()}
+    ranked = sorted((sha for sha in worst if worst[sha] is not None), key=lambda sha: -worst[sha])
+    assert len(ranked) >= 2 and worst[ranked[0]] > worst[ranked[1]]
+    html = client.get("/code").text
+    assert f'id="items" data-sha="{ranked[0]}"' in html and f'href="/code?sha={ranked[1]}&amp;order=uncertain" data-key="n"' in html
+    token = CSRF.search(html).group(1)
+    client.post(f"/coding/{ranked[0]}/accept", data={"csrf": token})  # done with it: the next comes first
+    assert f'id="items" data-sha="{ranked[1]}"' in client.get("/code").text
 
 
 def test_an_item_saved_without_a_reload(app, client):

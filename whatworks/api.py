@@ -518,6 +518,12 @@ class Review:
         return {k[1]: {f: r.get(f) for f in ("polarity", "polarity_score", "not_evidence", "uncertainty", "language")}
                 for k, r in coding_store.coded_item_rows(self.store, [sha256]).items()}
 
+    def coding_queue(self, user: User, shas: Sequence[str]) -> list[str]:
+        """The reports of `shas` with items `user` has not coded, the one holding the item the coder is
+        least sure of first: where a reviewer's look changes the most."""
+        worst = coding_store.least_sure(self.store, user.name, shas)
+        return sorted(worst, key=lambda sha: -worst[sha])
+
     def accept_suggestions(self, sha256: str, user: User | None = None) -> int:
         """`user` takes the machine's themes for every item of a report they have not coded yet (their
         own answers stay), in one transaction with an audit line per item; returns how many."""
