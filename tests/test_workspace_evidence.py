@@ -233,3 +233,25 @@ def test_a_passage_is_boxed_where_it_sits_on_the_pdf_page(pdf_app):
 def test_page_images_are_for_pdfs_only(app, client):
     sha, _ = _report(app)
     assert client.get(f"/doc/{sha}/page/1.png").status_code == 404
+
+
+def test_a_pdf_changed_since_it_was_read_has_no_new_page_images(tmp_path):
+    import shutil
+
+    from whatworks.api import Review
+
+    pdf = shutil.copyfile(next(p for p in unseen() if p.name == "ilo_midterm_en_bangladesh.pdf"), tmp_path / "r.pdf")
+    with Review.create(tmp_path / "review") as review:
+        review.add([pdf], jobs=1)
+    sha = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    app = create_app(tmp_path / "review")
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.get(f"/doc/{sha}/page/1.png").status_code == 200
+        with open(pdf, "ab") as f:
+            f.write(b"\n% changed\n")
+        r = client.get(f"/doc/{sha}/page/2.png")
+        assert r.status_code == 404 and "has changed since it was read" in r.text
+        assert client.get(f"/doc/{sha}/page/1.png").status_code == 200  # what was rendered from it stays
+        pdf.unlink()
+        assert "no longer where it was read from" in client.get(f"/doc/{sha}/boxes?page=1&q=evaluation").text
+    app.state.review.close()
