@@ -255,3 +255,20 @@ def test_a_pdf_changed_since_it_was_read_has_no_new_page_images(tmp_path):
         pdf.unlink()
         assert "no longer where it was read from" in client.get(f"/doc/{sha}/boxes?page=1&q=evaluation").text
     app.state.review.close()
+
+
+def test_a_mixed_items_sentences_carry_their_polarity(app, client):
+    with app.state.review.connection() as review:
+        text = "Coverage rose for women workers. Yet the pension fund ran short of money."
+        segs = review.marked_text(text, "en", ["coverag"], [{"sentence": "Coverage rose for women workers.",
+                                                              "polarity": "positive"},
+                                                             {"sentence": "Yet the pension fund ran short of money.",
+                                                              "polarity": "negative"}])
+        assert [(s.text, s.css) for s in segs] == [
+            ("Coverage", ["trigger", "says-positive"]), (" rose for women workers", ["says-positive"]), (". ", []),
+            ("Yet the pension fund ran short of money", ["says-negative"]), (".", [])]
+        mixed = [(sha, st) for sha, _ in review.coding_reports() for st in review.coding_states(sha).values()
+                 if st["sentences"] and st["polarity"] == "mixed"]
+    if mixed:  # as the coding page shows it
+        html = client.get(f"/code?sha={mixed[0][0]}").text
+        assert {f'says-{s["polarity"]}' for s in mixed[0][1]["sentences"]} - {"says-neutral"} <= set(re.findall(r"says-\w+", html))
