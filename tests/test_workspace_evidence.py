@@ -272,3 +272,10 @@ def test_a_mixed_items_sentences_carry_their_polarity(app, client):
     if mixed:  # as the coding page shows it
         html = client.get(f"/code?sha={mixed[0][0]}").text
         assert {f'says-{s["polarity"]}' for s in mixed[0][1]["sentences"]} - {"says-neutral"} <= set(re.findall(r"says-\w+", html))
+
+
+def test_the_document_page_of_a_pdf_links_its_page_image(pdf_app):
+    with TestClient(pdf_app, base_url=LOCAL) as client:
+        html = client.get(f"/doc/{pdf_app.sha}?p=3").text
+        assert f'href="/doc/{pdf_app.sha}/page/3.png?w=1400"' in html
+        assert client.get(f"/doc/{pdf_app.sha}/page/3.png?w=1400").headers["content-type"] == "image/png"
