@@ -32,13 +32,13 @@ def _cpu() -> tuple[float, float]:
 
 
 def run(project: Path, paths: list[Path], protocol: str, label: str) -> dict:
-    from whatworks.review import run_review
-
     from whatworks import executor
+    from whatworks.api import Review
 
     load = os.getloadavg()[0]
     t0, (c0, k0) = time.perf_counter(), _cpu()
-    result = run_review(project, paths, protocol=protocol, quiet=True)
+    with Review.open_or_create(project, protocol=protocol) as review:
+        result = review.run(paths)
     executor.close_idle()  # reap the workers, so that their CPU time is counted
     wall, (c1, k1) = time.perf_counter() - t0, _cpu()
     print(f"\n{label}: {wall:.1f} s wall; CPU {c1 - c0:.1f} s main + {k1 - k0:.1f} s workers; "

@@ -60,7 +60,7 @@ QUERIES = [
 ]
 
 KINDS = ["evaluation_report"] * 6 + ["evaluation_brief", "management_response", "completion_report",
-                                       "terms_of_reference", "study"]
+                                       "terms_of_reference", "research_report"]
 COUNTRIES = ["CAN", "KEN", "ETH", "HTI", "DOM", "SWE", "KHM", "LAO", "MOZ", "PER", "BOL", "SEN", "TJK"]
 REGIONS = ["africa", "americas", "asia and the pacific", "europe and central asia", "arab states"]
 SECTIONS = ["executive_summary", "background", "methodology", "findings", "effectiveness", "efficiency",

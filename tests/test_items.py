@@ -131,11 +131,15 @@ def test_singular_recommendation_heading_is_one_item() -> None:
 # --- findings, conclusions, lessons -------------------------------------------------------------------
 
 
-def test_findings_are_numbered_or_listed_not_paragraphs() -> None:
+def test_findings_are_numbered_or_listed_and_else_the_criteria_paragraphs() -> None:
+    # issue 13: a narrative findings chapter under criterion headings still yields findings —
+    # one per paragraph, marked as such — so that no included report is left without evidence
     prose = doc(H("3. Findings"), H("3.1 Relevance", 2),
                 P("The project responded to the needs of domestic workers in both countries."),
                 P("Workers' organizations confirmed this in all interviews held in the capitals."))
-    assert items_of(prose, "finding") == []
+    found = items_of(prose, "finding")
+    assert [f.text[:20] for f in found] == ["The project responde", "Workers' organizatio"]
+    assert all(f.fields.get("narrative") == "paragraph" for f in found)
     numbered = doc(H("3. Findings"), H("3.1 Relevance", 2),
                    P("Finding 1: The project responded to the needs of domestic workers."),
                    P("Workers' organizations confirmed this in all interviews."),

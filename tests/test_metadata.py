@@ -194,7 +194,7 @@ def test_evaluation_metadata_only_for_evaluation_kinds(described, corpus_or_none
         return
     # the unseen fixtures: timing for the evaluations, none for the progress reports and studies
     labels = unseen_labels()
-    others = [n for n, label in labels.items() if label["kind"] in ("progress_report", "study")]
+    others = [n for n, label in labels.items() if label["kind"] in ("progress_report", "research_report", "case_study")]
     evaluations = [n for n, label in labels.items() if label["kind"] == "evaluation_report"]
     assert len(others) >= 3 and len(evaluations) >= 10
     assert [n for n in others if "timing" in described[n]] == []

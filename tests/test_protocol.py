@@ -52,11 +52,18 @@ def test_shipped_protocols_load():
     # the seed's keyword search, in four languages
     assert '"social exclusion"' in ilo.queries["en"] and '"protección social"' in ilo.queries["es"]
     # figure 2: four inclusion, three possible, three exclusion criteria, each with a machine test
-    assert [len(ilo.criteria[t]) for t in ("inclusion", "possible", "exclusion")] == [4, 3, 3]
+    # (for a report; a database record has its own forms of three of them: I5/I6, X4)
+    reports = {t: [c for c in ilo.criteria[t] if c.applies("evaluation_report")] for t in ilo.criteria}
+    assert [len(reports[t]) for t in ("inclusion", "possible", "exclusion")] == [4, 3, 3]
+    records = {t: [c.id for c in ilo.criteria[t] if c.applies("database_record")] for t in ilo.criteria}
+    assert records == {"inclusion": ["I1", "I2", "I3", "I5", "I6"], "possible": ["P1", "P2", "P3"],
+                       "exclusion": ["X4", "X3"]}
     assert all(c.test is not None for c in ilo.all_criteria())
     assert any(c.test.period == "outside" for c in ilo.criteria["exclusion"])
     # quality: four criteria, recommendations/lessons/good practices required
-    assert len(ilo.quality) == 4 and [c.id for c in ilo.quality if c.required] == ["Q4"]
+    assert len([c for c in ilo.quality if c.applies("evaluation_report")]) == 4
+    assert [c.id for c in ilo.quality if c.required] == ["Q4"]
+    assert [c.id for c in ilo.quality if c.applies("database_record")] == ["Q5", "Q6"]
     # term sets resolved into the tests, per language
     i1 = ilo.criteria["inclusion"][0]
     assert "social protection" in i1.test.terms["en"] and "protección social" in i1.test.terms["es"]

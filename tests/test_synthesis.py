@@ -259,3 +259,13 @@ def test_a_reviewers_rejection_changes_the_synthesis(review):
         assert theme.label in [label for q in after.questions for g in q.groups for label in g.no_evidence]
     finally:  # alice changes her mind: the machine's themes again
         project.code_item(sha, code.idx, others | {theme.id}, alice)
+
+
+def test_a_gap_in_reaching_a_group_is_not_evidence_of_reaching_it():
+    from whatworks.synthesize import _says_not_reached
+
+    assert _says_not_reached("The activities did not reach workers in the informal economy.")
+    assert _says_not_reached("Les activités n’ont pas atteint les travailleurs domestiques.")
+    assert _says_not_reached("Los programas no llegaron a las mujeres rurales.")
+    assert not _says_not_reached("The project reached 5,000 domestic workers in three provinces.")
+    assert not _says_not_reached("Not only women but also young people were reached.")

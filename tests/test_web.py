@@ -519,7 +519,7 @@ def test_blind_reviewers_see_their_own_trail_counts_and_exports(project, W):
     # an export by rev1 holds rev1's decision, not rev2's
     r = clients["rev1"].post("/export", data={"fmt": "xlsx", "csrf": tokens["rev1"]})
     assert r.status_code == 200 and "Export written" in r.text
-    matrix = (project / "output" / "matrix.csv").read_text(encoding="utf-8-sig")
+    matrix = (project / "output" / "blind" / "rev1" / "matrix.csv").read_text(encoding="utf-8-sig")  # their own folder
     assert "rev1 says" in matrix and "rev2 says" not in matrix
     for c in clients.values():
         c.close()

@@ -215,17 +215,38 @@ class Review:
                 user: User | None = None) -> str:
         """A person's value for the kind (target "kind"), a metadata field, a section or an item of a
         document's description (`value` None takes the correction back). The document is indexed and
-        screened again, so the correction shows in its checks and reasons."""
+        screened again, so the correction shows in its checks and reasons. A reviewer's value that
+        differs from another person's standing correction does not replace it: it is kept as
+        contesting it (`correction_conflicts`) until a lead settles."""
         user = user or team.local_user()
         if not user.can_review:
             raise team.Forbidden(f"{user.name} is a {user.role} and cannot correct documents")
         sha = self.document_ref(document)
         _check_correction(self.store, sha, target, key, value)
-        corrections.correct(self.store, sha, target, key, value, user.name, reason=reason)
+        if corrections.correct(self.store, sha, target, key, value, user.name, reason=reason, lead=user.is_lead):
+            self._corrected(sha)
+        return sha
+
+    def _corrected(self, sha: str) -> None:
         search.reindex(self.store, sha)
         if self.store.get_meta("screen.criteria") is not None:  # screened before: screen again
             self.screen()
-        return sha
+
+    def correction_conflicts(self, document: str | None = None,
+                             visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """Corrections another person contests with a different value (a reviewer never writes over
+        someone else's correction): the standing value and the contesting ones, until a lead settles."""
+        sha = self.document_ref(document) if document is not None else None
+        return corrections.conflicts(self.store, sha, list(visible) if visible is not None else None)
+
+    def settle_correction(self, document: str, target: str, key: str, take: str | None, lead: User,
+                          reason: str = "") -> None:
+        """A lead settles a contested correction: take `take`'s value, or keep the standing one (None)."""
+        if not lead.is_lead:
+            raise Forbidden(f"only a lead settles contested corrections; {lead.name} is a {lead.role}")
+        sha = self.document_ref(document)
+        if corrections.settle(self.store, sha, target, key, take, lead.name, reason):
+            self._corrected(sha)
 
     # --- coding ---------------------------------------------------------------------------------
     def code(self, *, force: bool = False, all_items: bool = False, llm: Any = ...) -> Any:
@@ -237,6 +258,21 @@ class Review:
         if llm is ...:
             llm = llm_module.client_for(self.protocol)
         return coding.code(self.store, self.codebook, shas, force=force, llm=llm)
+
+    def reports_without_items(self, visible: Sequence[str] | None = None) -> list[tuple[str, str]]:
+        """(sha256, title) of included reports that have a findings chapter but yield no item:
+        without a warning their evidence would be missing from the synthesis unnoticed."""
+        from whatworks.describe import has_findings
+
+        shas = self.included(visible)
+        counts = docs.item_counts(self.store, shas)
+        empty = []
+        for sha in (s for s in shas if not counts.get(s)):
+            d = self.description(sha)
+            if d is not None and not d.items and has_findings(d.sections):
+                empty.append(sha)
+        titles = self.titles(empty)
+        return [(sha, titles.get(sha, sha[:12])) for sha in empty]
 
     def code_item(self, sha256: str, idx: int, themes: Iterable[str], user: User | None = None, *,
                   polarity: str | None = None, not_evidence: bool | None = None, note: str = "") -> None:
@@ -608,11 +644,20 @@ class Review:
         return theme_id
 
     # synthesis, exports, audit
+    def export_folder(self, user: User, visible: Sequence[str] | None = None) -> Path:
+        """Where `user`'s exports are written and served from: the output folder, or, while blind mode
+        hides other people's decisions from them (`visible` not None), a folder of their own
+        (output/blind/NAME) — the shared folder's files hold everyone's decisions."""
+        if visible is None:
+            return self.output_dir
+        team.check_name(user.name)  # a folder name: only letters, digits, '.', '_', '-', '@'
+        return self.output_dir / "blind" / user.name
+
     def export(self, fmt: str, user: User, *, synthesis: Any = None,
                visible: Sequence[str] | None = None) -> list[Path]:
-        """Write the report in one format ("all": every one) into the output folder, audited; the
-        files written there. Without a `synthesis`, it is made with template narratives (the
-        workspace never waits for a language model; `whatworks report` drafts with one)."""
+        """Write the report in one format ("all": every one) into `export_folder(user, visible)`,
+        audited; the files written there. Without a `synthesis`, it is made with template narratives
+        (the workspace never waits for a language model; `whatworks report` drafts with one)."""
         from whatworks.report import FORMATS
 
         if not user.can_review:
@@ -620,27 +665,31 @@ class Review:
         if fmt != "all" and fmt not in FORMATS:
             raise ReviewError(f"export format {fmt!r}: use all or one of {', '.join(FORMATS)}")
         s = synthesis if synthesis is not None else self.synthesize(visible, llm=None)
-        paths = self.report(s, formats=None if fmt == "all" else [fmt], visible=visible)
-        folder = self.output_dir.resolve()
+        out = self.export_folder(user, visible)
+        paths = self.report(s, formats=None if fmt == "all" else [fmt], out_dir=out, visible=visible)
+        folder = out.resolve()
         paths = [p for p in paths if p.resolve().parent == folder]
         with self.store.transaction():
-            audit_store.add(self.store, user.name, "export", f"export:{fmt}", None, {"files": [p.name for p in paths]})
+            audit_store.add(self.store, user.name, "export", f"export:{fmt}", None,
+                            {"files": [p.name for p in paths], "blind": visible is not None})
         return paths
 
-    def output_files(self) -> list[dict[str, Any]]:
-        """The files of the output folder: name, size (bytes), mtime."""
+    def output_files(self, folder: Path | None = None) -> list[dict[str, Any]]:
+        """The files of the output folder (or of `folder`, an `export_folder`): name, size (bytes), mtime."""
         out = []
-        for p in sorted(self.output_dir.iterdir()):
+        folder = folder if folder is not None else self.output_dir
+        for p in sorted(folder.iterdir()) if folder.is_dir() else []:
             if p.is_file() and not p.name.startswith("."):
                 st = p.stat()
                 out.append({"name": p.name, "size": st.st_size, "mtime": st.st_mtime})
         return out
 
-    def output_file(self, name: str) -> Path:
-        """A file of the output folder by its bare name; anything else is NotFound."""
-        folder = self.output_dir.resolve()
+    def output_file(self, name: str, folder: Path | None = None) -> Path:
+        """A file of the output folder (or of `folder`, an `export_folder`) by its bare name; anything
+        else is NotFound."""
+        folder = (folder if folder is not None else self.output_dir).resolve()
         if (not name or name != Path(name).name or name.startswith(".") or any(c in name for c in "/\\\x00")
-                or name not in {p.name for p in folder.iterdir()}):
+                or not folder.is_dir() or name not in {p.name for p in folder.iterdir()}):
             raise NotFound(f"no file {name!r} in the output folder")
         path = (folder / name).resolve()
         if path.parent != folder or not path.is_file():
@@ -698,6 +747,9 @@ class Review:
             stage.news(f"coding: {coded.items} items of {coded.reports} included reports: {coded.coded} coded now "
                        f"({coded.codes} theme codes), {coded.skipped} unchanged; {coded.uncoded} fit no theme"
                        + (f"; {len(found)} candidate new theme{'s' if len(found) != 1 else ''}" if found else ""))
+            for _, title in self.reports_without_items():
+                stage.detail(f"warning: {title}: a findings chapter but no findings, conclusions or "
+                             "recommendations were found in it; check its sections in the workspace")
         result.counts.update(coded=coded.coded, codes=coded.codes, emerging=len(found))
         with _Stage(result, 3, say) as stage:
             synthesis = self.synthesize()
@@ -816,13 +868,16 @@ def _check_correction(store: Store, sha256: str, target: str, key: str, value: A
         raise ReviewError(f"metadata field {key!r}: use lower-case letters, digits and _")
     if value is None:
         return
+    machine = docs.description(store, sha256)
+    if target == "metadata" and key not in corrections.METADATA_FIELDS and key not in (machine.metadata if machine
+                                                                                          else {}):
+        raise ReviewError(f"no metadata field {key!r}: use one of {', '.join(corrections.METADATA_FIELDS)}")
     if target == "kind":
         if value not in DOCUMENT_KINDS:
             raise ReviewError(f"kind {value!r}: use one of {', '.join(DOCUMENT_KINDS)}")
         return
     if target == "metadata":
         return
-    machine = docs.description(store, sha256)
     npages = (docs.document_row(store, sha256) or {}).get("pages") or 1
     have = machine.sections if target == "section" and machine else machine.items if machine else []
     if key.isdigit() and int(key) >= len(have) or not key.isdigit() and not key.startswith(("new:", "gone:")):

@@ -81,11 +81,19 @@ class Evidence:
     reviewed: bool = False
     strength: float = 0.0  # how far the code's score passes its theme's threshold (1 when a reviewer's)
     polarity_sure: float = 1.0  # the coder's confidence in the item's polarity (1 when a reviewer's)
+    names_theme: bool = True  # the quote uses a word of its theme's label or descriptors
 
     @property
     def can_lead(self) -> bool:
+        """Whether the item may state a claim. A recommendation says what should be done, not what
+        was done or worked; a machine-coded quote that uses no word of its theme leaves the reader to
+        guess why it stands there. Both are counted, never quoted as a claim."""
+        if self.citation.kind == "recommendation":
+            return False
         if self.reviewed:
             return True
+        if not self.names_theme:
+            return False
         sure = self.citation.polarity not in ("positive", "negative") or self.polarity_sure >= LEAD_POLARITY
         return self.strength >= LEAD_MARGIN and sure
 
@@ -102,6 +110,7 @@ class Statement:
     lead: str = ""  # the representative sentence, verbatim
     weight: float = 0.0  # how much evidence: reports, weighted by their quality
     source: str = "extractive"  # extractive | llm
+    names_theme: bool = True  # its lead sentence uses a word of its theme (preferred: a reader sees why)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "polarity": self.polarity, "themes": self.themes, "reports": self.reports,
@@ -145,7 +154,8 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         vs = vectors[group]
         centrality = (vs @ vs.mean(0)) if len(group) > 1 else np.ones(1)
         order = sorted(range(len(group)), key=lambda k: (members[k].citation.quote in used,
-                                                         -members[k].reviewed, -round(float(centrality[k]), 3),
+                                                         -members[k].reviewed, not members[k].names_theme,
+                                                         -round(float(centrality[k]), 3),
                                                          -members[k].quality, _rid_key(members[k].citation.report_id),
                                                          members[k].citation.item))
         lead = members[order[0]]
@@ -159,8 +169,8 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
                                                      key=_rid_key)
         text = attributed(lead, places([lead]), reports[1:])
         out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote,
-                             weight + 0.5 * min(lead.strength, 1.0)))
-    out.sort(key=lambda s: (s.lead in used, -s.weight, -len(s.citations), s.lead))
+                             weight + 0.5 * min(lead.strength, 1.0), names_theme=lead.names_theme))
+    out.sort(key=lambda s: (s.lead in used, not s.names_theme, -s.weight, -len(s.citations), s.lead))
     out = out[:limit]
     used.update(s.lead for s in out)
     return out

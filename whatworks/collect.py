@@ -9,6 +9,7 @@ resumes where it stopped and never leaves half a document.
 from __future__ import annotations
 
 import errno
+import json
 import logging
 import os
 import platform
@@ -21,7 +22,7 @@ from whatworks import corrections
 from whatworks import executor as executors
 from whatworks.errors import ReadError
 from whatworks.model import Description, Document
-from whatworks.read import sha256_file
+from whatworks.read import ieval, sha256_file
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
 
@@ -207,6 +208,62 @@ def _bad_name(path: Path) -> FileResult:
                             "recorded", fix="rename the file, e.g. `convmv -f latin1 -t utf8 --notest FILE`")
 
 
+def _export_stamp(path: Path) -> str:
+    st = path.stat()
+    return json.dumps([st.st_size, st.st_mtime, DESCRIBE_VERSION, ieval.FORMAT])
+
+
+def add_exports(store: Store, exports: list[Path], summary: AddSummary,
+                on_document: Callable[[Document], None] | None = None) -> None:
+    """Read database exports (whatworks.read.ieval) into the store: each evaluation one record,
+    with its file row `EXPORT#eval=NUMBER`. The files are read together, so the sheets of one
+    export saved as separate CSV files still make one record per evaluation; when none changed
+    since the last run nothing is read. Records an export no longer holds lose their file row."""
+    stamps = {str(p): _export_stamp(p) for p in exports}
+    if all(store.get_meta(f"export:{p}") == stamp for p, stamp in stamps.items()):
+        summary.unchanged += sum(len(docs.file_paths_under(store, f"{p}#")) for p in stamps)
+        return
+    t0 = time.perf_counter()
+    try:
+        records = ieval.read_export(exports)
+    except Exception as e:  # noqa: BLE001 - a damaged export is one error row, not a crash
+        log.debug("export reading failed", exc_info=True)
+        for p in exports:
+            st = p.stat()
+            result = FileResult(path=str(p), sha256=None, size=st.st_size, mtime=st.st_mtime, error_code="corrupt",
+                                error=f"the database export could not be read: {type(e).__name__}: {e}",
+                                fix="open the file and save it again (Excel workbook, CSV or JSON lines)")
+            save_result(store, result)
+            summary.failed += 1
+            summary.errors.append(result)
+        return
+    seconds = (time.perf_counter() - t0) / max(1, len(records))
+    seen: set[str] = set()
+    with store.transaction():
+        for document, description in records:
+            seen.add(document.source)
+            export = Path(document.source.split("#", 1)[0])
+            st = export.stat()
+            if docs.has_document(store, document.sha256) and docs.described(store, document.sha256,
+                                                                             DESCRIBE_VERSION):
+                docs.record_file(store, document.source, document.sha256, st.st_size, st.st_mtime, "read")
+                summary.unchanged += 1
+                continue
+            docs.save_document(store, document, seconds)
+            corrections.save_description(store, document.sha256, description, 0.0, DESCRIBE_VERSION)
+            docs.record_file(store, document.source, document.sha256, st.st_size, st.st_mtime, "read")
+            summary.read += 1
+            summary.pages += len(document.pages)
+            if on_document is not None:
+                on_document(document)
+        for p in stamps:
+            gone = [path for path in docs.file_paths_under(store, f"{p}#") if path not in seen]
+            if gone:
+                docs.forget_files(store, gone)
+        for p, stamp in stamps.items():
+            store.set_meta(f"export:{p}", stamp)
+
+
 def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = True, jobs: int | None = None,
               executor: str = "local", scheduler: str | None = None, timeout: float | None = None,
               progress: Callable[[FileResult | None, int, int], None] | None = None,
@@ -220,6 +277,7 @@ def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = Tru
     start = time.perf_counter()
     summary = AddSummary()
     tasks: list[tuple[str, str | None, bool]] = []
+    exports: list[Path] = []
     for path in collect(paths):
         key = str(path)
         if not _storable(key):  # a name that is not UTF-8 cannot be stored: one error row, not a crash
@@ -227,6 +285,9 @@ def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = Tru
             save_result(store, result)
             summary.failed += 1
             summary.errors.append(result)
+            continue
+        if ieval.is_export(path):  # a database export: many records, read together below
+            exports.append(path)
             continue
         try:
             st = path.stat()
@@ -248,6 +309,8 @@ def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = Tru
             summary.unchanged += 1
             continue
         tasks.append((key, sha, describe))
+    if exports:
+        add_exports(store, exports, summary, on_document)
     total = len(tasks)
     if progress:
         progress(None, 0, total)

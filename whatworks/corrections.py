@@ -32,6 +32,11 @@ from whatworks.store.documents import ADDED_ITEM_BASE, ORPHAN_ITEM_BASE
 log = logging.getLogger(__name__)
 
 TARGETS = ("kind", "metadata", "section", "item")
+#: The metadata fields describe finds (whatworks.describe.metadata), the only ones a reviewer may
+#: correct besides a field the machine's description of that document has: a made-up key would be
+#: a row no stage reads.
+METADATA_FIELDS = ("title", "language", "organisation", "project_codes", "period", "year", "donors", "countries",
+                   "scope", "regions_ilo", "regions_m49", "timing", "evaluator_type", "evaluation_type")
 #: How alike (difflib ratio) the machine's new item must be to the one a reviewer corrected for the
 #: correction to follow it after a re-run of describe rewrote the text.
 SIMILAR_ITEM = 0.6
@@ -388,11 +393,16 @@ def machine_value(store: Store, sha256: str, target: str, key: str) -> Any:
 
 
 def correct(store: Store, sha256: str, target: str, key: str, value: Any, reviewer: str, *,
-            reason: str = "", machine: Any = ...) -> None:
+            reason: str = "", machine: Any = ..., lead: bool = True) -> bool:
     """A human value for a metadata field, the kind, a section or an item; `value` None removes
     the correction. The audit line (with the reason) and the document's items follow in the same
     transaction. Items and sections are addressed by their index in the machine's current
-    description (``new:…`` for added items, ``gone:…`` for corrected items the machine lost)."""
+    description (``new:…`` for added items, ``gone:…`` for corrected items the machine lost).
+
+    A person who is not a `lead` never writes over another person's standing correction with a
+    different value: theirs is kept as contesting it (`conflicts`), and the standing one stays
+    until a lead corrects the field (which settles every contest of it). Returns False then, True
+    when the value was saved."""
     if target not in TARGETS:
         raise ReviewError(f"target {target!r}: use one of {', '.join(TARGETS)}")
     if not docs.has_document(store, sha256):
@@ -405,6 +415,10 @@ def correct(store: Store, sha256: str, target: str, key: str, value: Any, review
             fixes = _rekey(store, sha256, fixes)  # after a re-run, corrections follow their item or section
         old = fixes.get((target, key))
         before = old.value if old and old.value is not None else machine
+        if not lead and old is not None and old.reviewer != reviewer and not _same(old.value, value):
+            table.save_conflict(store, sha256, target, key, reviewer, value, reason)
+            audit.add(store, reviewer, "correct.conflict", f"{target}:{sha256}:{key}", before, value, reason)
+            return False
         if target == "item" and key.startswith("new:") and isinstance(value, dict) and "idx" not in value:
             kept = old.value.get("idx") if old is not None and isinstance(old.value, dict) else None
             value = {**value, "idx": kept if isinstance(kept, int) else _next_added_idx(store, sha256, fixes)}
@@ -412,18 +426,54 @@ def correct(store: Store, sha256: str, target: str, key: str, value: Any, review
             table.delete(store, sha256, target, key)
         else:
             table.save(store, sha256, target, key, value, machine, reason, reviewer)
+        # a lead's word settles the field; anyone else only withdraws their own contest of it
+        table.delete_conflicts(store, sha256, target, key, None if lead else reviewer)
         audit.add(store, reviewer, "correct" if value is not None else "uncorrect", f"{target}:{sha256}:{key}",
                   before, value if value is not None else machine, reason)
         if target in ("item", "section"):
             write_items(store, sha256)
+    return True
 
 
-def conflicting(store: Store, sha256: str, target: str, key: str, reviewer: str, value: Any) -> dict | None:
-    """Another person's standing correction of the same field with a different value, if any."""
-    old = corrections(store, sha256).get((target, key))
-    if old is None or old.reviewer == reviewer or _same(old.value, value):
-        return None
-    return {"reviewer": old.reviewer, "value": old.value, "reason": old.reason, "at": old.at}
+def conflicts(store: Store, sha256: str | None = None, visible: list[str] | None = None) -> list[dict[str, Any]]:
+    """Corrections contested by another person, each with the standing correction and the values
+    that contest it ({sha256, target, key, standing: {reviewer, value, reason, at}, contested:
+    [{reviewer, value, reason, at}]}). `visible`: only contests by these people (blind mode)."""
+    by_field: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
+    for r in table.conflict_rows(store, sha256):
+        if visible is None or r["reviewer"] in visible:
+            by_field.setdefault((r["sha256"], r["target"], r["key"]), []).append(r)
+    out = []
+    standing_of: dict[str, dict] = {}
+    for (sha, target, key), rows in by_field.items():
+        if sha not in standing_of:
+            standing_of[sha] = corrections(store, sha)
+        c = standing_of[sha].get((target, key))
+        out.append({"sha256": sha, "target": target, "key": key,
+                    "standing": {"reviewer": c.reviewer, "value": c.value, "reason": c.reason, "at": c.at}
+                    if c is not None else None,
+                    "contested": [{k: r[k] for k in ("reviewer", "value", "reason", "at")} for r in rows]})
+    return out
+
+
+def settle(store: Store, sha256: str, target: str, key: str, take: str | None, lead: str, reason: str = "") -> bool:
+    """A lead settles a contested correction: `take` a contesting person's value (it becomes the
+    correction, under the lead's name), or None to keep the standing one. Returns whether the
+    field's value changed."""
+    rows = [r for r in table.conflict_rows(store, sha256) if (r["target"], r["key"]) == (target, key)]
+    if not rows:
+        raise NotFound(f"no contested correction of {target} {key} in document {sha256[:12]}")
+    if take is None:
+        with store.transaction():
+            table.delete_conflicts(store, sha256, target, key)
+            audit.add(store, lead, "correct.settle", f"{target}:{sha256}:{key}",
+                      {"contested": {r["reviewer"]: r["value"] for r in rows}}, {"kept": "standing"}, reason)
+        return False
+    chosen = next((r for r in rows if r["reviewer"] == take), None)
+    if chosen is None:
+        raise NotFound(f"{take} does not contest {target} {key} in document {sha256[:12]}")
+    correct(store, sha256, target, key, chosen["value"], lead, reason=reason or f"settled: {take}'s value", lead=True)
+    return True
 
 
 def _next_added_idx(store: Store, sha256: str, fixes: dict) -> int:

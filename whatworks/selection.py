@@ -248,7 +248,7 @@ MATRIX_COLUMNS = [
     ("evaluation_type", "Type"), ("timing", "Timing"), ("evaluator_type", "Evaluator"),
     ("regions", "Region(s)"), ("countries", "Countries"), ("themes", "Theme(s)"), ("donors", "Funding source/donors"),
     ("year", "Year"), ("period", "Period evaluated"), ("language", "Language"), ("project_codes", "Project codes"),
-    ("stage", "Stage reached"), ("decision", "Decision"), ("machine_decision", "Machine decision"),
+    ("link", "Link"), ("stage", "Stage reached"), ("decision", "Decision"), ("machine_decision", "Machine decision"),
     ("reasons", "Reasons"), ("quality_score", "Quality score"), ("human_decision", "Human decision"),
     ("human_reason", "Human reason"), ("sha256", "sha256"),
 ]
@@ -324,6 +324,7 @@ def matrix_rows(store: Store, visible: list[str] | None = None) -> list[dict[str
             "period": "–".join(str(p) for p in period if p) if isinstance(period, list) else _join(period),
             "language": meta.get("language") or doc.get("language") or "",
             "project_codes": _join(meta.get("project_codes")),
+            "link": meta.get("url") or "",
             "stage": r["stage"],
             "decision": r["decision"],
             "machine_decision": r["machine_decision"],

@@ -23,11 +23,12 @@ import logging
 import re
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from whatworks import claims as claims_module
-from whatworks import corrections, screen, selection
+from whatworks import corrections, screen, selection, vocab
 from whatworks.claims import Citation, Evidence, Statement
 from whatworks.codebook import Codebook
 from whatworks.coding import ItemCode, effective_codes, theme_thresholds
@@ -35,7 +36,7 @@ from whatworks.emerging import emerging_themes
 from whatworks.model import Document
 from whatworks.store import documents as docs
 from whatworks.store.base import Store
-from whatworks.text import normalise_space, sentences
+from whatworks.text import fold, fold_word, normalise_space, sentences, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +131,7 @@ class ReportInfo:
     items: int = 0
     coded_items: int = 0
     has_findings: bool = False  # the description found a findings (or conclusions) chapter
+    url: str = ""  # where the evaluation is published (a database record's link)
     themes: list[str] = field(default_factory=list)  # theme ids with evidence from this report
 
 
@@ -368,7 +370,8 @@ def report_infos(store: Store, shas: list[str], ids: dict[str, str], description
             language=str(meta.get("language") or (doc["language"] if doc else "") or ""),
             supplementary=sha in supplementary, quality=quality.get(sha), items_by_kind=dict(kinds),
             items=sum(kinds.values()),
-            has_findings=bool(d and any(x.kind in ("findings", "conclusions") for x in d.sections))))
+            has_findings=bool(d and any(x.kind in ("findings", "conclusions") for x in d.sections)),
+            url=str(meta.get("url") or "")))
     return sorted(out, key=_id_order)
 
 
@@ -471,8 +474,6 @@ def _report_ids(store: Store, shas: list[str]) -> dict[str, str]:
 
 def ilo_regions() -> list[str]:
     """The five ILO regions (whatworks/data/regions.yaml), for 'regions with no reports'."""
-    from whatworks import vocab
-
     try:
         return [r for r in vocab.load("regions") if not r.lower().startswith("global")]
     except vocab.VocabError:
@@ -505,7 +506,8 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
     for r in reports:
         r.coded_items = len({k for k in coded_keys if k[0] == r.sha256})
 
-    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store), theme_thresholds(codebook))
+    evidence, dropped = _evidence(store, codes, by_sha, descriptions, Embedder(store), theme_thresholds(codebook),
+                                  _theme_words(codebook))
     by_theme: dict[str, list[ItemCode]] = {}
     for c in codes:
         by_theme.setdefault(c.theme, []).append(c)
@@ -574,8 +576,31 @@ def _support(t: ThemeResult) -> int:
     return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
 
 
+#: A word names a theme when at most this many themes of the codebook use it.
+DISTINCT_WORD_THEMES = 2
+
+
+def _theme_words(codebook: Codebook) -> dict[str, set[str]]:
+    """Each theme's content words (label and descriptors, every language), stemmed: a quote that
+    uses one names its theme, so a reader sees why it stands under it."""
+    out: dict[str, set[str]] = {}
+    for t in codebook.themes:
+        by_lang = {"en": [t.label]}
+        for lang, phrases in t.descriptors.items():
+            by_lang.setdefault(lang, []).extend(phrases)
+        out[t.id] = {stem(fold_word(w), lang) for lang, phrases in by_lang.items() for p in phrases
+                     for w in words(p) if len(w) >= 5}
+    shared = Counter(w for ws in out.values() for w in ws)  # "benefit", "programme"… name no theme
+    return {tid: {w for w in ws if shared[w] <= DISTINCT_WORD_THEMES} for tid, ws in out.items()}
+
+
+def _names(quote: str, lang: str, theme_words: set[str]) -> bool:
+    return any(stem(fold_word(w), lang) in theme_words for w in words(quote) if len(w) >= 5)
+
+
 def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo], descriptions: dict[str, Any],
-              embedder: Any, thresholds: dict[str, float]) -> tuple[dict[tuple[str, str, str], Evidence], int]:
+              embedder: Any, thresholds: dict[str, float], theme_words: dict[str, set[str]] | None = None,
+              ) -> tuple[dict[tuple[str, str, str], Evidence], int]:
     """Each code's checked quote, its locator and its item's embedding; and how many quotes failed."""
     sources = Sources(store)
     sections: dict[tuple[str, int], str] = {}
@@ -612,7 +637,8 @@ def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo]
             citation, c.theme, vectors[c.text], places=list(info.countries), quality=info.quality or 0.5,
             language=info.language[:2] or "en", reviewed=c.human is not None,
             strength=1.0 if c.human is not None else c.score - thresholds.get(c.theme, 0.25),
-            polarity_sure=1.0 if c.polarity_score is None else c.polarity_score)
+            polarity_sure=1.0 if c.polarity_score is None else c.polarity_score,
+            names_theme=_names(text, info.language[:2] or "en", (theme_words or {}).get(c.theme, set())))
     return out, dropped
 
 
@@ -621,6 +647,9 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     """The theme's claims in the polarities its group admits, and a contrast where both speak."""
     routed = claims_module.ROUTED.get(t.group or "")
     polarities = routed or ("positive", "negative", "neutral")
+    if t.question == "for_whom":  # "worked with / reached X": a gap in reaching X is not evidence of it
+        polarities = ("positive", "neutral")
+        evidence = [e for e in evidence if e.reviewed or not _says_not_reached(e.citation.quote)]
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
     for p in polarities:
@@ -631,6 +660,17 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     t.claims = sorted((c for cs in by_pol.values() for c in cs), key=lambda c: (order.get(c.polarity, 3), -c.weight))
     if not routed and by_pol.get("positive") and by_pol.get("negative"):
         t.contrast = claims_module.contrast(_lower_label(t.label), by_pol["positive"][0], by_pol["negative"][0])
+
+
+@lru_cache(maxsize=1)
+def _not_reached() -> re.Pattern[str]:
+    terms = sorted({fold(t) for t in vocab.load("claims").terms("not_reached")}, key=len, reverse=True)
+    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)")
+
+
+def _says_not_reached(quote: str) -> bool:
+    """Whether the quote says a group was not reached ("did not reach workers in the informal economy")."""
+    return _not_reached().search(fold(quote)) is not None
 
 
 def _polarity(e: Evidence) -> str:
@@ -732,7 +772,8 @@ def _protocol_info(protocol: Any) -> dict[str, Any]:
     if protocol is None:
         return {}
     try:
-        criteria = {tier: [c.text for c in cs] for tier, cs in protocol.criteria.items() if cs}
+        # (a criterion restated for another kind of document is listed once)
+        criteria = {tier: list(dict.fromkeys(c.text for c in cs)) for tier, cs in protocol.criteria.items() if cs}
         try:
             from whatworks.screen import labels
 

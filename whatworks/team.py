@@ -1,10 +1,14 @@
 """The people of a team review: accounts and roles, sessions, the login throttle, blind mode.
 
-Passwords are argon2id hashes. A login is checked cheaply first (name shape, the throttle), and
-only then hashed, with at most `HASH_SLOTS` hashes at a time, so a flood of bad logins costs
-neither memory nor the other pages' speed. Failures are counted per name *and address*, so
-nobody can lock the lead out from elsewhere, and per address; the counts are in the store, so a
-restart does not reset them.
+Passwords are argon2id hashes. A login is checked cheaply first (the name's shape, the lengths,
+the throttle), and only then hashed, with at most `HASH_SLOTS` hashes at a time (a login that
+finds no slot free within `HASH_WAIT` seconds is refused as busy), so a flood of bad logins costs
+neither memory nor the other pages' speed. An unknown name costs the time a hash typically takes,
+without hashing. Failures are counted per name *and address* (nobody can lock the lead out from
+elsewhere), per address, and for the whole server (`GLOBAL`): past the global limit, only a name
+logging in from an address it has logged in from before is let through to the hash, so a flood
+from many addresses cannot keep the lead out either. The counts are in the store, so a restart
+does not reset them.
 """
 
 from __future__ import annotations
@@ -28,9 +32,12 @@ SESSION_SECONDS = 12 * 3600
 HASH_PARAMS: dict[str, int] = {}
 #: How many password hashes may run at once (each takes 64 MiB with the default parameters).
 HASH_SLOTS = 2
-#: Failed logins allowed per (name, address) and per address in WINDOW seconds.
+#: How long a login waits for a free hashing slot before it is refused as busy (seconds).
+HASH_WAIT = 2.0
+#: Failed logins allowed per (name, address), per address, and on the whole server in WINDOW seconds.
 PER_NAME = 8
 PER_ADDRESS = 30
+GLOBAL = 300
 WINDOW = 900.0
 
 _slots = threading.BoundedSemaphore(HASH_SLOTS)
@@ -163,25 +170,35 @@ def _typical_hash_seconds() -> float:
     return sorted(_hash_seconds)[len(_hash_seconds) // 2] if _hash_seconds else 0.05
 
 
+def _plausible(name: str, password: str) -> bool:
+    """Cheap checks before any lookup: a name an account could have, a password of a sane length."""
+    return (0 < len(name) <= 64 and 8 <= len(password) <= 1024 and name != MACHINE
+            and all(c.isalnum() or c in "._-@" for c in name))
+
+
 def login(store: Store, name: str, password: str, address: str = "local") -> User | None:
     """The user if the password matches, else None. Raises LoginRefused when the name at this
-    address, or the address, has failed too often lately. Unknown names cost the same time as a
-    wrong password but no hashing."""
-    name_key, address_key = f"user:{name}@{address}", f"ip:{address}"
+    address, or the address, has failed too often lately; or when the whole server has, unless
+    this name has logged in from this address before; or when every hashing slot stays busy.
+    Unknown names cost the same time as a wrong password but no hashing."""
+    name_key, address_key, known_key = f"user:{name}@{address}", f"ip:{address}", f"known:{name}@{address}"
     wait = max(_blocked(store, name_key, PER_NAME), _blocked(store, address_key, PER_ADDRESS))
+    if not wait and _blocked(store, "global", GLOBAL) and accounts.failures(store, known_key) is None:
+        wait = _blocked(store, "global", GLOBAL)
     if wait:
         raise LoginRefused(f"too many failed logins: try again in {int(wait // 60) + 1} minutes", wait)
-    row = None
-    if 0 < len(name) <= 64 and 0 < len(password) <= 1024:
-        row = accounts.user_row(store, name)
+    row = accounts.user_row(store, name) if _plausible(name, password) else None
     if row is None:
         time.sleep(_typical_hash_seconds())
         with store.transaction():
             _fail(store, address_key)
+            _fail(store, "global")
         return None
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    with _slots:
+    if not _slots.acquire(timeout=HASH_WAIT):
+        raise LoginRefused("the server is busy with other logins: try again in a few seconds", HASH_WAIT)
+    try:
         t0 = time.perf_counter()
         try:
             _hasher().verify(row["password_hash"], password)
@@ -190,12 +207,16 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
             ok = False
         _hash_seconds.append(time.perf_counter() - t0)
         del _hash_seconds[:-20]
+    finally:
+        _slots.release()
     with store.transaction():
         if not ok:
             _fail(store, name_key)
             _fail(store, address_key)
+            _fail(store, "global")
             return None
         accounts.clear_failures(store, name_key)
+        accounts.save_failures(store, known_key, 0, time.time(), None)  # this name logs in from here
     return User(row["name"], row["role"])
 
 

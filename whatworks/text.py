@@ -261,7 +261,7 @@ def sentences(text: str, language: str = "en") -> list[str]:
 BULLET = r"[\u25ba\u25b6\u2022\u25aa\u25a0\u25c6\u25cf\u2023\u2043\u27a2\uf0b7\uf0a7\-\u2013\u2014*#>]"
 _NUMBERING = re.compile(
     rf"^\s*(?:{BULLET}+\s*)?"
-    r"(?:(?:chapter|chapitre|cap[ií]tulo|part|partie|parte|section|secci[oó]n|sec[cç][aã]o|se[cç][aã]o)\s+)?"
+    r"(?:(?:chapter|chapitre|cap[ií]tulo|part|partie|parte|section|secci[oó]n|sec[cç][aã]o|se[cç][aã]o|tema|topic|theme|th[eè]me|t[oó]pico|eixo)\s+)?"
     r"(?P<num>\d{1,2}(?:\.\d{1,2}){0,4}\.?(?=[\s:)\-\u2013\u2014]|[A-Za-z\u00c0-\u024f])"
     r"|[IVXLC]{1,6}(?:[.):]|\s+[\-\u2013\u2014])"
     r"|[A-Za-z][.)])"

@@ -137,6 +137,21 @@ def skip_modifiers(words: list[str], i: int, v: Vocabulary) -> list[int]:
     return starts
 
 
+def trim_post_modifiers(words: list[str], v: Vocabulary) -> list[str]:
+    """`words` without the trailing words that do not change a heading's kind ("… de la
+    evaluación", "principales"), so that the rest can be read as a whole heading."""
+    phrases = sorted((pm.split() for pm in v.post_modifiers if " " in pm), key=len, reverse=True)
+    moved = True
+    while moved:
+        moved = False
+        for pm in phrases:
+            if len(words) > len(pm) and words[-len(pm):] == pm:
+                words = words[:-len(pm)]
+                moved = True
+                break
+    return words
+
+
 def _match(words: list[str], v: Vocabulary) -> list[str]:
     return _match_start(words, v) or _match_parts(words, v)
 

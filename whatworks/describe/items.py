@@ -21,6 +21,7 @@ from functools import lru_cache
 from whatworks import vocab
 from whatworks.describe.headings import (
     CONTAINERS,
+    CRITERIA,
     FINDINGS_FAMILY,
     ITEM_SECTION,
     first_line,
@@ -422,7 +423,8 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return _spans(d, idx, starts, kind)
     if markers_only:
         return []
-    idx = [i for i in idx if blocks[i].kind != "table_row"]
+    # a table's rows are not a list, but a form's one-cell rows are its text
+    idx = [i for i in idx if blocks[i].kind != "table_row" or len(blocks[i].cells or []) <= 1]
     if kind == "finding":
         return _finding_lists(d, idx)
     numbered = numbered_starts(blocks, idx)
@@ -607,11 +609,40 @@ def find_items(document: Document, sections: list[Section]) -> list[Item]:
     items = _dedupe(items)
     templates = find_templates(d.blocks, sections)
     items = _merge_templates(items, templates)
+    if not any(item.kind == "finding" for _, item in items) and (
+            not items or any(sec.kind in CRITERIA and d.body(sec) for sec in sections)):
+        items += _narrative_findings(d)
     items.sort(key=lambda x: x[0])
     out = []
     for start, item in items:
         item.section_index = _innermost(sections, start)
         out.append(item)
+    return out
+
+
+#: At most this many paragraphs of a narrative findings chapter become findings.
+MAX_NARRATIVE = 60
+
+
+def _narrative_findings(d: _Doc) -> list[tuple[int, Item]]:
+    """A report that lists no findings — told as prose under criterion headings ("Relevance",
+    "Efficacité") or as bold lead sentences — still has findings: each paragraph of its findings
+    chapters (not its annexes, not its summary) is one, so that no included report is left
+    without evidence. Used when no finding was found and either nothing else was or the findings
+    are organised by evaluation criteria."""
+    out: list[tuple[int, Item]] = []
+    for s in _outermost([s for s in d.sections if s.kind in FINDINGS_FAMILY and d.body(s)]):
+        idx = [i for i in range(s.block_start, min(s.block_end, len(d.blocks)))
+               if d.blocks[i].kind in TEXT_KINDS and not d.in_back(i) and not d.in_es(i)]
+        for i, _ in _paragraph_starts(d.blocks, idx):
+            if len(d.blocks[i].text.split()) < 8:
+                continue
+            item = _finish(d, _Raw("finding", [i]))
+            if item:
+                item.fields["narrative"] = "paragraph"
+                out.append((i, item))
+            if len(out) >= MAX_NARRATIVE:
+                return out
     return out
 
 

@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 KINDS = DOCUMENT_KINDS
 #: Kinds that belong to an evaluation (they carry its timing, evaluator and type).
 EVALUATION_KINDS = ("evaluation_report", "evaluation_brief", "management_response", "terms_of_reference",
-                    "inception_report")
+                    "inception_report", "annex")
 #: How much a title phrase counts, by where it was found.
 SOURCE_WEIGHT = {"title": 1.0, "filename": 0.8, "top": 0.7}
 #: Characters of the first page(s) treated as "the top" (cover and title page).
@@ -68,6 +68,11 @@ class DocView:
         self.n_pages = len(document.pages)
         self.paged = document.format in ("pdf", "docx") and self.n_pages > 1
         self.title = clean_title(document.title or "")
+        if self.title and document.format in ("pdf", "docx") and not confirmed(self.title, document):
+            # a file's stored title is often left over from another report: believed only
+            # when the first pages say it too
+            log.debug("%s: stored title %r is not on its first pages; not used", document.source, self.title)
+            self.title = ""
         self.heading = next((b.text.strip() for b in blocks[:40] if b.kind == "heading" and b.text.strip()), "")
         stem = Path(document.source).stem if document.source else ""
         self.filename = re.sub(r"[_]+", " ", stem).strip()
@@ -106,6 +111,22 @@ class DocView:
         """(source, text) pairs where a document names itself."""
         title = " / ".join(t for t in dict.fromkeys((self.title, self.heading)) if t)
         return [("title", title), ("filename", self.filename), ("top", self.top)]
+
+
+#: Pages whose text must hold most of a file's stored title for it to be believed.
+CONFIRM_PAGES = 2
+
+
+def confirmed(title: str, document: Document) -> bool:
+    """Whether most words of a stored title (PDF or DOCX document properties) are on the first
+    pages: properties are often left over from the report a file was copied from."""
+    words = {w for w in re.findall(r"[^\W\d_]{4,}", fold(title))}
+    if not words:
+        return True
+    first = {p.number for p in document.pages[:CONFIRM_PAGES]}
+    text = fold(" ".join(b.text for b in document.blocks if b.page in first or not first))
+    on_page = set(re.findall(r"[^\W\d_]{4,}", text))
+    return len(words & on_page) >= 0.7 * len(words)
 
 
 def clean_title(title: str) -> str:
@@ -331,10 +352,18 @@ def _self_reference(view: DocView) -> list[Hit]:
     for kind, ms in phrase_sets()["self_ref"].by_name(view.head).items():
         counts[kind], firsts[kind] = len(ms), ms[0]
     hits = []
-    ev_n, st_n = counts.get("evaluation_report", 0), counts.get("study", 0)
+    ev_n, st_n = counts.get("evaluation_report", 0), counts.get("research_report", 0)
+    cs_n = counts.get("case_study", 0)
+    if cs_n >= 2 and cs_n > ev_n:
+        m = firsts["case_study"]
+        hits.append(Hit("case_study", 2.0, f"calls itself a case study {cs_n}× (an evaluation {ev_n}×)",
+                        view.evidence(m.start(), m.end())))
+    if counts.get("other", 0) >= 2 and counts["other"] > ev_n:
+        m = firsts["other"]
+        hits.append(Hit("other", 1.5, f"calls itself a proposal {counts['other']}×", view.evidence(m.start(), m.end())))
     if st_n >= 3 and st_n > 1.5 * ev_n:
-        m = firsts["study"]
-        hits.append(Hit("study", 2.0, f"calls itself a study {st_n}× (an evaluation {ev_n}×)",
+        m = firsts["research_report"]
+        hits.append(Hit("research_report", 2.0, f"calls itself a study {st_n}× (an evaluation {ev_n}×)",
                         view.evidence(m.start(), m.end())))
     elif ev_n >= 3 and ev_n > 1.5 * st_n:
         m = firsts["evaluation_report"]
@@ -371,6 +400,12 @@ def _structure(view: DocView, sections: list[Section], items: list[Item]) -> lis
         if cover > 0.5:
             hits.append(Hit("management_response", 2.0, f"a management response covers {cover:.0%} of it",
                             Evidence(mr[0].page_start, mr[0].heading)))
+    annex_cover = _annex_cover(view, sections)
+    if annex_cover is not None:
+        share, first = annex_cover
+        hits.append(Hit("annex", 4.0, f"annexes from its start cover {share:.0%} of it",
+                        Evidence(first.page_start, first.heading)))
+        hits.append(Hit("evaluation_report", -1.5, "no report before its annexes"))
     recs = sum(1 for i in items if i.kind == "recommendation")
     if recs >= 3:
         hits.append(Hit("evaluation_report", 0.5, f"{recs} recommendations"))
@@ -385,6 +420,27 @@ def _structure(view: DocView, sections: list[Section], items: list[Item]) -> lis
     if density >= 4 and ev >= 8:
         hits.append(Hit("evaluation_report", 1.0, f"“evaluation” {ev}× in the first pages"))
     return hits
+
+
+def _annex_cover(view: DocView, sections: list[Section]) -> tuple[float, Section] | None:
+    """(share, first annex) when annexes start the document and fill most of it: a volume of
+    annexes published apart from its report ("Annex 3: Case studies", "Volume II – Annexes")."""
+    from whatworks.describe.headings import is_annex_heading
+
+    blocks = len(view.document.blocks)
+    if not blocks:
+        return None
+    body = [s for s in sections if s.kind not in ("front_matter", "table_of_contents", "acronyms")]
+    if not body:
+        return None
+    annexes = [s for s in body if s.level <= 1 and (s.kind == "annex" or is_annex_heading(s.heading))]
+    if not annexes or annexes[0] is not min((s for s in body if s.level <= 1), key=lambda s: s.block_start):
+        return None
+    if annexes[0].block_start > 0.15 * blocks:
+        return None
+    covered = sum(s.block_end - s.block_start for s in annexes)
+    share = covered / blocks
+    return (share, annexes[0]) if share >= 0.6 else None
 
 
 # --- decision ---------------------------------------------------------------------------

@@ -14,7 +14,7 @@ TEXT_KINDS = ("paragraph", "list_item", "heading", "table_row")
 #: Two bounding boxes this far apart (points) are in two columns, not an item and its sub-item.
 COLUMN_GAP = 150
 _NUMBERED = re.compile(
-    r"^\s*(?:\(\s*(?P<p>\d{1,2})\s*\)|(?P<d>\d{1,2})\s*[.)](?!\d)|(?P<h>\d{1,2}(?:\.\d{1,2})+)\.?)\s*(?=\S)"
+    r"^\s*(?:\(\s*(?P<p>\d{1,2})\s*\)|(?P<d>\d{1,2})\s*[.):](?!\d)|(?P<h>\d{1,2}(?:\.\d{1,2})+)\.?)\s*(?=\S)"
 )
 
 

@@ -36,7 +36,14 @@ from functools import cache, lru_cache
 
 from whatworks import vocab
 from whatworks.describe.codes import ProjectCode, find_codes, region_of
-from whatworks.describe.kind import EVALUATION_KINDS, DocView, Phrases, PhraseSet, phrase_pattern
+from whatworks.describe.kind import (
+    EVALUATION_KINDS,
+    TOP_CHARS,
+    DocView,
+    Phrases,
+    PhraseSet,
+    phrase_pattern,
+)
 from whatworks.describe.places import (
     GLOBAL,
     ILO_REGIONS,
@@ -112,15 +119,56 @@ YEAR_RE = re.compile(r"(?<![\d/.-])((?:19|20)\d\d)(?![\d/])")
 FISCAL_RANGE_RE = re.compile(
     r"(?<!\d)((?:19|20)\d\d)\s*[-–/]\s*(\d\d|(?:19|20)\d\d)\s+(?:to|à|a|au|until|–|-)\s+"
     r"(?:the\s+fiscal\s+year\s+)?((?:19|20)\d\d)\s*[-–/]\s*(\d\d|(?:19|20)\d\d)(?!\d)", re.IGNORECASE)
+#: "1 January", "30 de junio de", "mai": what may stand before a year in a range.
+_DAY_MONTH = r"(?:\d{1,2}(?:er|º|st|nd|rd|th)?\s+(?:de\s+)?)?(?:[^\W\d_]+\.?\s+(?:de\s+|del\s+)?)?"
 RANGE_RE = re.compile(
-    r"(?i)(?<![\d/])(?:(?:from|de|del|desde|entre|between)\s+)?(?:[A-Za-zéûçã]+\.?\s+)?((?:19|20)\d\d)\s*"
-    r"(?:[-–—]|to|à|a|au|até|hasta|and|et|y|e)\s*(?:[A-Za-zéûçã]+\.?\s+)?((?:19|20)\d\d)(?![\d/])")
+    rf"(?i)(?<![\d/])(?:(?:from|de|del|desde|entre|between|du|do|da)\s+)?{_DAY_MONTH}((?:19|20)\d\d)\s*\)?\s*"
+    rf"(?:[-–—]|to|à|a|au|al|até|hasta|and|et|y|e)\s*\(?{_DAY_MONTH}((?:19|20)\d\d)(?![\d/])")
+#: "1 January - 31 December 2022", "ejercicio fiscal 2019": one year, after a period label.
+ONE_YEAR_RE = re.compile(r"(?<![\d/])((?:19|20)\d\d)(?![\d/])")
 LINE_END_DATE_MAX = 110
+FORMAT_HINT_RE = re.compile(r"\s*\((?:dd|jj|mm|aaaa|yyyy|aa|yy|[/.\-\s])+\)", re.IGNORECASE)
+#: "Mindelo, ", "Geneva, ": the place a report was signed in, between its label and its date.
+PLACE_BEFORE_DATE_RE = re.compile(r"[A-Z\u00c0-\u00dd][^\W\d_]+(?:[ -][A-Z\u00c0-\u00dd][^\W\d_]+){0,2},\s*")
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
-#: The next "Label:" on a cover line read as one paragraph ("… Lebanon Evaluation type: Final …").
-NEXT_LABEL_RE = re.compile(r"(?<=\S)\s+(?=[A-Z\u00c0-\u00dd][\w'\u2019()/&.-]*(?:\s+[\w'\u2019()/&.-]+){0,4}\s*[:\uff1a](?!\d))")
+#: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
+FUTURE_RE = re.compile(r"(?i)^[^.;]{0,25}?\b(?:planned|scheduled|foreseen|expected|will\s+be|to\s+be\s+(?:conducted|carried)|"
+                       r"prevista|previsto|programada|será|sera|prévue|prévu|aura\s+lieu|à\s+venir|upcoming)\b")
+_LABEL_WORD = re.compile(r"[\w'\u2019()/&.-]+")
+#: Small words inside a label ("Date of Report", "Fecha de término").
+_LABEL_JOINS = {"of", "the", "de", "du", "des", "del", "la", "le", "da", "do", "das", "dos", "and", "et", "y", "e"}
+
+
+def next_label(text: str, pos: int = 0) -> int | None:
+    """Where the next "Label:" starts in a cover read as one paragraph ("Countries: Lesotho and
+    Zimbabwe Type of evaluation: Final" → at "Type"), or None. The label is the last capitalised
+    word before the colon, with the capitalised words joined to it by small words ("Date of
+    Report"), so that a list's last name ("Zimbabwe", "December 2023") is not taken for it."""
+    for colon in re.finditer(r"[:\uff1a](?!\d)", text[pos:]):
+        end = pos + colon.start()
+        words = list(_LABEL_WORD.finditer(text, max(pos, end - 80), end))[-6:]
+        if not words or text[words[-1].end(): end].strip():
+            continue
+        start = None
+        for k in range(len(words) - 1, -1, -1):
+            if words[k].group(0)[:1].isupper():
+                start = k
+                break
+            if words[k].group(0).lower() not in _LABEL_JOINS and k < len(words) - 4:
+                break
+        if start is None:
+            continue
+        while start >= 2 and words[start - 1].group(0).lower() in _LABEL_JOINS \
+                and words[start - 2].group(0)[:1].isupper():
+            start -= 2
+        at = words[start].start()
+        if at > pos:
+            return at
+    return None
+
+
 #: A country named as a case study of a wider evaluation does not make it a country evaluation.
 CASE_STUDY_RE = re.compile(r"(?i)case stud|étude de cas|etude de cas|estudio de caso|estudo de caso")  # a cover line holding a date is short
 
@@ -153,12 +201,16 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         home_of_aid = (organisations()[org.value].get("donor_country") if org.value in organisations() else None)
         if home_of_aid:
             donor_countries.add(home_of_aid)
-    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries)
+    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries,
+                       international=org is not None and not org_home)
     md.update(places)
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
         md["timing"] = choose(view, "timing", default="other")
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
         md["evaluation_type"] = evaluation_type_of(view, codes)
+        if md["evaluation_type"].value == "meta" and md["timing"].value != "other" and not _titled(view, "timing"):
+            # a synthesis of evaluations names the timings of the evaluations it read, not its own
+            md["timing"] = Value("other", 0.6, md["evaluation_type"].evidence)
         if md["evaluation_type"].value == "other" and md["scope"].value == "global":
             # an organisation-wide evaluation of neither a project nor a programme: a theme
             md["evaluation_type"] = Value("thematic", 0.45, md["scope"].evidence)
@@ -329,11 +381,16 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     if labels is not None:
         for m in labels.finditer(head):
             tail = head[m.end(): m.end() + 60]
+            hint = FORMAT_HINT_RE.match(tail)  # "(dd/mm/aaaa)": how to write the date, not the date
+            tail = tail[hint.end():] if hint else tail
             sep = re.match(r"\s*[:：]?\s*[-–,(]?\s*", tail)
             colon = ":" in sep.group(0) or "：" in sep.group(0)
-            d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (YEAR_RE.search(tail) if colon else None)
-            # a label, not prose: "Date of publication: …", "Final report – March 2019", not "published in 2003"
-            if not d or not (colon or d.start() == sep.end()):
+            d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (
+                (NUMERIC_DATE_RE.match(tail, sep.end()) or YEAR_RE.search(tail)) if colon else None)
+            # a label, not prose: "Date of publication: …", "Final report – March 2019" (or "Relatório
+            # final - Mindelo, outubro de 2022": a place, then the date), not "published in 2003"
+            if not d or not (colon or d.start() == sep.end() or (
+                    d.re is _date_re() and PLACE_BEFORE_DATE_RE.fullmatch(tail[sep.end(): d.start()]))):
                 continue
             y = int(d.group(2) if d.re is _date_re() else d.group(1))
             if _year_ok(y):
@@ -385,6 +442,7 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
         if m and _year_ok(int(m.group(1))):
             cands.append((pts, int(m.group(1)), Evidence(None, f"file metadata {key}: {val}")))
     end = period[1] if period and period[1] else None
+    log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
     if not cands:
         years = [int(y) for y in YEAR_RE.findall(text[:FRONT_CHARS]) if _year_ok(int(y))]
         if years:
@@ -412,13 +470,19 @@ def _fy_end(a: str, b: str) -> int:
 def period_of(view: DocView) -> Value | None:
     """The evaluated period [start, end] in years: from the title, a labelled line, or the cover."""
     sources = [("title", view.title or view.heading, 10)]
-    labels = _pattern("period_labels")
-    if labels is not None:
+    # "Timeframe covered: 2019–2023" wins over "Expected duration: 2019–2024"
+    for group, pts in (("period_covered_labels", 11), ("period_labels", 8)):
+        labels = _pattern(group)
+        if labels is None:
+            continue
         for m in labels.finditer(view.text[:HEAD_CHARS]):
             line_end = view.text.find("\n", m.end())
             seg = view.text[m.end(): min(line_end if line_end > 0 else m.end() + 120, m.end() + 120)]
-            if len(seg) < 150:
-                sources.append(("label", view.text[m.start(): m.end() + len(seg)], 8))
+            nxt = next_label(seg, 2)  # a cover read as one paragraph: up to the next label
+            seg = seg[:nxt] if nxt is not None else seg
+            if len(seg) < 150 and (RANGE_RE.search(seg) or FISCAL_RANGE_RE.search(seg)
+                                   or len(set(ONE_YEAR_RE.findall(seg))) == 1):
+                sources.append(("label", view.text[m.start(): m.end() + len(seg)], pts))
                 break
     best: tuple[float, list[int], Evidence] | None = None
     for source, text, pts in sources:
@@ -430,9 +494,14 @@ def period_of(view: DocView) -> Value | None:
             cand = (pts + 1, [start, end], Evidence(1 if source == "title" else None, text.strip()[:200]))
         else:
             rm = RANGE_RE.search(text)
-            if not rm:
+            one = set(ONE_YEAR_RE.findall(text)) if source == "label" else set()
+            if rm:
+                start, end = int(rm.group(1)), int(rm.group(2))
+            elif len(one) == 1:  # "Reporting period: 1 January – 31 December 2022"
+                start = end = int(next(iter(one)))
+                pts -= 1
+            else:
                 continue
-            start, end = int(rm.group(1)), int(rm.group(2))
             cand = (pts, [start, end], Evidence(1 if source == "title" else None, text.strip()[:200]))
         if not (_year_ok(start) and _year_ok(end) and 0 <= end - start <= 30):
             continue
@@ -461,10 +530,13 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
         scores[cls] += 10
         where[cls] = (10, Evidence(1, title[:200]))
     for cls, found in gset.by_name(view.head).items():
-        ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])]
+        ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])
+              and not FUTURE_RE.match(view.head[x.end(): x.end() + 60])]
         cover = [x for x in ms if x.start() < FRONT_CHARS]
         if cover:
             scores[cls] += 5
+        if any(x.start() < TOP_CHARS for x in ms):
+            scores[cls] += 3  # the cover's own heading ("Independent Final Evaluation of …")
         scores[cls] += min(len(ms), 4)
         if ms and (cls not in where):
             where[cls] = (5, view.evidence(ms[0].start(), ms[0].end()))
@@ -476,6 +548,12 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
     margin = ranked[0] - (ranked[1] if len(ranked) > 1 else 0)
     conf = min(0.95, 0.45 + scores[best] / 40 + margin / 40)
     return Value(best, round(conf, 3), where[best][1])
+
+
+def _titled(view: DocView, group: str) -> bool:
+    """Whether the title or file name names a class of `group` (a timing, an evaluator)."""
+    title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
+    return bool(_group_set(group).finditer(title))
 
 
 def _default_evaluator(home: str | None) -> Value:
@@ -529,8 +607,10 @@ def _weight(view: DocView, offset: int) -> float:
 
 
 def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
-              donor_countries: set[str] | None = None) -> dict[str, Value]:
-    """countries, regions_ilo, regions_m49 and scope, weighted by where places are named."""
+              donor_countries: set[str] | None = None, international: bool = True) -> dict[str, Value]:
+    """countries, regions_ilo, regions_m49 and scope, weighted by where places are named.
+    `international`: the report is an international body's (an organisation-wide evaluation is
+    then likely when no place stands out); a government's or an unknown body's is not."""
     out: dict[str, Value] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
     score: dict[str, float] = defaultdict(float)
@@ -545,7 +625,15 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             first.setdefault(key, Evidence(1, title[:200]))
     mentions: list[Mention] = find_places(view.text)
     on_cover: set[str] = set()
+    funders: set[str] = set()
+    kept: list[Mention] = []
     for m in mentions:
+        context = _context(view.text, m.start, m.end)
+        if context == "funding" and m.iso3:
+            funders.add(m.iso3)
+        if context:
+            continue  # a funder, an example, an address, a citation: not a place the object covers
+        kept.append(m)
         if m.iso3 and m.start < COVER_CHARS and not CASE_STUDY_RE.search(
                 view.text[max(0, m.start - 40): m.end + 40]):
             on_cover.add(m.iso3)
@@ -569,9 +657,9 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
             # a cover read as one paragraph: "Countries: Jordan, Lebanon Donor: Germany …" —
             # the list ends where the next "Label:" starts
-            nxt = NEXT_LABEL_RE.search(line, 2)
-            if nxt:
-                line = line[: nxt.start()]
+            nxt = next_label(line, 2)
+            if nxt is not None:
+                line = line[:nxt]
             gl = _pattern("scope", "global")
             if gl is not None and gl.search(line) and coverage_global is None:
                 # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"
@@ -582,6 +670,11 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                     score[m.iso3] += 10
                     covered.add(m.iso3)
                     first[m.iso3] = view.evidence(cm.start(), cm.end() + len(line))
+    for iso3, ev in _cover_country_lines(view):
+        if iso3 not in covered:
+            score[iso3] += 10
+            covered.add(iso3)
+            first[iso3] = ev
     for pc in codes:
         if pc.country:
             score[pc.country] += 10
@@ -597,15 +690,21 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         top = max(score.values())
         # a national body's evaluation is about its country: foreign ones must be prominent
         floor = max(4.0, (0.5 if home else 0.2) * top)
+        anchored = in_title | covered | {pc.country for pc in codes if pc.country}
+        if anchored & set(score):
+            # the object's own countries are known (title, coverage field, project code): another
+            # country must be named about as often to be covered too
+            floor = max(floor, 0.5 * top)
         chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
         chosen = chosen[:MAX_COUNTRIES]
-        named = {m.iso3 for m in mentions if m.iso3} - (donor_countries or set())
-        if not chosen and len(named) == 1 and named <= on_cover:
-            chosen = list(named)  # the one country a document names, on its cover: its country
+        named = {m.iso3 for m in kept if m.iso3} - (donor_countries or set())
+        if not chosen and len(named) == 1 and (named <= on_cover or score.get(next(iter(named)), 0) >= 2):
+            # the one country a document names (on its cover, or more than once): its country
+            chosen = list(named)
     scope = _scope(view, title, codes, chosen, area_score)
     if coverage_global is not None:
         scope = Value("global", 0.85, coverage_global)
-    if (scope.confidence < 0.8 and not home and not codes and not in_title and not covered
+    if (scope.confidence < 0.8 and international and not home and not codes and not in_title and not covered
             and not on_cover.intersection(chosen) and scope.value != "global"):
         # an international body's evaluation whose title names no place is organisation-wide
         scope = Value("global", 0.55, Evidence(1, title[:200]) if title else None)
@@ -650,6 +749,77 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         out["regions_m49"] = Value(m49, out["countries"].confidence if chosen else 0.5,
                                    first.get(chosen[0]) if chosen else None)
     return out
+
+
+def _cover_country_lines(view: DocView) -> list[tuple[str, Evidence]]:
+    """Countries a cover lists on a line of their own ("Angola, Cabo Verde, Guiné-Bissau e
+    Timor-Leste"): the countries the object covers, as a coverage field would say."""
+    out: list[tuple[str, Evidence]] = []
+    pos = 0
+    for line in view.text[:COVER_CHARS].split("\n"):
+        found = [m for m in find_places(line) if m.iso3]
+        if len({m.iso3 for m in found}) >= 2 and not _context(view.text, pos + found[0].start):
+            rest = line
+            for m in reversed(found):
+                rest = rest[: m.start] + rest[m.end:]
+            if len(re.findall(r"[^\W\d_]{3,}", rest)) <= 2:
+                ev = view.evidence(pos + found[0].start, pos + found[-1].end)
+                out.extend((m.iso3, ev) for m in found if m.iso3)
+        pos += len(line) + 1
+    return out
+
+
+#: A line that is an address or a contact, whose country is an office's, not the object's.
+ADDRESS_RE = re.compile(
+    r"(?i)(?:\bp\.?\s?o\.?\s?box\b|\bb\.?p\.?\s?\d|\bc\.?p\.?\s?\d{4,5}\b|\bcase postale\b|"
+    r"\btel\.?\s*[:+(\d]|\bt[ée]l[ée]?(?:phone|éfono|efone)?\s*[:+(]|\bfax\b|e-?mail\s*:|@[\w-]+\.|\bwww\.|"
+    r"\b[A-Z]{1,2}-\d{4,5}\b|\b\d{1,4},?\s+(?:route|rue|avenue|street|calle|avenida|rua)\b|"
+    r"\b(?:route|rue|avenue|avenida|calle|rua)\s+(?:de|des|du|del|da|do)\b)")
+
+
+@lru_cache(maxsize=1)
+def _context_phrases() -> tuple[Phrases | None, Phrases | None]:
+    words = vocab.load("place_words")
+    return (phrase_pattern(words.terms("funding_context")) if "funding_context" in words else None,
+            phrase_pattern(words.terms("example_context")) if "example_context" in words else None)
+
+
+#: How far back in its sentence a funding phrase makes a place a funder ("funded by the EU, the
+#: Swiss Agency for Development and Cooperation and the Government of the Netherlands").
+FUNDING_REACH = 150
+#: "Chile: ILPES-CEPAL, Serie Manuales No. 3, 1998": a publisher's city or country in a reference.
+CITATION_AFTER_RE = re.compile(r"^\s*:\s*[A-Z\u00c0-\u00dd][\w-]*")
+#: "Mtra. Karen Italia Ruiz López": a person's name that holds a country's.
+PERSON_BEFORE_RE = re.compile(r"(?:\b(?:Mtr?a|Dra?|Lic|Ing|Mr|Mrs|Ms|Mme|Sra?|Prof|Srta)\.?|\bM\.)\s+"
+                              r"[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff]+\s+$")
+
+
+def _context(text: str, start: int, end: int | None = None) -> str | None:
+    """"funding", "example", "address", "citation" or "person" when the place at `start` is
+    named as a funder, an example or comparison, in an office's address, as a publisher's place
+    in a reference or in a person's name; None when it may be the object's."""
+    line_start = text.rfind("\n", 0, start) + 1
+    line_end = text.find("\n", start)
+    line = text[line_start: line_end if line_end >= 0 else len(text)]
+    if len(line) < 250 and ADDRESS_RE.search(line):
+        return "address"
+    if end is not None:
+        after = text[end: end + 150]
+        if CITATION_AFTER_RE.match(after) and YEAR_RE.search(after):
+            return "citation"
+    if PERSON_BEFORE_RE.search(text[max(0, start - 40): start]):
+        return "person"
+    # the sentence so far (at most 300 characters back)
+    lo = max(line_start, start - 300)
+    seg = text[lo:start]
+    cut = max(seg.rfind(". "), seg.rfind("; "), seg.rfind(" | "))
+    seg = seg[cut + 1:] if cut >= 0 else seg
+    funding, example = _context_phrases()
+    if funding is not None and funding.search(seg[-FUNDING_REACH:]):
+        return "funding"
+    if example is not None and example.search(seg[-45:]):
+        return "example"
+    return None
 
 
 def _scope(view: DocView, title: str, codes: list[ProjectCode], chosen: list[str],
@@ -699,9 +869,13 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
     found: dict[str, Evidence] = {}
     labels = _pattern("donor_labels")
     head = view.text[:HEAD_CHARS]
+    colon_only = {fold(t) for t in vocab.load("metadata").terms("donor_colon_labels")} \
+        if "donor_colon_labels" in vocab.load("metadata") else set()
     if labels is not None:
         for lm in labels.finditer(head):
             seg = head[lm.end(): lm.end() + 120].split("\n")[0]
+            if fold(lm.group(0)) in colon_only and not re.match(r"\s*(?:\(s\))?\s*[:：]", seg):
+                continue  # "… and other donors": prose or a list of everyone thanked, not the field
             for donor, pat in _donor_patterns().items():
                 if pat is not None and pat.search(seg):
                     found.setdefault(donor, view.evidence(lm.start(), lm.end() + len(seg)))

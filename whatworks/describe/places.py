@@ -119,9 +119,34 @@ def _not_country_before() -> re.Pattern[str] | None:
     return re.compile(rf"(?:{alt})\s*$", re.IGNORECASE)
 
 
+@lru_cache(maxsize=1)
+def _subdivisions() -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """A pattern for "<cue> <subdivision>" ("Estado de Zacatecas") and each name's country."""
+    path = DATA / "subdivisions.json"
+    if not path.exists():
+        return None, {}
+    country_of = {name: iso3 for iso3, names in json.loads(_data("subdivisions.json"))["subdivisions"].items()
+                  for name in names}
+    cues = vocab.load("place_words").terms("subdivision_cue") if "subdivision_cue" in vocab.load("place_words") \
+        else []
+    literal = [re.escape(c).replace(r"\ ", r"\s+") for c in cues if not c.startswith("re:")]
+    regexes = [c[3:] for c in cues if c.startswith("re:")]
+    if not (literal or regexes) or not country_of:
+        return None, country_of
+    cue = "|".join(sorted(literal, key=len, reverse=True) + regexes)
+    names = trie_regex(sorted(country_of, key=len, reverse=True))
+    # "Municipio de Teocelo, Veracruz": a town, then its state after a comma
+    long_names = trie_regex(sorted((n for n in country_of if len(n) >= 6 and n[:1].isupper()),
+                                   key=len, reverse=True))
+    pattern = re.compile(rf"(?:(?i:(?<!\w)(?:{cue}))\s*(?P<name>{names})"
+                         rf"|(?<=[a-záéíóúñãõç]),\s(?P<after>{long_names}))(?![\w’-])")
+    return pattern, country_of
+
+
 def find_places(text: str, offset: int = 0) -> list[Mention]:
     """Every country, area and region name in `text`, in order (positions shifted by `offset`).
-    A country named as an embassy's ("the Embassy of Sweden") is left out: a donor's presence."""
+    A country named as an embassy's ("the Embassy of Sweden") is left out: a donor's presence.
+    A state or province named as one ("the State of Zacatecas") is a mention of its country."""
     pattern, table = _matcher()
     before = _not_country_before()
     out = []
@@ -132,6 +157,17 @@ def find_places(text: str, offset: int = 0) -> list[Mention]:
         if iso3 and before is not None and before.search(text[max(0, m.start() - 40): m.start()]):
             continue
         out.append(Mention(m.start() + offset, m.end() + offset, m.group(0), iso3, area))
+    sub, country_of = _subdivisions()
+    if sub is not None:
+        taken = {(m.start, m.end) for m in out}
+        extra = []
+        for m in sub.finditer(text):
+            g = "name" if m.group("name") else "after"
+            span = (m.start(g) + offset, m.end(g) + offset)
+            if span not in taken:
+                extra.append(Mention(span[0], span[1], m.group(g), country_of[m.group(g)]))
+        if extra:
+            out = sorted(out + extra, key=lambda x: x.start)
     return out
 
 

@@ -28,6 +28,7 @@ from whatworks.describe.headings import (
     numbering_depth,
     phrase_at,
     skip_modifiers,
+    trim_post_modifiers,
     vocabulary,
 )
 from whatworks.describe.markers import first_item_start
@@ -102,11 +103,23 @@ def _looks_like_heading(b: Block) -> bool:
     return b.bold or caps or number is not None or len(words) <= 6
 
 
+def _form_heading(b: Block) -> str | None:
+    """The heading a one-cell table row of a form carries, if any (see `_candidates`)."""
+    text = first_line(b.text)
+    if b.bold and _looks_like_heading(b) and (_exact(text) or numbering_depth(split_number(text)[1]) == 1):
+        return text
+    label = text.split(":", 1)[0] if ":" in text[:120] else ""
+    _, number = split_number(label)
+    if label and number and numbering_depth(number) and len(label.split()) <= 14 and _exact(label):
+        return label
+    return None
+
+
 def _exact(text: str) -> bool:
     """The whole line is a known heading phrase (after numbering and modifiers)."""
     v = vocabulary()
     title, _ = split_number(first_line(text))
-    words = normalize_heading(title).split()
+    words = trim_post_modifiers(normalize_heading(title).split(), v)
     if words and words[0] in v.annex_words:
         return len(words) <= 10
     for start in skip_modifiers(words, 0, v):
@@ -153,6 +166,14 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
             marker = item_marker(text) or item_marker(title)
             cands.append(_Candidate(i, b, kinds, number, b.level, False,
                                     marker[0] if marker else None))
+        elif b.kind == "table_row" and not in_toc and i not in toc and len(b.cells or []) <= 1 \
+                and (label := _form_heading(b)):
+            # a form laid out as a one-column table (the CONAC summary form): its bold rows that
+            # name a section ("2. PRINCIPALES HALLAZGOS DE LA EVALUACIÓN") or open a numbered part
+            # ("4. DATOS DE LA INSTANCIA EVALUADORA"), and its numbered fields whose label names
+            # a section ("3.2 Describir las recomendaciones de acuerdo a su relevancia:") are its headings
+            title, number = split_number(label)
+            cands.append(_Candidate(i, b, heading_kinds(label), number, None, True))
         elif b.kind in ("paragraph", "list_item") and not in_toc and i not in toc:
             marker = item_marker(b.text)
             rest = b.text[marker[2]:].strip() if marker else ""
@@ -274,10 +295,15 @@ def find_sections(document: Document) -> list[Section]:
     named = next((c for c in cands if c.kinds or c.item), None)  # the first heading naming a part
     doc_title = named if (named is not None and named.index <= 5 and named.block.page == blocks[0].page
                           and _names_document(named)) else None
+    # "Anexo 1" opening a document that has no other annex: the document is that annex of some
+    # rule or report (the CONAC summary form is "Anexo 1" of its guidelines), its title
+    lone_annex = bool(cands) and cands[0].index <= 1 and _is_annex(cands[0]) \
+        and not any(_is_annex(o) for o in cands[1:])
     for k, c in enumerate(cands):
         end = len(blocks)
-        is_title = c is doc_title or (front and not c.kinds and c.item is None and c.block.page <= 2
-                                      and not any(o.kinds for o in cands[:k] if o is not doc_title))
+        is_title = c is doc_title or (k == 0 and lone_annex) or (
+            front and not c.kinds and c.item is None and c.block.page <= 2
+            and not any(o.kinds for o in cands[:k] if o is not doc_title and not (lone_annex and o is cands[0])))
         front = is_title
         if is_title:
             end = cands[k + 1].index if k + 1 < len(cands) else len(blocks)

@@ -38,6 +38,17 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
+def _refuse_export(path: Path) -> None:
+    """A database export holds many evaluations: it is added to a review, not read as one report."""
+    from whatworks.read.ieval import is_export
+
+    if is_export(path):
+        raise ReadError("database_export", "the file is an export of i-eval Discovery, the ILO's evaluation "
+                        "database: many evaluations, not one report",
+                        "add it to a review (whatworks add REVIEW FILE), which makes one record per evaluation "
+                        "(docs/ieval.md)")
+
+
 def sniff(path: Path) -> str:
     """The format of `path` from its first bytes: pdf, docx, html, markdown or text.
 
@@ -68,6 +79,7 @@ def sniff(path: Path) -> str:
         if "word/document.xml" in names:
             return "docx"
         if any(n.startswith("xl/") for n in names):
+            _refuse_export(path)
             what = "an Excel workbook"
         elif any(n.startswith("ppt/") for n in names):
             what = "a PowerPoint presentation"

@@ -48,9 +48,12 @@ def decode_bytes(data: bytes, warnings: list[str] | None = None) -> tuple[str, s
         except UnicodeDecodeError:
             pass
     try:
-        return _checked(data.decode("utf-8"), "utf-8"), "utf-8"
+        return _checked(data.decode("utf-8"), "utf-8", warnings), "utf-8"
     except UnicodeDecodeError:
         pass
+    lenient = _mostly_utf8(data, warnings)
+    if lenient is not None:
+        return lenient, "utf-8"
     from charset_normalizer import from_bytes
 
     results = from_bytes(data)
@@ -90,15 +93,57 @@ def _encoding_error(detail: str = "") -> ReadError:
                      "open it in an editor and save it as UTF-8 (or export the report to PDF)")
 
 
-def _checked(text: str, encoding: str) -> str:
-    """`text` unless it is mostly control or unassigned characters (a wrong decoding or binary)."""
+#: Share of unreadable characters above which even a valid UTF-8 file is refused: most of it.
+MAX_UNREADABLE = 0.5
+
+
+def _junk(sample: str) -> int:
+    junk = sum(1 for c in sample if unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs") and c not in "\t\n\r\f\v")
+    return junk + sample.count("\ufffd")
+
+
+def _checked(text: str, encoding: str, warnings: list[str] | None = None) -> str:
+    """`text` unless it is mostly control or unassigned characters (a wrong decoding or binary).
+
+    A guessed encoding is not believed past a few such characters; valid UTF-8 (given
+    `warnings`) is: a report with some garbled characters is read, with a warning that counts
+    them, and refused only when most of it is unreadable."""
     sample = text[:200_000]
     if not sample:
         return text
-    junk = sum(1 for c in sample if unicodedata.category(c) in ("Cc", "Co", "Cn", "Cs") and c not in "\t\n\r\f\v")
-    junk += sample.count("\ufffd")
+    junk = _junk(sample)
+    if warnings is not None:
+        if junk > len(sample) * MAX_UNREADABLE:
+            raise _unreadable(junk, len(sample))
+        if junk:
+            warnings.append(f"{junk} character(s) of the file are unreadable (control or replacement "
+                            "characters); the rest was read")
+        return text
     if junk > len(sample) * MAX_JUNK:
         raise _encoding_error(f" ({encoding} gives {junk} unreadable characters)")
+    return text
+
+
+def _unreadable(bad: int, total: int) -> ReadError:
+    return ReadError("encoding", f"most of the file is unreadable: {bad:,} of {total:,} characters are not text "
+                     "in UTF-8 or any other encoding",
+                     "open it in an editor and save it as UTF-8 (or export the report to PDF)")
+
+
+def _mostly_utf8(data: bytes, warnings: list[str]) -> str | None:
+    """UTF-8 with some undecodable bytes (a file damaged by copying, or a few characters pasted from
+    elsewhere): read, with the bytes replaced by "\ufffd" and counted in a warning. None when the
+    bytes are not UTF-8 at all (no valid multi-byte character outnumbers the bad bytes: another
+    encoding, for charset-normalizer to find)."""
+    text = data.decode("utf-8", errors="replace")
+    bad = text.count("\ufffd") - data.count(b"\xef\xbf\xbd")
+    multibyte = sum(1 for c in text if ord(c) > 0x7F) - text.count("\ufffd")
+    if bad <= 0 or multibyte < max(bad, 3):
+        return None
+    if bad > len(text) * MAX_UNREADABLE:
+        raise _unreadable(bad, len(text))
+    warnings.append(f"{bad} byte(s) of the file are not valid UTF-8 and were replaced by \ufffd; "
+                    "the rest was read as UTF-8")
     return text
 
 

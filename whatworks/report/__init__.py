@@ -123,7 +123,7 @@ KIND_TITLES = {"evaluation_report": "Evaluation report", "evaluation_brief": "Ev
                "management_response": "Management response", "terms_of_reference": "Terms of reference",
                "inception_report": "Inception report", "completion_report": "Completion report",
                "progress_report": "Progress report", "evaluation_plan": "Evaluation plan", "audit": "Audit",
-               "study": "Study", "case_study": "Case study", "research_report": "Research report",
+               "study": "Study", "database_record": "Database record", "case_study": "Case study", "research_report": "Research report",
                "annex": "Annex", "other": "Other"}
 DECISION_TITLES = {"include": "Included", "exclude": "Excluded", "maybe": "Awaiting a reviewer",
                    "conflict": "Reviewers disagree",

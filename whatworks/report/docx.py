@@ -293,9 +293,9 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
         if r.supplementary:
             title += " — supplementary"
         rows.append([f"{n}.", r.report_id, title, type_timing(r.timing, r.evaluator_type, r.evaluation_type),
-                     str(r.year or ""), ", ".join(r.regions), r.source])
+                     str(r.year or ""), ", ".join(r.regions), r.url or r.source])
     _table(doc, ["S.n.", "Report No.", "Title (project codes)", "Evaluation type and timing", "Year", "Region",
-                 "Source file"], rows, [1.1, 1.5, 5.8, 2.6, 1.3, 2.0, 2.3])
+                 "Link or source"], rows, [1.1, 1.5, 5.8, 2.6, 1.3, 2.0, 2.3])
     landscape = doc.add_section()
     landscape.orientation = WD_ORIENT.LANDSCAPE
     landscape.page_width, landscape.page_height = A4[1], A4[0]

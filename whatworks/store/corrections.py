@@ -1,5 +1,7 @@
 """Reviewers' corrections of descriptions: a human value for a metadata field, the kind, a
-section or an item, kept apart from the machine's description (whatworks.corrections applies them)."""
+section or an item, kept apart from the machine's description (whatworks.corrections applies them);
+and the values people gave that contest another person's standing correction, until a lead settles
+them (`correction_conflicts`)."""
 
 from __future__ import annotations
 
@@ -23,6 +25,18 @@ corrections = sa.Table(
     sa.Column("reason", sa.Text),
     sa.Column("reviewer", sa.Text, nullable=False),
     sa.Column("corrected_at", sa.Float, nullable=False),
+)
+
+
+correction_conflicts = sa.Table(
+    "correction_conflicts", metadata,
+    sa.Column("sha256", sa.Text, primary_key=True),
+    sa.Column("target", sa.Text, primary_key=True),
+    sa.Column("key", sa.Text, primary_key=True),
+    sa.Column("reviewer", sa.Text, primary_key=True),  # who contests the standing correction
+    sa.Column("value", sa.Text),  # JSON: the value they gave (null: the machine's)
+    sa.Column("reason", sa.Text),
+    sa.Column("at", sa.Float, nullable=False),
 )
 
 
@@ -83,3 +97,31 @@ def stamp(store: Store) -> tuple:
     a = store.first(sa.select(sa.func.count(), sa.func.max(corrections.c.corrected_at)))
     b = store.first(sa.select(sa.func.max(descriptions.c.updated_at)))
     return (tuple(a.values()) if a else ()) + (tuple(b.values()) if b else ())
+
+
+# --- contested corrections ------------------------------------------------------------------------
+
+def save_conflict(store: Store, sha256: str, target: str, key: str, reviewer: str, value: Any, reason: str) -> None:
+    store.upsert(correction_conflicts, {
+        "sha256": sha256, "target": target, "key": key, "reviewer": reviewer,
+        "value": json.dumps(value, ensure_ascii=False, sort_keys=True, default=str), "reason": reason,
+        "at": time.time()})
+
+
+def conflict_rows(store: Store, sha256: str | None = None) -> list[dict[str, Any]]:
+    q = sa.select(correction_conflicts).order_by(correction_conflicts.c.sha256, correction_conflicts.c.at)
+    if sha256 is not None:
+        q = q.where(correction_conflicts.c.sha256 == sha256)
+    return [{**dict(r), "value": json.loads(r["value"]) if r["value"] is not None else None} for r in store.rows(q)]
+
+
+def delete_conflicts(store: Store, sha256: str, target: str, key: str, reviewer: str | None = None) -> None:
+    """Forget the contested values of a field (only `reviewer`'s, if given)."""
+    c = correction_conflicts.c
+    q = correction_conflicts.delete().where(c.sha256 == sha256, c.target == target, c.key == key)
+    store.execute(q.where(c.reviewer == reviewer) if reviewer is not None else q)
+
+
+def conflict_stamp(store: Store) -> tuple:
+    a = store.first(sa.select(sa.func.count(), sa.func.max(correction_conflicts.c.at)))
+    return tuple(a.values()) if a else ()

@@ -139,6 +139,17 @@ def find_document(store: Store, ref: str) -> list[str]:
     return []
 
 
+def file_paths_under(store: Store, prefix: str) -> list[str]:
+    """The file rows whose path starts with `prefix` (the records read from one database export)."""
+    return store.scalars(sa.select(files.c.path).where(files.c.path.like(_escape_like(prefix) + "%", escape="\\")))
+
+
+def forget_files(store: Store, paths: Sequence[str]) -> None:
+    """Drop file rows (records an export no longer holds); their documents stay, unreferenced."""
+    for part in chunks(list(paths)):
+        store.execute(sa.delete(files).where(files.c.path.in_(part)))
+
+
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 

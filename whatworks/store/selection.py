@@ -3,8 +3,9 @@
 `screen_records` and `screen_criteria` are the machine's, rewritten by every run of screen.
 `screening_decisions` is the one table of human screening decisions — one row per document and
 person, written by `whatworks decide` and the workspace alike — and `screening_resolutions` the
-lead's word on a conflict. `final_decisions` combines them: a resolution wins, then a lead's
-decision, then the reviewers' when they agree; reviewers who disagree leave the document in
+lead's word on a conflict. `final_decisions` combines them: a resolution wins (until someone
+decides again after it, which reopens the conflict), then a lead's decision, then the reviewers'
+when they agree; reviewers who disagree leave the document in
 `conflict` (out of the selection) until a lead settles it; else the machine's decision stands.
 """
 
@@ -192,10 +193,12 @@ def _final_columns(records: sa.Table | sa.Alias, visible: Sequence[str] | None =
                  .order_by(d.c.decided_at.desc()).limit(1)).scalar_subquery()
     low = among(sa.select(sa.func.min(d.c.decision)).where(d.c.role != "lead")).scalar_subquery()
     high = among(sa.select(sa.func.max(d.c.decision)).where(d.c.role != "lead")).scalar_subquery()
-    resolved = sa.select(r.c.decision).where(r.c.sha256 == records.c.sha256).scalar_subquery()
+    # the lead's resolution holds until someone decides again: a later decision reopens the conflict
+    later = among(sa.select(d.c.sha256).where(d.c.decided_at > r.c.resolved_at)).exists()
+    resolved = sa.select(r.c.decision).where(r.c.sha256 == records.c.sha256, ~later)
     if visible is not None:
-        resolved = sa.select(r.c.decision).where(r.c.sha256 == records.c.sha256,
-                                                 r.c.lead.in_(list(visible))).scalar_subquery()
+        resolved = resolved.where(r.c.lead.in_(list(visible)))
+    resolved = resolved.scalar_subquery()
     human = sa.case((records.c.is_primary == 0, sa.null()), (resolved.isnot(None), resolved),
                     (lead.isnot(None), lead), (low != high, CONFLICT), else_=low)
     final = sa.func.coalesce(human, records.c.decision)

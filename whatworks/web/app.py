@@ -23,6 +23,7 @@ from pathlib import Path
 from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.middleware.body_limit import RequestBodyLimitMiddleware
 
 from whatworks import team as team_module
 from whatworks.api import Review
@@ -33,6 +34,12 @@ from whatworks.web.cache import Cache, SynthesisBuilder
 from whatworks.web.render import HERE, error_page, sentence, templates_env
 
 log = logging.getLogger(__name__)
+
+#: The largest request body the workspace reads (bytes): its forms are a few kilobytes at most, and
+#: a larger POST is refused with 413 as its bytes arrive (Starlette's RequestBodyLimitMiddleware).
+MAX_BODY = 1 << 20
+
+
 
 def create_app(project_dir: str | Path, team: bool = False, database: str | None = None,
                allowed_hosts: set[str] | None = None) -> FastAPI:
@@ -66,8 +73,10 @@ def create_app(project_dir: str | Path, team: bool = False, database: str | None
     st.local_csrf = secrets.token_urlsafe(32)
     st.allowed_hosts = allowed_hosts
     st.cache = Cache()
+    st.login_gate = auth.LoginGate()
     st.synthesis = SynthesisBuilder(review)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY)
 
     @app.middleware("http")
     async def guard(request: Request, call_next):
@@ -141,15 +150,32 @@ def server_config(project_dir: str | Path, host: str = "127.0.0.1", port: int = 
                           forwarded_allow_ips=forwarded_allow_ips)
 
 
+def plain_http_warning(host: str, team: bool) -> str | None:
+    """What `serve` warns when team mode listens on an address other machines reach: it speaks
+    plain HTTP, so passwords and session cookies cross the network readable unless a TLS proxy
+    (on this machine) is in front. None when there is nothing to warn about."""
+    if not team or host in ("127.0.0.1", "localhost", "::1"):
+        return None
+    return (f"warning: team mode on {host} speaks plain HTTP: passwords and session cookies cross the network "
+            "unencrypted. Serve it behind an HTTPS proxy on this machine (see docs/workspace.md), or on "
+            "127.0.0.1 only")
+
+
 def serve(project_dir: str | Path, host: str = "127.0.0.1", port: int = 8000, team: bool = False,
           database: str | None = None, forwarded_allow_ips: str = FORWARDED_ALLOW_IPS,
           say: Callable[[str], None] | None = None) -> None:
-    """Run the workspace with uvicorn. Single-user mode binds 127.0.0.1 only."""
+    """Run the workspace with uvicorn; `say` (the CLI's print) hears the URL and any warning.
+    Single-user mode binds 127.0.0.1 only."""
     import uvicorn
 
     config = server_config(project_dir, host, port, team, database, forwarded_allow_ips)
-    line = f"workspace on http://{host}:{port}/ ({'team' if team else 'single-user'} mode); Ctrl+C stops it"
-    log.info("%s", line)
-    if say is not None:
-        say(line)
+    shown = f"[{host}]" if ":" in host else host
+    lines = [f"workspace on http://{shown}:{port}/ ({'team' if team else 'single-user'} mode); Ctrl+C stops it"]
+    warning = plain_http_warning(host, team)
+    if warning:
+        lines.append(warning)
+    for line in lines:
+        (log.warning if line is warning else log.info)("%s", line)
+        if say is not None:
+            say(line)
     uvicorn.Server(config).run()

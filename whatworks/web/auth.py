@@ -10,6 +10,7 @@ plus a cookie) and is refused with 403 without it.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 from collections.abc import Iterator
@@ -145,6 +146,33 @@ def check_pre_token(request: Request, given: str | None) -> None:
     cookie = request.cookies.get(PRE_COOKIE)
     if not cookie or not given or not hmac.compare_digest(cookie, str(given)):
         raise HTTPException(403, "The login form has expired (CSRF token missing or wrong). Reload the page.")
+
+
+class LoginGate:
+    """At most `slots` logins at work at once (each holds a worker thread, and may hash), and at
+    most `queue` waiting: past that a login is refused at once, before its form is even read — a
+    flood of logins then costs the server neither threads nor memory, and other pages answer."""
+
+    def __init__(self, slots: int = 4, queue: int = 64):
+        self.slots, self.queue = slots, queue
+        self.waiting = 0
+        self._semaphore: asyncio.Semaphore | None = None
+
+    def full(self) -> bool:
+        return self.waiting >= self.queue
+
+    async def __aenter__(self) -> None:
+        if self._semaphore is None:  # made on the server's event loop
+            self._semaphore = asyncio.Semaphore(self.slots)
+        self.waiting += 1
+        try:
+            await self._semaphore.acquire()
+        finally:
+            self.waiting -= 1
+
+    async def __aexit__(self, *exc) -> None:
+        assert self._semaphore is not None
+        self._semaphore.release()
 
 
 def login_redirect(next_path: str) -> str:

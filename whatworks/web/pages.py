@@ -197,10 +197,11 @@ def conflicts(review: Review, v, visible: Sequence[str] | None, cache: Cache, pa
     items = [dict(c) for c in items[(page - 1) * per_page: page * per_page]]  # copies: the lists are cached
     flagged = [dict(f) for f in flagged[:per_page]]
     fixes = [dict(f) for f in fixes[:per_page]]
-    titles = review.titles({c["sha256"] for c in items + flagged + fixes})
-    for row in items + flagged + fixes:
+    contested = review.correction_conflicts(visible=visible)[:per_page]
+    titles = review.titles({c["sha256"] for c in items + flagged + fixes + contested})
+    for row in items + flagged + fixes + contested:
         row["title"] = titles.get(row["sha256"], row["sha256"][:12])
-    return {"conflicts": items, "flagged": flagged, "flagged_total": flagged_total, "hidden": visible is not None,
+    return {"conflicts": items, "contested": contested, "flagged": flagged, "flagged_total": flagged_total, "hidden": visible is not None,
             "corrections": fixes, "corrections_total": fixes_total, "total": total, "page": page,
             "per_page": per_page, "page_url": lambda n: f"/screen/conflicts?page={n}"}
 

@@ -21,6 +21,9 @@ MESSAGES = {
     "resolved": "Conflict resolved: the lead's decision is final.",
     "corrected": "Correction saved. It is shown over the machine's value and survives re-runs.",
     "uncorrected": "Correction removed: the machine's value shows again.",
+    "contested": "Another person corrected this differently: their correction stands, and yours is listed for "
+                 "the lead to settle (Screening → Conflicts).",
+    "settled": "Contested correction settled.",
     "coded": "Themes saved for this item.",
     "theme": "Theme added to the codebook.",
     "dismissed": "Emerging theme dismissed.",
@@ -55,7 +58,7 @@ def _page(request: Request, v: Viewer | None, template: str, **context: Any) -> 
         nav.append(("/team", "Team"))
     msg = request.query_params.get("msg")
     context.setdefault("message", MESSAGES.get(msg or ""))
-    context.setdefault("message_kind", "warn" if msg == "reason-needed" else "ok")
+    context.setdefault("message_kind", "warn" if msg in ("reason-needed", "contested") else "ok")
     return st.env.get_template(template).render(
         viewer=v, nav=nav, project_name=st.project.root.name, project_root=str(st.project.root),
         request_path=request.url.path, **context)

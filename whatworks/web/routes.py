@@ -40,22 +40,29 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         return response
 
     @app.post("/login")
-    def login(request: Request, *, name: str = Form(""), password: str = Form(""), csrf: str = Form(""),
-              next: str = Form("/"), review: Rev):
+    async def login(request: Request, *, review: Rev):
         if not request.app.state.team:
             return RedirectResponse("/corpus", status_code=303)
+        gate: auth.LoginGate = request.app.state.login_gate
+        if gate.full():  # a flood: refused before the form is read or anything is looked up
+            return HTMLResponse("Too many logins at once: try again in a few seconds.", status_code=429,
+                                headers={"Retry-After": "5"})
+        form = await request.form()
+        name, password, csrf, next = (str(form.get(k) or "")[:4096] for k in ("name", "password", "csrf", "next"))
         auth.check_pre_token(request, csrf)
-        again = {"title": "Log in", "next": auth.safe_next(next), "pre": csrf}
+        again = {"title": "Log in", "next": auth.safe_next(next or "/"), "pre": csrf}
+        address = request.client.host if request.client else "unknown"
         try:
-            user = review.login(name.strip(), password, request.client.host if request.client else "unknown")
+            async with gate:  # the lookup and the hash run on a worker thread, a few at a time
+                user = await run_in_threadpool(review.login, name.strip(), password, address)
         except LoginRefused as e:
             response = html(request, None, "login.html", status=429, error=f"{str(e).capitalize()}.", **again)
             response.headers["Retry-After"] = str(int(e.retry_after) + 1)
             return response
         if user is None:
             return html(request, None, "login.html", status=401, error="Wrong name or password.", **again)
-        token, _ = review.start_session(user)
-        response = RedirectResponse(auth.safe_next(next) if next != "/" else "/corpus", status_code=303)
+        token, _ = await run_in_threadpool(review.start_session, user)
+        response = RedirectResponse(auth.safe_next(next) if next not in ("", "/") else "/corpus", status_code=303)
         response.set_cookie(auth.COOKIE, token, httponly=True, samesite="lax", path="/",
                             secure=request.url.scheme == "https", max_age=SESSION_SECONDS)
         response.delete_cookie(auth.PRE_COOKIE, path="/login")
@@ -115,9 +122,19 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         review.correct(sha, target, key, value, reason=form.get("reason", "")[:2000], user=v.user)
         page = forms.number(form.get("p"), 1)
         anchor = "#" + (form.get("anchor") if form.get("anchor") in ("meta", "sections", "items") else "meta")
+        if any((c["target"], c["key"]) == (target, key) and any(x["reviewer"] == v.name for x in c["contested"])
+               for c in review.correction_conflicts(sha)):
+            return back(f"/doc/{sha}?p={page}", "contested", anchor)
         machine = review.screening_record(sha, v.user)["machine"]  # the API screened it again
         screened = f"&screened={machine['decision']}" if machine else ""
         return back(f"/doc/{sha}?p={page}{screened}", "uncorrected" if value is None else "corrected", anchor)
+
+    @app.post("/doc/{sha256}/settle")
+    async def settle_correction(request: Request, *, sha256: str, v: Lead, review: Rev):
+        form = {k: str(val)[:200] for k, val in (await request.form()).items()}
+        await run_in_threadpool(review.settle_correction, forms.sha256(sha256), form.get("target", ""),
+                                form.get("key", ""), form.get("take") or None, v.user, form.get("reason", ""))
+        return back("/screen/conflicts", "settled", "#contested")
 
     # --- screening --------------------------------------------------------------------------------
     @app.get("/screen", response_class=HTMLResponse)
@@ -215,7 +232,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         view = request.app.state.synthesis.view(review.changes(), _visible(review, v))
         return html(request, v, "synthesis.html", title="Synthesis", section="/synthesis", **view,
                     formats=[("all", "Every format")] + [(f, labels.get(f, f.upper())) for f in FORMATS],
-                    files=review.output_files(), fresh=set(request.query_params.get("files", "").split(",")))
+                    files=review.output_files(review.export_folder(v.user, _visible(review, v))), fresh=set(request.query_params.get("files", "").split(",")))
 
     @app.post("/export")
     def export(request: Request, *, fmt: str = Form("all"), v: Writer, review: Rev):
@@ -227,7 +244,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
 
     @app.get("/output/{name}")
     def output_file(request: Request, *, name: str, v: Who, review: Rev):
-        path = review.output_file(name)
+        path = review.output_file(name, review.export_folder(v.user, _visible(review, v)))  # blind: their own
         # always a download, never rendered here: report text is untrusted, and a sandbox CSP besides
         return FileResponse(path, filename=path.name, content_disposition_type="attachment",
                             headers={"Content-Security-Policy": "sandbox; default-src 'none'"})
