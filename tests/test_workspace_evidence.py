@@ -134,23 +134,24 @@ def test_an_item_saved_without_a_reload(app, client):
     page = client.get(f"/code?sha={sha}&order=document").text
     token = CSRF.search(page).group(1)
     with app.state.review.connection() as review:
-        machine = review.machine_themes(sha, 0)
-    assert machine, "the machine suggests themes for the first item"
-    r = client.post(f"/coding/{sha}/item/0", data={"csrf": token, "accept": "1"})
+        a, b = [i for i in range(n) if review.machine_themes(sha, i)][:2]  # items the machine suggests themes for
+        machine = review.machine_themes(sha, a)
+    r = client.post(f"/coding/{sha}/item/{a}", data={"csrf": token, "accept": "1"})
     assert r.status_code == 200
     data = r.json()
     assert data["mine"] == 1 and data["n_items"] == n and data["done"] == 1
     assert data["html"].startswith("<div class=\"card item-card is-coded\"") and "coded by you" in data["html"]
-    r = client.post(f"/coding/{sha}/item/1", data={"csrf": token, "theme": [machine[0]]})
+    r = client.post(f"/coding/{sha}/item/{b}", data={"csrf": token, "theme": [machine[0]]})
     assert r.json()["mine"] == 2
     with app.state.review.connection() as review:
         items = {it["idx"]: it for it in review.coding_items(sha, local_user())}
-    assert sorted(items[0]["mine"]["themes"]) == machine and items[1]["mine"]["themes"] == [machine[0]]
+    assert sorted(items[a]["mine"]["themes"]) == machine and items[b]["mine"]["themes"] == [machine[0]]
     # no token, no item, no theme: refused, nothing written
-    assert client.post(f"/coding/{sha}/item/2", data={"theme": [machine[0]]}).status_code == 403
+    c = next(i for i in range(n) if i not in (a, b))
+    assert client.post(f"/coding/{sha}/item/{c}", data={"theme": [machine[0]]}).status_code == 403
     assert client.post(f"/coding/{sha}/item/{n + 5}", data={"csrf": token}).status_code == 404
     assert client.post(f"/coding/{sha}/item/x", data={"csrf": token}).status_code == 404
-    assert client.post(f"/coding/{sha}/item/2", data={"csrf": token, "theme": ["no_such_theme"]}).status_code == 422
+    assert client.post(f"/coding/{sha}/item/{c}", data={"csrf": token, "theme": ["no_such_theme"]}).status_code == 422
     with app.state.review.connection() as review:
         assert review.coded_counts(local_user(), [sha])[sha] == 2
 
