@@ -91,7 +91,8 @@ def test_a_report_coded_with_the_keyboard_alone(browser, server):  # noqa: F811
             ticked ^= {boxes[0]}
         if k % 4 == 2:  # a theme the machine did not suggest, found by typing part of its name
             page.keyboard.press("/")
-            option = page.locator("#finder-list li").nth(k)
+            options = page.locator("#finder-list li")
+            option = options.nth(k % options.count())
             page.keyboard.type(option.get_attribute("data-label")[:14])
             chosen = page.locator("#finder-list li.active").get_attribute("data-id")
             page.keyboard.press("Enter")
@@ -175,6 +176,18 @@ def test_screening_shows_the_passage_behind_a_criterion(browser, server):  # noq
     assert "no-terms" in page.locator("#pane").get_attribute("class")
     page.keyboard.press("t")
     assert "no-terms" not in page.locator("#pane").get_attribute("class")
+
+    # the criteria's passages one after another from the keyboard
+    first_ref = crits.first.get_attribute("data-ref")
+    page.keyboard.press("c")  # none shown since the reload: the first
+    page.wait_for_selector(f"#pane-body mark.passage.current[data-refs~='{first_ref}']")
+    assert _in_view(page, f"#pane-body mark.passage.current[data-refs~='{first_ref}']")
+    page.keyboard.press("c")
+    second = crits.nth(1).get_attribute("data-ref")
+    assert "shown" in crits.nth(1).get_attribute("class")
+    assert page.locator(f"#pane-body mark.passage.current[data-refs~='{second}']").count() >= 1
+    page.keyboard.press("Shift+C")
+    assert "shown" in crits.first.get_attribute("class")
 
     # keyboard screening still works beside the document
     page.keyboard.press("i")

@@ -49,7 +49,7 @@ def test_a_passage_cut_short_is_found_by_its_head_and_only_as_far_as_it_agrees()
 def test_trigger_words_are_found_from_the_coders_stems_and_function_words_left_out():
     text = "Tripartite national dialogue from the start built ownership of the reform."
     spans = passages.trigger_spans(text, "en", ["tripartit", "dialogu", "from", "of the", "the start", "ownership"])
-    assert [text[a:z] for a, z in spans] == ["Tripartite", "dialogue", "the start", "ownership"]
+    assert [text[a:z] for a, z in spans] == ["Tripartite", "dialogue", "start", "ownership"]
 
 
 def test_protocol_terms_are_marked_for_or_against_a_report():
@@ -116,28 +116,42 @@ def test_the_coding_page_puts_the_least_sure_first_with_the_evidence_inline(app,
     assert idx == sorted(idx)
 
 
+def test_the_queue_serves_the_report_the_coder_is_least_sure_of(app, client):
+    with app.state.review.connection() as review:
+        worst = {sha: max((s["uncertainty"] or 0.0 for s in review.coding_states(sha).values()), default=None)
+                 for sha, _ in review.coding_reports()}
+    ranked = sorted((sha for sha in worst if worst[sha] is not None), key=lambda sha: -worst[sha])
+    assert len(ranked) >= 2 and worst[ranked[0]] > worst[ranked[1]]
+    html = client.get("/code").text
+    assert f'id="items" data-sha="{ranked[0]}"' in html and f'href="/code?sha={ranked[1]}&amp;order=uncertain" data-key="n"' in html
+    token = CSRF.search(html).group(1)
+    client.post(f"/coding/{ranked[0]}/accept", data={"csrf": token})  # done with it: the next comes first
+    assert f'id="items" data-sha="{ranked[1]}"' in client.get("/code").text
+
+
 def test_an_item_saved_without_a_reload(app, client):
     sha, n = _report(app)
     page = client.get(f"/code?sha={sha}&order=document").text
     token = CSRF.search(page).group(1)
     with app.state.review.connection() as review:
-        machine = review.machine_themes(sha, 0)
-    assert machine, "the machine suggests themes for the first item"
-    r = client.post(f"/coding/{sha}/item/0", data={"csrf": token, "accept": "1"})
+        a, b = [i for i in range(n) if review.machine_themes(sha, i)][:2]  # items the machine suggests themes for
+        machine = review.machine_themes(sha, a)
+    r = client.post(f"/coding/{sha}/item/{a}", data={"csrf": token, "accept": "1"})
     assert r.status_code == 200
     data = r.json()
     assert data["mine"] == 1 and data["n_items"] == n and data["done"] == 1
     assert data["html"].startswith("<div class=\"card item-card is-coded\"") and "coded by you" in data["html"]
-    r = client.post(f"/coding/{sha}/item/1", data={"csrf": token, "theme": [machine[0]]})
+    r = client.post(f"/coding/{sha}/item/{b}", data={"csrf": token, "theme": [machine[0]]})
     assert r.json()["mine"] == 2
     with app.state.review.connection() as review:
         items = {it["idx"]: it for it in review.coding_items(sha, local_user())}
-    assert sorted(items[0]["mine"]["themes"]) == machine and items[1]["mine"]["themes"] == [machine[0]]
+    assert sorted(items[a]["mine"]["themes"]) == machine and items[b]["mine"]["themes"] == [machine[0]]
     # no token, no item, no theme: refused, nothing written
-    assert client.post(f"/coding/{sha}/item/2", data={"theme": [machine[0]]}).status_code == 403
+    c = next(i for i in range(n) if i not in (a, b))
+    assert client.post(f"/coding/{sha}/item/{c}", data={"theme": [machine[0]]}).status_code == 403
     assert client.post(f"/coding/{sha}/item/{n + 5}", data={"csrf": token}).status_code == 404
     assert client.post(f"/coding/{sha}/item/x", data={"csrf": token}).status_code == 404
-    assert client.post(f"/coding/{sha}/item/2", data={"csrf": token, "theme": ["no_such_theme"]}).status_code == 422
+    assert client.post(f"/coding/{sha}/item/{c}", data={"csrf": token, "theme": ["no_such_theme"]}).status_code == 422
     with app.state.review.connection() as review:
         assert review.coded_counts(local_user(), [sha])[sha] == 2
 
@@ -220,3 +234,49 @@ def test_a_passage_is_boxed_where_it_sits_on_the_pdf_page(pdf_app):
 def test_page_images_are_for_pdfs_only(app, client):
     sha, _ = _report(app)
     assert client.get(f"/doc/{sha}/page/1.png").status_code == 404
+
+
+def test_a_pdf_changed_since_it_was_read_has_no_new_page_images(tmp_path):
+    import shutil
+
+    from whatworks.api import Review
+
+    pdf = shutil.copyfile(next(p for p in unseen() if p.name == "ilo_midterm_en_bangladesh.pdf"), tmp_path / "r.pdf")
+    with Review.create(tmp_path / "review") as review:
+        review.add([pdf], jobs=1)
+    sha = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    app = create_app(tmp_path / "review")
+    with TestClient(app, base_url=LOCAL) as client:
+        assert client.get(f"/doc/{sha}/page/1.png").status_code == 200
+        with open(pdf, "ab") as f:
+            f.write(b"\n% changed\n")
+        r = client.get(f"/doc/{sha}/page/2.png")
+        assert r.status_code == 404 and "has changed since it was read" in r.text
+        assert client.get(f"/doc/{sha}/page/1.png").status_code == 200  # what was rendered from it stays
+        pdf.unlink()
+        assert "no longer where it was read from" in client.get(f"/doc/{sha}/boxes?page=1&q=evaluation").text
+    app.state.review.close()
+
+
+def test_a_mixed_items_sentences_carry_their_polarity(app, client):
+    with app.state.review.connection() as review:
+        text = "Coverage rose for women workers. Yet the pension fund ran short of money."
+        segs = review.marked_text(text, "en", ["coverag"], [{"sentence": "Coverage rose for women workers.",
+                                                              "polarity": "positive"},
+                                                             {"sentence": "Yet the pension fund ran short of money.",
+                                                              "polarity": "negative"}])
+        assert [(s.text, s.css) for s in segs] == [
+            ("Coverage", ["trigger", "says-positive"]), (" rose for women workers", ["says-positive"]), (". ", []),
+            ("Yet the pension fund ran short of money", ["says-negative"]), (".", [])]
+        mixed = [(sha, st) for sha, _ in review.coding_reports() for st in review.coding_states(sha).values()
+                 if st["sentences"] and st["polarity"] == "mixed"]
+    if mixed:  # as the coding page shows it
+        html = client.get(f"/code?sha={mixed[0][0]}").text
+        assert {f'says-{s["polarity"]}' for s in mixed[0][1]["sentences"]} - {"says-neutral"} <= set(re.findall(r"says-\w+", html))
+
+
+def test_the_document_page_of_a_pdf_links_its_page_image(pdf_app):
+    with TestClient(pdf_app, base_url=LOCAL) as client:
+        html = client.get(f"/doc/{pdf_app.sha}?p=3").text
+        assert f'href="/doc/{pdf_app.sha}/page/3.png?w=1400"' in html
+        assert client.get(f"/doc/{pdf_app.sha}/page/3.png?w=1400").headers["content-type"] == "image/png"

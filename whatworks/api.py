@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import re
 import threading
@@ -549,10 +550,17 @@ class Review:
 
     # the workspace's evidence in context and coding at the keyboard
     def coding_states(self, sha256: str) -> dict[str, dict[str, Any]]:
-        """Item key → the coder's view of each item of a report: its polarity (and how sure), whether
-        it is evidence, its language and the coder's uncertainty (0 sure … 1 a coin toss)."""
-        return {k[1]: {f: r.get(f) for f in ("polarity", "polarity_score", "not_evidence", "uncertainty", "language")}
+        """Item key → the coder's view of each item of a report: its polarity (and how sure; per sentence
+        when mixed), whether it is evidence, its language and the coder's uncertainty (0 sure … 1 a coin toss)."""
+        return {k[1]: {**{f: r.get(f) for f in ("polarity", "polarity_score", "not_evidence", "uncertainty", "language")},
+                       "sentences": json.loads(r["sentences"]) if r.get("sentences") else None}
                 for k, r in coding_store.coded_item_rows(self.store, [sha256]).items()}
+
+    def coding_queue(self, user: User, shas: Sequence[str]) -> list[str]:
+        """The reports of `shas` with items `user` has not coded, the one holding the item the coder is
+        least sure of first: where a reviewer's look changes the most."""
+        worst = coding_store.least_sure(self.store, user.name, shas)
+        return sorted(worst, key=lambda sha: -worst[sha])
 
     def accept_suggestions(self, sha256: str, user: User | None = None) -> int:
         """`user` takes the machine's themes for every item of a report they have not coded yet (their
@@ -566,12 +574,18 @@ class Review:
                                note="accepted with the report's other suggestions")
         return len(todo)
 
-    def marked_text(self, text: str, language: str, triggers: Iterable[str]) -> list[Any]:
-        """`text` cut into segments (passages.Segment), the coder's trigger words marked."""
+    def marked_text(self, text: str, language: str, triggers: Iterable[str],
+                    sentences: Iterable[dict[str, str]] = ()) -> list[Any]:
+        """`text` cut into segments (passages.Segment), the coder's trigger words marked, and each of
+        `sentences` ({"sentence", "polarity"}: a mixed item's) marked with its polarity."""
         from whatworks import passages
 
-        return passages.segments(text, [passages.Span(a, z, "trigger")
-                                        for a, z in passages.trigger_spans(text, language, triggers)])
+        spans = [passages.Span(a, z, "trigger") for a, z in passages.trigger_spans(text, language, triggers)]
+        for s in sentences:
+            found = passages.find_passage(text, s.get("sentence") or "")
+            if found is not None and s.get("polarity"):
+                spans.append(passages.Span(*found, f"says-{s['polarity']}"))
+        return passages.segments(text, spans)
 
     def marked_document(self, sha256: str, quotes: dict[str, tuple[int | None, str]], *, terms: bool = True,
                         max_chars: int = 300_000) -> Any:

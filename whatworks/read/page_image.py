@@ -12,6 +12,7 @@ import hashlib
 import logging
 import threading
 from collections.abc import Callable
+from functools import lru_cache
 from pathlib import Path
 
 from whatworks.errors import NotFound
@@ -23,13 +24,25 @@ WIDTHS = (600, 900, 1400)
 _LOCK = threading.Lock()  # pdfium is not thread-safe
 
 
+@lru_cache(maxsize=256)
+def _sha256(path: str, size: int, mtime_ns: int) -> str:
+    """A file's sha256, hashed again only when its size or time changes (a click on a passage
+    should not read a 50 MB PDF through)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
 def _source(document) -> Path:
     if document.format != "pdf":
         raise NotFound("only a PDF has page images")
     path = Path(document.source)
     if not path.is_file():
         raise NotFound(f"the file {path.name} is no longer where it was read from")
-    if hashlib.sha256(path.read_bytes()).hexdigest() != document.sha256:
+    st = path.stat()
+    if _sha256(str(path), st.st_size, st.st_mtime_ns) != document.sha256:
         raise NotFound(f"the file {path.name} has changed since it was read")
     return path
 

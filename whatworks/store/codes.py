@@ -181,6 +181,20 @@ def count_uncoded(store: Store, shas: Sequence[str]) -> int:
     return n
 
 
+def least_sure(store: Store, reviewer: str, shas: Sequence[str]) -> dict[str, float]:
+    """sha256 → the coder's highest uncertainty over the report's items `reviewer` has not answered
+    (reports with no such item left out)."""
+    cd = code_decisions
+    answered = sa.select(cd.c.sha256).where(cd.c.sha256 == coded_items.c.sha256, cd.c.item_key == coded_items.c.item_key,
+                                            cd.c.reviewer == reviewer)
+    q = (sa.select(coded_items.c.sha256, sa.func.max(sa.func.coalesce(coded_items.c.uncertainty, 0.0)))
+         .where(~sa.exists(answered)).group_by(coded_items.c.sha256))
+    out: dict[str, float] = {}
+    for part in chunks(list(shas)):
+        out.update({r[0]: float(r[1]) for r in store.execute(q.where(coded_items.c.sha256.in_(part)))})
+    return out
+
+
 def theme_counts(store: Store) -> dict[tuple[str, str], int]:
     """(sha256, theme) → how many of the document's items the machine coded with it."""
     q = sa.select(codes.c.sha256, codes.c.theme, sa.func.count()).group_by(codes.c.sha256, codes.c.theme)

@@ -58,7 +58,8 @@ def item_view(review: Review, it: dict[str, Any], labels: dict[str, str], state:
     chosen = set(my) if my is not None else {c["theme"] for c in suggestions if c["engine"] != "llm"}
     ids = list(dict.fromkeys([c["theme"] for c in suggestions] + sorted(chosen)))
     return {"idx": it["idx"], "kind": it["kind"], "text": it["text"], "page": it["page"],
-            "segments": review.marked_text(it["text"], lang, triggers), "machine": suggestions, "mine": my,
+            "segments": review.marked_text(it["text"], lang, triggers, state.get("sentences") or ()),
+            "machine": suggestions, "mine": my,
             "others": [(who, a["themes"]) for who, a in it["others"]], "hidden": it["hidden"],
             "note": it["mine"]["note"] if it["mine"] else None, "flag": it["flag"],
             "polarity": state.get("polarity"), "polarity_score": state.get("polarity_score"),

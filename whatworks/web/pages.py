@@ -217,6 +217,18 @@ def questions(codebook) -> list[dict[str, Any]]:
             for q in codebook.questions]
 
 
+def _still_to_code(review: Review, user, queue: list[str], n_items: dict[str, int], n: int) -> list[str]:
+    """The first `n` reports of `queue` that `user` has not coded every item of yet."""
+    out: list[str] = []
+    for i in range(0, len(queue), 20):
+        part = queue[i:i + 20]
+        mine = review.coded_counts(user, part)
+        out += [x for x in part if mine.get(x, 0) < n_items.get(x, 0)]
+        if len(out) >= n:
+            break
+    return out[:n]
+
+
 def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: str | None, only: str,
            dpage: int = 1, per_page: int = 100, item_order: str = "uncertain") -> dict[str, Any]:
     """The included reports with their item counts (a page of them), and one report's items with
@@ -240,6 +252,14 @@ def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: 
     if sha is not None and sha not in position and not review.titles([sha]):
         raise NotFound(f"no document {sha[:12]} in this review")
     current = sha if sha in position else None  # a report not included: the queue's first
+    # least sure first; kept until the machine's codes change (a decision only takes reports off it,
+    # checked here for the two it shows)
+    queue = cache.get(("coding-queue", v.user.name, visible_key(visible)),
+                      (stamp["screening"], stamp["documents"], stamp["corrections"], tuple(stamp["coding"][:2])),
+                      lambda: review.coding_queue(v.user, order))
+    queue = _still_to_code(review, v.user, queue, n_items, 2)
+    if current is None and queue:
+        current = queue[0]
     if current is None:  # the first report (in path order) with items the person has not coded
         for i in range(0, len(order), per_page):
             todo = [d for d in counted(order[i:i + per_page]) if d["mine"] < d["n_items"]]
@@ -258,6 +278,7 @@ def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: 
             "current_title": review.titles([current]).get(current, current[:12]) if current else "", "items": items,
             "questions": questions(codebook), "theme_labels": labels, "total_items": sum(n_items.values()),
             "done": review.coded_total(v.user), "only": only, "order": item_order, "pane": pane,
+            "next_in_queue": next((x for x in queue if x != current), None),
             "todo": sum(it["mine"] is None for it in items)}
 
 

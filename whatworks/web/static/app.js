@@ -164,6 +164,19 @@
     if (ev.key === "Enter" && el && el.classList && el.classList.contains("crit") && el.hasAttribute("data-ref")) {
       ev.preventDefault();
       showPassage.apply(null, fromElement(el));
+      return;
+    }
+    // c / Shift+C: the next / previous criterion whose passage is in the text
+    if ((ev.key === "c" || ev.key === "C") && !ev.ctrlKey && !ev.altKey && !ev.metaKey) {
+      var tag = el && el.tagName;
+      if (tag === "INPUT" || tag === "TEXTAREA" || tag === "SELECT") return;
+      var crits = Array.prototype.slice.call(document.querySelectorAll(".crit[data-ref]"));
+      if (!crits.length) return;
+      ev.preventDefault();
+      var at = crits.findIndex(function (c) { return c.classList.contains("shown"); });
+      var next = crits[(at + (ev.key === "c" ? 1 : crits.length - 1) + (at < 0 && ev.key === "C" ? 1 : 0)) % crits.length];
+      next.scrollIntoView({block: "nearest"});
+      showPassage.apply(null, fromElement(next));
     }
   });
 
