@@ -396,3 +396,23 @@ def test_decisions_under_a_former_theme_id_still_count(tmp_path: Path):
     assert set(after) == {(k[1], "old_age"), (k[2], "old_age")}, "the answer under the old id still holds"
     assert after[(k[2], "old_age")].human == "accept"
     db.close()
+
+
+def test_agreement_with_the_machine_counts_the_coder_s_codes(small_project):
+    from whatworks.decisions import MACHINE
+    from whatworks.store import codes as codes_store
+    from whatworks.store import documents as docs
+    from whatworks.team import User
+
+    review, _ = small_project
+    review.code(all_items=True)
+    store = review.store
+    alice = User("alice", "reviewer")
+    rows = codes_store.code_rows(store)
+    keys = list(dict.fromkeys((r["sha256"], r["item_key"]) for r in rows))[:6]
+    for sha, key in keys:  # alice agrees with the machine on every item she codes
+        item = next(r for r in docs.item_rows(store, [sha]) if r["item_key"] == key)
+        machine = {r["theme"] for r in rows if (r["sha256"], r["item_key"]) == (sha, key)}
+        review.code_item(sha, item["idx"], machine, alice)
+    pair = next(p for p in review.agreement("coding") if MACHINE in (p.a, p.b))
+    assert pair.shared == 6 and pair.agreed == pair.n and pair.kappa == 1.0

@@ -264,7 +264,7 @@ def agreement(store: Store, stage: str, *, themes: Sequence[str] | None = None,
     units = {u for per in sets.values() for u in per}
     machine_sets: dict[Any, set[str]] = {u: set() for u in units}
     for r in coding_store.code_rows(store, sorted({s for s, _ in units})):
-        if (r["sha256"], r["item_key"]) in machine_sets and r["engine"] == "offline":
+        if (r["sha256"], r["item_key"]) in machine_sets and r["engine"] != "llm":
             machine_sets[(r["sha256"], r["item_key"])].add(r["theme"])
     universe = set(themes or [])
     if not universe:
