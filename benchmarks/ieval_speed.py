@@ -55,20 +55,12 @@ def main() -> int:
           f"(load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if args.no_review:
         return 0
-    from whatworks import executor
-    from whatworks.api import Review
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import review_speed  # the whole review, timed stage by stage, as for the report corpus
 
     base = Path(tempfile.mkdtemp(prefix="whatworks-ieval-speed-"))
     try:
-        load = os.getloadavg()[0]
-        t0, c0 = time.perf_counter(), _cpu()
-        with Review.create(base / "review", protocol="ilo-social-protection") as r:
-            result = r.run([args.folder], say=lambda line: print("  " + line))
-            print(result.summary(said=True))
-        executor.close_idle()
-        wall, cpu = time.perf_counter() - t0, _cpu() - c0
-        print(f"whole review of {args.folder}: {wall:.1f} s wall, {cpu:.1f} s CPU (main + workers); "
-              f"load average {load:.1f} → {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        review_speed.run(base / "review", [args.folder], "ilo-social-protection", f"whole review of {args.folder}")
     finally:
         shutil.rmtree(base, ignore_errors=True)
     return 0
