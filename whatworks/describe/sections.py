@@ -337,8 +337,8 @@ def _names_document(c: _Candidate) -> bool:
     """A first heading that titles the whole document as a brief does ("Resumen de la
     evaluación", "Evaluation summary"), not a report's "Executive summary". (A "Terms of
     reference" title stays a container: a ToR's Background is the ToR's, see test_examples.)"""
-    if not c.kinds or c.kinds[0] != "executive_summary":
-        return False
+    if not c.kinds or c.kinds[0] not in ("executive_summary", "table_of_contents"):
+        return False  # "Sommaire évaluation": French "sommaire" is a summary and a contents list
     from whatworks.describe.kind import phrase_sets
 
     return any(kind == "evaluation_brief" for kind, _ in phrase_sets()["title"].finditer(first_line(c.block.text)))
