@@ -99,11 +99,22 @@ class _Doc:
         body_kinds = ("findings", "conclusions", "recommendations", *FINDINGS_FAMILY)
         first_body = min((s.block_start for s in sections if s.kind in body_kinds
                           and not self.in_es(s.block_start)), default=0)
-        self.back_start = min((s.block_start for s in sections
-                               if (s.kind in ("annex", "terms_of_reference", "people_met", "references")
-                                   or is_annex_heading(s.heading))
-                               and s.block_start > first_body and not self.in_es(s.block_start)),
-                              default=n)
+        backs = sorted(s.block_start for s in sections
+                       if (s.kind in ("annex", "terms_of_reference", "people_met", "references")
+                           or is_annex_heading(s.heading))
+                       and s.block_start > first_body and not self.in_es(s.block_start))
+        bodies = [s.block_start for s in sections if s.kind in body_kinds and not is_annex_heading(s.heading)]
+        # the back matter starts at the first annex or reference list after which the report's
+        # body does not go on (a "Sources" heading in mid-report is not its end)
+        self.back_start = next((b for b in backs if not any(x > b and not self._inside_back(x, b) for x in bodies)),
+                               n)
+
+    def _inside_back(self, i: int, back_start: int) -> bool:
+        """Whether block `i` lies inside a back-matter section starting at or after `back_start`
+        (an annex's own "Findings" heading does not make the body go on)."""
+        return any(s.block_start >= back_start and s.block_start < i < s.block_end
+                   and (s.kind in ("annex", "terms_of_reference", "people_met", "references")
+                        or is_annex_heading(s.heading)) for s in self.sections)
 
     def in_es(self, i: int) -> bool:
         return any(a <= i < b for a, b in self.es)
@@ -264,11 +275,13 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         number = values.pop("number", None)
         if not text:
             continue
-        if out and not number and out[-1].number and not values and "number" in columns.values():
+        marker = item_marker(text)
+        if out and not number and out[-1].number and not values and not marker and (
+                "number" in columns.values() or text[:1].islower()
+                or not (out[-1].text or "").rstrip().endswith(_TERMINAL)):
             out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
             out[-1].blocks.append(i)
             continue
-        marker = item_marker(text)
         if marker and not number:
             number = marker[1]
         elif not number:

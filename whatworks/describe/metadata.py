@@ -383,8 +383,8 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
             tail = head[m.end(): m.end() + 60]
             hint = FORMAT_HINT_RE.match(tail)  # "(dd/mm/aaaa)": how to write the date, not the date
             tail = tail[hint.end():] if hint else tail
-            sep = re.match(r"\s*[:：]?\s*[-–,(]?\s*", tail)
-            colon = ":" in sep.group(0) or "：" in sep.group(0)
+            sep = re.match(r"\s*(?:[:：|]\s*)?[-–,(]?\s*", tail)  # "Date of Report: …", "| Date of Report | … |"
+            colon = any(c in sep.group(0) for c in ":：|")
             d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (
                 (NUMERIC_DATE_RE.match(tail, sep.end()) or YEAR_RE.search(tail)) if colon else None)
             # a label, not prose: "Date of publication: …", "Final report – March 2019" (or "Relatório
@@ -400,7 +400,7 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     for m in bare.finditer(head[:FRONT_CHARS]) if bare is not None else []:
         # "Date: March 2023", "Data: 19 de setembro de 2022" — only with the colon, only up front
         tail = head[m.end(): m.end() + 50]
-        sep = re.match(r"\s*[:：]\s*", tail)
+        sep = re.match(r"\s*[:：|]\s*", tail)
         if not sep:
             continue
         d = _date_re().match(tail, sep.end()) or ISO_DATE_RE.match(tail, sep.end()) or \
@@ -623,7 +623,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             (score if m.iso3 else area_score)[key] += 10
             in_title.add(key)
             first.setdefault(key, Evidence(1, title[:200]))
-    mentions: list[Mention] = find_places(view.text)
+    mentions: list[Mention] = _unborrowed(find_places(view.text))
     on_cover: set[str] = set()
     funders: set[str] = set()
     kept: list[Mention] = []
@@ -651,7 +651,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
     if coverage is not None:
         for cm in coverage.finditer(view.text[:HEAD_CHARS]):
             after = view.text[cm.end(): cm.end() + 3]
-            if not re.match(r"\s*[:：]", after):
+            if not re.match(r"\s*[:：|]", after):
                 continue
             line_end = view.text.find("\n", cm.end())
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
@@ -704,9 +704,12 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
     scope = _scope(view, title, codes, chosen, area_score)
     if coverage_global is not None:
         scope = Value("global", 0.85, coverage_global)
+    spread = len({ilo_region(c) for c in chosen})
     if (scope.confidence < 0.8 and international and not home and not codes and not in_title and not covered
-            and not on_cover.intersection(chosen) and scope.value != "global"):
-        # an international body's evaluation whose title names no place is organisation-wide
+            and not on_cover.intersection(chosen) and scope.value != "global"
+            and (not chosen or spread >= 3 or len(chosen) > MAX_COUNTRIES // 2)):
+        # an international body's evaluation whose title names no place is organisation-wide —
+        # unless the places it names lie together ("seven African countries namely Botswana, …")
         scope = Value("global", 0.55, Evidence(1, title[:200]) if title else None)
     if scope.value == "global" and chosen:
         # a global evaluation lists only the countries it studied closely (case studies)
@@ -749,6 +752,15 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         out["regions_m49"] = Value(m49, out["countries"].confidence if chosen else 0.5,
                                    first.get(chosen[0]) if chosen else None)
     return out
+
+
+def _unborrowed(mentions: list[Mention]) -> list[Mention]:
+    """Mentions without the country acronyms a report never spells out: "PRC" is China only in
+    a report that names China; elsewhere it is the "Planning and Reporting Committee (PRC)".
+    (An ISO3 code such as "USA" stands for its country wherever it is.)"""
+    spelled = {m.iso3 for m in mentions if m.iso3 and not (m.text.isupper() and len(m.text) <= 4)}
+    return [m for m in mentions if not m.iso3 or m.iso3 in spelled or m.text == m.iso3
+            or not (m.text.isupper() and len(m.text) <= 4)]
 
 
 def _cover_country_lines(view: DocView) -> list[tuple[str, Evidence]]:
@@ -874,7 +886,7 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
     if labels is not None:
         for lm in labels.finditer(head):
             seg = head[lm.end(): lm.end() + 120].split("\n")[0]
-            if fold(lm.group(0)) in colon_only and not re.match(r"\s*(?:\(s\))?\s*[:：]", seg):
+            if fold(lm.group(0)) in colon_only and not re.match(r"\s*(?:\(s\))?\s*[:：|]", seg):
                 continue  # "… and other donors": prose or a list of everyone thanked, not the field
             for donor, pat in _donor_patterns().items():
                 if pat is not None and pat.search(seg):

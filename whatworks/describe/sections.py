@@ -96,8 +96,9 @@ def _looks_like_heading(b: Block) -> bool:
     words = title.split()
     if not words or len(words) > 12:
         return False
-    if title.endswith((".", ",", ";")) and not number:
-        return False
+    if title.endswith((".", ",", ";")) and not number and not (
+            b.bold and title.endswith(".") and title.count(".") == 1 and _exact(title[:-1])):
+        return False  # a sentence — unless a bold line that is a heading and a full stop
     letters = [c for c in title if c.isalpha()]
     caps = bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters) and len(letters) > 3
     return b.bold or caps or number is not None or len(words) <= 6
