@@ -305,3 +305,37 @@ def test_the_review_names_included_reports_without_items(tmp_path: Path) -> None
             review.decide(str(reports / name), "include", "in scope")
         flagged = review.reports_without_items()
     assert [title for _, title in flagged] == ["Final evaluation of the Coastal Jobs project, Ghana"]
+
+
+def test_fields_in_table_cells_and_acronyms(tmp_path: Path) -> None:
+    path = tmp_path / "pcr.md"
+    path.write_text(
+        "# Project Completion Report\n\n| Field | Value |\n|---|---|\n| Project Title | Safe Roads for Schools |\n"
+        "| Countries | Kenya, Uganda |\n| Date of Report | 25 October 2023 |\n\n"
+        "## Results\n\nIn 2021 the Planning and Reporting Committee (PRC) approved the road audits in Kenya "
+        "and Uganda. The PRC met twice in 2021 and the PRC chair reported to the board.\n", encoding="utf-8")
+    d = describe(read_document(path))
+    assert md(d, "year") == 2023
+    assert sorted(md(d, "countries")) == ["KEN", "UGA"]  # "PRC" is a committee here, not China
+
+
+def test_bold_heading_with_a_full_stop_and_a_mid_report_source_list() -> None:
+    blocks = [Block("heading", "Evaluación de Consistencia y Resultados del Programa Maíz", 1, level=1, bold=True),
+              Block("paragraph", "Hallazgos.", 1, bold=True),
+              Block("paragraph", "El programa cuenta con un diagnóstico actualizado y una matriz de indicadores.", 1),
+              Block("paragraph", "Fuentes de información.", 1, bold=True),
+              Block("paragraph", "Reglas de operación 2017; padrón de beneficiarios.", 1),
+              Block("paragraph", "Análisis FODA y Recomendaciones.", 2, bold=True),
+              Block("table_row", "Tema | Debilidad | Recomendación", 2, bold=True,
+                    cells=["Tema", "Debilidad", "Recomendación"]),
+              Block("table_row", "Diseño | Sin plan | R1 Elaborar un plan estratégico de", 2,
+                    cells=["Diseño", "Sin plan", "R1 Elaborar un plan estratégico de"]),
+              Block("table_row", "mediano plazo", 3, cells=["", "", "mediano plazo"]),
+              Block("table_row", "Operación | Duplicados | R2 Depurar el padrón.", 3,
+                    cells=["Operación", "Duplicados", "R2 Depurar el padrón."])]
+    doc = Document(source="ecyr.pdf", sha256="3" * 64, format="pdf", title=None,
+                   pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in (1, 2, 3)])
+    d = describe(doc)
+    assert [s.kind for s in d.sections if s.kind != "front_matter"][:1] == ["findings"]
+    recs = [i for i in d.items if i.kind == "recommendation"]
+    assert [r.text for r in recs] == ["R1 Elaborar un plan estratégico de mediano plazo", "R2 Depurar el padrón."]

@@ -306,8 +306,8 @@ def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) ->
         key = _field_key(n, labels)
         if key:
             roles[k] = key
-        elif word.match(fold(c) + " 1") or fold(c).startswith(("recommend", "recomend")):
-            roles[k] = "text"
+        elif not re.search(r"\d", c) and (word.match(fold(c) + " 1") or fold(c).startswith(("recommend", "recomend"))):
+            roles[k] = "text"  # "Recommendation", not "R1 Do this" (a short first row)
     if "text" not in roles.values():
         return None
     return roles
