@@ -339,3 +339,18 @@ def test_bold_heading_with_a_full_stop_and_a_mid_report_source_list() -> None:
     assert [s.kind for s in d.sections if s.kind != "front_matter"][:1] == ["findings"]
     recs = [i for i in d.items if i.kind == "recommendation"]
     assert [r.text for r in recs] == ["R1 Elaborar un plan estratégico de mediano plazo", "R2 Depurar el padrón."]
+
+
+@pytest.mark.parametrize("cell, count", [
+    ("3.2 Describir las recomendaciones de acuerdo a su relevancia: Las principales son: 1. Establecer un "
+     "documento normativo del programa. 2. Registrar el avance mensual de los indicadores. 3. Definir la "
+     "población objetivo y su unidad de medida.", 3),
+    ("3.2 Describir las recomendaciones de acuerdo a su relevancia: A) Fortalecer el diseño del Fondo: "
+     "\u2022 Definir el problema. \u2022 Elaborar un diagnóstico. B) Mejorar la operación del Fondo con manuales "
+     "de procedimientos.", 2),  # lettered groups: their bullets are parts of them
+])
+def test_a_form_cell_holding_its_list(cell: str, count: int) -> None:
+    doc = _form([("3. CONCLUSIONES Y RECOMENDACIONES DE LA EVALUACIÓN", True), (cell, False),
+                 ("4. DATOS DE LA INSTANCIA EVALUADORA", True), ("4.2 Cargo: Coordinadora", False)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert len(recs) == count and not recs[0].text.startswith("3.2")

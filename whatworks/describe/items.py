@@ -436,6 +436,10 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return _spans(d, idx, starts, kind)
     if markers_only:
         return []
+    if kind == "recommendation":
+        inline = _inline_list(d, idx, kind)
+        if inline:
+            return inline
     # a table's rows are not a list, but a form's one-cell rows are its text
     idx = [i for i in idx if blocks[i].kind != "table_row" or len(blocks[i].cells or []) <= 1]
     if kind == "finding":
@@ -452,6 +456,59 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return [_Raw(kind, body)] if body else []
     return _spans(d, idx, paragraphs, kind, bullets=False) \
         if kind != "recommendation" or len(paragraphs) <= 15 else []
+
+
+#: A bullet inside a block's text (a form's cell holding a whole list: "➢ Do this. ➢ Do that.").
+_INLINE_BULLET = re.compile(r"(?:^|(?<=\s))[\u27a2\u2022\uf0b7\u25aa\u25cf\u25ba\u2023\uf0a7]\s+(?=\S)")
+#: A number opening an item inside a block's text ("…las siguientes: 1. Con base en …").
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=[\s:]))(\d{1,2})[.):]\s+(?=[A-Z\u00c0-\u00dd\u00bf\u00a1])")
+#: A letter opening an item group ("A) Fortalecer el diseño …: • … • … B) …"): the bullets are its parts.
+_INLINE_LETTER = re.compile(r"(?:^|(?<=[\s:]))([A-H])[.)]\s+(?=[A-Z\u00c0-\u00dd])")
+
+
+def _inline_list(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
+    """Items listed inside blocks rather than one per block: a form's cell that holds its whole
+    list of recommendations, or its label and the first items ("3.2 Describir las
+    recomendaciones…: 1. Con base en … 2. …"). Bullets anywhere, or numbers 1, 2, 3… in order,
+    start items; the text before the first start is the label; text between is the item's.
+    [] unless some block holds two starts or a label and a start (else the usual rules apply)."""
+    pieces: list[list] = []  # [block, number, text]
+    expected = 1
+    crowded = False
+    whole = " ".join(d.blocks[i].text for i in idx)
+    letters = [m.group(1) for m in _INLINE_LETTER.finditer(whole)]
+    lettered = len(letters) >= 2 and letters[:2] == ["A", "B"]
+    letter = "A"
+    for i in idx:
+        b = d.blocks[i]
+        if b.kind == "heading" and i != idx[0]:
+            break
+        text = b.text
+        cuts: list[tuple[int, int, str | None]] = []
+        if lettered:
+            for m in _INLINE_LETTER.finditer(text):
+                if m.group(1) == letter:
+                    cuts.append((m.start(), m.end(), m.group(1)))
+                    letter = chr(ord(letter) + 1)
+        else:
+            cuts = [(m.start(), m.end(), None) for m in _INLINE_BULLET.finditer(text)]
+        if not cuts and not lettered:
+            for m in _INLINE_NUMBER.finditer(text):
+                if int(m.group(1)) == expected:
+                    cuts.append((m.start(), m.end(), m.group(1)))
+                    expected += 1
+        cuts.sort()
+        if len(cuts) >= 2 or (cuts and cuts[0][0] > 0 and (i == idx[0] or not pieces)):
+            crowded = True
+        lead = text[: cuts[0][0]] if cuts else text
+        if lead.strip() and pieces:
+            pieces[-1][2] += " " + lead.strip()
+        for k, (a, _, num) in enumerate(cuts):
+            end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
+            pieces.append([i, num, text[a:end].strip()])
+    if not crowded or len(pieces) < 2:
+        return []
+    return [_Raw(kind, [i], num, text=" ".join(t.split())) for i, num, t in pieces if len(t.split()) >= 3]
 
 
 def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
@@ -609,10 +666,10 @@ def find_items(document: Document, sections: list[Section]) -> list[Item]:
     raws: list[_Raw] = []
     for kind in ITEM_KINDS_ORDER:
         raws += _collect(d, kind)
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int, str]] = set()
     items: list[tuple[int, Item]] = []
     for raw in raws:
-        key = (raw.kind, raw.blocks[0])
+        key = (raw.kind, raw.blocks[0], (raw.text or "")[:60])  # several items may share a block (a form cell)
         if key in seen:
             continue
         seen.add(key)
