@@ -275,10 +275,13 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         number = values.pop("number", None)
         if not text:
             continue
+        if _EMPTY_CELL.fullmatch(text):
+            continue  # "No aplica": a row with no recommendation
         marker = item_marker(text)
-        if out and not number and out[-1].number and not values and not marker and (
-                "number" in columns.values() or text[:1].islower()
-                or not (out[-1].text or "").rstrip().endswith(_TERMINAL)):
+        split_row = text[:1].islower() or bool(_BULLET.match(text)) or (
+            out and out[-1].number and not values and ("number" in columns.values()
+                                                       or not (out[-1].text or "").rstrip().endswith(_TERMINAL)))
+        if out and not number and not marker and split_row:
             out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
             out[-1].blocks.append(i)
             continue
@@ -289,6 +292,11 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
             number = ".".join(map(str, num)) if num else None
         out.append(_Raw(kind, [i], number, {k: v for k, v in values.items() if v}, text=text))
     return out
+
+
+#: A table cell that holds no recommendation.
+_EMPTY_CELL = re.compile(r"(?i)\s*(?:[-\u2013\u2014.]+|n/?a|no aplica|not applicable|non applicable|ne s'applique pas|"
+                         r"n[ãa]o (?:se )?aplica|ninguna|none|sin recomendaci[óo]n|aucune)\s*\.?\s*")
 
 
 def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) -> dict[int, str] | None:

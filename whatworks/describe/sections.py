@@ -156,10 +156,11 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
     if bold: a short "Recommendations" paragraph there is a table cell or a label."""
     cands: list[_Candidate] = []
     in_toc = False
+    running = _running_headings(blocks)
     for i, b in enumerate(blocks):
         if b.kind == "heading":
             text = first_line(b.text)
-            if not text or i in toc:
+            if not text or i in toc or text in running:
                 continue
             kinds = heading_kinds(text)
             in_toc = bool(kinds) and kinds[0] == "table_of_contents"
@@ -192,6 +193,21 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
                 continue
             cands.append(_Candidate(i, b, kinds, number, None, True))
     return cands
+
+
+#: A heading repeated on this many pages is the running header of the pages, not a heading.
+RUNNING_PAGES = 3
+
+
+def _running_headings(blocks: list[Block]) -> set[str]:
+    """Texts the reader marked as headings on many pages ("SEDIF Zacatecas, Ejercicio Fiscal
+    2017" at the top of every page) that name no section: running headers, which would cut the
+    report's sections into page-long pieces."""
+    pages: dict[str, set[int]] = {}
+    for b in blocks:
+        if b.kind == "heading":
+            pages.setdefault(first_line(b.text), set()).add(b.page)
+    return {t for t, ps in pages.items() if len(ps) >= RUNNING_PAGES and not heading_kinds(t)}
 
 
 def _font_levels(cands: list[_Candidate]) -> list[tuple[float, int]]:
