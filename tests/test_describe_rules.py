@@ -354,3 +354,18 @@ def test_a_form_cell_holding_its_list(cell: str, count: int) -> None:
                  ("4. DATOS DE LA INSTANCIA EVALUADORA", True), ("4.2 Cargo: Coordinadora", False)])
     recs = [i for i in describe(doc).items if i.kind == "recommendation"]
     assert len(recs) == count and not recs[0].text.startswith("3.2")
+
+
+def test_a_numbered_recommendation_box_keeps_its_bullets() -> None:
+    blocks = [Block("heading", "Evaluation of the Departmental Governance", 1, level=1),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "Committees met often but their roles overlapped in most of the cases reviewed.", 1)]
+    for n, bullets in ((1, 0), (2, 2)):
+        blocks += [Block("heading", "Recommendations", 1, level=3), Block("paragraph", str(n), 1),
+                   Block("paragraph", f"It is recommended that the Assistant Deputy Minister act on point {n}:", 1)]
+        blocks += [Block("list_item", f"Implement part {k} of the plan for the committees.", 1, level=1)
+                   for k in range(bullets)]
+    doc = Document(source="gov.html", sha256="4" * 64, format="html", title="Evaluation of the Departmental Governance",
+                   pages=[Page(number=1, blocks=blocks)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "2"] and "Implement part 1" in recs[1].text

@@ -448,6 +448,9 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         inline = _inline_list(d, idx, kind)
         if inline:
             return inline
+        boxed = _numbered_box(d, idx, kind)
+        if boxed:
+            return boxed
     # a table's rows are not a list, but a form's one-cell rows are its text
     idx = [i for i in idx if blocks[i].kind != "table_row" or len(blocks[i].cells or []) <= 1]
     if kind == "finding":
@@ -517,6 +520,18 @@ def _inline_list(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
     if not crowded or len(pieces) < 2:
         return []
     return [_Raw(kind, [i], num, text=" ".join(t.split())) for i, num, t in pieces if len(t.split()) >= 3]
+
+
+def _numbered_box(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
+    """A section that is one numbered recommendation laid out as a box: its number alone on a
+    line ("2"), then the recommendation, whose bullets are its parts ("It is recommended that the
+    ADM: • implement … • develop …")."""
+    body = [i for i in idx if d.blocks[i].kind != "heading" and d.blocks[i].text.strip()]
+    if len(body) < 2 or not re.fullmatch(r"\d{1,2}", d.blocks[body[0]].text.strip()):
+        return []
+    if any(re.fullmatch(r"\d{1,2}", d.blocks[i].text.strip()) for i in body[1:]):
+        return []
+    return [_Raw(kind, body[1:], d.blocks[body[0]].text.strip())]
 
 
 def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
