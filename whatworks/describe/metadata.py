@@ -207,6 +207,11 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
         md["timing"] = choose(view, "timing", default="other")
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
+        if md["evaluator_type"].value == "internal" and not _titled(view, "evaluator_type"):
+            hired = _pattern("contracted_evaluator")
+            m = hired.search(view.head) if hired is not None else None
+            if m:  # a firm or consultants under contract did it: independent (the guidelines' rule)
+                md["evaluator_type"] = Value("independent", 0.7, view.evidence(m.start(), m.end()))
         md["evaluation_type"] = evaluation_type_of(view, codes)
         if md["evaluation_type"].value == "meta" and md["timing"].value != "other" and not _titled(view, "timing"):
             # a synthesis of evaluations names the timings of the evaluations it read, not its own
