@@ -369,3 +369,18 @@ def test_a_numbered_recommendation_box_keeps_its_bullets() -> None:
                    pages=[Page(number=1, blocks=blocks)])
     recs = [i for i in describe(doc).items if i.kind == "recommendation"]
     assert [r.number for r in recs] == ["1", "2"] and "Implement part 1" in recs[1].text
+
+
+def test_stored_dates_need_the_first_pages_too() -> None:
+    lines = ["Evaluación Específica de Desempeño del Programa Maíz", "21/Enero/2019",
+             "La evaluación analiza el ejercicio fiscal del programa en el Estado de Zacatecas."]
+    doc = _pdf("Programa Maíz", lines)
+    doc.meta = {"CreationDate": "2019-01-23T10:30:11+00:00"}
+    assert md(describe(doc), "year") == 2019
+    assert describe(doc).metadata["year"].evidence.page == 1  # the cover's date, on a page
+    stale = _pdf("Programa Maíz", lines[:1] + lines[2:])
+    stale.meta = {"CreationDate": "2016-05-02T10:30:11+00:00", "Author": "ILO"}
+    d = describe(stale)
+    assert md(d, "year") != 2016 and md(d, "organisation") != "ILO"
+    assert all(v.evidence is None or v.evidence.page is not None or v.evidence.text.startswith("file name")
+               for v in d.metadata.values())

@@ -105,10 +105,11 @@ def _group_set(group: str) -> PhraseSet:
 def _date_re() -> re.Pattern[str]:
     months = sorted({w for c in vocab.load("months").values() for w in c.all()}, key=len, reverse=True)
     mon = "|".join(re.escape(m) for m in months)
-    # "17 March 2023", "March 17, 2023", "March 2023", "Juin 2025", "1er juin 2025", "10 de junio de 2025"
+    # "17 March 2023", "March 17, 2023", "March 2023", "Juin 2025", "1er juin 2025", "10 de junio de 2025",
+    # "21/Enero/2019", "21-Jan-2019"
     return re.compile(
-        rf"(?i)(?<![\w])(?:(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:de\s+)?)?({mon})\.?,?\s+(?:\d{{1,2}},?\s+)?(?:de\s+|del\s+)?"
-        rf"((?:19|20)\d\d))(?!\d)"
+        rf"(?i)(?<![\w])(?:(?:\d{{1,2}}(?:er|st|nd|rd|th)?(?:\s+(?:de\s+)?|\s*[/-]\s*))?({mon})\.?,?(?:\s+|\s*[/-]\s*)"
+        rf"(?:\d{{1,2}},?\s+)?(?:de\s+|del\s+)?((?:19|20)\d\d))(?!\d)"
     )
 
 
@@ -202,7 +203,8 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         if home_of_aid:
             donor_countries.add(home_of_aid)
     places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries,
-                       international=org is not None and not org_home)
+                       international=org is not None and not org_home,
+                       evaluation=kind.value in EVALUATION_KINDS)
     md.update(places)
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
         md["timing"] = choose(view, "timing", default="other")
@@ -343,10 +345,15 @@ def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tu
     where: dict[str, Evidence] = {}
     title = " ".join(t for _, t in view.title_sources()[:1])
     orgs = _org_set()
+    stored = view.document.format in ("pdf", "docx")  # properties that may be another file's
     for org, _ in orgs.finditer(meta_text) if meta_text else []:
+        on_page = orgs.by_name(view.head).get(org)
+        if stored and not on_page:
+            continue  # believed only when the pages name the organisation too
         if org not in where or scores[org] < 10:
             scores[org] += 10
-            where[org] = Evidence(None, f"file metadata: {meta_text.strip()[:150]}")
+            where[org] = (view.evidence(on_page[0].start(), on_page[0].end()) if on_page
+                          else Evidence(None, f"file metadata: {meta_text.strip()[:150]}"))
     for org in {o for o, _ in orgs.finditer(title)}:
         scores[org] += 5
         where.setdefault(org, Evidence(1, title[:200]))
@@ -445,7 +452,10 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
         val = str(meta.get(key) or "")
         m = re.search(r"((?:19|20)\d\d)", val)
         if m and _year_ok(int(m.group(1))):
-            cands.append((pts, int(m.group(1)), Evidence(None, f"file metadata {key}: {val}")))
+            ev = _on_page(view, m.group(1))
+            if ev is None and view.document.format in ("pdf", "docx"):
+                continue  # a file's stored dates count only when its first pages show the year
+            cands.append((pts, int(m.group(1)), ev or Evidence(None, f"file metadata {key}: {val}")))
     end = period[1] if period and period[1] else None
     log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
     if not cands:
@@ -612,10 +622,12 @@ def _weight(view: DocView, offset: int) -> float:
 
 
 def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
-              donor_countries: set[str] | None = None, international: bool = True) -> dict[str, Value]:
+              donor_countries: set[str] | None = None, international: bool = True,
+              evaluation: bool = True) -> dict[str, Value]:
     """countries, regions_ilo, regions_m49 and scope, weighted by where places are named.
     `international`: the report is an international body's (an organisation-wide evaluation is
-    then likely when no place stands out); a government's or an unknown body's is not."""
+    then likely when no place stands out); a government's or an unknown body's is not.
+    `evaluation`: the report belongs to an evaluation (see `international`)."""
     out: dict[str, Value] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
     score: dict[str, float] = defaultdict(float)
@@ -712,9 +724,10 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
     spread = len({ilo_region(c) for c in chosen})
     if (scope.confidence < 0.8 and international and not home and not codes and not in_title and not covered
             and not on_cover.intersection(chosen) and scope.value != "global"
-            and (not chosen or spread >= 3 or len(chosen) > MAX_COUNTRIES // 2)):
-        # an international body's evaluation whose title names no place is organisation-wide —
-        # unless the places it names lie together ("seven African countries namely Botswana, …")
+            and (evaluation or not chosen or spread >= 3 or len(chosen) > MAX_COUNTRIES // 2)):
+        # an international body's evaluation whose title names no place is organisation-wide; its
+        # other reports (a research project's completion report) cover the places they name when
+        # these lie together ("seven African countries namely Botswana, …")
         scope = Value("global", 0.55, Evidence(1, title[:200]) if title else None)
     if scope.value == "global" and chosen:
         # a global evaluation lists only the countries it studied closely (case studies)
@@ -906,6 +919,23 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _on_page(view: DocView, year: str) -> Evidence | None:
+    """Where the first pages (PDF, DOCX) or the page (HTML, text) show `year` as a date or on a
+    dated line, as evidence on a page; None when they do not."""
+    first = {p.number for p in view.document.pages[:2]}
+    limit = len(view.text)
+    if view.document.format in ("pdf", "docx") and first:
+        ends = [k for k, pg in enumerate(view.block_pages) if pg not in first]
+        limit = view.block_starts[ends[0]] if ends else len(view.text)
+    for m in re.finditer(rf"(?<!\d){year}(?!\d)", view.text[:limit]):
+        line_start = view.text.rfind("\n", 0, m.start()) + 1
+        line = view.text[line_start: m.end() + 20]
+        if _date_re().search(line) or ISO_DATE_RE.search(line) or NUMERIC_DATE_RE.search(line) \
+                or re.search(r"(?i)\b(date|dated|fecha|data|modifi|issued|publi)", line):
+            return view.evidence(m.start(), m.end())
+    return None
 
 
 def _evidence_in(view: DocView, needle: str) -> Evidence:
