@@ -384,3 +384,33 @@ def test_stored_dates_need_the_first_pages_too() -> None:
     assert md(d, "year") != 2016 and md(d, "organisation") != "ILO"
     assert all(v.evidence is None or v.evidence.page is not None or v.evidence.text.startswith("file name")
                for v in d.metadata.values())
+
+
+def _html(blocks: list[Block]) -> Document:
+    return Document(source="page.html", sha256="5" * 64, format="html", title="Evaluation of the Safe Sites Program",
+                    pages=[Page(number=1, blocks=[Block("heading", "Evaluation of the Safe Sites Program", 1, level=1),
+                                                  Block("heading", "Findings", 1, level=2),
+                                                  Block("paragraph", "Sites were cleaned faster than planned in "
+                                                        "most regions covered by the evaluation.", 1), *blocks])])
+
+
+def test_recommendations_between_management_responses() -> None:
+    blocks = [Block("heading", "Recommendations and management response", 1, level=2)]
+    for n in (1, 2, 3):
+        blocks += [Block("paragraph", f"Recommendation {n}: it is recommended that the department acts on issue {n}.", 1),
+                   Block("heading", "Management response", 1, level=3),
+                   Block("paragraph", f"Management agrees and will act on issue {n} by March.", 1)]
+    recs = [i for i in describe(_html(blocks)).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "2", "3"]
+
+
+def test_one_recommendation_under_each_numbered_heading() -> None:
+    blocks = [Block("heading", "6.0 Recommendations", 1, level=2),
+              Block("heading", "Health Canada Recommendation 1", 1, level=3),
+              Block("paragraph", "Health Canada should monitor the action plan of the partnership every year.", 1)]
+    for n in (1, 2):
+        blocks += [Block("heading", f"CPAC Recommendation {n}", 1, level=3),
+                   Block("paragraph", f"The Partnership should keep its model for point {n} of the plan.", 1),
+                   Block("paragraph", f"The current model has served point {n} well and should be kept going.", 1)]
+    recs = [i for i in describe(_html(blocks)).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "1", "2"] and "served point 2" in recs[2].text

@@ -144,7 +144,13 @@ def _region(d: _Doc, s: Section, kind: str) -> list[int]:
         if o is s or not (s.block_start < o.block_start < s.block_end):
             continue
         if (o.kind in ITEM_BEARING or o.kind in CONTAINERS) and o.kind not in family:
-            excluded.update(range(o.block_start, o.block_end))
+            kept = set()
+            if kind == "recommendation" and o.kind == "management_response":
+                # "Recommendations and management response": each response may be followed by
+                # the next "Recommendation 2: …", which the response's heading does not own
+                kept = {i for i in range(o.block_start, o.block_end)
+                        if (m := item_marker(d.blocks[i].text)) and m[0] == "recommendation"}
+            excluded.update(i for i in range(o.block_start, o.block_end) if i not in kept)
     return [i for i in range(s.block_start, min(s.block_end, len(d.blocks)))
             if i not in excluded and d.blocks[i].kind in TEXT_KINDS]
 
@@ -422,11 +428,25 @@ def _finish(d: _Doc, raw: _Raw) -> Item | None:
     return Item(kind=raw.kind, text=text, page=first.page, number=raw.number, fields=fields)
 
 
+def _item_heading(heading: str, kind: str) -> str | None:
+    """The number of a heading that names one item of `kind`, after whose it is ("CPAC
+    Recommendation 3", "Recommendation 2", "Recomendación 4") — None for other headings."""
+    words = normalize_heading(heading)
+    for w in vocabulary().words.get(kind, []):
+        m = re.search(rf"(?:^|\s){re.escape(w)}\s+(?:n\s?o\s+)?(\d{{1,2}})$", words)
+        if m and len(words.split()) <= len(w.split()) + 4:
+            return m.group(1)
+    return None
+
+
 def _singular(heading: str, kind: str) -> bool:
     """"Recommendation" (not "Recommendations") over prose: the section is one item."""
     if kind == "conclusion":  # a "Conclusion" chapter still makes several points
         return False
     title = split_number(heading)[0].rstrip(":. \u00a0")
+    first, _, rest = title.partition(" ")
+    if rest and first.isupper() and first.isalpha() and len(first) <= 6:
+        title = rest  # "CPAC Recommendation 1": an organisation's recommendation
     m = item_marker(title + " 1")
     return bool(m) and m[0] == kind and not title.lower().endswith("s")
 
@@ -616,6 +636,15 @@ def _in_sections(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:
     """The items of `kind` in sections of their own kind."""
     raws: list[_Raw] = []
     for s in _outermost(sections):
+        boxes = [o for o in d.sections if o is not s and s.block_start < o.block_start < s.block_end
+                 and o.kind == s.kind and _item_heading(o.heading, kind)]
+        if len(boxes) >= 2:
+            # "Health Canada Recommendation 1", "CPAC Recommendation 1…6": one item under each
+            for o in boxes:
+                body = [i for i in _region(d, o, kind) if d.blocks[i].kind != "heading" and d.blocks[i].text.strip()]
+                if body:
+                    raws.append(_Raw(kind, body, _item_heading(o.heading, kind)))
+            continue
         raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
     # "Lecciones aprendidas y buenas prácticas": a "Buena práctica: …" bullet there is not a lesson
     return [r for r in raws if _label_kind(d.blocks[r.blocks[0]].text) in (None, kind)]
