@@ -457,7 +457,8 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
                 continue  # a file's stored dates count only when its first pages show the year
             cands.append((pts, int(m.group(1)), ev or Evidence(None, f"file metadata {key}: {val}")))
     end = period[1] if period and period[1] else None
-    log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
     if not cands:
         years = [int(y) for y in YEAR_RE.findall(text[:FRONT_CHARS]) if _year_ok(int(y))]
         if years:
