@@ -284,7 +284,7 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         if _EMPTY_CELL.fullmatch(text):
             continue  # "No aplica": a row with no recommendation
         marker = item_marker(text)
-        split_row = text[:1].islower() or bool(_BULLET.match(text)) or (
+        split_row = text[:1].islower() or (bool(_BULLET.match(text)) and not values) or (
             out and out[-1].number and not values and ("number" in columns.values()
                                                        or not (out[-1].text or "").rstrip().endswith(_TERMINAL)))
         if out and not number and not marker and split_row:
