@@ -134,6 +134,8 @@ PLACE_BEFORE_DATE_RE = re.compile(r"[A-Z\u00c0-\u00dd][^\W\d_]+(?:[ -][A-Z\u00c0
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: A sentence about another, earlier evaluation ("The previous evaluation of this Program …").
+PREVIOUS_RE = re.compile(r"(?i)\b(?:previous|prior|last|earlier|pr[ée]c[ée]dente?|ant[ée]rieure?|anterior|pasada)\b")
 #: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
 FUTURE_RE = re.compile(r"(?i)^[^.;]{0,25}?\b(?:planned|scheduled|foreseen|expected|will\s+be|to\s+be\s+(?:conducted|carried)|"
                        r"prevista|previsto|programada|será|sera|prévue|prévu|aura\s+lieu|à\s+venir|upcoming)\b")
@@ -492,6 +494,9 @@ def period_of(view: DocView) -> Value | None:
         if labels is None:
             continue
         for m in labels.finditer(view.text[:HEAD_CHARS]):
+            before = view.text[max(0, m.start() - 120): m.start()]
+            if PREVIOUS_RE.search(before[before.rfind(". ") + 1:]):
+                continue  # "The previous evaluation … covered the period between 2012 and 2016"
             line_end = view.text.find("\n", m.end())
             seg = view.text[m.end(): min(line_end if line_end > 0 else m.end() + 120, m.end() + 120)]
             nxt = next_label(seg, 2)  # a cover read as one paragraph: up to the next label
