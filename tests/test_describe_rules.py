@@ -414,3 +414,13 @@ def test_one_recommendation_under_each_numbered_heading() -> None:
                    Block("paragraph", f"The current model has served point {n} well and should be kept going.", 1)]
     recs = [i for i in describe(_html(blocks)).items if i.kind == "recommendation"]
     assert [r.number for r in recs] == ["1", "1", "2"] and "served point 2" in recs[2].text
+
+
+def test_period_said_in_prose_not_a_previous_evaluations(tmp_path: Path) -> None:
+    path = tmp_path / "scope.md"
+    path.write_text(
+        "# Evaluation of the Literacy Program\n\n## Evaluation scope\n\n"
+        "The previous evaluation of this Program was completed in October 2017, and it covered the period "
+        "between April 2012 and March 2016. This evaluation covers a 5 year period from April 2016 to "
+        "March 2021 and its completion is in compliance with the policy.\n", encoding="utf-8")
+    assert md(describe(read_document(path)), "period") == [2016, 2021]
