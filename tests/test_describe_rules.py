@@ -424,3 +424,12 @@ def test_period_said_in_prose_not_a_previous_evaluations(tmp_path: Path) -> None
         "between April 2012 and March 2016. This evaluation covers a 5 year period from April 2016 to "
         "March 2021 and its completion is in compliance with the policy.\n", encoding="utf-8")
     assert md(describe(read_document(path)), "period") == [2016, 2021]
+
+
+def test_a_glance_page_title_is_not_a_summary_section() -> None:
+    doc = Document(source="glance.html", sha256="6" * 64, format="html", title=None, pages=[Page(number=1, blocks=[
+        Block("heading", "At a Glance: Departmental Evaluation Plan for Health Canada 2021-22 to 2025-26", 1, level=1),
+        Block("paragraph", "The plan lists the evaluations the department will conduct over five years.", 1),
+        Block("heading", "Planning for Evaluation", 1, level=2),
+        Block("paragraph", "Evaluations are planned with program managers every year.", 1)])])
+    assert "executive_summary" not in {s.kind for s in describe(doc).sections}

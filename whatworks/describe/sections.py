@@ -358,7 +358,10 @@ def _names_document(c: _Candidate) -> bool:
         return False  # "Sommaire évaluation": French "sommaire" is a summary and a contents list
     from whatworks.describe.kind import phrase_sets
 
-    return any(kind == "evaluation_brief" for kind, _ in phrase_sets()["title"].finditer(first_line(c.block.text)))
+    text = first_line(c.block.text)
+    if c.index == 0 and c.kinds[0] == "executive_summary" and len(text.partition(":")[2].split()) >= 3:
+        return True  # "At a Glance: Departmental Evaluation Plan for …": the page's own title
+    return any(kind == "evaluation_brief" for kind, _ in phrase_sets()["title"].finditer(text))
 
 
 def _toc_end(blocks: list[Block], toc: set[int], start: int, end: int) -> int:
