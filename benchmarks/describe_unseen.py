@@ -342,6 +342,9 @@ def print_blind(described: list[Described], scores: dict[str, Score], verbose: b
 
 
 def main_blind(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.getLogger("whatworks").setLevel(logging.ERROR)  # the table counts what describe warns about
     root = args.root or SHARED / "corpus"
     labels = blind_labels(args.labels, args.split)
     if not labels:

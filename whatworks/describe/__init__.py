@@ -33,6 +33,6 @@ def describe(document: Document) -> Description:
     items = find_items(document, sections)
     kind = classify(document, sections, items)
     metadata = extract_metadata(document, sections, kind)
-    if not items and kind.value == "evaluation_report" and has_findings(sections):
+    if not items and has_findings(sections):
         log.warning("%s: a findings chapter but no items found", document.source)
     return Description(kind=kind, metadata=metadata, sections=sections, items=items)

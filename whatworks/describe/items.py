@@ -99,11 +99,22 @@ class _Doc:
         body_kinds = ("findings", "conclusions", "recommendations", *FINDINGS_FAMILY)
         first_body = min((s.block_start for s in sections if s.kind in body_kinds
                           and not self.in_es(s.block_start)), default=0)
-        self.back_start = min((s.block_start for s in sections
-                               if (s.kind in ("annex", "terms_of_reference", "people_met", "references")
-                                   or is_annex_heading(s.heading))
-                               and s.block_start > first_body and not self.in_es(s.block_start)),
-                              default=n)
+        backs = sorted(s.block_start for s in sections
+                       if (s.kind in ("annex", "terms_of_reference", "people_met", "references")
+                           or is_annex_heading(s.heading))
+                       and s.block_start > first_body and not self.in_es(s.block_start))
+        bodies = [s.block_start for s in sections if s.kind in body_kinds and not is_annex_heading(s.heading)]
+        # the back matter starts at the first annex or reference list after which the report's
+        # body does not go on (a "Sources" heading in mid-report is not its end)
+        self.back_start = next((b for b in backs if not any(x > b and not self._inside_back(x, b) for x in bodies)),
+                               n)
+
+    def _inside_back(self, i: int, back_start: int) -> bool:
+        """Whether block `i` lies inside a back-matter section starting at or after `back_start`
+        (an annex's own "Findings" heading does not make the body go on)."""
+        return any(s.block_start >= back_start and s.block_start < i < s.block_end
+                   and (s.kind in ("annex", "terms_of_reference", "people_met", "references")
+                        or is_annex_heading(s.heading)) for s in self.sections)
 
     def in_es(self, i: int) -> bool:
         return any(a <= i < b for a, b in self.es)
@@ -133,7 +144,13 @@ def _region(d: _Doc, s: Section, kind: str) -> list[int]:
         if o is s or not (s.block_start < o.block_start < s.block_end):
             continue
         if (o.kind in ITEM_BEARING or o.kind in CONTAINERS) and o.kind not in family:
-            excluded.update(range(o.block_start, o.block_end))
+            kept = set()
+            if kind == "recommendation" and o.kind == "management_response":
+                # "Recommendations and management response": each response may be followed by
+                # the next "Recommendation 2: …", which the response's heading does not own
+                kept = {i for i in range(o.block_start, o.block_end)
+                        if (m := item_marker(d.blocks[i].text)) and m[0] == "recommendation"}
+            excluded.update(i for i in range(o.block_start, o.block_end) if i not in kept)
     return [i for i in range(s.block_start, min(s.block_end, len(d.blocks)))
             if i not in excluded and d.blocks[i].kind in TEXT_KINDS]
 
@@ -264,11 +281,16 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         number = values.pop("number", None)
         if not text:
             continue
-        if out and not number and out[-1].number and not values and "number" in columns.values():
+        if _EMPTY_CELL.fullmatch(text):
+            continue  # "No aplica": a row with no recommendation
+        marker = item_marker(text)
+        split_row = text[:1].islower() or (bool(_BULLET.match(text)) and not values) or (
+            out and out[-1].number and not values and ("number" in columns.values()
+                                                       or not (out[-1].text or "").rstrip().endswith(_TERMINAL)))
+        if out and not number and not marker and split_row:
             out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
             out[-1].blocks.append(i)
             continue
-        marker = item_marker(text)
         if marker and not number:
             number = marker[1]
         elif not number:
@@ -276,6 +298,11 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
             number = ".".join(map(str, num)) if num else None
         out.append(_Raw(kind, [i], number, {k: v for k, v in values.items() if v}, text=text))
     return out
+
+
+#: A table cell that holds no recommendation.
+_EMPTY_CELL = re.compile(r"(?i)\s*(?:[-\u2013\u2014.]+|n/?a|no aplica|not applicable|non applicable|ne s'applique pas|"
+                         r"n[ãa]o (?:se )?aplica|ninguna|none|sin recomendaci[óo]n|aucune)\s*\.?\s*")
 
 
 def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) -> dict[int, str] | None:
@@ -293,8 +320,8 @@ def _header(cells: list[str], labels: dict[str, list[str]], word: re.Pattern) ->
         key = _field_key(n, labels)
         if key:
             roles[k] = key
-        elif word.match(fold(c) + " 1") or fold(c).startswith(("recommend", "recomend")):
-            roles[k] = "text"
+        elif not re.search(r"\d", c) and (word.match(fold(c) + " 1") or fold(c).startswith(("recommend", "recomend"))):
+            roles[k] = "text"  # "Recommendation", not "R1 Do this" (a short first row)
     if "text" not in roles.values():
         return None
     return roles
@@ -401,11 +428,25 @@ def _finish(d: _Doc, raw: _Raw) -> Item | None:
     return Item(kind=raw.kind, text=text, page=first.page, number=raw.number, fields=fields)
 
 
+def _item_heading(heading: str, kind: str) -> str | None:
+    """The number of a heading that names one item of `kind`, after whose it is ("CPAC
+    Recommendation 3", "Recommendation 2", "Recomendación 4") — None for other headings."""
+    words = normalize_heading(heading)
+    for w in vocabulary().words.get(kind, []):
+        m = re.search(rf"(?:^|\s){re.escape(w)}\s+(?:n\s?o\s+)?(\d{{1,2}})$", words)
+        if m and len(words.split()) <= len(w.split()) + 4:
+            return m.group(1)
+    return None
+
+
 def _singular(heading: str, kind: str) -> bool:
     """"Recommendation" (not "Recommendations") over prose: the section is one item."""
     if kind == "conclusion":  # a "Conclusion" chapter still makes several points
         return False
     title = split_number(heading)[0].rstrip(":. \u00a0")
+    first, _, rest = title.partition(" ")
+    if rest and first.isupper() and first.isalpha() and len(first) <= 6:
+        title = rest  # "CPAC Recommendation 1": an organisation's recommendation
     m = item_marker(title + " 1")
     return bool(m) and m[0] == kind and not title.lower().endswith("s")
 
@@ -423,6 +464,13 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return _spans(d, idx, starts, kind)
     if markers_only:
         return []
+    if kind == "recommendation":
+        inline = _inline_list(d, idx, kind)
+        if inline:
+            return inline
+        boxed = _numbered_box(d, idx, kind)
+        if boxed:
+            return boxed
     # a table's rows are not a list, but a form's one-cell rows are its text
     idx = [i for i in idx if blocks[i].kind != "table_row" or len(blocks[i].cells or []) <= 1]
     if kind == "finding":
@@ -439,6 +487,71 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return [_Raw(kind, body)] if body else []
     return _spans(d, idx, paragraphs, kind, bullets=False) \
         if kind != "recommendation" or len(paragraphs) <= 15 else []
+
+
+#: A bullet inside a block's text (a form's cell holding a whole list: "➢ Do this. ➢ Do that.").
+_INLINE_BULLET = re.compile(r"(?:^|(?<=\s))[\u27a2\u2022\uf0b7\u25aa\u25cf\u25ba\u2023\uf0a7]\s+(?=\S)")
+#: A number opening an item inside a block's text ("…las siguientes: 1. Con base en …").
+_INLINE_NUMBER = re.compile(r"(?:^|(?<=[\s:]))(\d{1,2})[.):]\s+(?=[A-Z\u00c0-\u00dd\u00bf\u00a1])")
+#: A letter opening an item group ("A) Fortalecer el diseño …: • … • … B) …"): the bullets are its parts.
+_INLINE_LETTER = re.compile(r"(?:^|(?<=[\s:]))([A-H])[.)]\s+(?=[A-Z\u00c0-\u00dd])")
+
+
+def _inline_list(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
+    """Items listed inside blocks rather than one per block: a form's cell that holds its whole
+    list of recommendations, or its label and the first items ("3.2 Describir las
+    recomendaciones…: 1. Con base en … 2. …"). Bullets anywhere, or numbers 1, 2, 3… in order,
+    start items; the text before the first start is the label; text between is the item's.
+    [] unless some block holds two starts or a label and a start (else the usual rules apply)."""
+    pieces: list[list] = []  # [block, number, text]
+    expected = 1
+    crowded = False
+    whole = " ".join(d.blocks[i].text for i in idx)
+    letters = [m.group(1) for m in _INLINE_LETTER.finditer(whole)]
+    lettered = len(letters) >= 2 and letters[:2] == ["A", "B"]
+    letter = "A"
+    for i in idx:
+        b = d.blocks[i]
+        if b.kind == "heading" and i != idx[0]:
+            break
+        text = b.text
+        cuts: list[tuple[int, int, str | None]] = []
+        if lettered:
+            for m in _INLINE_LETTER.finditer(text):
+                if m.group(1) == letter:
+                    cuts.append((m.start(), m.end(), m.group(1)))
+                    letter = chr(ord(letter) + 1)
+        else:
+            cuts = [(m.start(), m.end(), None) for m in _INLINE_BULLET.finditer(text)]
+        if not cuts and not lettered:
+            for m in _INLINE_NUMBER.finditer(text):
+                if int(m.group(1)) == expected:
+                    cuts.append((m.start(), m.end(), m.group(1)))
+                    expected += 1
+        cuts.sort()
+        if len(cuts) >= 2 or (cuts and cuts[0][0] > 0 and (i == idx[0] or not pieces)):
+            crowded = True
+        lead = text[: cuts[0][0]] if cuts else text
+        if lead.strip() and pieces:
+            pieces[-1][2] += " " + lead.strip()
+        for k, (a, _, num) in enumerate(cuts):
+            end = cuts[k + 1][0] if k + 1 < len(cuts) else len(text)
+            pieces.append([i, num, text[a:end].strip()])
+    if not crowded or len(pieces) < 2:
+        return []
+    return [_Raw(kind, [i], num, text=" ".join(t.split())) for i, num, t in pieces if len(t.split()) >= 3]
+
+
+def _numbered_box(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
+    """A section that is one numbered recommendation laid out as a box: its number alone on a
+    line ("2"), then the recommendation, whose bullets are its parts ("It is recommended that the
+    ADM: • implement … • develop …")."""
+    body = [i for i in idx if d.blocks[i].kind != "heading" and d.blocks[i].text.strip()]
+    if len(body) < 2 or not re.fullmatch(r"\d{1,2}", d.blocks[body[0]].text.strip()):
+        return []
+    if any(re.fullmatch(r"\d{1,2}", d.blocks[i].text.strip()) for i in body[1:]):
+        return []
+    return [_Raw(kind, body[1:], d.blocks[body[0]].text.strip())]
 
 
 def _finding_lists(d: _Doc, idx: list[int]) -> list[_Raw]:
@@ -523,6 +636,15 @@ def _in_sections(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:
     """The items of `kind` in sections of their own kind."""
     raws: list[_Raw] = []
     for s in _outermost(sections):
+        boxes = [o for o in d.sections if o is not s and s.block_start < o.block_start < s.block_end
+                 and o.kind == s.kind and _item_heading(o.heading, kind)]
+        if len(boxes) >= 2:
+            # "Health Canada Recommendation 1", "CPAC Recommendation 1…6": one item under each
+            for o in boxes:
+                body = [i for i in _region(d, o, kind) if d.blocks[i].kind != "heading" and d.blocks[i].text.strip()]
+                if body:
+                    raws.append(_Raw(kind, body, _item_heading(o.heading, kind)))
+            continue
         raws += _split(d, _region(d, s, kind), kind, heading=s.heading)
     # "Lecciones aprendidas y buenas prácticas": a "Buena práctica: …" bullet there is not a lesson
     return [r for r in raws if _label_kind(d.blocks[r.blocks[0]].text) in (None, kind)]
@@ -596,10 +718,10 @@ def find_items(document: Document, sections: list[Section]) -> list[Item]:
     raws: list[_Raw] = []
     for kind in ITEM_KINDS_ORDER:
         raws += _collect(d, kind)
-    seen: set[tuple[str, int]] = set()
+    seen: set[tuple[str, int, str]] = set()
     items: list[tuple[int, Item]] = []
     for raw in raws:
-        key = (raw.kind, raw.blocks[0])
+        key = (raw.kind, raw.blocks[0], (raw.text or "")[:60])  # several items may share a block (a form cell)
         if key in seen:
             continue
         seen.add(key)

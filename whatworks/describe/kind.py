@@ -470,7 +470,10 @@ def classify_view(view: DocView, sections: list[Section], items: list[Item]) -> 
     confidence = 0.5 + 0.49 * (1 - math.exp(-margin / 2.5)) if best != "other" or top >= MIN_SCORE else 0.3
     if top < 3:
         confidence = min(confidence, 0.6)
-    evidence = next((h.evidence for h in hits if h.kind == best and h.evidence and h.points > 0), None)
+    # evidence on a page first: a file name or stored property is not text of the document
+    ranked_hits = [h for h in hits if h.kind == best and h.evidence and h.points > 0]
+    evidence = next((h.evidence for h in ranked_hits if h.evidence.page), None) or \
+        next((h.evidence for h in ranked_hits), None)
     log.debug("kind of %s: %s (%.2f) — %s", view.document.source, best, confidence,
               "; ".join(f"{h.kind} {h.points:+.1f} {h.rule}" for h in hits[:8]))
     return Value(best, round(confidence, 3), evidence)

@@ -44,6 +44,8 @@ from whatworks.describe.kind import (
     PhraseSet,
     phrase_pattern,
 )
+from whatworks.describe.mentions import next_label, unborrowed
+from whatworks.describe.mentions import place_context as _context
 from whatworks.describe.places import (
     GLOBAL,
     ILO_REGIONS,
@@ -105,10 +107,11 @@ def _group_set(group: str) -> PhraseSet:
 def _date_re() -> re.Pattern[str]:
     months = sorted({w for c in vocab.load("months").values() for w in c.all()}, key=len, reverse=True)
     mon = "|".join(re.escape(m) for m in months)
-    # "17 March 2023", "March 17, 2023", "March 2023", "Juin 2025", "1er juin 2025", "10 de junio de 2025"
+    # "17 March 2023", "March 17, 2023", "March 2023", "Juin 2025", "1er juin 2025", "10 de junio de 2025",
+    # "21/Enero/2019", "21-Jan-2019"
     return re.compile(
-        rf"(?i)(?<![\w])(?:(?:\d{{1,2}}(?:er|st|nd|rd|th)?\s+(?:de\s+)?)?({mon})\.?,?\s+(?:\d{{1,2}},?\s+)?(?:de\s+|del\s+)?"
-        rf"((?:19|20)\d\d))(?!\d)"
+        rf"(?i)(?<![\w])(?:(?:\d{{1,2}}(?:er|st|nd|rd|th)?(?:\s+(?:de\s+)?|\s*[/-]\s*))?({mon})\.?,?(?:\s+|\s*[/-]\s*)"
+        rf"(?:\d{{1,2}},?\s+)?(?:de\s+|del\s+)?((?:19|20)\d\d))(?!\d)"
     )
 
 
@@ -133,42 +136,11 @@ PLACE_BEFORE_DATE_RE = re.compile(r"[A-Z\u00c0-\u00dd][^\W\d_]+(?:[ -][A-Z\u00c0
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: A sentence about another, earlier evaluation ("The previous evaluation of this Program …").
+PREVIOUS_RE = re.compile(r"(?i)\b(?:previous|prior|last|earlier|pr[ée]c[ée]dente?|ant[ée]rieure?|anterior|pasada)\b")
 #: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
 FUTURE_RE = re.compile(r"(?i)^[^.;]{0,25}?\b(?:planned|scheduled|foreseen|expected|will\s+be|to\s+be\s+(?:conducted|carried)|"
                        r"prevista|previsto|programada|será|sera|prévue|prévu|aura\s+lieu|à\s+venir|upcoming)\b")
-_LABEL_WORD = re.compile(r"[\w'\u2019()/&.-]+")
-#: Small words inside a label ("Date of Report", "Fecha de término").
-_LABEL_JOINS = {"of", "the", "de", "du", "des", "del", "la", "le", "da", "do", "das", "dos", "and", "et", "y", "e"}
-
-
-def next_label(text: str, pos: int = 0) -> int | None:
-    """Where the next "Label:" starts in a cover read as one paragraph ("Countries: Lesotho and
-    Zimbabwe Type of evaluation: Final" → at "Type"), or None. The label is the last capitalised
-    word before the colon, with the capitalised words joined to it by small words ("Date of
-    Report"), so that a list's last name ("Zimbabwe", "December 2023") is not taken for it."""
-    for colon in re.finditer(r"[:\uff1a](?!\d)", text[pos:]):
-        end = pos + colon.start()
-        words = list(_LABEL_WORD.finditer(text, max(pos, end - 80), end))[-6:]
-        if not words or text[words[-1].end(): end].strip():
-            continue
-        start = None
-        for k in range(len(words) - 1, -1, -1):
-            if words[k].group(0)[:1].isupper():
-                start = k
-                break
-            if words[k].group(0).lower() not in _LABEL_JOINS and k < len(words) - 4:
-                break
-        if start is None:
-            continue
-        while start >= 2 and words[start - 1].group(0).lower() in _LABEL_JOINS \
-                and words[start - 2].group(0)[:1].isupper():
-            start -= 2
-        at = words[start].start()
-        if at > pos:
-            return at
-    return None
-
-
 #: A country named as a case study of a wider evaluation does not make it a country evaluation.
 CASE_STUDY_RE = re.compile(r"(?i)case stud|étude de cas|etude de cas|estudio de caso|estudo de caso")  # a cover line holding a date is short
 
@@ -202,11 +174,17 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         if home_of_aid:
             donor_countries.add(home_of_aid)
     places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries,
-                       international=org is not None and not org_home)
+                       international=org is not None and not org_home,
+                       evaluation=kind.value in EVALUATION_KINDS)
     md.update(places)
     if kind.value in EVALUATION_KINDS or (kind.value == "other" and kind.confidence < 0.5):
         md["timing"] = choose(view, "timing", default="other")
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
+        if md["evaluator_type"].value == "internal" and not _titled(view, "evaluator_type"):
+            hired = _pattern("contracted_evaluator")
+            m = hired.search(view.head) if hired is not None else None
+            if m:  # a firm or consultants under contract did it: independent (the guidelines' rule)
+                md["evaluator_type"] = Value("independent", 0.7, view.evidence(m.start(), m.end()))
         md["evaluation_type"] = evaluation_type_of(view, codes)
         if md["evaluation_type"].value == "meta" and md["timing"].value != "other" and not _titled(view, "timing"):
             # a synthesis of evaluations names the timings of the evaluations it read, not its own
@@ -338,10 +316,15 @@ def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tu
     where: dict[str, Evidence] = {}
     title = " ".join(t for _, t in view.title_sources()[:1])
     orgs = _org_set()
+    stored = view.document.format in ("pdf", "docx")  # properties that may be another file's
     for org, _ in orgs.finditer(meta_text) if meta_text else []:
+        on_page = orgs.by_name(view.head).get(org)
+        if stored and not on_page:
+            continue  # believed only when the pages name the organisation too
         if org not in where or scores[org] < 10:
             scores[org] += 10
-            where[org] = Evidence(None, f"file metadata: {meta_text.strip()[:150]}")
+            where[org] = (view.evidence(on_page[0].start(), on_page[0].end()) if on_page
+                          else Evidence(None, f"file metadata: {meta_text.strip()[:150]}"))
     for org in {o for o, _ in orgs.finditer(title)}:
         scores[org] += 5
         where.setdefault(org, Evidence(1, title[:200]))
@@ -383,8 +366,8 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
             tail = head[m.end(): m.end() + 60]
             hint = FORMAT_HINT_RE.match(tail)  # "(dd/mm/aaaa)": how to write the date, not the date
             tail = tail[hint.end():] if hint else tail
-            sep = re.match(r"\s*[:：]?\s*[-–,(]?\s*", tail)
-            colon = ":" in sep.group(0) or "：" in sep.group(0)
+            sep = re.match(r"\s*(?:[:：|]\s*)?[-–,(]?\s*", tail)  # "Date of Report: …", "| Date of Report | … |"
+            colon = any(c in sep.group(0) for c in ":：|")
             d = _date_re().search(tail) or ISO_DATE_RE.search(tail) or (
                 (NUMERIC_DATE_RE.match(tail, sep.end()) or YEAR_RE.search(tail)) if colon else None)
             # a label, not prose: "Date of publication: …", "Final report – March 2019" (or "Relatório
@@ -400,7 +383,7 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     for m in bare.finditer(head[:FRONT_CHARS]) if bare is not None else []:
         # "Date: March 2023", "Data: 19 de setembro de 2022" — only with the colon, only up front
         tail = head[m.end(): m.end() + 50]
-        sep = re.match(r"\s*[:：]\s*", tail)
+        sep = re.match(r"\s*[:：|]\s*", tail)
         if not sep:
             continue
         d = _date_re().match(tail, sep.end()) or ISO_DATE_RE.match(tail, sep.end()) or \
@@ -440,9 +423,13 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
         val = str(meta.get(key) or "")
         m = re.search(r"((?:19|20)\d\d)", val)
         if m and _year_ok(int(m.group(1))):
-            cands.append((pts, int(m.group(1)), Evidence(None, f"file metadata {key}: {val}")))
+            ev = _on_page(view, m.group(1))
+            if ev is None and view.document.format in ("pdf", "docx"):
+                continue  # a file's stored dates count only when its first pages show the year
+            cands.append((pts, int(m.group(1)), ev or Evidence(None, f"file metadata {key}: {val}")))
     end = period[1] if period and period[1] else None
-    log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug("year candidates of %s: %s", view.document.source, [(round(p, 1), y, e.text[:60]) for p, y, e in cands])
     if not cands:
         years = [int(y) for y in YEAR_RE.findall(text[:FRONT_CHARS]) if _year_ok(int(y))]
         if years:
@@ -476,6 +463,9 @@ def period_of(view: DocView) -> Value | None:
         if labels is None:
             continue
         for m in labels.finditer(view.text[:HEAD_CHARS]):
+            before = view.text[max(0, m.start() - 120): m.start()]
+            if PREVIOUS_RE.search(before[before.rfind(". ") + 1:]):
+                continue  # "The previous evaluation … covered the period between 2012 and 2016"
             line_end = view.text.find("\n", m.end())
             seg = view.text[m.end(): min(line_end if line_end > 0 else m.end() + 120, m.end() + 120)]
             nxt = next_label(seg, 2)  # a cover read as one paragraph: up to the next label
@@ -607,10 +597,12 @@ def _weight(view: DocView, offset: int) -> float:
 
 
 def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
-              donor_countries: set[str] | None = None, international: bool = True) -> dict[str, Value]:
+              donor_countries: set[str] | None = None, international: bool = True,
+              evaluation: bool = True) -> dict[str, Value]:
     """countries, regions_ilo, regions_m49 and scope, weighted by where places are named.
     `international`: the report is an international body's (an organisation-wide evaluation is
-    then likely when no place stands out); a government's or an unknown body's is not."""
+    then likely when no place stands out); a government's or an unknown body's is not.
+    `evaluation`: the report belongs to an evaluation (see `international`)."""
     out: dict[str, Value] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
     score: dict[str, float] = defaultdict(float)
@@ -623,7 +615,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             (score if m.iso3 else area_score)[key] += 10
             in_title.add(key)
             first.setdefault(key, Evidence(1, title[:200]))
-    mentions: list[Mention] = find_places(view.text)
+    mentions: list[Mention] = unborrowed(find_places(view.text))
     on_cover: set[str] = set()
     funders: set[str] = set()
     kept: list[Mention] = []
@@ -651,7 +643,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
     if coverage is not None:
         for cm in coverage.finditer(view.text[:HEAD_CHARS]):
             after = view.text[cm.end(): cm.end() + 3]
-            if not re.match(r"\s*[:：]", after):
+            if not re.match(r"\s*[:：|]", after):
                 continue
             line_end = view.text.find("\n", cm.end())
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
@@ -704,9 +696,13 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
     scope = _scope(view, title, codes, chosen, area_score)
     if coverage_global is not None:
         scope = Value("global", 0.85, coverage_global)
+    spread = len({ilo_region(c) for c in chosen})
     if (scope.confidence < 0.8 and international and not home and not codes and not in_title and not covered
-            and not on_cover.intersection(chosen) and scope.value != "global"):
-        # an international body's evaluation whose title names no place is organisation-wide
+            and not on_cover.intersection(chosen) and scope.value != "global"
+            and (evaluation or not chosen or spread >= 3 or len(chosen) > MAX_COUNTRIES // 2)):
+        # an international body's evaluation whose title names no place is organisation-wide; its
+        # other reports (a research project's completion report) cover the places they name when
+        # these lie together ("seven African countries namely Botswana, …")
         scope = Value("global", 0.55, Evidence(1, title[:200]) if title else None)
     if scope.value == "global" and chosen:
         # a global evaluation lists only the countries it studied closely (case studies)
@@ -769,59 +765,6 @@ def _cover_country_lines(view: DocView) -> list[tuple[str, Evidence]]:
     return out
 
 
-#: A line that is an address or a contact, whose country is an office's, not the object's.
-ADDRESS_RE = re.compile(
-    r"(?i)(?:\bp\.?\s?o\.?\s?box\b|\bb\.?p\.?\s?\d|\bc\.?p\.?\s?\d{4,5}\b|\bcase postale\b|"
-    r"\btel\.?\s*[:+(\d]|\bt[ée]l[ée]?(?:phone|éfono|efone)?\s*[:+(]|\bfax\b|e-?mail\s*:|@[\w-]+\.|\bwww\.|"
-    r"\b[A-Z]{1,2}-\d{4,5}\b|\b\d{1,4},?\s+(?:route|rue|avenue|street|calle|avenida|rua)\b|"
-    r"\b(?:route|rue|avenue|avenida|calle|rua)\s+(?:de|des|du|del|da|do)\b)")
-
-
-@lru_cache(maxsize=1)
-def _context_phrases() -> tuple[Phrases | None, Phrases | None]:
-    words = vocab.load("place_words")
-    return (phrase_pattern(words.terms("funding_context")) if "funding_context" in words else None,
-            phrase_pattern(words.terms("example_context")) if "example_context" in words else None)
-
-
-#: How far back in its sentence a funding phrase makes a place a funder ("funded by the EU, the
-#: Swiss Agency for Development and Cooperation and the Government of the Netherlands").
-FUNDING_REACH = 150
-#: "Chile: ILPES-CEPAL, Serie Manuales No. 3, 1998": a publisher's city or country in a reference.
-CITATION_AFTER_RE = re.compile(r"^\s*:\s*[A-Z\u00c0-\u00dd][\w-]*")
-#: "Mtra. Karen Italia Ruiz López": a person's name that holds a country's.
-PERSON_BEFORE_RE = re.compile(r"(?:\b(?:Mtr?a|Dra?|Lic|Ing|Mr|Mrs|Ms|Mme|Sra?|Prof|Srta)\.?|\bM\.)\s+"
-                              r"[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff]+\s+$")
-
-
-def _context(text: str, start: int, end: int | None = None) -> str | None:
-    """"funding", "example", "address", "citation" or "person" when the place at `start` is
-    named as a funder, an example or comparison, in an office's address, as a publisher's place
-    in a reference or in a person's name; None when it may be the object's."""
-    line_start = text.rfind("\n", 0, start) + 1
-    line_end = text.find("\n", start)
-    line = text[line_start: line_end if line_end >= 0 else len(text)]
-    if len(line) < 250 and ADDRESS_RE.search(line):
-        return "address"
-    if end is not None:
-        after = text[end: end + 150]
-        if CITATION_AFTER_RE.match(after) and YEAR_RE.search(after):
-            return "citation"
-    if PERSON_BEFORE_RE.search(text[max(0, start - 40): start]):
-        return "person"
-    # the sentence so far (at most 300 characters back)
-    lo = max(line_start, start - 300)
-    seg = text[lo:start]
-    cut = max(seg.rfind(". "), seg.rfind("; "), seg.rfind(" | "))
-    seg = seg[cut + 1:] if cut >= 0 else seg
-    funding, example = _context_phrases()
-    if funding is not None and funding.search(seg[-FUNDING_REACH:]):
-        return "funding"
-    if example is not None and example.search(seg[-45:]):
-        return "example"
-    return None
-
-
 def _scope(view: DocView, title: str, codes: list[ProjectCode], chosen: list[str],
            area_score: dict[str, float]) -> Value:
     for pc in codes:
@@ -874,7 +817,7 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
     if labels is not None:
         for lm in labels.finditer(head):
             seg = head[lm.end(): lm.end() + 120].split("\n")[0]
-            if fold(lm.group(0)) in colon_only and not re.match(r"\s*(?:\(s\))?\s*[:：]", seg):
+            if fold(lm.group(0)) in colon_only and not re.match(r"\s*(?:\(s\))?\s*[:：|]", seg):
                 continue  # "… and other donors": prose or a list of everyone thanked, not the field
             for donor, pat in _donor_patterns().items():
                 if pat is not None and pat.search(seg):
@@ -889,6 +832,23 @@ def donors_of(view: DocView, codes: list[ProjectCode]) -> Value | None:
 
 
 # --- helpers -------------------------------------------------------------------------------
+
+
+def _on_page(view: DocView, year: str) -> Evidence | None:
+    """Where the first pages (PDF, DOCX) or the page (HTML, text) show `year` as a date or on a
+    dated line, as evidence on a page; None when they do not."""
+    first = {p.number for p in view.document.pages[:2]}
+    limit = len(view.text)
+    if view.document.format in ("pdf", "docx") and first:
+        ends = [k for k, pg in enumerate(view.block_pages) if pg not in first]
+        limit = view.block_starts[ends[0]] if ends else len(view.text)
+    for m in re.finditer(rf"(?<!\d){year}(?!\d)", view.text[:limit]):
+        line_start = view.text.rfind("\n", 0, m.start()) + 1
+        line = view.text[line_start: m.end() + 20]
+        if _date_re().search(line) or ISO_DATE_RE.search(line) or NUMERIC_DATE_RE.search(line) \
+                or re.search(r"(?i)\b(date|dated|fecha|data|modifi|issued|publi)", line):
+            return view.evidence(m.start(), m.end())
+    return None
 
 
 def _evidence_in(view: DocView, needle: str) -> Evidence:

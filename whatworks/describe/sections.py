@@ -96,8 +96,9 @@ def _looks_like_heading(b: Block) -> bool:
     words = title.split()
     if not words or len(words) > 12:
         return False
-    if title.endswith((".", ",", ";")) and not number:
-        return False
+    if title.endswith((".", ",", ";")) and not number and not (
+            b.bold and title.endswith(".") and title.count(".") == 1 and _exact(title[:-1])):
+        return False  # a sentence — unless a bold line that is a heading and a full stop
     letters = [c for c in title if c.isalpha()]
     caps = bool(letters) and sum(c.isupper() for c in letters) >= 0.8 * len(letters) and len(letters) > 3
     return b.bold or caps or number is not None or len(words) <= 6
@@ -155,10 +156,11 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
     if bold: a short "Recommendations" paragraph there is a table cell or a label."""
     cands: list[_Candidate] = []
     in_toc = False
+    running = _running_headings(blocks)
     for i, b in enumerate(blocks):
         if b.kind == "heading":
             text = first_line(b.text)
-            if not text or i in toc:
+            if not text or i in toc or text in running:
                 continue
             kinds = heading_kinds(text)
             in_toc = bool(kinds) and kinds[0] == "table_of_contents"
@@ -191,6 +193,21 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
                 continue
             cands.append(_Candidate(i, b, kinds, number, None, True))
     return cands
+
+
+#: A heading repeated on this many pages is the running header of the pages, not a heading.
+RUNNING_PAGES = 3
+
+
+def _running_headings(blocks: list[Block]) -> set[str]:
+    """Texts the reader marked as headings on many pages ("SEDIF Zacatecas, Ejercicio Fiscal
+    2017" at the top of every page) that name no section: running headers, which would cut the
+    report's sections into page-long pieces."""
+    pages: dict[str, set[int]] = {}
+    for b in blocks:
+        if b.kind == "heading":
+            pages.setdefault(first_line(b.text), set()).add(b.page)
+    return {t for t, ps in pages.items() if len(ps) >= RUNNING_PAGES and not heading_kinds(t)}
 
 
 def _font_levels(cands: list[_Candidate]) -> list[tuple[float, int]]:
@@ -337,11 +354,14 @@ def _names_document(c: _Candidate) -> bool:
     """A first heading that titles the whole document as a brief does ("Resumen de la
     evaluación", "Evaluation summary"), not a report's "Executive summary". (A "Terms of
     reference" title stays a container: a ToR's Background is the ToR's, see test_examples.)"""
-    if not c.kinds or c.kinds[0] != "executive_summary":
-        return False
+    if not c.kinds or c.kinds[0] not in ("executive_summary", "table_of_contents"):
+        return False  # "Sommaire évaluation": French "sommaire" is a summary and a contents list
     from whatworks.describe.kind import phrase_sets
 
-    return any(kind == "evaluation_brief" for kind, _ in phrase_sets()["title"].finditer(first_line(c.block.text)))
+    text = first_line(c.block.text)
+    if c.index == 0 and c.kinds[0] == "executive_summary" and len(text.partition(":")[2].split()) >= 3:
+        return True  # "At a Glance: Departmental Evaluation Plan for …": the page's own title
+    return any(kind == "evaluation_brief" for kind, _ in phrase_sets()["title"].finditer(text))
 
 
 def _toc_end(blocks: list[Block], toc: set[int], start: int, end: int) -> int:

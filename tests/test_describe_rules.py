@@ -1,0 +1,435 @@
+"""The general rules of issue 13, one by one, on fixtures written for them
+(tests/fixtures/describe_rules/, labelled in labels.yaml), and the blind-label scorer of
+benchmarks/describe_unseen.py on that tiny label file."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from whatworks.describe import describe, has_findings
+from whatworks.describe.headings import heading_kinds
+from whatworks.describe.kind import DocView
+from whatworks.describe.metadata import next_label
+from whatworks.describe.places import find_places
+from whatworks.errors import ReadError
+from whatworks.model import Block, Document, Page
+from whatworks.read import read_document
+from whatworks.read.text import decode_bytes
+
+ROOT = Path(__file__).resolve().parent.parent
+RULES = ROOT / "tests" / "fixtures" / "describe_rules"
+LABELS = yaml.safe_load((RULES / "labels.yaml").read_text(encoding="utf-8"))
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("describe_unseen_rules", ROOT / "benchmarks" / "describe_unseen.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["describe_unseen_rules"] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+BENCH = _bench()
+
+
+def described(name: str):
+    return describe(read_document(RULES / name))
+
+
+def md(d, key: str):
+    v = d.metadata.get(key)
+    return v.value if v is not None else None
+
+
+# --- kinds -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(LABELS))
+def test_kind_of_each_fixture(name: str) -> None:
+    assert described(name).kind.value == LABELS[name]["kind"]
+
+
+def test_new_kinds_are_document_kinds() -> None:
+    from whatworks.model import DOCUMENT_KINDS
+    from whatworks.protocol_schema import KINDS
+
+    for kind in ("case_study", "research_report", "annex"):
+        assert kind in DOCUMENT_KINDS and kind in KINDS
+    assert "study" not in DOCUMENT_KINDS
+
+
+def test_sommaire_brief_is_a_brief_with_its_items() -> None:
+    d = described("sommaire_evaluation_fr.md")
+    # "Sommaire" is also French for a table of contents: here it titles the brief
+    assert d.sections[0].kind == "front_matter"
+    assert [i.kind for i in d.items] == ["finding", "finding", "recommendation", "recommendation"]
+
+
+# --- metadata -----------------------------------------------------------------------------------
+
+
+def test_explicit_fields_win() -> None:
+    d = described("narrative_criteria_en.md")
+    assert md(d, "year") == 2024  # "Date of Report: 12 March 2024", not the 2021 mid-term review
+    assert d.metadata["year"].evidence.text.startswith("Date of Report")
+    assert md(d, "period") == [2019, 2023]  # "Timeframe covered", not "Expected duration"
+    assert md(d, "countries") == ["ZMB"]  # not Switzerland, from the office's address
+    assert md(d, "donors") == ["Ireland (Irish Aid)"]
+
+
+@pytest.mark.parametrize("name", ["narrative_only_fr.md", "sommaire_evaluation_fr.md"])
+def test_interne_is_internal(name: str) -> None:
+    d = described(name)
+    assert md(d, "evaluator_type") == "internal" and md(d, "timing") == "final"
+
+
+def test_meta_evaluation_is_global_whatever_its_examples() -> None:
+    d = described("meta_evaluation_en.md")
+    assert md(d, "scope") == "global"
+    assert not md(d, "countries")  # El Salvador and the United States are examples
+    assert md(d, "timing") == "other"  # the timings of the evaluations it read are not its own
+
+
+def test_address_and_examples_are_not_the_object() -> None:
+    d = described("estudo_de_caso_pt.md")
+    assert md(d, "countries") == ["GNB"]  # not Portugal (address), Benin or Côte d'Ivoire (examples)
+
+
+def test_states_and_provinces_name_their_country() -> None:
+    assert [m.iso3 for m in find_places("Gobierno del Estado de Zacatecas")] == ["MEX"]
+    assert [m.iso3 for m in find_places("Municipio de Teocelo, Veracruz")] == ["MEX"]
+    assert [m.iso3 for m in find_places("in the State of Pernambuco")] == ["BRA"]
+    assert find_places("Georgia and Lima") == [m for m in find_places("Georgia and Lima") if m.iso3 == "GEO"]
+
+
+def test_next_label_on_a_cover_read_as_one_paragraph() -> None:
+    for text, kept in [(": South Africa, Lesotho and Zimbabwe Type of evaluation: Final", "Zimbabwe"),
+                       (": January 2019 – December 2023 Expected duration: 60 months", "December 2023"),
+                       (": Norway Date of Report: 10 July 2024", "Norway")]:
+        cut = next_label(text, 2)
+        assert cut is not None and text[:cut].strip().endswith(kept)
+
+
+def _pdf(title: str, lines: list[str]) -> Document:
+    blocks = [Block("heading" if k == 0 else "paragraph", t, 1, level=1 if k == 0 else None)
+              for k, t in enumerate(lines)]
+    return Document(source="report.pdf", sha256="0" * 64, format="pdf", title=title,
+                    pages=[Page(number=1, blocks=blocks), Page(number=2, blocks=[])])
+
+
+def test_stored_title_needs_the_first_pages() -> None:
+    lines = ["Final Evaluation of the Rural Water for Health Project, Zambia",
+             "Date of Report: 12 March 2024",
+             "The project brought safe water to rural households in Zambia between 2019 and 2023."]
+    stale = _pdf("Mid-term Evaluation of the Decent Work for Garment Workers Project in Viet Nam", lines)
+    assert DocView(stale).title == ""
+    d = describe(stale)
+    assert md(d, "title").startswith("Final Evaluation of the Rural Water") and "VNM" not in md(d, "countries")
+    assert d.metadata["title"].evidence.page == 1
+    fine = _pdf("Final Evaluation of the Rural Water for Health Project, Zambia", lines)
+    assert DocView(fine).title.startswith("Final Evaluation")
+
+
+# --- sections and items -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("heading, kinds", [
+    ("3.2.8 Summary and recommendations", ["recommendations"]),
+    ("Recommended Action", ["recommendations"]),
+    ("Recommendations and Management Response", ["recommendations", "management_response"]),
+    ("Performance – Economy", ["efficiency"]),
+    ("3. Relevance", ["relevance"]),
+    ("Acción recomendada", ["recommendations"]),
+    ("Análisis de Fortalezas, Oportunidades, Debilidades y Amenazas (FODA) y Recomendaciones",
+     ["recommendations"]),
+    ("Análisis FODA", []),  # a SWOT analysis is not by itself findings
+    ("2.1 Describir los hallazgos más relevantes de la evaluación:", ["findings"]),
+    ("3.2 Describir las recomendaciones de acuerdo a su relevancia:", ["recommendations"]),
+    ("Tema I. Diseño del programa", ["design"]),
+    ("Nota metodológica", ["methodology"]),
+])
+def test_heading_kinds(heading: str, kinds: list[str]) -> None:
+    assert heading_kinds(heading) == kinds
+
+
+def test_recommendations_in_summary_and_recommended_action() -> None:
+    d = described("narrative_criteria_en.md")
+    recs = [i for i in d.items if i.kind == "recommendation"]
+    assert len(recs) == 5 and recs[0].text.startswith("1. Restore") and recs[-1].text.startswith("The donor")
+    assert [i.number for i in d.items if i.kind == "finding"] == ["1", "2"]  # "Finding N" paragraphs
+
+
+def test_narrative_findings_under_criteria() -> None:
+    d = described("narrative_only_fr.md")
+    findings = [i for i in d.items if i.kind == "finding"]
+    assert len(findings) == 3 and all(f.fields.get("narrative") == "paragraph" for f in findings)
+    assert findings[0].text.startswith("Les jardins répondaient")
+
+
+def _form(rows: list[tuple[str, bool]]) -> Document:
+    blocks = [Block("heading", "Anexo 1", 1, level=1, bold=True)]
+    blocks += [Block("table_row", t, 1, bold=b, cells=[t]) for t, b in rows]
+    return Document(source="conac.pdf", sha256="1" * 64, format="pdf", title=None,
+                    pages=[Page(number=1, blocks=blocks)])
+
+
+def test_conac_form_as_a_one_column_table() -> None:
+    doc = _form([
+        ("Formato para la Difusión de los Resultados de las Evaluaciones", True),
+        ("1. DESCRIPCIÓN DE LA EVALUACIÓN", True),
+        ("1.1 Nombre de la evaluación: Evaluación de Consistencia y Resultados del Programa Becas", False),
+        ("1.3 Fecha de término de la evaluación (dd/mm/aaaa): 19/10/2018", False),
+        ("2. PRINCIPALES HALLAZGOS DE LA EVALUACIÓN", True),
+        ("2.1 Describir los hallazgos más relevantes de la evaluación:", False),
+        ("1: El programa cuenta con un diagnóstico actualizado del problema que atiende.", False),
+        ("2: La población objetivo no está cuantificada de forma consistente.", False),
+        ("3. CONCLUSIONES Y RECOMENDACIONES DE LA EVALUACIÓN", True),
+        ("3.2 Describir las recomendaciones de acuerdo a su relevancia:", False),
+        ("1: Actualizar la cuantificación de la población objetivo.", False),
+        ("2: Elaborar un plan estratégico de mediano plazo.", False),
+        ("3: Depurar el padrón de beneficiarios.", False),
+        ("4. DATOS DE LA INSTANCIA EVALUADORA", True),
+        ("4.1 Nombre del coordinador de la evaluación: Mtra. Ana López", False),
+        ("4.2 Cargo: Coordinadora", False),
+    ])
+    d = describe(doc)
+    assert d.sections[0].kind == "front_matter"  # "Anexo 1" titles the form, it is not an annex
+    kinds = {s.kind for s in d.sections}
+    assert {"findings", "recommendations"} <= kinds and "annex" not in kinds
+    assert [i.text for i in d.items if i.kind == "recommendation"] == [
+        "1: Actualizar la cuantificación de la población objetivo.",
+        "2: Elaborar un plan estratégico de mediano plazo.", "3: Depurar el padrón de beneficiarios."]
+    assert d.kind.value == "evaluation_brief" and md(d, "year") == 2018
+
+
+def test_a_report_with_findings_and_no_items_is_flagged(caplog) -> None:
+    doc = Document(source="empty.md", sha256="2" * 64, format="markdown", title="Final evaluation report",
+                   pages=[Page(number=1, blocks=[
+                       Block("heading", "Final evaluation of the Coastal Jobs project, Ghana", 1, level=1),
+                       Block("heading", "Findings", 1, level=2),
+                       Block("paragraph", "See the tables.", 1),
+                       Block("heading", "Annex 1. Terms of reference", 1, level=2),
+                       Block("paragraph", "The evaluation will assess the project.", 1)])])
+    with caplog.at_level(logging.WARNING, logger="whatworks.describe"):
+        d = describe(doc)
+    assert not d.items and has_findings(d.sections)
+    assert any("findings chapter but no items" in r.getMessage() for r in caplog.records)
+
+
+# --- lenient reading ----------------------------------------------------------------------------
+
+
+def test_some_undecodable_bytes_are_read_and_counted() -> None:
+    good = ("# Évaluation finale\n\nLes résultats sont bons et durables. " * 40).encode("utf-8")
+    damaged = good[:300] + b"\xff\xfe\x80" + good[300:900] + b"\xc3" + good[900:]
+    warnings: list[str] = []
+    text, encoding = decode_bytes(damaged, warnings)
+    assert encoding == "utf-8" and text.startswith("# Évaluation finale")
+    assert warnings and warnings[0].startswith("4 byte(s)")
+
+
+def test_garbled_characters_in_valid_utf8_are_read() -> None:
+    warnings: list[str] = []
+    text, _ = decode_bytes(("Résumé " + "\ufffd" * 30 + " texte lisible. " * 20).encode("utf-8"), warnings)
+    assert "texte lisible" in text and warnings[0].startswith("30 character(s)")
+
+
+def test_mostly_unreadable_is_refused() -> None:
+    with pytest.raises(ReadError) as e:
+        decode_bytes(("é" + "\x01" * 500).encode("utf-8"), [])
+    assert e.value.code == "encoding" and "most of the file is unreadable" in e.value.message
+
+
+def test_lenient_file_reads_with_a_warning(tmp_path: Path) -> None:
+    path = tmp_path / "report.md"
+    data = (RULES / "narrative_only_fr.md").read_bytes()
+    path.write_bytes(data[:200] + b"\x92\x93" + data[200:])
+    doc = read_document(path)
+    assert any("2 byte(s)" in w for w in doc.warnings)
+    assert describe(doc).kind.value == "evaluation_report"
+
+
+# --- the blind-label scorer -----------------------------------------------------------------------
+
+
+def test_scorer_on_the_fixtures() -> None:
+    labels = BENCH.blind_labels(RULES / "labels.yaml", "dev")
+    assert set(labels) == set(LABELS)
+    assert BENCH.blind_labels(RULES / "labels.yaml", "test") == {}
+    described_ = BENCH.describe_labelled(labels, RULES)
+    scores = BENCH.blind_scores(described_)
+    assert scores["kind"].n == len(LABELS) and scores["kind"].share == 1.0
+    assert scores["timing"].n == sum(1 for v in LABELS.values() if v.get("timing"))
+    assert scores["recommendations"].n == sum(1 for v in LABELS.values() if "recommendations" in v)
+    assert scores["items where findings"].n == 3 and scores["items where findings"].share == 1.0
+    assert scores["sections F1"].share >= 0.9
+    assert scores["countries"].share == 1.0  # "global" for the meta-evaluation's []
+
+
+def test_scorer_counts_what_is_wrong(tmp_path: Path) -> None:
+    test_doc = next(iter(BENCH.test_split()))
+    wrong = {"narrative_criteria_en.md": {**LABELS["narrative_criteria_en.md"], "year": 2021, "recommendations": 4},
+             test_doc: {"kind": "evaluation_report"}}
+    path = tmp_path / "labels.yaml"
+    path.write_text(yaml.safe_dump(wrong, allow_unicode=True), encoding="utf-8")
+    labels = BENCH.blind_labels(path, "dev")
+    assert list(labels) == ["narrative_criteria_en.md"]  # the test split's entry is never read for dev
+    scores = BENCH.blind_scores(BENCH.describe_labelled(labels, RULES))
+    assert (scores["year"].n, scores["year"].right) == (1, 0)
+    assert (scores["recommendations"].n, scores["recommendations"].right) == (1, 0)
+    assert (scores["kind"].n, scores["kind"].right) == (1, 1)
+    assert BENCH.countries_key("global", ["USA"]) == "global"
+    assert BENCH.countries_key("national", ["MEX"]) == "MEX"
+    assert BENCH.countries_key("regional", []) == "regional"
+
+
+def test_the_review_names_included_reports_without_items(tmp_path: Path) -> None:
+    from whatworks.api import Review
+
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / "listed.md").write_bytes((RULES / "narrative_criteria_en.md").read_bytes())
+    (reports / "empty.md").write_text(
+        "# Final evaluation of the Coastal Jobs project, Ghana\n\n## Findings\n\nSee the tables.\n\n"
+        "## Annex 1. Terms of reference\n\nThe evaluation will assess the project.\n", encoding="utf-8")
+    with Review.create(tmp_path / "project") as review:
+        review.add([reports])
+        review.screen()
+        for name in ("listed.md", "empty.md"):
+            review.decide(str(reports / name), "include", "in scope")
+        flagged = review.reports_without_items()
+    assert [title for _, title in flagged] == ["Final evaluation of the Coastal Jobs project, Ghana"]
+
+
+def test_fields_in_table_cells_and_acronyms(tmp_path: Path) -> None:
+    path = tmp_path / "pcr.md"
+    path.write_text(
+        "# Project Completion Report\n\n| Field | Value |\n|---|---|\n| Project Title | Safe Roads for Schools |\n"
+        "| Countries | Kenya, Uganda |\n| Date of Report | 25 October 2023 |\n\n"
+        "## Results\n\nIn 2021 the Planning and Reporting Committee (PRC) approved the road audits in Kenya "
+        "and Uganda. The PRC met twice in 2021 and the PRC chair reported to the board.\n", encoding="utf-8")
+    d = describe(read_document(path))
+    assert md(d, "year") == 2023
+    assert sorted(md(d, "countries")) == ["KEN", "UGA"]  # "PRC" is a committee here, not China
+
+
+def test_bold_heading_with_a_full_stop_and_a_mid_report_source_list() -> None:
+    blocks = [Block("heading", "Evaluación de Consistencia y Resultados del Programa Maíz", 1, level=1, bold=True),
+              Block("paragraph", "Hallazgos.", 1, bold=True),
+              Block("paragraph", "El programa cuenta con un diagnóstico actualizado y una matriz de indicadores.", 1),
+              Block("paragraph", "Fuentes de información.", 1, bold=True),
+              Block("paragraph", "Reglas de operación 2017; padrón de beneficiarios.", 1),
+              Block("paragraph", "Análisis FODA y Recomendaciones.", 2, bold=True),
+              Block("table_row", "Tema | Debilidad | Recomendación", 2, bold=True,
+                    cells=["Tema", "Debilidad", "Recomendación"]),
+              Block("table_row", "Diseño | Sin plan | R1 Elaborar un plan estratégico de", 2,
+                    cells=["Diseño", "Sin plan", "R1 Elaborar un plan estratégico de"]),
+              Block("table_row", "mediano plazo", 3, cells=["", "", "mediano plazo"]),
+              Block("table_row", "Operación | Duplicados | R2 Depurar el padrón.", 3,
+                    cells=["Operación", "Duplicados", "R2 Depurar el padrón."])]
+    doc = Document(source="ecyr.pdf", sha256="3" * 64, format="pdf", title=None,
+                   pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in (1, 2, 3)])
+    d = describe(doc)
+    assert [s.kind for s in d.sections if s.kind != "front_matter"][:1] == ["findings"]
+    recs = [i for i in d.items if i.kind == "recommendation"]
+    assert [r.text for r in recs] == ["R1 Elaborar un plan estratégico de mediano plazo", "R2 Depurar el padrón."]
+
+
+@pytest.mark.parametrize("cell, count", [
+    ("3.2 Describir las recomendaciones de acuerdo a su relevancia: Las principales son: 1. Establecer un "
+     "documento normativo del programa. 2. Registrar el avance mensual de los indicadores. 3. Definir la "
+     "población objetivo y su unidad de medida.", 3),
+    ("3.2 Describir las recomendaciones de acuerdo a su relevancia: A) Fortalecer el diseño del Fondo: "
+     "\u2022 Definir el problema. \u2022 Elaborar un diagnóstico. B) Mejorar la operación del Fondo con manuales "
+     "de procedimientos.", 2),  # lettered groups: their bullets are parts of them
+])
+def test_a_form_cell_holding_its_list(cell: str, count: int) -> None:
+    doc = _form([("3. CONCLUSIONES Y RECOMENDACIONES DE LA EVALUACIÓN", True), (cell, False),
+                 ("4. DATOS DE LA INSTANCIA EVALUADORA", True), ("4.2 Cargo: Coordinadora", False)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert len(recs) == count and not recs[0].text.startswith("3.2")
+
+
+def test_a_numbered_recommendation_box_keeps_its_bullets() -> None:
+    blocks = [Block("heading", "Evaluation of the Departmental Governance", 1, level=1),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "Committees met often but their roles overlapped in most of the cases reviewed.", 1)]
+    for n, bullets in ((1, 0), (2, 2)):
+        blocks += [Block("heading", "Recommendations", 1, level=3), Block("paragraph", str(n), 1),
+                   Block("paragraph", f"It is recommended that the Assistant Deputy Minister act on point {n}:", 1)]
+        blocks += [Block("list_item", f"Implement part {k} of the plan for the committees.", 1, level=1)
+                   for k in range(bullets)]
+    doc = Document(source="gov.html", sha256="4" * 64, format="html", title="Evaluation of the Departmental Governance",
+                   pages=[Page(number=1, blocks=blocks)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "2"] and "Implement part 1" in recs[1].text
+
+
+def test_stored_dates_need_the_first_pages_too() -> None:
+    lines = ["Evaluación Específica de Desempeño del Programa Maíz", "21/Enero/2019",
+             "La evaluación analiza el ejercicio fiscal del programa en el Estado de Zacatecas."]
+    doc = _pdf("Programa Maíz", lines)
+    doc.meta = {"CreationDate": "2019-01-23T10:30:11+00:00"}
+    assert md(describe(doc), "year") == 2019
+    assert describe(doc).metadata["year"].evidence.page == 1  # the cover's date, on a page
+    stale = _pdf("Programa Maíz", lines[:1] + lines[2:])
+    stale.meta = {"CreationDate": "2016-05-02T10:30:11+00:00", "Author": "ILO"}
+    d = describe(stale)
+    assert md(d, "year") != 2016 and md(d, "organisation") != "ILO"
+    assert all(v.evidence is None or v.evidence.page is not None or v.evidence.text.startswith("file name")
+               for v in d.metadata.values())
+
+
+def _html(blocks: list[Block]) -> Document:
+    return Document(source="page.html", sha256="5" * 64, format="html", title="Evaluation of the Safe Sites Program",
+                    pages=[Page(number=1, blocks=[Block("heading", "Evaluation of the Safe Sites Program", 1, level=1),
+                                                  Block("heading", "Findings", 1, level=2),
+                                                  Block("paragraph", "Sites were cleaned faster than planned in "
+                                                        "most regions covered by the evaluation.", 1), *blocks])])
+
+
+def test_recommendations_between_management_responses() -> None:
+    blocks = [Block("heading", "Recommendations and management response", 1, level=2)]
+    for n in (1, 2, 3):
+        blocks += [Block("paragraph", f"Recommendation {n}: it is recommended that the department acts on issue {n}.", 1),
+                   Block("heading", "Management response", 1, level=3),
+                   Block("paragraph", f"Management agrees and will act on issue {n} by March.", 1)]
+    recs = [i for i in describe(_html(blocks)).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "2", "3"]
+
+
+def test_one_recommendation_under_each_numbered_heading() -> None:
+    blocks = [Block("heading", "6.0 Recommendations", 1, level=2),
+              Block("heading", "Health Canada Recommendation 1", 1, level=3),
+              Block("paragraph", "Health Canada should monitor the action plan of the partnership every year.", 1)]
+    for n in (1, 2):
+        blocks += [Block("heading", f"CPAC Recommendation {n}", 1, level=3),
+                   Block("paragraph", f"The Partnership should keep its model for point {n} of the plan.", 1),
+                   Block("paragraph", f"The current model has served point {n} well and should be kept going.", 1)]
+    recs = [i for i in describe(_html(blocks)).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "1", "2"] and "served point 2" in recs[2].text
+
+
+def test_period_said_in_prose_not_a_previous_evaluations(tmp_path: Path) -> None:
+    path = tmp_path / "scope.md"
+    path.write_text(
+        "# Evaluation of the Literacy Program\n\n## Evaluation scope\n\n"
+        "The previous evaluation of this Program was completed in October 2017, and it covered the period "
+        "between April 2012 and March 2016. This evaluation covers a 5 year period from April 2016 to "
+        "March 2021 and its completion is in compliance with the policy.\n", encoding="utf-8")
+    assert md(describe(read_document(path)), "period") == [2016, 2021]
+
+
+def test_a_glance_page_title_is_not_a_summary_section() -> None:
+    doc = Document(source="glance.html", sha256="6" * 64, format="html", title=None, pages=[Page(number=1, blocks=[
+        Block("heading", "At a Glance: Departmental Evaluation Plan for Health Canada 2021-22 to 2025-26", 1, level=1),
+        Block("paragraph", "The plan lists the evaluations the department will conduct over five years.", 1),
+        Block("heading", "Planning for Evaluation", 1, level=2),
+        Block("paragraph", "Evaluations are planned with program managers every year.", 1)])])
+    assert "executive_summary" not in {s.kind for s in describe(doc).sections}
