@@ -43,6 +43,11 @@ SUBSET = [
     "idrc/PCRs 2022-2023/PCR 108458 Stage 3.md",
     "idrc/PCRs 2022-2023/Project Completion Report_109220.md",
 ]
+#: Documents of the blind labels' final test split are not asserted case by case: a test that names
+#: them would steer the rules toward them (benchmarks/describe_unseen.py --split test scores them).
+TEST_SPLIT = set(yaml.safe_load((Path(__file__).parent / "labels" / "describe_split.yaml")
+                                .read_text(encoding="utf-8"))["test"])
+SUBSET = [rel for rel in SUBSET if rel not in TEST_SPLIT]
 
 
 @cache
