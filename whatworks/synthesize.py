@@ -702,11 +702,13 @@ def _places(by_sha: dict[str, ReportInfo]):
     return where
 
 
-def _theme_statements(t: ThemeResult, skip: frozenset[str] = frozenset()) -> list[Statement]:
+def _theme_statements(t: ThemeResult, skip: frozenset[str] = frozenset(),
+                      spare: frozenset[str] = frozenset()) -> list[Statement]:
     """The theme's statement for its question: the headline and the claim that best shows it (the
-    best whose sentence is not in `skip`), citing more reports where its other claims have them (two
-    at least when the evidence allows)."""
-    fresh = [c for c in t.claims if c.lead not in skip]
+    best whose sentence is not in `skip`, and whose report is not in `spare` when another can
+    lead), citing more reports where its other claims have them (two at least when the evidence
+    allows)."""
+    fresh = sorted((c for c in t.claims if c.lead not in skip), key=lambda c: c.reports[0] in spare)
     if t.contrast is not None and t.question == "what_works" and t.contrast.lead not in skip:
         lead = t.contrast
     elif fresh:
@@ -759,7 +761,9 @@ def summary_statements(s: Synthesis) -> list[Statement]:
         taken = 0
         for st in options:
             t = next(x for x in themes if x.id == st.themes[0])
-            fresh = _theme_statements(t, frozenset(used))[:1] if st.lead in used else [st]
+            # a report already leading two key statements leads another only if no other can
+            busy = frozenset(r for r, n in Counter(c.reports[0] for c in chosen).items() if n >= 2)
+            fresh = _theme_statements(t, frozenset(used), busy)[:1]
             if not fresh:
                 continue
             if taken < quota:
