@@ -251,15 +251,37 @@ def test_the_throttle_keeps_counting_across_restarts_and_cannot_lock_the_lead_ou
         assert r.login("lead1", PASSWORDS["lead1"], "192.168.1.5") is not None
 
 
-def test_a_login_flood_is_refused_before_the_form_is_read(app):
-    app.state.login_gate = auth.LoginGate(slots=1, queue=0)
+def test_wrong_passwords_past_the_hash_rate_make_new_logins_wait(project):
+    with Review.open(project) as r:
+        assert r.login("lead1", PASSWORDS["lead1"], "192.168.1.5") is not None
+        for i in range(int(team.HASH_RATE * team.RATE_WINDOW)):  # each from its own address: no throttle
+            assert r.login("rev1", "wrong-password", f"10.5.5.{i}") is None
+        with pytest.raises(LoginRefused, match="busy"):
+            r.login("rev2", PASSWORDS["rev2"], "10.6.6.6")
+        assert r.login("lead1", PASSWORDS["lead1"], "192.168.1.5") is not None  # known: no wait
+
+
+def test_a_login_flood_is_refused_at_the_gate_but_not_a_known_login(app):
     c = TestClient(app, base_url=LOCAL)
     page = c.get("/login")
-    r = c.post("/login", data={"name": "lead1", "password": PASSWORDS["lead1"], "csrf": csrf_of(page.text)})
+    form = {"name": "lead1", "password": PASSWORDS["lead1"], "csrf": csrf_of(page.text)}
+    app.state.login_gate = auth.LoginGate(slots=1, queue=0)  # as full as in a flood
+    r = c.post("/login", data=form)
     assert r.status_code == 429 and r.headers["retry-after"]
     app.state.login_gate = auth.LoginGate()
-    r = c.post("/login", data={"name": "lead1", "password": PASSWORDS["lead1"], "csrf": csrf_of(page.text)})
+    r = c.post("/login", data=form)
     assert r.status_code == 200 and "lead1" in r.text
+    # the lead has logged in from this address: a full gate lets them through, also after a restart
+    restarted = create_app(app.state.project.root, team=True)
+    restarted.state.login_gate.queue = 0
+    again = TestClient(restarted, base_url=LOCAL)
+    page = again.get("/login")
+    r = again.post("/login", data={**form, "csrf": csrf_of(page.text)})
+    assert r.status_code == 200 and "lead1" in r.text
+    page = again.get("/login")
+    r = again.post("/login", data={"name": "rev1", "password": PASSWORDS["rev1"], "csrf": csrf_of(page.text)})
+    assert r.status_code == 429  # rev1 never logged in from here
+    restarted.state.review.close()
 
 
 # --- requests -------------------------------------------------------------------------------------

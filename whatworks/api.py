@@ -387,6 +387,10 @@ class Review:
         """The user if the password matches; raises team.LoginRefused after too many failures."""
         return team.login(self.store, name, password, address)
 
+    def known_logins(self) -> set[str]:
+        """Every "NAME@ADDRESS" that has logged in before (it passes a login flood's limits)."""
+        return team.known_logins(self.store)
+
     def start_session(self, user: User) -> tuple[str, str]:
         """A new session: (cookie token, CSRF token)."""
         return team.start_session(self.store, user)

@@ -107,3 +107,8 @@ def save_failures(store: Store, key: str, count: int, first_at: float, locked_un
 
 def clear_failures(store: Store, key: str) -> None:
     store.execute(login_failures.delete().where(login_failures.c.key == key))
+
+
+def keys_like(store: Store, prefix: str) -> list[str]:
+    """The throttle's keys that start with `prefix` (e.g. every "known:" pair)."""
+    return store.scalars(sa.select(login_failures.c.key).where(login_failures.c.key.startswith(prefix, autoescape=True)))

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from whatworks.api import CorpusQuery
 from whatworks.errors import QueryError
 from whatworks.model import SECTION_KINDS
-from whatworks.team import ROLES, SESSION_SECONDS, LoginRefused
+from whatworks.team import ROLES, SESSION_SECONDS, LoginRefused, User
 from whatworks.web import auth, forms, pages
 from whatworks.web.auth import Lead, LeadPage, Poster, Rev, Who, Writer
 from whatworks.web.filters import MARKS
@@ -29,7 +29,7 @@ def _visible(review, v, stage: str | None = None) -> list[str] | None:
 def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every page
     # --- login ----------------------------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, *, next: str = "/"):
+    async def login_form(request: Request, *, next: str = "/"):
         if not request.app.state.team:
             return RedirectResponse("/corpus", status_code=303)
         token = auth.pre_token(request)
@@ -39,28 +39,40 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         return response
 
     @app.post("/login")
-    async def login(request: Request, *, review: Rev):
+    async def login(request: Request):
+        # no `review` dependency: a waiting login must not hold one of the pool's connections
         if not request.app.state.team:
             return RedirectResponse("/corpus", status_code=303)
         gate: auth.LoginGate = request.app.state.login_gate
-        if gate.full():  # a flood: refused before the form is read or anything is looked up
-            return HTMLResponse("Too many logins at once: try again in a few seconds.", status_code=429,
-                                headers={"Retry-After": "5"})
-        form = await request.form()
+        form = await request.form()  # small: the body limit holds
         name, password, csrf, next = (str(form.get(k) or "")[:4096] for k in ("name", "password", "csrf", "next"))
         auth.check_pre_token(request, csrf)
         again = {"title": "Log in", "next": auth.safe_next(next or "/"), "pre": csrf}
         address = request.client.host if request.client else "unknown"
+
+        def connected(act):
+            with request.app.state.review.connection() as review:
+                return act(review)
+
+        known = gate.is_known(name.strip(), address)
+        if gate.full() and not known:  # a flood: refused at once, unless this name logged in from here before
+            return HTMLResponse("Too many logins at once: try again in a few seconds.", status_code=429,
+                                headers={"Retry-After": "5"})
+
+        def attempt(review) -> tuple[User | None, str | None]:
+            user = review.login(name.strip(), password, address)
+            return user, review.start_session(user)[0] if user is not None else None
+
         try:
-            async with gate:  # the lookup and the hash run on a worker thread, a few at a time
-                user = await run_in_threadpool(review.login, name.strip(), password, address)
+            async with gate.lane(known):  # the lookup and the hash run on a worker thread, a few at a time
+                user, token = await run_in_threadpool(connected, attempt)
         except LoginRefused as e:
             response = html(request, None, "login.html", status=429, error=f"{str(e).capitalize()}.", **again)
             response.headers["Retry-After"] = str(int(e.retry_after) + 1)
             return response
-        if user is None:
+        if user is None or token is None:
             return html(request, None, "login.html", status=401, error="Wrong name or password.", **again)
-        token, _ = await run_in_threadpool(review.start_session, user)
+        gate.remember(user.name, address)
         response = RedirectResponse(auth.safe_next(next) if next not in ("", "/") else "/corpus", status_code=303)
         response.set_cookie(auth.COOKIE, token, httponly=True, samesite="lax", path="/",
                             secure=request.url.scheme == "https", max_age=SESSION_SECONDS)
