@@ -474,3 +474,66 @@ def test_a_correction_screens_its_document_again(app, corpus_or_none):
         assert after["machine_decision"] != "include"  # screened again on the corrected kind
         r.correct(sha, "kind", "kind", None, user=lead)
         assert next(x for x in r.screening() if x["sha256"] == sha)["machine_decision"] == "include"
+
+
+# --- robust pages -----------------------------------------------------------------------------------
+
+
+def test_odd_files_failed_files_and_huge_pages(app, people, project, tmp_path):
+    """A file name with a right-to-left override shows its code point; a file that cannot be read
+    is listed with its error and fix; a huge text is shown a part at a time."""
+    from whatworks.web.pages import PART_CHARS
+
+    folder = tmp_path / "more"
+    folder.mkdir()
+    odd = folder / "annual\u202etxt.exe.txt"
+    odd.write_text("Evaluation of the pension reform\n\nFindings\n\nThe reform raised coverage.\n", encoding="utf-8")
+    broken = folder / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + b"\x00garbage" * 50)
+    huge = folder / "huge.txt"
+    paragraph = "The programme extended social protection to informal workers in rural districts. " * 12
+    huge.write_text("Evaluation of a very long report\n\n" + "\n\n".join(f"{i}. {paragraph}" for i in range(700)),
+                    encoding="utf-8")
+    assert huge.stat().st_size > 5 * PART_CHARS
+    with review_of(app) as r:
+        r.add([odd, broken, huge], jobs=1)
+        failed = r.failed_files()
+        shas = {Path(d["source"]).name: d["sha256"] for d in r.documents()}
+    assert [Path(f["path"]).name for f in failed] == ["broken.pdf"]
+    c, _ = people["rev1"]
+    corpus = c.get("/corpus?per_page=100&sort=title").text + c.get("/corpus?page=2&sort=title").text
+    assert "\u202e" not in corpus and "annual[U+202E]txt.exe.txt" in corpus
+    assert "1 file could not be read" in corpus and "broken.pdf" in corpus and failed[0]["fix"][:40] in corpus
+    page = c.get(f"/doc/{shas[huge.name]}")
+    assert page.status_code == 200 and len(page.text) < 8 * PART_CHARS
+    parts = int(re.search(r"part 1 of (\d+)", page.text).group(1))
+    assert parts >= 5
+    last = c.get(f"/doc/{shas[huge.name]}?p=1&part={parts}")
+    assert "699. The programme" in last.text and "0. The programme" not in last.text.split('id="text"')[1][:3000]
+    assert c.get(f"/doc/{shas[huge.name]}?p=1&part=99999999999").status_code == 200  # clamped
+
+
+def test_corrected_values_are_marked_and_kappa_needs_shared_decisions(app, people, corpus_or_none):
+    sha = main_sha(app, corpus_or_none)
+    rev1, t1 = people["rev1"]
+    rev1.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "1999", "csrf": t1})
+    corpus = rev1.get("/corpus?year=1999").text
+    assert 'class="human" title="corrected by rev1">1999<' in corpus
+    decide(people, "rev1", sha, "include", "fits")
+    decide(people, "rev2", sha, "include", "fits too")
+    agreement = people["lead1"][0].get("/agreement").text
+    assert re.search(r"1 shared document(<[^>]+>)*: kappa needs at least 5", agreement)
+    assert "κ = —" in agreement
+
+
+def test_the_themes_page_shows_the_items_no_theme_fits(app, people):
+    with review_of(app) as r:
+        unfit = r.unfit_items()
+        emerging = r.emerging()
+    page = people["rev1"][0].get("/themes").text
+    if unfit:
+        assert f"{len(unfit)} item{'s' if len(unfit) != 1 else ''} fit no theme yet" in page
+        assert unfit[0]["text"][:60].replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;") in page
+    if not emerging and not unfit:
+        assert "every item of the included reports fits a theme" in page
+    assert unfit or emerging, "the prepared review has items no theme fits"

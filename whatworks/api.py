@@ -231,6 +231,10 @@ class Review:
         if self.store.get_meta("screen.criteria") is not None:  # screened before: screen again
             self.screen()
 
+    def corrected_fields(self, shas: Sequence[str]) -> dict[str, dict[str, str]]:
+        """sha256 → the kind and metadata fields people corrected (field → who)."""
+        return corrections.corrected_fields(self.store, list(shas))
+
     def correction_conflicts(self, document: str | None = None,
                              visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Corrections another person contests with a different value (a reviewer never writes over
@@ -279,6 +283,10 @@ class Review:
     def find_emerging(self) -> list[emerging.EmergingTheme]:
         """Candidate new themes from the included reports' items that fit no theme."""
         return emerging.find_emerging(self.store, self.included())
+
+    def unfit_items(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The included reports' items that no theme fits (what emerging themes are made from)."""
+        return emerging.unfit_items(self.store, self.included(visible))
 
     def emerging(self, include_dismissed: bool = False) -> list[emerging.EmergingTheme]:
         return emerging.emerging_themes(self.store, include_dismissed)

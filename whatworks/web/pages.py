@@ -26,9 +26,57 @@ def _norm(text: str) -> str:
 
 # --- document -------------------------------------------------------------------------------------
 
-def document(review: Review, sha256: str, p: int) -> dict[str, Any]:
-    """The document page: the text of page `p` with its sections and items marked, the metadata,
-    sections and items with people's corrections over the machine's values."""
+#: The most text one document page shows at once (characters): a page longer than this (a 50 MB
+#: text file is one page) is shown in parts, so the browser gets pages of a reasonable size.
+PART_CHARS = 60_000
+
+
+def parts_of(blocks: list[tuple[int, Any]], limit: int = PART_CHARS) -> list[list[tuple[int, Any, str]]]:
+    """A page's blocks, (index, block), cut into parts of at most about `limit` characters, each
+    block whole unless it alone is longer (then its text is cut, for display only)."""
+    parts: list[list[tuple[int, Any, str]]] = [[]]
+    size = 0
+    for i, b in blocks:
+        text = b.text
+        pieces = [text[k:k + limit] for k in range(0, len(text), limit)] or [""]
+        for piece in pieces:
+            if parts[-1] and size + len(piece) > limit:
+                parts.append([])
+                size = 0
+            parts[-1].append((i, b, piece))
+            size += len(piece)
+    return parts
+
+
+def _part_of_items(parts: list[list[tuple[int, Any, str]]], items: list[dict[str, Any]]) -> dict[int, int]:
+    """id(item) → the part (1-based) whose text holds the start of the item's text; items in
+    document order are looked for from where the last one was found, so the search stays linear."""
+    from bisect import bisect_right
+
+    texts, starts, at = [], [], 0
+    for piece_list in parts:
+        text = " ".join(" ".join(piece.split()) for _, _, piece in piece_list)
+        starts.append(at)
+        texts.append(text)
+        at += len(text) + 1
+    whole = " ".join(texts)
+    out: dict[int, int] = {}
+    pos = 0
+    for it in items:
+        key = " ".join(str(it["text"]).split())[:60]
+        j = whole.find(key, pos) if key else -1
+        if j < 0 and key:
+            j = whole.find(key)
+        if j >= 0:
+            out[id(it)] = bisect_right(starts, j)
+            pos = j
+    return out
+
+
+def document(review: Review, sha256: str, p: int, part: int = 1) -> dict[str, Any]:
+    """The document page: the text of page `p` (of its `part`, when the page is longer than
+    PART_CHARS) with its sections and items marked, the metadata, sections and items with people's
+    corrections over the machine's values."""
     dv = review.document_view(sha256)
     doc, machine, fixes, ov = dv.document, dv.machine, dv.corrections, dv.overlay
     looks = {(f["target"], f["key"]): f for f in ov.second_looks}
@@ -52,14 +100,18 @@ def document(review: Review, sha256: str, p: int) -> dict[str, Any]:
             starts.setdefault(s["block_start"], []).append(s)
     items = item_views(ov)
     here = [it for it in items if it["page"] == p]
+    parts = parts_of([(i, b) for i, b in enumerate(doc.blocks) if b.page == p])
+    part = max(1, min(part, len(parts)))
+    if len(parts) > 1:  # each item on the part that holds its text (an added one on the first)
+        found = _part_of_items(parts, here)
+        here = [it for it in here if found.get(id(it), 1) == part]
     texts = [_norm(it["text"]) for it in here if not it["deleted"]]
     blocks = []
-    for i, b in enumerate(doc.blocks):
-        if b.page != p:
-            continue
-        nb = _norm(b.text)
+    for i, b, text in parts[part - 1]:
+        nb = _norm(text[:2000])
         in_item = len(nb) > 15 and any(t and (nb[:80] in t or t[:80] in nb) for t in texts)
-        blocks.append({"index": i, "kind": b.kind, "text": b.text, "sections": starts.get(i, []), "in_item": in_item})
+        blocks.append({"index": i, "kind": b.kind, "text": text, "sections": starts.get(i, []) if text is b.text
+                       or b.text.startswith(text) else [], "in_item": in_item})
     counts: dict[int, int] = {}
     for it in items:
         if it["page"] != p:
@@ -83,7 +135,7 @@ def document(review: Review, sha256: str, p: int) -> dict[str, Any]:
                          "is_list": isinstance(val.value if val else None, list)})
     title = ov.description.value("title") or doc.title or Path(doc.source).name
     return {"sha256": sha256, "title": str(title), "source": doc.source, "format": doc.format,
-            "language": doc.language, "npages": npages, "p": p, "warnings": doc.warnings, "blocks": blocks,
+            "language": doc.language, "npages": npages, "p": p, "part": part, "parts": len(parts), "warnings": doc.warnings, "blocks": blocks,
             "sections": sections, "items_here": here, "items_total": len(items), "other_pages": sorted(counts.items()),
             "kind": kind, "metadata": metadata, "second_looks": len(looks), "kinds": DOCUMENT_KINDS,
             "section_kinds": SECTION_KINDS, "item_kinds": ITEM_KINDS}
@@ -274,12 +326,17 @@ def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: 
             "done": review.coded_total(v.user), "only": only}
 
 
-def themes(review: Review, examples: int = 3) -> dict[str, Any]:
+def themes(review: Review, cache: Cache | None = None, examples: int = 3, unfit_shown: int = 10) -> dict[str, Any]:
+    """The codebook with counts, the emerging themes, and the items no theme fits yet (the
+    candidates emerging themes grow from: shown even when they form no group yet)."""
     codebook = review.codebook
     emerging = [{"id": e.id, "label": e.title, "terms": e.terms, "size": e.size, "status": e.status,
                  "examples": e.items[:examples], "definition": ""} for e in review.emerging()]
+    stamp = review.changes()
+    unfit = (cache.get("unfit", (stamp["screening"], stamp["coding"], stamp["documents"]), review.unfit_items)
+             if cache is not None else review.unfit_items())
     return {"questions": questions(codebook), "counts": review.theme_counts(), "codebook_name": codebook.name,
-            "emerging": emerging}
+            "emerging": emerging, "unfit": unfit[:unfit_shown], "unfit_total": len(unfit)}
 
 
 # --- agreement ------------------------------------------------------------------------------------

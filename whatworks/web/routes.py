@@ -108,14 +108,17 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
                         per_page=PER_PAGE, facets=facets, hits=hits, total=total, error=error)
         visible = _visible(review, v, "screening")
         rows, total = review.corpus(f.query(), page=page, per_page=PER_PAGE, user=v.user, visible=visible)
+        failed = request.app.state.cache.get("failed", review.changes()["documents"], review.failed_files)
         return html(request, v, "corpus.html", title="Corpus", section="/corpus", f=f, rows=rows, total=total,
-                    page=page, per_page=PER_PAGE, facets=facets, blind=visible is not None)
+                    page=page, per_page=PER_PAGE, facets=facets, blind=visible is not None, failed=failed,
+                    fixed=review.corrected_fields([r["sha256"] for r in rows]))
 
     # --- document ---------------------------------------------------------------------------------
     @app.get("/doc/{sha256}", response_class=HTMLResponse)
     def document(request: Request, *, sha256: str, v: Who, review: Rev):
         sha = forms.sha256(sha256)
-        view = pages.document(review, sha, forms.number(request.query_params.get("p"), 1))
+        view = pages.document(review, sha, forms.number(request.query_params.get("p"), 1),
+                              forms.number(request.query_params.get("part"), 1))
         view["screening"] = pages.screening(review, sha, v, _visible(review, v, "screening"), full=False)
         msg, screened = request.query_params.get("msg"), request.query_params.get("screened")
         if msg in ("corrected", "uncorrected") and screened in CorpusQuery.MACHINE:
@@ -211,7 +214,13 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
 
     @app.get("/themes", response_class=HTMLResponse)
     def themes(request: Request, *, v: Who, review: Rev):
-        return html(request, v, "themes.html", title="Themes", section="/code", **pages.themes(review))
+        return html(request, v, "themes.html", title="Themes", section="/code",
+                    **pages.themes(review, request.app.state.cache))
+
+    @app.post("/themes/find")
+    async def find_themes(request: Request, *, v: Writer, review: Rev):
+        await run_in_threadpool(review.find_emerging)  # groups the items no theme fits (embeddings)
+        return back("/themes", "found")
 
     @app.post("/themes")
     async def new_theme(request: Request, *, v: Writer, review: Rev):
