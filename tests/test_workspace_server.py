@@ -373,6 +373,21 @@ def test_accounts_can_be_disabled_and_removed_but_the_last_lead_stays(app, peopl
     assert r.status_code == 401  # lead1's sessions ended when they stopped being a lead
 
 
+def test_the_lead_disables_and_removes_accounts_on_the_team_page(app, people):
+    lead, token = people["lead1"]
+    rev2, rev2_token = people["rev2"]
+    assert 'action="/team/users/rev2/active"' in lead.get("/team").text
+    assert rev2.post("/team/users/rev1/active", data={"active": "0", "csrf": rev2_token}).status_code == 403
+    r = lead.post("/team/users/rev2/active", data={"active": "0", "csrf": token})
+    assert r.status_code == 200 and "disabled" in r.text
+    assert rev2.get("/corpus", follow_redirects=False).status_code == 303  # logged out
+    assert lead.post("/team/users/view1/remove", data={"csrf": token}).status_code == 200
+    assert lead.post("/team/users/lead1/remove", data={"csrf": token}).status_code == 403  # the only lead
+    assert lead.post("/team/users/nobody/remove", data={"csrf": token}).status_code == 404
+    with review_of(app) as r:
+        assert {u["name"]: u["active"] for u in r.users()} == {"lead1": 1, "rev1": 1, "rev2": 0}
+
+
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "whatworks.cli", *args], input=stdin, capture_output=True,
                           text=True, timeout=120, cwd=Path(__file__).parent.parent)

@@ -317,3 +317,13 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
                   v: Lead, review: Rev):
         review.save_user(name.strip(), role, password, by=v.name)
         return back("/team", "user")
+
+    @app.post("/team/users/{name}/active")
+    def team_user_active(request: Request, *, name: str, active: str = Form("0"), v: Lead, review: Rev):
+        review.set_user_active(name, active == "1", by=v.name)
+        return back("/team", "user")
+
+    @app.post("/team/users/{name}/remove")
+    def team_user_remove(request: Request, *, name: str, v: Lead, review: Rev):
+        review.remove_user(name, by=v.name)
+        return back("/team", "user")
