@@ -407,6 +407,17 @@ def test_user_add_reads_the_password_from_stdin_not_the_command_line(project):
     assert done.returncode == 0 and "disabled" in done.stdout
     done = _cli("user", "remove", str(project), "lead1")
     assert done.returncode == 2 and "only lead" in done.stderr
+    # the lead at the machine clears the throttle after a flood
+    with Review.open(project) as r:
+        for _ in range(team.PER_NAME):
+            r.login("rev1", "wrong-password", "10.4.4.5")
+        with pytest.raises(LoginRefused):
+            r.login("rev1", PASSWORDS["rev1"], "10.4.4.5")
+    done = _cli("user", "unlock", str(project))
+    assert done.returncode == 0 and "cleared" in done.stdout
+    with Review.open(project) as r:
+        assert r.login("rev1", PASSWORDS["rev1"], "10.4.4.5") is not None
+        assert "nina@10.4.4.4" in r.known_logins()  # the known addresses stay
 
 
 # --- serving --------------------------------------------------------------------------------------

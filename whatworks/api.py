@@ -395,6 +395,10 @@ class Review:
         """The user if the password matches; raises team.LoginRefused after too many failures."""
         return team.login(self.store, name, password, address)
 
+    def unlock_logins(self, by: str = "cli") -> int:
+        """Forget every failed-login count (a flood is over, or someone was refused); how many."""
+        return team.unlock(self.store, by=by)
+
     def known_logins(self) -> set[str]:
         """Every "NAME@ADDRESS" that has logged in before (it passes a login flood's limits)."""
         return team.known_logins(self.store)

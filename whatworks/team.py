@@ -241,6 +241,15 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
     return User(row["name"], row["role"])
 
 
+def unlock(store: Store, *, by: str = "cli") -> int:
+    """Forget every failed-login count (not the known addresses): what the lead at the machine does
+    when a flood has refused someone. Audited; returns how many counts were cleared."""
+    with store.transaction():
+        n = accounts.clear_failures_like(store, ("user:", "ip:", "global"))
+        audit.add(store, by, "user.unlock", "logins", {"counts": n}, None)
+    return n
+
+
 def known_logins(store: Store) -> set[str]:
     """Every "NAME@ADDRESS" that has logged in before (such a login passes a flood's limits)."""
     return {key.removeprefix("known:") for key in accounts.keys_like(store, "known:")}
