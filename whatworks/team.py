@@ -149,11 +149,13 @@ def user_rows(store: Store) -> list[dict]:
 # --- logging in ------------------------------------------------------------------------------
 
 class LoginRefused(ReviewError):
-    """Too many failed logins: `retry_after` seconds to wait."""
+    """Too many failed logins: `retry_after` seconds to wait. `scope`: what is refused — "name" (this
+    name from this address), "address", "global" (new pairs on the whole server) or "busy"."""
 
-    def __init__(self, message: str, retry_after: float):
+    def __init__(self, message: str, retry_after: float, scope: str = "busy"):
         super().__init__(message)
         self.retry_after = retry_after
+        self.scope = scope
 
 
 def _blocked(store: Store, key: str, limit: int) -> float:
@@ -192,11 +194,12 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
     this name has logged in from this address before; or when every hashing slot stays busy.
     Unknown names cost the same time as a wrong password but no hashing."""
     name_key, address_key, known_key = f"user:{name}@{address}", f"ip:{address}", f"known:{name}@{address}"
-    wait = max(_blocked(store, name_key, PER_NAME), _blocked(store, address_key, PER_ADDRESS))
+    by_name, by_address = _blocked(store, name_key, PER_NAME), _blocked(store, address_key, PER_ADDRESS)
+    wait, scope = max((by_address, "address"), (by_name, "name"))
     if not wait and _blocked(store, "global", GLOBAL) and accounts.failures(store, known_key) is None:
-        wait = _blocked(store, "global", GLOBAL)
+        wait, scope = _blocked(store, "global", GLOBAL), "global"
     if wait:
-        raise LoginRefused(f"too many failed logins: try again in {int(wait // 60) + 1} minutes", wait)
+        raise LoginRefused(f"too many failed logins: try again in {int(wait // 60) + 1} minutes", wait, scope)
     row = accounts.user_row(store, name) if _plausible(name, password) else None
     if row is None:
         time.sleep(_typical_hash_seconds())

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
+import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -160,6 +161,23 @@ class LoginGate:
         self.waiting = 0
         self.known = set(known or ())  # "NAME@ADDRESS" that logged in before (Review.known_logins)
         self._semaphores: dict[bool, asyncio.Semaphore] = {}
+        self._refused: dict[str, float] = {}  # "NAME@ADDRESS" or "ADDRESS" → monotonic time
+
+    #: How long a refusal is remembered here, at most (seconds): the store keeps the throttle; this
+    #: only spares its lookups while a flood lasts (and `whatworks user unlock` counts within it).
+    REMEMBER = 30.0
+
+    def refused_until(self, name: str, address: str) -> float:
+        """Until when a login of `name` from `address` is refused without a lookup (0: ask the store)."""
+        now = time.monotonic()
+        until = max(self._refused.get(f"{name}@{address}", 0.0), self._refused.get(address, 0.0))
+        if len(self._refused) > 100_000:  # a flood of addresses: forget the spent ones
+            self._refused = {k: v for k, v in self._refused.items() if v > now}
+        return until if until > now else 0.0
+
+    def refuse(self, name: str, address: str, seconds: float, whole_address: bool) -> None:
+        until = time.monotonic() + min(seconds, self.REMEMBER)
+        self._refused[address if whole_address else f"{name}@{address}"] = until
 
     def is_known(self, name: str, address: str) -> bool:
         return f"{name}@{address}" in self.known

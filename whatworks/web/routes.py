@@ -55,6 +55,11 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
                 return act(review)
 
         known = gate.is_known(name.strip(), address)
+        if not known and gate.refused_until(name.strip(), address):  # refused a moment ago: no lookup
+            response = html(request, None, "login.html", status=429, error="Too many failed logins: try again later.",
+                            **again)
+            response.headers["Retry-After"] = "30"
+            return response
         if gate.full() and not known:  # a flood: refused at once, unless this name logged in from here before
             return HTMLResponse("Too many logins at once: try again in a few seconds.", status_code=429,
                                 headers={"Retry-After": "5"})
@@ -67,6 +72,8 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
             async with gate.lane(known):  # the lookup and the hash run on a worker thread, a few at a time
                 user, token = await run_in_threadpool(connected, attempt)
         except LoginRefused as e:
+            if not known and e.scope in ("name", "address"):
+                gate.refuse(name.strip(), address, e.retry_after, whole_address=e.scope == "address")
             response = html(request, None, "login.html", status=429, error=f"{str(e).capitalize()}.", **again)
             response.headers["Retry-After"] = str(int(e.retry_after) + 1)
             return response
