@@ -511,7 +511,7 @@ def test_a_correction_screens_its_document_again(app, corpus_or_none):
 def test_odd_files_failed_files_and_huge_pages(app, people, project, tmp_path):
     """A file name with a right-to-left override shows its code point; a file that cannot be read
     is listed with its error and fix; a huge text is shown a part at a time."""
-    from whatworks.web.pages import PART_CHARS
+    from whatworks.web.parts import PART_CHARS
 
     folder = tmp_path / "more"
     folder.mkdir()

@@ -16,6 +16,7 @@ from whatworks.api import Review
 from whatworks.errors import NotFound, WhatworksError
 from whatworks.model import DOCUMENT_KINDS, ITEM_KINDS, SECTION_KINDS
 from whatworks.web.cache import Cache, visible_key
+from whatworks.web.parts import part_of_items, parts_of
 
 CSS = {"include": "yes", "met": "yes", "exclude": "no", "maybe": "unknown", "not_met": "muted"}
 
@@ -25,53 +26,6 @@ def _norm(text: str) -> str:
 
 
 # --- document -------------------------------------------------------------------------------------
-
-#: The most text one document page shows at once (characters): a page longer than this (a 50 MB
-#: text file is one page) is shown in parts, so the browser gets pages of a reasonable size.
-PART_CHARS = 60_000
-
-
-def parts_of(blocks: list[tuple[int, Any]], limit: int = PART_CHARS) -> list[list[tuple[int, Any, str]]]:
-    """A page's blocks, (index, block), cut into parts of at most about `limit` characters, each
-    block whole unless it alone is longer (then its text is cut, for display only)."""
-    parts: list[list[tuple[int, Any, str]]] = [[]]
-    size = 0
-    for i, b in blocks:
-        text = b.text
-        pieces = [text[k:k + limit] for k in range(0, len(text), limit)] or [""]
-        for piece in pieces:
-            if parts[-1] and size + len(piece) > limit:
-                parts.append([])
-                size = 0
-            parts[-1].append((i, b, piece))
-            size += len(piece)
-    return parts
-
-
-def _part_of_items(parts: list[list[tuple[int, Any, str]]], items: list[dict[str, Any]]) -> dict[int, int]:
-    """id(item) → the part (1-based) whose text holds the start of the item's text; items in
-    document order are looked for from where the last one was found, so the search stays linear."""
-    from bisect import bisect_right
-
-    texts, starts, at = [], [], 0
-    for piece_list in parts:
-        text = " ".join(" ".join(piece.split()) for _, _, piece in piece_list)
-        starts.append(at)
-        texts.append(text)
-        at += len(text) + 1
-    whole = " ".join(texts)
-    out: dict[int, int] = {}
-    pos = 0
-    for it in items:
-        key = " ".join(str(it["text"]).split())[:60]
-        j = whole.find(key, pos) if key else -1
-        if j < 0 and key:
-            j = whole.find(key)
-        if j >= 0:
-            out[id(it)] = bisect_right(starts, j)
-            pos = j
-    return out
-
 
 def document(review: Review, sha256: str, p: int, part: int = 1) -> dict[str, Any]:
     """The document page: the text of page `p` (of its `part`, when the page is longer than
@@ -103,7 +57,7 @@ def document(review: Review, sha256: str, p: int, part: int = 1) -> dict[str, An
     parts = parts_of([(i, b) for i, b in enumerate(doc.blocks) if b.page == p])
     part = max(1, min(part, len(parts)))
     if len(parts) > 1:  # each item on the part that holds its text (an added one on the first)
-        found = _part_of_items(parts, here)
+        found = part_of_items(parts, here)
         here = [it for it in here if found.get(id(it), 1) == part]
     texts = [_norm(it["text"]) for it in here if not it["deleted"]]
     blocks = []
