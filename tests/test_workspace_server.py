@@ -186,7 +186,10 @@ def test_every_export_is_formula_safe(app, people, project, corpus_or_none):
     from openpyxl import load_workbook
 
     seen = set()
-    for path in paths + list((project / "output").glob("*.csv")):
+    written = {p.resolve() for p in paths} | {p.resolve() for p in (project / "output").rglob("*")
+                                                if p.suffix in (".csv", ".xlsx")}
+    assert any(p.name == "prisma_flow.csv" for p in written) and any(p.name == "matrix.csv" for p in written)
+    for path in sorted(written):
         if path.suffix == ".xlsx":
             for ws in load_workbook(path):
                 for row in ws.iter_rows():
@@ -251,15 +254,37 @@ def test_the_throttle_keeps_counting_across_restarts_and_cannot_lock_the_lead_ou
         assert r.login("lead1", PASSWORDS["lead1"], "192.168.1.5") is not None
 
 
-def test_a_login_flood_is_refused_before_the_form_is_read(app):
-    app.state.login_gate = auth.LoginGate(slots=1, queue=0)
+def test_wrong_passwords_past_the_hash_rate_make_new_logins_wait(project):
+    with Review.open(project) as r:
+        assert r.login("lead1", PASSWORDS["lead1"], "192.168.1.5") is not None
+        for i in range(int(team.HASH_RATE * team.RATE_WINDOW)):  # each from its own address: no throttle
+            assert r.login("rev1", "wrong-password", f"10.5.5.{i}") is None
+        with pytest.raises(LoginRefused, match="busy"):
+            r.login("rev2", PASSWORDS["rev2"], "10.6.6.6")
+        assert r.login("lead1", PASSWORDS["lead1"], "192.168.1.5") is not None  # known: no wait
+
+
+def test_a_login_flood_is_refused_at_the_gate_but_not_a_known_login(app):
     c = TestClient(app, base_url=LOCAL)
     page = c.get("/login")
-    r = c.post("/login", data={"name": "lead1", "password": PASSWORDS["lead1"], "csrf": csrf_of(page.text)})
+    form = {"name": "lead1", "password": PASSWORDS["lead1"], "csrf": csrf_of(page.text)}
+    app.state.login_gate = auth.LoginGate(slots=1, queue=0)  # as full as in a flood
+    r = c.post("/login", data=form)
     assert r.status_code == 429 and r.headers["retry-after"]
     app.state.login_gate = auth.LoginGate()
-    r = c.post("/login", data={"name": "lead1", "password": PASSWORDS["lead1"], "csrf": csrf_of(page.text)})
+    r = c.post("/login", data=form)
     assert r.status_code == 200 and "lead1" in r.text
+    # the lead has logged in from this address: a full gate lets them through, also after a restart
+    restarted = create_app(app.state.project.root, team=True)
+    restarted.state.login_gate.queue = 0
+    again = TestClient(restarted, base_url=LOCAL)
+    page = again.get("/login")
+    r = again.post("/login", data={**form, "csrf": csrf_of(page.text)})
+    assert r.status_code == 200 and "lead1" in r.text
+    page = again.get("/login")
+    r = again.post("/login", data={"name": "rev1", "password": PASSWORDS["rev1"], "csrf": csrf_of(page.text)})
+    assert r.status_code == 429  # rev1 never logged in from here
+    restarted.state.review.close()
 
 
 # --- requests -------------------------------------------------------------------------------------
@@ -351,6 +376,21 @@ def test_accounts_can_be_disabled_and_removed_but_the_last_lead_stays(app, peopl
     assert r.status_code == 401  # lead1's sessions ended when they stopped being a lead
 
 
+def test_the_lead_disables_and_removes_accounts_on_the_team_page(app, people):
+    lead, token = people["lead1"]
+    rev2, rev2_token = people["rev2"]
+    assert 'action="/team/users/rev2/active"' in lead.get("/team").text
+    assert rev2.post("/team/users/rev1/active", data={"active": "0", "csrf": rev2_token}).status_code == 403
+    r = lead.post("/team/users/rev2/active", data={"active": "0", "csrf": token})
+    assert r.status_code == 200 and "disabled" in r.text
+    assert rev2.get("/corpus", follow_redirects=False).status_code == 303  # logged out
+    assert lead.post("/team/users/view1/remove", data={"csrf": token}).status_code == 200
+    assert lead.post("/team/users/lead1/remove", data={"csrf": token}).status_code == 403  # the only lead
+    assert lead.post("/team/users/nobody/remove", data={"csrf": token}).status_code == 404
+    with review_of(app) as r:
+        assert {u["name"]: u["active"] for u in r.users()} == {"lead1": 1, "rev1": 1, "rev2": 0}
+
+
 def _cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "whatworks.cli", *args], input=stdin, capture_output=True,
                           text=True, timeout=120, cwd=Path(__file__).parent.parent)
@@ -367,6 +407,17 @@ def test_user_add_reads_the_password_from_stdin_not_the_command_line(project):
     assert done.returncode == 0 and "disabled" in done.stdout
     done = _cli("user", "remove", str(project), "lead1")
     assert done.returncode == 2 and "only lead" in done.stderr
+    # the lead at the machine clears the throttle after a flood
+    with Review.open(project) as r:
+        for _ in range(team.PER_NAME):
+            r.login("rev1", "wrong-password", "10.4.4.5")
+        with pytest.raises(LoginRefused):
+            r.login("rev1", PASSWORDS["rev1"], "10.4.4.5")
+    done = _cli("user", "unlock", str(project))
+    assert done.returncode == 0 and "cleared" in done.stdout
+    with Review.open(project) as r:
+        assert r.login("rev1", PASSWORDS["rev1"], "10.4.4.5") is not None
+        assert "nina@10.4.4.4" in r.known_logins()  # the known addresses stay
 
 
 # --- serving --------------------------------------------------------------------------------------
@@ -452,3 +503,66 @@ def test_a_correction_screens_its_document_again(app, corpus_or_none):
         assert after["machine_decision"] != "include"  # screened again on the corrected kind
         r.correct(sha, "kind", "kind", None, user=lead)
         assert next(x for x in r.screening() if x["sha256"] == sha)["machine_decision"] == "include"
+
+
+# --- robust pages -----------------------------------------------------------------------------------
+
+
+def test_odd_files_failed_files_and_huge_pages(app, people, project, tmp_path):
+    """A file name with a right-to-left override shows its code point; a file that cannot be read
+    is listed with its error and fix; a huge text is shown a part at a time."""
+    from whatworks.web.parts import PART_CHARS
+
+    folder = tmp_path / "more"
+    folder.mkdir()
+    odd = folder / "annual\u202etxt.exe.txt"
+    odd.write_text("Evaluation of the pension reform\n\nFindings\n\nThe reform raised coverage.\n", encoding="utf-8")
+    broken = folder / "broken.pdf"
+    broken.write_bytes(b"%PDF-1.4\n" + b"\x00garbage" * 50)
+    huge = folder / "huge.txt"
+    paragraph = "The programme extended social protection to informal workers in rural districts. " * 12
+    huge.write_text("Evaluation of a very long report\n\n" + "\n\n".join(f"{i}. {paragraph}" for i in range(700)),
+                    encoding="utf-8")
+    assert huge.stat().st_size > 5 * PART_CHARS
+    with review_of(app) as r:
+        r.add([odd, broken, huge], jobs=1)
+        failed = r.failed_files()
+        shas = {Path(d["source"]).name: d["sha256"] for d in r.documents()}
+    assert [Path(f["path"]).name for f in failed] == ["broken.pdf"]
+    c, _ = people["rev1"]
+    corpus = c.get("/corpus?per_page=100&sort=title").text + c.get("/corpus?page=2&sort=title").text
+    assert "\u202e" not in corpus and "annual[U+202E]txt.exe.txt" in corpus
+    assert "1 file could not be read" in corpus and "broken.pdf" in corpus and failed[0]["fix"][:40] in corpus
+    page = c.get(f"/doc/{shas[huge.name]}")
+    assert page.status_code == 200 and len(page.text) < 8 * PART_CHARS
+    parts = int(re.search(r"part 1 of (\d+)", page.text).group(1))
+    assert parts >= 5
+    last = c.get(f"/doc/{shas[huge.name]}?p=1&part={parts}")
+    assert "699. The programme" in last.text and "0. The programme" not in last.text.split('id="text"')[1][:3000]
+    assert c.get(f"/doc/{shas[huge.name]}?p=1&part=99999999999").status_code == 200  # clamped
+
+
+def test_corrected_values_are_marked_and_kappa_needs_shared_decisions(app, people, corpus_or_none):
+    sha = main_sha(app, corpus_or_none)
+    rev1, t1 = people["rev1"]
+    rev1.post(f"/doc/{sha}/correct", data={"target": "metadata", "key": "year", "value": "1999", "csrf": t1})
+    corpus = rev1.get("/corpus?year=1999").text
+    assert 'class="human" title="corrected by rev1">1999<' in corpus
+    decide(people, "rev1", sha, "include", "fits")
+    decide(people, "rev2", sha, "include", "fits too")
+    agreement = people["lead1"][0].get("/agreement").text
+    assert re.search(r"1 shared document(<[^>]+>)*: kappa needs at least 5", agreement)
+    assert "κ = —" in agreement
+
+
+def test_the_themes_page_shows_the_items_no_theme_fits(app, people):
+    with review_of(app) as r:
+        unfit = r.unfit_items()
+        emerging = r.emerging()
+    page = people["rev1"][0].get("/themes").text
+    if unfit:
+        assert f"{len(unfit)} item{'s' if len(unfit) != 1 else ''} fit no theme yet" in page
+        assert unfit[0]["text"][:60].replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;") in page
+    if not emerging and not unfit:
+        assert "every item of the included reports fits a theme" in page
+    assert unfit or emerging, "the prepared review has items no theme fits"

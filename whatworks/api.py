@@ -232,6 +232,10 @@ class Review:
         if self.store.get_meta("screen.criteria") is not None:  # screened before: screen again
             self.screen()
 
+    def corrected_fields(self, shas: Sequence[str]) -> dict[str, dict[str, str]]:
+        """sha256 → the kind and metadata fields people corrected (field → who)."""
+        return corrections.corrected_fields(self.store, list(shas))
+
     def correction_conflicts(self, document: str | None = None,
                              visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Corrections another person contests with a different value (a reviewer never writes over
@@ -295,6 +299,10 @@ class Review:
     def find_emerging(self) -> list[emerging.EmergingTheme]:
         """Candidate new themes from the included reports' items that fit no theme."""
         return emerging.find_emerging(self.store, self.included())
+
+    def unfit_items(self, visible: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        """The included reports' items that no theme fits (what emerging themes are made from)."""
+        return emerging.unfit_items(self.store, self.included(visible))
 
     def emerging(self, include_dismissed: bool = False) -> list[emerging.EmergingTheme]:
         return emerging.emerging_themes(self.store, include_dismissed)
@@ -402,6 +410,14 @@ class Review:
     def login(self, name: str, password: str, address: str = "local") -> User | None:
         """The user if the password matches; raises team.LoginRefused after too many failures."""
         return team.login(self.store, name, password, address)
+
+    def unlock_logins(self, by: str = "cli") -> int:
+        """Forget every failed-login count (a flood is over, or someone was refused); how many."""
+        return team.unlock(self.store, by=by)
+
+    def known_logins(self) -> set[str]:
+        """Every "NAME@ADDRESS" that has logged in before (it passes a login flood's limits)."""
+        return team.known_logins(self.store)
 
     def start_session(self, user: User) -> tuple[str, str]:
         """A new session: (cookie token, CSRF token)."""

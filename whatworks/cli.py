@@ -393,6 +393,14 @@ def user_remove(directory: Dir, name: str, database: Database = None):
     print(f"user {name} removed")
 
 
+@users_app.command("unlock")
+def user_unlock(directory: Dir, database: Database = None):
+    """Forget every failed-login count, so anyone refused by the login throttle may try again."""
+    with _open(directory, database) as r:
+        n = r.unlock_logins()
+    print(f"login throttle cleared ({n} count{'s' if n != 1 else ''})")
+
+
 @users_app.command("list")
 def user_list(directory: Dir, database: Database = None):
     with _open(directory, database) as r:

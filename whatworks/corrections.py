@@ -304,6 +304,16 @@ def _empty() -> Description:
     return Description(kind=Value(None, 0.0))
 
 
+def corrected_fields(store: Store, shas: list[str]) -> dict[str, dict[str, str]]:
+    """sha256 → the kind and metadata fields people corrected (field → who), for marking them."""
+    out: dict[str, dict[str, str]] = {}
+    for sha, rows in table.rows_for(store, shas).items():
+        for r in rows:
+            if r["target"] in ("kind", "metadata"):
+                out.setdefault(sha, {})[r["key"]] = r["reviewer"]
+    return out
+
+
 def effective_description(store: Store, sha256: str) -> Description | None:
     """The machine's description with every correction applied (what every stage reads)."""
     machine = docs.description(store, sha256)

@@ -180,6 +180,11 @@ class PairAgreement:
         return self.agreed / self.n if self.n else None
 
     @property
+    def min_shared(self) -> int:
+        """How many shared documents or items kappa needs (MIN_SHARED): below it, kappa is None."""
+        return MIN_SHARED
+
+    @property
     def versus_machine(self) -> bool:
         return MACHINE in (self.a, self.b)
 

@@ -2,7 +2,9 @@
 
 Passwords are argon2id hashes. A login is checked cheaply first (the name's shape, the lengths,
 the throttle), and only then hashed, with at most `HASH_SLOTS` hashes at a time (a login that
-finds no slot free within `HASH_WAIT` seconds is refused as busy), so a flood of bad logins costs
+finds no slot free within `HASH_WAIT` seconds is refused as busy, and so is any once `HASH_RATE`
+hashes a second find wrong passwords; one more slot, and no rate, for a name logging in from an
+address it has used before), so a flood of bad logins costs
 neither memory nor the other pages' speed. An unknown name costs the time a hash typically takes,
 without hashing. Failures are counted per name *and address* (nobody can lock the lead out from
 elsewhere), per address, and for the whole server (`GLOBAL`): past the global limit, only a name
@@ -31,9 +33,14 @@ SESSION_SECONDS = 12 * 3600
 #: the tests lower them to stay fast.
 HASH_PARAMS: dict[str, int] = {}
 #: How many password hashes may run at once (each takes 64 MiB with the default parameters).
-HASH_SLOTS = 2
+HASH_SLOTS = 1
 #: How long a login waits for a free hashing slot before it is refused as busy (seconds).
 HASH_WAIT = 2.0
+#: Once this many hashes a second found a wrong password (over the last RATE_WINDOW seconds), a
+#: login from a (name, address) not seen before is refused as busy before hashing: a flood never
+#: takes more than a share of the processor, and people logging in with their passwords never count.
+HASH_RATE = 2
+RATE_WINDOW = 5.0
 #: Failed logins allowed per (name, address), per address, and on the whole server in WINDOW seconds.
 PER_NAME = 8
 PER_ADDRESS = 30
@@ -41,7 +48,10 @@ GLOBAL = 300
 WINDOW = 900.0
 
 _slots = threading.BoundedSemaphore(HASH_SLOTS)
+_known_slot = threading.BoundedSemaphore(1)  # kept for names logging in from an address they used before
 _hash_seconds: list[float] = []
+_wrong_hashes: dict[str, list[float]] = {}  # per review database: when hashes found a wrong password
+_rate_lock = threading.Lock()
 
 
 @dataclass(frozen=True)
@@ -139,11 +149,13 @@ def user_rows(store: Store) -> list[dict]:
 # --- logging in ------------------------------------------------------------------------------
 
 class LoginRefused(ReviewError):
-    """Too many failed logins: `retry_after` seconds to wait."""
+    """Too many failed logins: `retry_after` seconds to wait. `scope`: what is refused — "name" (this
+    name from this address), "address", "global" (new pairs on the whole server) or "busy"."""
 
-    def __init__(self, message: str, retry_after: float):
+    def __init__(self, message: str, retry_after: float, scope: str = "busy"):
         super().__init__(message)
         self.retry_after = retry_after
+        self.scope = scope
 
 
 def _blocked(store: Store, key: str, limit: int) -> float:
@@ -182,11 +194,12 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
     this name has logged in from this address before; or when every hashing slot stays busy.
     Unknown names cost the same time as a wrong password but no hashing."""
     name_key, address_key, known_key = f"user:{name}@{address}", f"ip:{address}", f"known:{name}@{address}"
-    wait = max(_blocked(store, name_key, PER_NAME), _blocked(store, address_key, PER_ADDRESS))
+    by_name, by_address = _blocked(store, name_key, PER_NAME), _blocked(store, address_key, PER_ADDRESS)
+    wait, scope = max((by_address, "address"), (by_name, "name"))
     if not wait and _blocked(store, "global", GLOBAL) and accounts.failures(store, known_key) is None:
-        wait = _blocked(store, "global", GLOBAL)
+        wait, scope = _blocked(store, "global", GLOBAL), "global"
     if wait:
-        raise LoginRefused(f"too many failed logins: try again in {int(wait // 60) + 1} minutes", wait)
+        raise LoginRefused(f"too many failed logins: try again in {int(wait // 60) + 1} minutes", wait, scope)
     row = accounts.user_row(store, name) if _plausible(name, password) else None
     if row is None:
         time.sleep(_typical_hash_seconds())
@@ -196,7 +209,16 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
         return None
     from argon2.exceptions import InvalidHashError, VerificationError
 
-    if not _slots.acquire(timeout=HASH_WAIT):
+    known = accounts.failures(store, known_key) is not None
+    if not known:
+        with _rate_lock:
+            now = time.monotonic()
+            wrong = _wrong_hashes.setdefault(str(store.target), [])
+            del wrong[:sum(1 for t in wrong if t < now - RATE_WINDOW)]
+            if len(wrong) >= HASH_RATE * RATE_WINDOW:
+                raise LoginRefused("the server is busy with other logins: try again in a few seconds", 1.0)
+    slot = _known_slot if known and _known_slot.acquire(blocking=False) else _slots
+    if slot is _slots and not _slots.acquire(timeout=HASH_WAIT):
         raise LoginRefused("the server is busy with other logins: try again in a few seconds", HASH_WAIT)
     try:
         t0 = time.perf_counter()
@@ -205,10 +227,12 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
             ok = True
         except (VerificationError, InvalidHashError):
             ok = False
+            with _rate_lock:
+                _wrong_hashes.setdefault(str(store.target), []).append(time.monotonic())
         _hash_seconds.append(time.perf_counter() - t0)
         del _hash_seconds[:-20]
     finally:
-        _slots.release()
+        slot.release()
     with store.transaction():
         if not ok:
             _fail(store, name_key)
@@ -218,6 +242,20 @@ def login(store: Store, name: str, password: str, address: str = "local") -> Use
         accounts.clear_failures(store, name_key)
         accounts.save_failures(store, known_key, 0, time.time(), None)  # this name logs in from here
     return User(row["name"], row["role"])
+
+
+def unlock(store: Store, *, by: str = "cli") -> int:
+    """Forget every failed-login count (not the known addresses): what the lead at the machine does
+    when a flood has refused someone. Audited; returns how many counts were cleared."""
+    with store.transaction():
+        n = accounts.clear_failures_like(store, ("user:", "ip:", "global"))
+        audit.add(store, by, "user.unlock", "logins", {"counts": n}, None)
+    return n
+
+
+def known_logins(store: Store) -> set[str]:
+    """Every "NAME@ADDRESS" that has logged in before (such a login passes a flood's limits)."""
+    return {key.removeprefix("known:") for key in accounts.keys_like(store, "known:")}
 
 
 def _token_hash(token: str) -> str:

@@ -196,7 +196,9 @@ def write_matrix(rows: list[dict[str, Any]], flow: dict[str, Any], out_dir: str 
     ws.auto_filter.ref = ws.dimensions
     counts = wb.create_sheet("Flow")
     for k, v in flow.items():
-        counts.append([k, json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v])
+        counts.append([_clean(k), _clean(json.dumps(v, ensure_ascii=False) if isinstance(v, dict) else v)])
+        for cell in counts[counts.max_row]:
+            text_cell(cell)
     xlsx_path = out / "matrix.xlsx"
     wb.save(xlsx_path)
     return [xlsx_path, csv_path]

@@ -12,6 +12,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from whatworks.report.excel import safe_cell
 from whatworks.report.figures import cached_figure
 from whatworks.selection import PRISMA_TEMPLATE, check_flow, prisma_values
 
@@ -24,7 +25,7 @@ def write_prisma_csv(c: dict[str, Any], path: Path) -> Path:
         w = csv.writer(f)
         w.writerow(["data", "node", "box", "description", "boxtext", "tooltips", "url", "n"])
         for row in PRISMA_TEMPLATE:
-            w.writerow([*row, values.get(row[0], 0) if row[0] != "NA" else 0])
+            w.writerow([safe_cell(x) for x in (*row, values.get(row[0], 0) if row[0] != "NA" else 0)])
     return path
 
 

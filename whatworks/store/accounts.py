@@ -107,3 +107,16 @@ def save_failures(store: Store, key: str, count: int, first_at: float, locked_un
 
 def clear_failures(store: Store, key: str) -> None:
     store.execute(login_failures.delete().where(login_failures.c.key == key))
+
+
+def keys_like(store: Store, prefix: str) -> list[str]:
+    """The throttle's keys that start with `prefix` (e.g. every "known:" pair)."""
+    return store.scalars(sa.select(login_failures.c.key).where(login_failures.c.key.startswith(prefix, autoescape=True)))
+
+
+def clear_failures_like(store: Store, prefixes: tuple[str, ...]) -> int:
+    """Forget the throttle's counts whose key starts with one of `prefixes`; how many."""
+    keys = [k for prefix in prefixes for k in keys_like(store, prefix)]
+    for key in keys:
+        clear_failures(store, key)
+    return len(keys)

@@ -88,8 +88,12 @@ def delete(store: Store, sha256: str, target: str, key: str) -> None:
 
 
 def rekey(store: Store, sha256: str, target: str, old: str, new: str) -> None:
+    """File a correction (and the values contesting it) under another key."""
     store.execute(corrections.update().where(corrections.c.sha256 == sha256, corrections.c.target == target,
                                              corrections.c.key == old).values(key=new))
+    c = correction_conflicts.c
+    store.execute(correction_conflicts.update().where(c.sha256 == sha256, c.target == target, c.key == old)
+                  .values(key=new))
 
 
 def stamp(store: Store) -> tuple:

@@ -73,7 +73,7 @@ def create_app(project_dir: str | Path, team: bool = False, database: str | None
     st.local_csrf = secrets.token_urlsafe(32)
     st.allowed_hosts = allowed_hosts
     st.cache = Cache()
-    st.login_gate = auth.LoginGate()
+    st.login_gate = auth.LoginGate(known=review.known_logins() if team else None)
     st.synthesis = SynthesisBuilder(review)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     app.add_middleware(RequestBodyLimitMiddleware, max_body_size=MAX_BODY)

@@ -13,7 +13,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import secrets
-from collections.abc import Iterator
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Annotated
 from urllib.parse import quote
@@ -150,29 +152,56 @@ def check_pre_token(request: Request, given: str | None) -> None:
 
 class LoginGate:
     """At most `slots` logins at work at once (each holds a worker thread, and may hash), and at
-    most `queue` waiting: past that a login is refused at once, before its form is even read — a
-    flood of logins then costs the server neither threads nor memory, and other pages answer."""
+    most `queue` waiting: past that a login is refused at once — a flood of logins then costs the
+    server neither threads nor memory, and other pages answer. A name logging in from an address
+    it has used before has a lane of its own (`lane(known=True)`), so a flood cannot keep it out."""
 
-    def __init__(self, slots: int = 4, queue: int = 64):
+    def __init__(self, slots: int = 4, queue: int = 64, known: set[str] | None = None):
         self.slots, self.queue = slots, queue
         self.waiting = 0
-        self._semaphore: asyncio.Semaphore | None = None
+        self.known = set(known or ())  # "NAME@ADDRESS" that logged in before (Review.known_logins)
+        self._semaphores: dict[bool, asyncio.Semaphore] = {}
+        self._refused: dict[str, float] = {}  # "NAME@ADDRESS" or "ADDRESS" → monotonic time
+
+    #: How long a refusal is remembered here, at most (seconds): the store keeps the throttle; this
+    #: only spares its lookups while a flood lasts (and `whatworks user unlock` counts within it).
+    REMEMBER = 30.0
+
+    def refused_until(self, name: str, address: str) -> float:
+        """Until when a login of `name` from `address` is refused without a lookup (0: ask the store)."""
+        now = time.monotonic()
+        until = max(self._refused.get(f"{name}@{address}", 0.0), self._refused.get(address, 0.0))
+        if len(self._refused) > 100_000:  # a flood of addresses: forget the spent ones
+            self._refused = {k: v for k, v in self._refused.items() if v > now}
+        return until if until > now else 0.0
+
+    def refuse(self, name: str, address: str, seconds: float, whole_address: bool) -> None:
+        until = time.monotonic() + min(seconds, self.REMEMBER)
+        self._refused[address if whole_address else f"{name}@{address}"] = until
+
+    def is_known(self, name: str, address: str) -> bool:
+        return f"{name}@{address}" in self.known
+
+    def remember(self, name: str, address: str) -> None:
+        self.known.add(f"{name}@{address}")
 
     def full(self) -> bool:
         return self.waiting >= self.queue
 
-    async def __aenter__(self) -> None:
-        if self._semaphore is None:  # made on the server's event loop
-            self._semaphore = asyncio.Semaphore(self.slots)
-        self.waiting += 1
+    @asynccontextmanager
+    async def lane(self, known: bool = False) -> AsyncIterator[None]:
+        if known not in self._semaphores:  # made on the server's event loop
+            self._semaphores[known] = asyncio.Semaphore(1 if known else self.slots)
+        semaphore = self._semaphores[known]
+        self.waiting += 0 if known else 1
         try:
-            await self._semaphore.acquire()
+            await semaphore.acquire()
         finally:
-            self.waiting -= 1
-
-    async def __aexit__(self, *exc) -> None:
-        assert self._semaphore is not None
-        self._semaphore.release()
+            self.waiting -= 0 if known else 1
+        try:
+            yield
+        finally:
+            semaphore.release()
 
 
 def login_redirect(next_path: str) -> str:

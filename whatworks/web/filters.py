@@ -10,6 +10,17 @@ from typing import Any
 from markupsafe import Markup, escape
 
 MARKS = ("\x02", "\x03")  # search marks: never in escaped text, turned into <mark> after escaping
+#: Unicode's explicit bidirectional embeddings, overrides and isolates: in a file name, U+202E makes
+#: "report\u202efdp.exe" show as "reportexe.pdf". Shown as their code point instead, everywhere.
+BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def neutral(value: Any) -> Any:
+    """Every value a template writes (Jinja's `finalize`): bidirectional controls made visible."""
+    if isinstance(value, str) and BIDI_CONTROLS.search(value):
+        shown = BIDI_CONTROLS.sub(lambda m: f"[U+{ord(m.group()):04X}]", value)
+        return Markup(shown) if isinstance(value, Markup) else shown  # escaped HTML stays escaped HTML
+    return value
 
 
 def _label(value: Any) -> str:
@@ -56,7 +67,7 @@ def _bars(value: Any) -> str:
 
 
 def _basename(value: Any) -> str:
-    return re.split(r"[\\/]", str(value or ""))[-1]
+    return neutral(re.split(r"[\\/]", str(value or ""))[-1])
 
 
 def _when(value: Any) -> str:

@@ -17,6 +17,7 @@ from whatworks.errors import NotFound, WhatworksError
 from whatworks.model import DOCUMENT_KINDS, ITEM_KINDS, SECTION_KINDS
 from whatworks.web import evidence
 from whatworks.web.cache import Cache, visible_key
+from whatworks.web.parts import part_of_items, parts_of
 
 CSS = {"include": "yes", "met": "yes", "exclude": "no", "maybe": "unknown", "not_met": "muted"}
 
@@ -27,9 +28,10 @@ def _norm(text: str) -> str:
 
 # --- document -------------------------------------------------------------------------------------
 
-def document(review: Review, sha256: str, p: int) -> dict[str, Any]:
-    """The document page: the text of page `p` with its sections and items marked, the metadata,
-    sections and items with people's corrections over the machine's values."""
+def document(review: Review, sha256: str, p: int, part: int = 1) -> dict[str, Any]:
+    """The document page: the text of page `p` (of its `part`, when the page is longer than
+    PART_CHARS) with its sections and items marked, the metadata, sections and items with people's
+    corrections over the machine's values."""
     dv = review.document_view(sha256)
     doc, machine, fixes, ov = dv.document, dv.machine, dv.corrections, dv.overlay
     looks = {(f["target"], f["key"]): f for f in ov.second_looks}
@@ -53,14 +55,18 @@ def document(review: Review, sha256: str, p: int) -> dict[str, Any]:
             starts.setdefault(s["block_start"], []).append(s)
     items = item_views(ov)
     here = [it for it in items if it["page"] == p]
+    parts = parts_of([(i, b) for i, b in enumerate(doc.blocks) if b.page == p])
+    part = max(1, min(part, len(parts)))
+    if len(parts) > 1:  # each item on the part that holds its text (an added one on the first)
+        found = part_of_items(parts, here)
+        here = [it for it in here if found.get(id(it), 1) == part]
     texts = [_norm(it["text"]) for it in here if not it["deleted"]]
     blocks = []
-    for i, b in enumerate(doc.blocks):
-        if b.page != p:
-            continue
-        nb = _norm(b.text)
+    for i, b, text in parts[part - 1]:
+        nb = _norm(text[:2000])
         in_item = len(nb) > 15 and any(t and (nb[:80] in t or t[:80] in nb) for t in texts)
-        blocks.append({"index": i, "kind": b.kind, "text": b.text, "sections": starts.get(i, []), "in_item": in_item})
+        blocks.append({"index": i, "kind": b.kind, "text": text, "sections": starts.get(i, []) if text is b.text
+                       or b.text.startswith(text) else [], "in_item": in_item})
     counts: dict[int, int] = {}
     for it in items:
         if it["page"] != p:
@@ -84,7 +90,7 @@ def document(review: Review, sha256: str, p: int) -> dict[str, Any]:
                          "is_list": isinstance(val.value if val else None, list)})
     title = ov.description.value("title") or doc.title or Path(doc.source).name
     return {"sha256": sha256, "title": str(title), "source": doc.source, "format": doc.format,
-            "language": doc.language, "npages": npages, "p": p, "warnings": doc.warnings, "blocks": blocks,
+            "language": doc.language, "npages": npages, "p": p, "part": part, "parts": len(parts), "warnings": doc.warnings, "blocks": blocks,
             "sections": sections, "items_here": here, "items_total": len(items), "other_pages": sorted(counts.items()),
             "kind": kind, "metadata": metadata, "second_looks": len(looks), "kinds": DOCUMENT_KINDS,
             "section_kinds": SECTION_KINDS, "item_kinds": ITEM_KINDS}
@@ -282,12 +288,17 @@ def coding(review: Review, v, visible: Sequence[str] | None, cache: Cache, sha: 
             "todo": sum(it["mine"] is None for it in items)}
 
 
-def themes(review: Review, examples: int = 3) -> dict[str, Any]:
+def themes(review: Review, cache: Cache | None = None, examples: int = 3, unfit_shown: int = 10) -> dict[str, Any]:
+    """The codebook with counts, the emerging themes, and the items no theme fits yet (the
+    candidates emerging themes grow from: shown even when they form no group yet)."""
     codebook = review.codebook
     emerging = [{"id": e.id, "label": e.title, "terms": e.terms, "size": e.size, "status": e.status,
                  "examples": e.items[:examples], "definition": ""} for e in review.emerging()]
+    stamp = review.changes()
+    unfit = (cache.get("unfit", (stamp["screening"], stamp["coding"], stamp["documents"]), review.unfit_items)
+             if cache is not None else review.unfit_items())
     return {"questions": questions(codebook), "counts": review.theme_counts(), "codebook_name": codebook.name,
-            "emerging": emerging}
+            "emerging": emerging, "unfit": unfit[:unfit_shown], "unfit_total": len(unfit)}
 
 
 # --- agreement ------------------------------------------------------------------------------------

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from whatworks.web.auth import Viewer
-from whatworks.web.filters import FILTERS
+from whatworks.web.filters import FILTERS, neutral
 
 HERE = Path(__file__).parent
 PER_PAGE = 50
@@ -27,6 +27,7 @@ MESSAGES = {
     "coded": "Themes saved for this item.",
     "theme": "Theme added to the codebook.",
     "dismissed": "Emerging theme dismissed.",
+    "found": "Looked for emerging themes among the items no theme fits.",
     "revealed": "Decisions revealed to every reviewer.",
     "blinded": "Blind mode is on again.",
     "user": "Account saved.",
@@ -40,7 +41,7 @@ MESSAGES = {
 def templates_env() -> Environment:
     env = Environment(loader=FileSystemLoader(HERE / "templates"),
                       autoescape=select_autoescape(default=True, default_for_string=True),
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=neutral)
     env.filters.update(FILTERS)
     return env
 

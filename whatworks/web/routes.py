@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from whatworks.api import CorpusQuery
 from whatworks.errors import QueryError
 from whatworks.model import SECTION_KINDS
-from whatworks.team import ROLES, SESSION_SECONDS, LoginRefused
+from whatworks.team import ROLES, SESSION_SECONDS, LoginRefused, User
 from whatworks.web import auth, evidence, forms, pages, workspace
 from whatworks.web.auth import Lead, LeadPage, Poster, Rev, Who, Writer
 from whatworks.web.filters import MARKS
@@ -30,7 +30,7 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
     workspace.add_routes(app)  # coding at the keyboard, PDF pages: before the routes they would match
     # --- login ----------------------------------------------------------------------------------
     @app.get("/login", response_class=HTMLResponse)
-    def login_form(request: Request, *, next: str = "/"):
+    async def login_form(request: Request, *, next: str = "/"):
         if not request.app.state.team:
             return RedirectResponse("/corpus", status_code=303)
         token = auth.pre_token(request)
@@ -40,28 +40,47 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         return response
 
     @app.post("/login")
-    async def login(request: Request, *, review: Rev):
+    async def login(request: Request):
+        # no `review` dependency: a waiting login must not hold one of the pool's connections
         if not request.app.state.team:
             return RedirectResponse("/corpus", status_code=303)
         gate: auth.LoginGate = request.app.state.login_gate
-        if gate.full():  # a flood: refused before the form is read or anything is looked up
-            return HTMLResponse("Too many logins at once: try again in a few seconds.", status_code=429,
-                                headers={"Retry-After": "5"})
-        form = await request.form()
+        form = await request.form()  # small: the body limit holds
         name, password, csrf, next = (str(form.get(k) or "")[:4096] for k in ("name", "password", "csrf", "next"))
         auth.check_pre_token(request, csrf)
         again = {"title": "Log in", "next": auth.safe_next(next or "/"), "pre": csrf}
         address = request.client.host if request.client else "unknown"
+
+        def connected(act):
+            with request.app.state.review.connection() as review:
+                return act(review)
+
+        known = gate.is_known(name.strip(), address)
+        if not known and gate.refused_until(name.strip(), address):  # refused a moment ago: no lookup
+            response = html(request, None, "login.html", status=429, error="Too many failed logins: try again later.",
+                            **again)
+            response.headers["Retry-After"] = "30"
+            return response
+        if gate.full() and not known:  # a flood: refused at once, unless this name logged in from here before
+            return HTMLResponse("Too many logins at once: try again in a few seconds.", status_code=429,
+                                headers={"Retry-After": "5"})
+
+        def attempt(review) -> tuple[User | None, str | None]:
+            user = review.login(name.strip(), password, address)
+            return user, review.start_session(user)[0] if user is not None else None
+
         try:
-            async with gate:  # the lookup and the hash run on a worker thread, a few at a time
-                user = await run_in_threadpool(review.login, name.strip(), password, address)
+            async with gate.lane(known):  # the lookup and the hash run on a worker thread, a few at a time
+                user, token = await run_in_threadpool(connected, attempt)
         except LoginRefused as e:
+            if not known and e.scope in ("name", "address"):
+                gate.refuse(name.strip(), address, e.retry_after, whole_address=e.scope == "address")
             response = html(request, None, "login.html", status=429, error=f"{str(e).capitalize()}.", **again)
             response.headers["Retry-After"] = str(int(e.retry_after) + 1)
             return response
-        if user is None:
+        if user is None or token is None:
             return html(request, None, "login.html", status=401, error="Wrong name or password.", **again)
-        token, _ = await run_in_threadpool(review.start_session, user)
+        gate.remember(user.name, address)
         response = RedirectResponse(auth.safe_next(next) if next not in ("", "/") else "/corpus", status_code=303)
         response.set_cookie(auth.COOKIE, token, httponly=True, samesite="lax", path="/",
                             secure=request.url.scheme == "https", max_age=SESSION_SECONDS)
@@ -97,14 +116,17 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
                         per_page=PER_PAGE, facets=facets, hits=hits, total=total, error=error)
         visible = _visible(review, v, "screening")
         rows, total = review.corpus(f.query(), page=page, per_page=PER_PAGE, user=v.user, visible=visible)
+        failed = request.app.state.cache.get("failed", review.changes()["documents"], review.failed_files)
         return html(request, v, "corpus.html", title="Corpus", section="/corpus", f=f, rows=rows, total=total,
-                    page=page, per_page=PER_PAGE, facets=facets, blind=visible is not None)
+                    page=page, per_page=PER_PAGE, facets=facets, blind=visible is not None, failed=failed,
+                    fixed=review.corrected_fields([r["sha256"] for r in rows]))
 
     # --- document ---------------------------------------------------------------------------------
     @app.get("/doc/{sha256}", response_class=HTMLResponse)
     def document(request: Request, *, sha256: str, v: Who, review: Rev):
         sha = forms.sha256(sha256)
-        view = pages.document(review, sha, forms.number(request.query_params.get("p"), 1))
+        view = pages.document(review, sha, forms.number(request.query_params.get("p"), 1),
+                              forms.number(request.query_params.get("part"), 1))
         view["screening"] = pages.screening(review, sha, v, _visible(review, v, "screening"), full=False)
         msg, screened = request.query_params.get("msg"), request.query_params.get("screened")
         if msg in ("corrected", "uncorrected") and screened in CorpusQuery.MACHINE:
@@ -201,7 +223,13 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
 
     @app.get("/themes", response_class=HTMLResponse)
     def themes(request: Request, *, v: Who, review: Rev):
-        return html(request, v, "themes.html", title="Themes", section="/code", **pages.themes(review))
+        return html(request, v, "themes.html", title="Themes", section="/code",
+                    **pages.themes(review, request.app.state.cache))
+
+    @app.post("/themes/find")
+    async def find_themes(request: Request, *, v: Writer, review: Rev):
+        await run_in_threadpool(review.find_emerging)  # groups the items no theme fits (embeddings)
+        return back("/themes", "found")
 
     @app.post("/themes")
     async def new_theme(request: Request, *, v: Writer, review: Rev):
@@ -297,4 +325,14 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
     def team_user(request: Request, *, name: str = Form(...), role: str = Form(...), password: str = Form(...),
                   v: Lead, review: Rev):
         review.save_user(name.strip(), role, password, by=v.name)
+        return back("/team", "user")
+
+    @app.post("/team/users/{name}/active")
+    def team_user_active(request: Request, *, name: str, active: str = Form("0"), v: Lead, review: Rev):
+        review.set_user_active(name, active == "1", by=v.name)
+        return back("/team", "user")
+
+    @app.post("/team/users/{name}/remove")
+    def team_user_remove(request: Request, *, name: str, v: Lead, review: Rev):
+        review.remove_user(name, by=v.name)
         return back("/team", "user")
