@@ -285,12 +285,13 @@ def main() -> None:
                   flush=True)
 
         for url, before, what in (("/code", coded, "after a coding decision"),
+                                  ("/themes", coded, "after a coding decision"),
                                   ("/screen/conflicts", screened, "after a screening decision"),
                                   ("/agreement", screened, "after a screening decision")):
             p50, p95, size = measure(client, url, args.repeat, before=before)
             worst = max(worst, p95)
             line(f"{url} ({what})", p50, p95, size)
-        for url in ("/code", "/screen/conflicts", "/agreement"):
+        for url in ("/code", "/themes", "/screen/conflicts", "/agreement"):
             p50, p95, size = measure(client, url, args.repeat, before=app.state.cache.clear)
             line(f"{url} (nothing cached)", p50, p95, size)
         # last: its first request starts the preview build (minutes at this size) in a background thread
