@@ -304,6 +304,7 @@ def main() -> None:
         worst = max(worst, p95)
         line("POST /coding/…/item/1 (a keyboard save, JSON)", statistics.median(times), p95, len(r.content))
         for url, before, what in (("/code", coded, "after a coding decision"),
+                                  ("/themes", coded, "after a coding decision"),
                                   ("/screen/conflicts", screened, "after a screening decision"),
                                   ("/agreement", screened, "after a screening decision")):
             if only and not url.startswith(only):
@@ -311,7 +312,7 @@ def main() -> None:
             p50, p95, size = measure(client, url, args.repeat, before=before)
             worst = max(worst, p95)
             line(f"{url} ({what})", p50, p95, size)
-        for url in ("/code", "/screen/conflicts", "/agreement"):
+        for url in ("/code", "/themes", "/screen/conflicts", "/agreement"):
             if only and not url.startswith(only):
                 continue
             p50, p95, size = measure(client, url, args.repeat, before=app.state.cache.clear)

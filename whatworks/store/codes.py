@@ -169,6 +169,15 @@ def code_rows(store: Store, shas: Sequence[str] | None = None) -> list[dict[str,
     return out
 
 
+def keys_with_codes(store: Store, shas: Sequence[str]) -> set[tuple[str, str]]:
+    """(sha256, item key) of every item of `shas` the machine coded with at least one theme."""
+    q = sa.select(codes.c.sha256, codes.c.item_key).distinct()
+    out: set[tuple[str, str]] = set()
+    for part in chunks(list(shas)):
+        out.update((r["sha256"], r["item_key"]) for r in store.rows(q.where(codes.c.sha256.in_(part))))
+    return out
+
+
 def count_uncoded(store: Store, shas: Sequence[str]) -> int:
     """Items of `shas` coded with no theme at all."""
     n = 0

@@ -20,6 +20,7 @@ class Cache:
     def __init__(self):
         self.lock = threading.Lock()
         self.items: dict[Any, tuple[Any, Any]] = {}
+        self.threads: dict[Any, threading.Thread] = {}
 
     def get(self, key: Any, stamp: Any, make: Callable[[], Any]) -> Any:
         with self.lock:
@@ -30,6 +31,34 @@ class Cache:
         with self.lock:
             self.items[key] = (stamp, value)
         return value
+
+    def later(self, key: Any, stamp: Any, make: Callable[[], Any], wait: float = 0.1) -> tuple[Any, bool]:
+        """A value slow to make on a large review (seconds): made in a thread of its own (`make` opens
+        its own connection), waited for at most `wait` seconds; meanwhile the last one made (None at
+        first). Returns (value, whether it is up to date)."""
+        with self.lock:
+            hit = self.items.get(key)
+            if hit is not None and hit[0] == stamp:
+                return hit[1], True
+            thread = self.threads.get(key)
+            if thread is None:
+                thread = self.threads[key] = threading.Thread(target=self._make, args=(key, stamp, make),
+                                                              daemon=True, name=f"cache-{key}")
+                thread.start()
+        thread.join(wait)
+        with self.lock:
+            hit = self.items.get(key)
+        return (hit[1] if hit is not None else None), hit is not None and hit[0] == stamp
+
+    def _make(self, key: Any, stamp: Any, make: Callable[[], Any]) -> None:
+        try:
+            value = make()
+        except Exception:  # noqa: BLE001 - the page goes on without it
+            log.exception("making %s failed", key)
+            value = None
+        with self.lock:
+            self.items[key] = (stamp, value)
+            self.threads.pop(key, None)
 
     def clear(self) -> None:
         with self.lock:

@@ -295,10 +295,18 @@ def themes(review: Review, cache: Cache | None = None, examples: int = 3, unfit_
     emerging = [{"id": e.id, "label": e.title, "terms": e.terms, "size": e.size, "status": e.status,
                  "examples": e.items[:examples], "definition": ""} for e in review.emerging()]
     stamp = review.changes()
-    unfit = (cache.get("unfit", (stamp["screening"], stamp["coding"], stamp["documents"]), review.unfit_items)
-             if cache is not None else review.unfit_items())
+
+    def unfit_items() -> list[dict[str, Any]]:  # seconds on a large review: on a thread and connection of its own
+        with review.connection() as own:
+            return own.unfit_items()
+
+    if cache is not None:
+        unfit, ready = cache.later("unfit", (stamp["screening"], stamp["coding"], stamp["documents"]), unfit_items)
+    else:
+        unfit, ready = review.unfit_items(), True
     return {"questions": questions(codebook), "counts": review.theme_counts(), "codebook_name": codebook.name,
-            "emerging": emerging, "unfit": unfit[:unfit_shown], "unfit_total": len(unfit)}
+            "emerging": emerging, "unfit": (unfit or [])[:unfit_shown], "unfit_total": len(unfit or []),
+            "unfit_ready": ready, "unfit_known": unfit is not None}
 
 
 # --- agreement ------------------------------------------------------------------------------------

@@ -260,7 +260,8 @@ def add_routes(app: FastAPI) -> None:  # noqa: C901 - one place that lists every
         view = request.app.state.synthesis.view(review.changes(), _visible(review, v))
         return html(request, v, "synthesis.html", title="Synthesis", section="/synthesis", **view,
                     formats=[("all", "Every format")] + [(f, labels.get(f, f.upper())) for f in FORMATS],
-                    files=review.output_files(review.export_folder(v.user, _visible(review, v))), fresh=set(request.query_params.get("files", "").split(",")))
+                    files=review.output_files(review.export_folder(v.user, _visible(review, v))),  # blind: their own
+                    fresh=set(request.query_params.get("files", "").split(",")))
 
     @app.post("/export")
     def export(request: Request, *, fmt: str = Form("all"), v: Writer, review: Rev):
