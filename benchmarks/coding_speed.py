@@ -4,7 +4,7 @@
     .venv/bin/python benchmarks/coding_speed.py --items 2000
 
 Items are real evaluation texts (the gold set, its pools and, with ../shared, the ILO database's
-French, Spanish and Portuguese items), coded with the shipped ILO model as the `code` stage does
+items), coded with the shipped ILO model as the `code` stage does
 it: local names expanded, embedded (USE multilingual; one process per core from 2,000 new texts),
 predicted.
 """
@@ -49,7 +49,16 @@ def main() -> None:
     if len(set(texts)) < n and extra.exists():  # the ILO database's French, Spanish, Portuguese items
         for line in extra.open(encoding="utf-8"):
             row = json.loads(line)
-            texts += [str(v) for k, v in row.items() if isinstance(v, str) and len(v) > 80 and k != "label"][:1]
+            texts += [str(v) for k, v in row.items() if isinstance(v, str) and len(v) > 80 and k != "label"]
+    workbook = extra.parent / "EvalDataset.xlsx"
+    if len(set(texts)) < n and workbook.exists():  # the database's recommendations, lessons, practices
+        from openpyxl import load_workbook
+
+        book = load_workbook(workbook, read_only=True)
+        for sheet in ("Data (2)", "Data (3)", "Data (4)"):
+            for row in book[sheet].iter_rows(values_only=True):
+                texts += [v for v in row if isinstance(v, str) and len(v) > 80]
+        book.close()
     texts = list(dict.fromkeys(texts))[:n]
     cb = load_codebook("ilo-social-protection")
     t0, c0 = time.perf_counter(), _cpu()
