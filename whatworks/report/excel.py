@@ -179,13 +179,14 @@ def write_matrix(rows: list[dict[str, Any]], flow: dict[str, Any], out_dir: str 
     ws.title = "Matrix"
     ws.append(heads)
     fill = {"conflict": "F4B183", "include": "E2F0D9", "maybe": "FFF2CC", "exclude": "F8CBAD", "duplicate": "DDDDDD", "error": "DDDDDD"}
-    for r in rows:
+    decision_column = keys.index("decision") + 1
+    for row, r in enumerate(rows, start=2):  # cells by index: ws[ws.max_row] scans the sheet each time
         ws.append([_clean(r[k]) for k in keys])
-        for cell in ws[ws.max_row]:
-            text_cell(cell)
+        for column in range(1, len(keys) + 1):
+            text_cell(ws.cell(row=row, column=column))
         color = fill.get(r["decision"])
         if color:
-            ws.cell(row=ws.max_row, column=keys.index("decision") + 1).fill = PatternFill("solid", fgColor=color)
+            ws.cell(row=row, column=decision_column).fill = PatternFill("solid", fgColor=color)
     for cell in ws[1]:
         cell.font = Font(bold=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
