@@ -48,3 +48,36 @@ def store(tmp_path: Path):
 def db(store):
     """The same empty review database, under the name older tests use."""
     return store
+
+
+# --- a headless Chromium and a throwaway PostgreSQL cluster, for the modules that use them -------------
+
+@pytest.fixture(scope="module")
+def browser():
+    """Chromium through Playwright (the Debian package's binary: nothing is downloaded)."""
+    from web_helpers import CHROMIUM, CHROMIUM_ARGS
+
+    if CHROMIUM is None:
+        pytest.skip("Chromium is not installed (apt-get install chromium); the browser tests need it")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture(scope="module")
+def cluster():
+    """A PostgreSQL cluster of the module's own, stopped after it."""
+    import pg_helper
+
+    if pg_helper.find_binaries() is None:
+        pytest.skip("PostgreSQL is not installed (initdb, pg_ctl, postgres not found): "
+                    "apt-get install postgresql to run these tests")
+    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'psycopg[binary]')")
+    try:
+        c = pg_helper.start_cluster()
+    except (RuntimeError, OSError) as e:
+        pytest.skip(f"could not start a throwaway PostgreSQL cluster: {e}")
+    yield c
+    c.stop()

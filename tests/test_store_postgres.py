@@ -26,22 +26,6 @@ from whatworks.store.migrate import HEAD, current
 EXAMPLES = Path(__file__).resolve().parent.parent / "whatworks" / "data" / "examples"
 
 
-@pytest.fixture(scope="module")
-def cluster():
-    import pg_helper
-
-    if pg_helper.find_binaries() is None:
-        pytest.skip("PostgreSQL is not installed (initdb, pg_ctl, postgres not found): "
-                    "apt-get install postgresql to run these tests")
-    pytest.importorskip("psycopg", reason="psycopg 3 is not installed (pip install 'psycopg[binary]')")
-    try:
-        c = pg_helper.start_cluster()
-    except (RuntimeError, OSError) as e:
-        pytest.skip(f"could not start a throwaway PostgreSQL cluster: {e}")
-    yield c
-    c.stop()
-
-
 _N = iter(range(1000))
 
 

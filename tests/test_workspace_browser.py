@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from project_fixtures import unseen
-from test_web_browser import browser, shot  # noqa: F401 - the Chromium fixture and screenshots
+from test_web_browser import shot
 from web_helpers import LiveServer, copy_project
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -51,7 +51,7 @@ def reports(server) -> list[tuple[str, int]]:
         return review.coding_reports()
 
 
-def test_a_report_coded_with_the_keyboard_alone(browser, server):  # noqa: F811
+def test_a_report_coded_with_the_keyboard_alone(browser, server):
     from whatworks.team import local_user
 
     sha, n = max(reports(server), key=lambda r: r[1])
@@ -117,7 +117,7 @@ def test_a_report_coded_with_the_keyboard_alone(browser, server):  # noqa: F811
     ctx.close()
 
 
-def test_accept_every_suggestion_of_a_report(browser, server):  # noqa: F811
+def test_accept_every_suggestion_of_a_report(browser, server):
     from whatworks.team import local_user
 
     sha, n = sorted(reports(server), key=lambda r: r[1])[len(reports(server)) // 2]
@@ -144,7 +144,7 @@ def _in_view(page, selector: str) -> bool:
         return r.top >= p.top && r.bottom <= p.bottom; }""", selector)
 
 
-def test_screening_shows_the_passage_behind_a_criterion(browser, server):  # noqa: F811
+def test_screening_shows_the_passage_behind_a_criterion(browser, server):
     sha = reports(server)[0][0]
     ctx, page = page_of(browser, server)
     page.goto(f"{server.url}/screen?sha={sha}")
@@ -216,7 +216,7 @@ def pdf_server(tmp_path_factory):
     app.state.review.close()
 
 
-def test_a_pdf_page_with_the_passage_boxed(browser, pdf_server):  # noqa: F811
+def test_a_pdf_page_with_the_passage_boxed(browser, pdf_server):
     ctx, page = page_of(browser, pdf_server)
     page.goto(f"{pdf_server.url}/screen?sha={pdf_server.sha}")
     crit = page.locator(".crit.has-passage").first

@@ -9,31 +9,16 @@ Screenshots go to tests/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 from web_helpers import LiveServer, add_user, copy_project, sample
 
-CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]
 SHOTS = Path(__file__).parent / "screenshots"
 USERS = {"lead": ("lead", "lead-password"), "ann": ("reviewer", "ann-password"), "ben": ("reviewer", "ben-password")}
 ODD = "annual\u202etxt.exe.txt"
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module")
-def browser():
-    if CHROMIUM is None:
-        pytest.skip("Chromium is not installed (apt-get install chromium); the browser tests need it")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="the playwright package is not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        yield b
-        b.close()
 
 
 @pytest.fixture(scope="module")

@@ -18,6 +18,11 @@ from pathlib import Path
 
 from project_fixtures import examples
 
+#: The Debian package's Chromium (scripts/setup.sh --test installs it), and how the tests start it.
+CHROMIUM = shutil.which("chromium") or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
 CANADA = ("esdc_002_", "esdc_021_", "esdc_027_", "esdc_034_", "esdc_036_", "esdc_062_", "esdc_085_",
           "esdc_099_", "esdc_116_", "esdc_169_")
 
