@@ -13,7 +13,7 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import add_user, copy_project, sample
+from web_helpers import add_user, copy_project, csrf_of, sample
 
 fastapi = pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -23,15 +23,8 @@ from whatworks.errors import ReviewError  # noqa: E402
 from whatworks.team import User  # noqa: E402
 from whatworks.web.app import create_app, serve  # noqa: E402
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 #: The workspace answers a local Host only (single-user mode): tests send one, as a browser would.
 LOCAL = "http://127.0.0.1"
-
-
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "no CSRF token on the page"
-    return m.group(1)
 
 
 @pytest.fixture()

@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from web_helpers import add_user, copy_project
+from web_helpers import add_user, copy_project, csrf_of
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -15,14 +15,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from whatworks import team as team_module  # noqa: E402
 from whatworks.web.app import create_app  # noqa: E402
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 PASSWORDS = {"lead": "lead-password", "rita": "rita-password", "vic": "vic-password"}
 #: A local Host, as a browser on the machine sends it.
 LOCAL = "http://127.0.0.1"
-
-
-def csrf_of(html: str) -> str:
-    return CSRF.search(html).group(1)
 
 
 @pytest.fixture()

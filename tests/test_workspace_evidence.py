@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from project_fixtures import unseen
-from web_helpers import copy_project
+from web_helpers import CSRF, copy_project
 
 from whatworks import passages
 from whatworks.model import Block, Document, Page
@@ -23,7 +23,6 @@ from fastapi.testclient import TestClient  # noqa: E402
 from whatworks.team import local_user  # noqa: E402
 from whatworks.web.app import create_app  # noqa: E402
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LOCAL = "http://127.0.0.1"
 PROTOCOLS = Path(passages.__file__).parent / "data" / "protocols"
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from web_helpers import add_user, copy_project, free_port, sample
+from web_helpers import add_user, copy_project, csrf_of, free_port, sample
 
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
@@ -30,16 +30,9 @@ from whatworks.team import LoginRefused, User  # noqa: E402
 from whatworks.web import auth  # noqa: E402
 from whatworks.web.app import MAX_BODY, create_app, plain_http_warning  # noqa: E402
 
-CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 LOCAL = "http://127.0.0.1"
 PASSWORDS = {"lead1": "lead1-password", "rev1": "rev1-password", "rev2": "rev2-password", "view1": "view1-password"}
 ROLES = {"lead1": "lead", "rev1": "reviewer", "rev2": "reviewer", "view1": "viewer"}
-
-
-def csrf_of(html: str) -> str:
-    m = CSRF.search(html)
-    assert m, "no CSRF token on the page"
-    return m.group(1)
 
 
 @pytest.fixture()

@@ -8,6 +8,7 @@ module-level cache makes the pipeline run once however many of them run.
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import tempfile
@@ -176,3 +177,13 @@ class LiveServer:
     def __exit__(self, *exc) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=10)
+
+
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def csrf_of(html: str) -> str:
+    """The CSRF token a page's forms carry."""
+    m = CSRF.search(html)
+    assert m, "no CSRF token on the page"
+    return m.group(1)
