@@ -165,6 +165,8 @@ def test_synthesis_of_records_links_each_evaluation(tmp_path: Path):
         md = next(p for p in paths if p.suffix == ".md").read_text(encoding="utf-8")
         annex = md.split("## Annex I. Reports reviewed", 1)[1]
         assert "<https://webapps.ilo.org/ievaldiscovery/#eval_id=9101>" in annex and "(RAF/12/07/IRL)" in annex
+        short_list = md.split("Annex II. Short-listed reports", 1)[1].split("\n## ", 1)[0]
+        assert "| Title | Link |" in short_list and "ievaldiscovery" in short_list  # the seed's Annex II columns
         from whatworks.selection import matrix_rows
 
         row = next(m for m in matrix_rows(r.store) if m["source"].endswith("#eval=9101"))

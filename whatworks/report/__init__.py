@@ -51,6 +51,14 @@ TYPE_TITLES = {"project": "Project", "programme": "Programme", "country_programm
 #: derived ones (type and timing together; the one reason); every column is in matrix.xlsx.
 ANNEX_COLUMNS = [("report_id", "Report No."), ("title", "Title"), ("type_timing", "Type and timing"),
                  ("year", "Year"), ("decision", "Decision"), ("reason", "Reason")]
+
+
+def annex_columns(rows: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    """The annex's columns: a link to each report after its title when any record has one (a
+    database export's records do; reports read from files have their source instead)."""
+    if any(r.get("link") for r in rows):
+        return ANNEX_COLUMNS[:2] + [("link", "Link")] + ANNEX_COLUMNS[2:]
+    return list(ANNEX_COLUMNS)
 #: Stages at which a record was set aside before the short-list (the annex leaves them out).
 NOT_SHORTLISTED = ("error", "duplicate", "search")
 POLARITY_LABELS = {"positive": "worked", "negative": "fell short", "neutral": "observed", "mixed": "mixed"}

@@ -25,9 +25,9 @@ from docx.oxml.ns import qn
 from docx.shared import Cm, Emu, Pt, RGBColor
 
 from whatworks.report import (
-    ANNEX_COLUMNS,
     POLARITY_LABELS,
     Figures,
+    annex_columns,
     breakdowns,
     collation_paragraphs,
     counts_text,
@@ -303,9 +303,11 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
         doc.add_heading("Annex II. Short-listed reports", 1)
         doc.add_paragraph("Every report the keyword search short-listed, with what became of it; matrix.xlsx has every "
                           "record identified, with every criterion, reason and piece of evidence.")
-        widths = {"report_id": 1.8, "title": 9.5, "type_timing": 3.6, "year": 1.3, "decision": 2.6, "reason": 6.5}
-        keys = [k for k, _ in ANNEX_COLUMNS]
-        _table(doc, [h for _, h in ANNEX_COLUMNS],
+        widths = {"report_id": 1.8, "title": 9.5, "link": 4.0, "type_timing": 3.6, "year": 1.3, "decision": 2.6,
+                  "reason": 6.5}
+        columns = annex_columns(matrix)
+        keys = [k for k, _ in columns]
+        _table(doc, [h for _, h in columns],
                [["" if row.get(k) is None else str(row.get(k)) for k in keys] for row in matrix],
                [widths.get(k, 2.0) for k in keys], size=7.5)
     maps = [k for k in ("heatmap", "evidence") if k in figures.png]

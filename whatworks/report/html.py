@@ -10,12 +10,12 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import Markup, escape
 
 from whatworks.report import (
-    ANNEX_COLUMNS,
     FLOW_LABELS,
     POLARITY_LABELS,
     TEMPLATES,
     TYPE_TITLES,
     Figures,
+    annex_columns,
     breakdowns,
     collation_paragraphs,
     counts_text,
@@ -59,7 +59,7 @@ def render_html(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]]) ->
     generated = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     report_ids = {r.sha256: r.report_id for r in s.reports}
     rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in matrix]
-    return template.render(s=s, figures=figures.svg, fig=figures, matrix=rows, matrix_columns=ANNEX_COLUMNS,
+    return template.render(s=s, figures=figures.svg, fig=figures, matrix=rows, matrix_columns=annex_columns(rows),
                            flow_labels=FLOW_LABELS, type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS,
                            report_anchor=report_anchor, report_ids=report_ids, generated=generated,
                            subtitle=subtitle(s), summary_paragraphs=summary_paragraphs(s),

@@ -15,12 +15,12 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from whatworks.report import (
-    ANNEX_COLUMNS,
     FLOW_LABELS,
     POLARITY_LABELS,
     TEMPLATES,
     TYPE_TITLES,
     Figures,
+    annex_columns,
     breakdowns,
     collation_paragraphs,
     counts_text,
@@ -57,7 +57,7 @@ def render_markdown(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]]
     generated = _dt.datetime.fromisoformat(s.generated_at).strftime("%d %B %Y")
     rows = [{k: "" if v is None else str(v) for k, v in row.items()} for row in matrix]
     text = env.get_template("report.md.j2").render(
-        s=s, figures=rel, fig=figures, matrix=rows, matrix_columns=ANNEX_COLUMNS, flow_labels=FLOW_LABELS,
+        s=s, figures=rel, fig=figures, matrix=rows, matrix_columns=annex_columns(rows), flow_labels=FLOW_LABELS,
         type_titles=TYPE_TITLES, kind_labels=ITEM_KIND_LABELS, generated=generated,
         breakdowns=breakdowns(s), polarity_labels=POLARITY_LABELS,
         report_ids={r.sha256: r.report_id for r in s.reports}, subtitle=subtitle(s),
