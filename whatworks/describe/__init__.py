@@ -34,5 +34,6 @@ def describe(document: Document) -> Description:
     kind = classify(document, sections, items)
     metadata = extract_metadata(document, sections, kind)
     if not items and has_findings(sections):
-        log.warning("%s: a findings chapter but no items found", document.source)
+        # logged only: the run warns about the included ones (Review.reports_without_items)
+        log.info("%s: a findings chapter but no items found", document.source)
     return Description(kind=kind, metadata=metadata, sections=sections, items=items)
