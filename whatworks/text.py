@@ -285,6 +285,7 @@ def split_number(text: str) -> tuple[str, str | None]:
     return text.strip(), None
 
 
+@lru_cache(maxsize=100_000)
 def normalize_heading(text: str) -> str:
     """Words of a heading for matching: folded, punctuation out, list separators → 'and'.
 
