@@ -103,3 +103,36 @@ def corpus_params(values: list, reason: str = "") -> list:
     empty = (None,) * n
     return [pytest.param(*empty, marks=pytest.mark.skip(reason=NO_CORPUS + (f": {reason}" if reason else "")),
                          id="no-corpus")]
+
+
+def copy_review(review, dest: Path):
+    """A private copy of a built review (SQLite backup API), for tests that change decisions."""
+    import sqlite3
+
+    from whatworks.api import Review
+
+    dest.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(review.project.protocol_path, dest / "protocol.yaml")
+    shutil.copyfile(review.project.codebook_path, dest / "codebook.yaml")
+    target = sqlite3.connect(dest / "review.db")
+    review.store.conn.connection.driver_connection.backup(target)
+    target.close()
+    return Review.open(dest)
+
+
+def check_matrix_files(rows: list[dict], paths: list[Path], folder: Path) -> None:
+    """matrix.xlsx and matrix.csv as written for `rows`: one line each and the seed's columns."""
+    import csv
+
+    from openpyxl import load_workbook
+
+    ws = load_workbook(folder / "matrix.xlsx")["Matrix"]
+    assert ws.max_row == len(rows) + 1 and ws.cell(1, 1).value == "Report No."
+    heads = [c.value for c in ws[1]]
+    for head in ("Title", "Type", "Timing", "Evaluator", "Region(s)", "Countries", "Theme(s)",
+                 "Funding source/donors", "Year", "Language", "Project codes", "Stage reached", "Decision",
+                 "Reasons", "Quality score", "Human decision"):
+        assert head in heads
+    with open(folder / "matrix.csv", newline="", encoding="utf-8-sig") as f:
+        assert len(list(csv.reader(f))) == len(rows) + 1
+    assert {p.name for p in paths} == {"matrix.xlsx", "matrix.csv"}

@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from project_fixtures import NO_CORPUS, have_corpus
+from project_fixtures import NO_CORPUS, copy_review, have_corpus
 
 from whatworks import corrections
 from whatworks import screen as SC
@@ -100,19 +100,6 @@ def screened(corpus: Path, tmp_path_factory) -> Review:
     return build_screened_project(corpus, tmp_path_factory)
 
 
-def copy_project(review: Review, dest: Path) -> Review:
-    """A private copy (SQLite backup API) for tests that change decisions."""
-    import sqlite3
-
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(review.project.protocol_path, dest / "protocol.yaml")
-    shutil.copyfile(review.project.codebook_path, dest / "codebook.yaml")
-    target = sqlite3.connect(dest / "review.db")
-    review.store.conn.connection.driver_connection.backup(target)
-    target.close()
-    return Review.open(dest)
-
-
 def results_by_key(review: Review) -> dict[str, dict]:
     out = {}
     for r in review.screening():
@@ -194,7 +181,7 @@ def test_language_is_told(screened: Review):
 
 
 def test_human_decision_survives_rerun(screened: Review, tmp_path: Path):
-    review = copy_project(screened, tmp_path / "copy")
+    review = copy_review(screened, tmp_path / "copy")
     r = results_by_key(review)
     lmda, gis = r["esdc_114"], r["esdc_085"]
     ids_before = SC.report_ids(review.store)
@@ -227,7 +214,7 @@ def test_human_decision_survives_rerun(screened: Review, tmp_path: Path):
 
 
 def test_midterm_superseded_by_final(screened: Review, tmp_path: Path):
-    review = copy_project(screened, tmp_path / "mid")
+    review = copy_review(screened, tmp_path / "mid")
     r = results_by_key(review)
     final, mid = r["esdc_021"]["sha256"], r["esdc_169"]["sha256"]
     for sha, timing in ((final, "final"), (mid, "midterm")):
@@ -247,7 +234,7 @@ def test_midterm_superseded_by_final(screened: Review, tmp_path: Path):
 
 def test_other_protocol_and_unknown_year(screened: Review, tmp_path: Path):
     """The ILO protocol on the same reports: organisation and period checks, unknown year → maybe."""
-    review = copy_project(screened, tmp_path / "ilo")
+    review = copy_review(screened, tmp_path / "ilo")
     ilo = load_protocol(builtin_protocols()["ilo-social-protection"])
     r = results_by_key(review)
     sha = r["esdc_085"]["sha256"]

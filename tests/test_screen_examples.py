@@ -14,12 +14,17 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
-from project_fixtures import example, examples, unseen, unseen_labels
+from project_fixtures import (
+    check_matrix_files,
+    copy_review,
+    example,
+    examples,
+    unseen,
+    unseen_labels,
+)
 
 from whatworks import screen as SC
 from whatworks import selection as sel
@@ -113,17 +118,6 @@ def build_screened_examples(tmp_path_factory) -> Review:
 @pytest.fixture(scope="session")
 def screened(tmp_path_factory) -> Review:
     return build_screened_examples(tmp_path_factory)
-
-
-def copy_project(review: Review, dest: Path) -> Review:
-    """A private copy (SQLite backup API) for tests that change decisions."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(review.project.protocol_path, dest / "protocol.yaml")
-    shutil.copyfile(review.project.codebook_path, dest / "codebook.yaml")
-    target = sqlite3.connect(dest / "review.db")
-    review.store.conn.connection.driver_connection.backup(target)
-    target.close()
-    return Review.open(dest)
 
 
 def by_name(review: Review) -> dict[str, dict]:
@@ -257,7 +251,7 @@ def test_midterm_superseded_by_the_final(screened: Review):
 
 
 def test_human_decisions_survive_reruns_and_conflicts_wait_for_the_lead(screened: Review, tmp_path: Path):
-    review = copy_project(screened, tmp_path / "copy")
+    review = copy_review(screened, tmp_path / "copy")
     r = by_name(review)
     tor, gis = r[TOR], r[COPIED]
     ids_before = SC.report_ids(review.store)
@@ -293,7 +287,7 @@ def test_human_decisions_survive_reruns_and_conflicts_wait_for_the_lead(screened
 
 
 def test_a_correction_screens_its_document_again(screened: Review, tmp_path: Path):
-    review = copy_project(screened, tmp_path / "corrected")
+    review = copy_review(screened, tmp_path / "corrected")
     sha = by_name(review)[CORRECTED]["sha256"]
     others = {row["sha256"]: row["decision"] for row in review.screening() if row["sha256"] != sha}
     # a reviewer says the report is a terms of reference: it is excluded on its kind at once
@@ -317,7 +311,7 @@ def test_a_correction_screens_its_document_again(screened: Review, tmp_path: Pat
 
 
 def test_unknown_year_and_another_organisation_are_for_a_reviewer(screened: Review, tmp_path: Path):
-    review = copy_project(screened, tmp_path / "unknown")
+    review = copy_review(screened, tmp_path / "unknown")
     sha = by_name(review)[CORRECTED]["sha256"]
     d = review.description(sha)
     assert d.value("year") and d.value("organisation") == "ILO"
@@ -355,7 +349,7 @@ def test_flow_counts_add_up(screened: Review, tmp_path: Path):
     assert "Not an admitted kind of document" in c["excluded_by_reason"]
     assert any(label.startswith("Content") for label in c["excluded_by_reason"]), c["excluded_by_reason"]
     # human decisions move records between boxes, and the counts still add up
-    review = copy_project(screened, tmp_path / "copy")
+    review = copy_review(screened, tmp_path / "copy")
     r = by_name(review)
     review.decide(r[TOR]["sha256"], "include", "in scope after all")
     review.decide(r[COPIED]["sha256"], "exclude", "out of scope")
@@ -393,16 +387,7 @@ def test_matrix_one_row_per_document(screened: Review, tmp_path: Path):
     assert {c.strip() for c in zambia["countries"].split(";")} == {"ZMB", "TZA"}
     assert zambia["reasons"] and zambia["quality_score"] != "" and zambia["year"] == 2014
     paths = write_matrix(rows, sel.flow_counts(screened.store), tmp_path)
-    ws = load_workbook(tmp_path / "matrix.xlsx")["Matrix"]
-    assert ws.max_row == len(rows) + 1 and ws.cell(1, 1).value == "Report No."
-    heads = [c.value for c in ws[1]]
-    for head in ("Title", "Type", "Timing", "Evaluator", "Region(s)", "Countries", "Theme(s)",
-                 "Funding source/donors", "Year", "Language", "Project codes", "Stage reached", "Decision",
-                 "Reasons", "Quality score", "Human decision"):
-        assert head in heads
-    with open(tmp_path / "matrix.csv", newline="", encoding="utf-8-sig") as f:
-        assert len(list(csv.reader(f))) == len(rows) + 1
-    assert {p.name for p in paths} == {"matrix.xlsx", "matrix.csv"}
+    check_matrix_files(rows, paths, tmp_path)
 
 
 def test_selection_figures(screened: Review, tmp_path: Path):

@@ -9,8 +9,7 @@ import csv
 from pathlib import Path
 
 import pytest
-from openpyxl import load_workbook
-from project_fixtures import NO_CORPUS, have_corpus
+from project_fixtures import NO_CORPUS, check_matrix_files, copy_review, have_corpus
 
 from whatworks import selection as sel
 from whatworks.api import Review
@@ -22,7 +21,7 @@ if not have_corpus():
     pytest.skip(f"{NO_CORPUS}; test_screen_examples.py checks the selection outputs on the example reports",
                 allow_module_level=True)
 
-from test_screen import build_screened_project, copy_project  # noqa: E402 - a sibling test module
+from test_screen import build_screened_project  # noqa: E402 - a sibling test module
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +42,7 @@ def test_flow_counts_add_up(screened: Review, tmp_path: Path):
     assert any(label.startswith("Content C-X1") for label in c["excluded_by_reason"])
     assert "Not an admitted kind of document" in c["excluded_by_reason"]
     # human decisions move records between boxes, and the counts still add up
-    review = copy_project(screened, tmp_path / "copy")
+    review = copy_review(screened, tmp_path / "copy")
     rows = {Path(r["source"]).name[:8]: r for r in review.screening()}
     review.decide(rows["esdc_114"]["sha256"], "include", "in scope after all")
     review.decide(rows["esdc_085"]["sha256"], "exclude", "out of scope")
@@ -82,17 +81,7 @@ def test_matrix_one_row_per_document(screened: Review, tmp_path: Path):
     assert gis["decision"] == "include" and gis["report_id"] and gis["countries"] == "CAN"
     assert gis["reasons"] and gis["quality_score"] != "" and gis["year"]
     paths = write_matrix(rows, sel.flow_counts(screened.store), tmp_path)
-    wb = load_workbook(tmp_path / "matrix.xlsx")
-    ws = wb["Matrix"]
-    assert ws.max_row == len(rows) + 1 and ws.cell(1, 1).value == "Report No."
-    heads = [c.value for c in ws[1]]
-    for head in ("Title", "Type", "Timing", "Evaluator", "Region(s)", "Countries", "Theme(s)",
-                 "Funding source/donors", "Year", "Language", "Project codes", "Stage reached", "Decision",
-                 "Reasons", "Quality score", "Human decision"):
-        assert head in heads
-    with open(tmp_path / "matrix.csv", newline="", encoding="utf-8-sig") as f:
-        assert len(list(csv.reader(f))) == len(rows) + 1
-    assert {p.name for p in paths} == {"matrix.xlsx", "matrix.csv"}
+    check_matrix_files(rows, paths, tmp_path)
 
 
 def test_selection_figures(screened: Review, tmp_path: Path):
