@@ -577,6 +577,8 @@ def _support(t: ThemeResult) -> int:
     return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
 
 
+#: Item kinds that can show whom an intervention reached (lessons generalise; recommendations prescribe).
+REACH_KINDS = ("finding", "conclusion", "good_practice")
 #: Questions whose themes are named things (interventions, groups): a claim's quote must name its theme.
 NAMED_QUESTIONS = ("what_is_being_done", "for_whom")
 #: A word names a theme when at most this many themes of the codebook use it.
@@ -653,7 +655,9 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     polarities = routed or ("positive", "negative", "neutral")
     if t.question == "for_whom":  # "worked with / reached X": a gap in reaching X is not evidence of it
         polarities = ("positive", "neutral")
-        evidence = [e for e in evidence if e.reviewed or not _says_not_reached(e.citation.quote)]
+        # what happened (a finding, a conclusion, a practice), not a lesson's generalisation or its context
+        evidence = [e for e in evidence if e.reviewed or (e.citation.kind in REACH_KINDS
+                                                          and not _says_not_reached(e.citation.quote))]
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
     for p in polarities:
