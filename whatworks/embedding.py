@@ -4,6 +4,7 @@ the review's store by a hash of the text, so each item is embedded once per revi
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import threading
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from whatworks.store import codes as codes_store
 from whatworks.store.base import Store
 from whatworks.text import normalise_space
 
+log = logging.getLogger(__name__)
 _model_lock = threading.Lock()
 _models: dict[str, tuple[object, str]] = {}
 
@@ -49,11 +51,16 @@ def _encode_all(texts: list[str]) -> np.ndarray:
         return _encode(texts)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     step = -(-len(texts) // cores)
     chunks = [texts[i:i + step] for i in range(0, len(texts), step)]
-    with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn")) as pool:
-        return np.vstack(list(pool.map(_encode, chunks)))
+    try:
+        with ProcessPoolExecutor(cores, mp_context=multiprocessing.get_context("spawn")) as pool:
+            return np.vstack(list(pool.map(_encode, chunks)))
+    except (BrokenProcessPool, RuntimeError) as e:  # e.g. a script without `if __name__ == "__main__":`
+        log.warning("encoding in worker processes failed (%s); encoding here instead", e)
+        return _encode(texts)
 
 
 #: Items longer than this are embedded from their start (the topic is stated early).
