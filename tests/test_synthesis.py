@@ -269,3 +269,13 @@ def test_a_gap_in_reaching_a_group_is_not_evidence_of_reaching_it():
     assert _says_not_reached("Los programas no llegaron a las mujeres rurales.")
     assert not _says_not_reached("The project reached 5,000 domestic workers in three provinces.")
     assert not _says_not_reached("Not only women but also young people were reached.")
+
+
+def test_a_report_of_many_countries_is_not_placed_by_three_of_them():
+    from types import SimpleNamespace
+
+    from whatworks.synthesize import _places
+
+    where = _places({})
+    assert where([SimpleNamespace(places=["PER", "HND", "ARG", "COL"])]) == ""
+    assert where([SimpleNamespace(places=["SEN", "MLI"])]) == "Senegal and Mali"

@@ -579,6 +579,8 @@ def _support(t: ThemeResult) -> int:
 
 #: Item kinds that can show whom an intervention reached (lessons generalise; recommendations prescribe).
 REACH_KINDS = ("finding", "conclusion", "good_practice")
+#: A report is placed ("In Senegal and Mali (E3), …") when it covers at most this many countries.
+PLACES_NAMED = 3
 #: Questions whose themes are named things (interventions, groups): a claim's quote must name its theme.
 NAMED_QUESTIONS = ("what_is_being_done", "for_whom")
 #: A word names a theme when at most this many themes of the codebook use it.
@@ -698,8 +700,9 @@ def _places(by_sha: dict[str, ReportInfo]):
 
     def where(evidence: list[Evidence]) -> str:
         names = []
-        for e in evidence:
-            names += [country_name(c) or c for c in e.places[:3]]
+        for e in evidence:  # a report that covers many countries is named, not three of them at random
+            if len(e.places) <= PLACES_NAMED:
+                names += [country_name(c) or c for c in e.places]
         names = list(dict.fromkeys(n for n in names if n))
         return _and(names[:3]) if names else ""
 
