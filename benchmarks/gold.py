@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,8 @@ LABELS = ROOT / "tests" / "labels"
 OUT = ROOT / "benchmarks" / "out"
 GOLD_FILES = ("coding_gold.jsonl", "coding_gold_more.jsonl")
 CODEBOOKS = ("ilo-social-protection", "canada-social-security")
+
+from whatworks.coding import Agreement, agreement  # noqa: E402 - after the checkout is on the path
 
 
 def items(codebook: str | None = None) -> list[dict]:
@@ -55,13 +56,8 @@ def embed(texts: Sequence[str]) -> np.ndarray:
         store.close()
 
 
-@dataclass
-class Scores:
-    precision: float
-    recall: float
-    f1: float
-    kappa: float
-    items: int
+class Scores(Agreement):
+    """whatworks.coding.Agreement, as one line of a benchmark's table."""
 
     def row(self) -> str:
         return (f"P {self.precision:.3f}  R {self.recall:.3f}  F1 {self.f1:.3f}  kappa {self.kappa:.3f}  "
@@ -69,20 +65,6 @@ class Scores:
 
 
 def scores(gold: Sequence[Iterable[str]], predicted: Sequence[Iterable[str]], universe: Iterable[str]) -> Scores:
-    """Micro precision, recall, F1 and pooled Cohen's kappa over every item × theme decision."""
-    universe = set(universe)
-    tp = fp = fn = tn = 0
-    for g, p in zip(gold, predicted, strict=True):
-        g, p = set(g) & universe, set(p) & universe
-        tp += len(g & p)
-        fp += len(p - g)
-        fn += len(g - p)
-        tn += len(universe) - len(g | p)
-    n = tp + fp + fn + tn
-    precision = tp / (tp + fp) if tp + fp else 1.0
-    recall = tp / (tp + fn) if tp + fn else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    po = (tp + tn) / n if n else 1.0
-    pe = ((tp + fp) / n) * ((tp + fn) / n) + ((fn + tn) / n) * ((fp + tn) / n) if n else 0.0
-    kappa = (po - pe) / (1 - pe) if pe < 1 else 1.0
-    return Scores(precision, recall, f1, kappa, len(gold))
+    """Micro precision, recall, F1 and pooled Cohen's kappa over every item × theme decision (the
+    workspace's agreement figures, computed by the same function)."""
+    return Scores(**vars(agreement(gold, predicted, universe)))

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -91,14 +92,12 @@ def build_corpus(folder: Path, size: int) -> list[Path]:
 
 
 def run_one(size: int, corpus: Path, work: Path, jobs: int | None, screen: bool) -> dict:
-    from whatworks.collect import add_paths
-    from whatworks.project import Project
+    from whatworks.api import Review
 
     files = build_corpus(corpus, size)
     root = work / f"review-{size}"
     shutil.rmtree(root, ignore_errors=True)
-    project = Project.init(root)
-    db = project.db
+    review = Review.create(root)
     result: dict = {"size": size, "jobs": jobs, "stages": {}}
     last = [time.perf_counter()]
 
@@ -109,25 +108,19 @@ def run_one(size: int, corpus: Path, work: Path, jobs: int | None, screen: bool)
             print(f"  {size}: {done}/{total} read+described, {now - t0:.0f} s", file=sys.stderr, flush=True)
 
     t0 = time.perf_counter()
-    summary = add_paths(db, files, jobs=jobs, progress=progress)
+    summary = review.add(files, jobs=jobs, progress=progress)
     result["stages"]["read+describe"] = time.perf_counter() - t0
     result["read"], result["failed"] = summary.read, summary.failed
-    result["errors"] = {}
-    for row in db.query("SELECT error_code, count(*) n FROM files WHERE status='failed' GROUP BY error_code"):
-        result["errors"][row["error_code"]] = row["n"]
-    result["pages"] = db.scalar("SELECT coalesce(sum(pages), 0) FROM documents")
-    result["items"] = db.scalar("SELECT count(*) FROM items")
+    result["errors"] = dict(Counter(f["error_code"] for f in review.failed_files()))
+    result["pages"] = sum(d.get("pages") or 0 for d in review.documents())
+    result["items"] = review.store.raw("SELECT count(*) AS n FROM items")[0]["n"]
     result["maxrss_after_read_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    try:
-        import whatworks.screen as screening
-    except ImportError:
-        screening = None
-    if screen and screening is not None:
+    if screen:
         t1 = time.perf_counter()
-        s = screening.screen(project)
+        s = review.screen()
         result["stages"]["screen"] = time.perf_counter() - t1
-        result["screen"] = {k: v for k, v in sorted(s.decisions.items())} if hasattr(s, "decisions") else str(s)
-    project.close()
+        result["screen"] = dict(sorted(s.decisions.items()))
+    review.close()
     result["seconds"] = sum(result["stages"].values())
     result["maxrss_main_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     result["maxrss_worker_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024

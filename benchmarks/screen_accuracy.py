@@ -28,9 +28,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from whatworks.collect import add_paths  # noqa: E402
-from whatworks.project import Project  # noqa: E402
-from whatworks.screen import screen, screen_results  # noqa: E402
+from whatworks.api import Review  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "corpus"
 LABELS = ROOT / "tests" / "labels" / "canada_relevance.yaml"
@@ -44,12 +42,12 @@ def main() -> None:
     ap.add_argument("--verbose", "-v", action="store_true", help="print every kept or relevant document")
     args = ap.parse_args()
     root = args.project or Path(tempfile.mkdtemp(prefix="ww-screen-"))
-    project = Project.init(root, args.protocol)
+    review = Review.open_or_create(root, protocol=args.protocol)
     t = time.perf_counter()
-    summary = add_paths(project.db, [SHARED / d for d in ("canada", "iom", "idrc", "eba")], jobs=args.jobs)
+    summary = review.add([SHARED / d for d in ("canada", "iom", "idrc", "eba")], jobs=args.jobs)
     print(f"read: {summary.line()} ({time.perf_counter() - t:.0f} s)")
     t = time.perf_counter()
-    s = screen(project)
+    s = review.screen()
     print(f"screen: {s.line()}")
     labels = yaml.safe_load(LABELS.read_text(encoding="utf-8"))["documents"]
 
@@ -60,7 +58,7 @@ def main() -> None:
         v = labels.get(p.name, {}).get("relevant")
         return "yes" if v is True else "borderline" if v == "borderline" else "no"
 
-    rows = screen_results(project.db)
+    rows = review.screening()
     by = Counter()
     misses, false_pos = [], []
     for r in rows:
