@@ -117,6 +117,9 @@ def selection(rows: list[dict[str, Any]], annex: list[dict[str, Any]], entries: 
                             "final": "yes" if final else f"no ({row['decision']}, at {row['stage']})", "why": why})
     # the Annex II evaluations whose entries (recommendations, lessons, good practices) the export holds:
     # a record without any cannot be appraised or synthesized from the database alone
+    no_entries = {n for n in included if any(c["criterion"] == "quality" and c["reason"].startswith("not appraised")
+                                             for c in by_number[n]["reasons"])}
+    out["no_entries"], out["no_entries_annex"] = len(no_entries), len(no_entries & annex_numbers)
     with_items = [a for a in present if any(entries.get(n) for n in a["export"])]
     out["with_items"] = len(with_items)
     out["hits_with_items"] = sum(1 for a in with_items if any(n in included for n in a["export"]))
@@ -135,9 +138,9 @@ def selection(rows: list[dict[str, Any]], annex: list[dict[str, Any]], entries: 
     out["precision_eligible"] = len({n for n in eligible if n in annex_numbers}) / len(eligible) if eligible else 0.0
     for n in sorted(included - annex_numbers, key=lambda x: int(x) if x.isdigit() else 0):
         row = by_number[n]
-        content = next((c["reason"] for c in row["reasons"] if c["criterion"] == "content"), "")
-        quality = next((c["reason"] for c in row["reasons"] if c["criterion"] == "quality"), "")
-        out["extra"].append({"number": n, "title": row.get("title") or "", "why": f"{content}; {quality}"})
+        why = [c["reason"] for name in ("supersede", "content", "quality")
+               for c in row["reasons"] if c["criterion"] == name]
+        out["extra"].append({"number": n, "title": row.get("title") or "", "why": "; ".join(why)})
     return out
 
 
@@ -219,9 +222,12 @@ def write(out: Path, sel: dict[str, Any], fin: dict[str, Any], times: dict[str, 
       f"{sel['with_items']} | {sel['hits_with_items']} | {sel['hits_with_items'] / max(1, sel['with_items']):.0%} | — |")
     w("")
     w("Targets (issue 15): at least 90% of the Annex II evaluations present reach the short-list, at least 80% "
-      "the final selection. An Annex II evaluation the export holds no recommendation, lesson learned or good "
-      "practice for goes to a reviewer (`maybe`, quality Q5 not met): the database lacking them is not the "
-      "report lacking them, and there is nothing of it to synthesize.")
+      "the final selection. A record for which the export holds no recommendation, lesson learned or good "
+      "practice cannot be appraised on quality from the database (the report may hold them), so the protocol "
+      "judges it on its metadata (`without_entries`): included when its title names social protection (I7) and "
+      "the ILO files it under social protection or social security (I5), else a reviewer decides (`maybe`). "
+      "Such a record counts in the selection but gives the synthesis nothing to quote. "
+      f"Included without entries: {sel['no_entries']} ({sel['no_entries_annex']} of them in Annex II).")
     w("")
     w("### Each Annex II report")
     w("")
@@ -237,7 +243,7 @@ def write(out: Path, sel: dict[str, Any], fin: dict[str, Any], times: dict[str, 
     w("| export no. | title | why the machine includes it |")
     w("|---|---|---|")
     for e in sel["extra"]:
-        w(f"| {e['number']} | {_cell(e['title'])} | {_cell(_cut(e['why'], 400))} |")
+        w(f"| {e['number']} | {_cell(e['title'])} | {_cell(_cut(e['why'], 600))} |")
     w("")
     w("## The synthesis against the seed's findings")
     w("")

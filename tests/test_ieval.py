@@ -97,10 +97,11 @@ def test_review_screens_records_and_links_the_full_report(tmp_path: Path):
         why = next(c["reason"] for c in rows["9101"]["reasons"] if c["criterion"] == "duplicate")
         assert "RAF/12/07/IRL" in why
         assert rows["report"]["decision"] == "include"
-        # out of the period; a plan, not an evaluation; nothing in the database to appraise
+        # out of the period; a plan, not an evaluation
         assert rows["9103"]["decision"] == "exclude" and rows["9103"]["stage"] == "eligibility"
         assert rows["9104"]["decision"] == "exclude"
-        assert rows["9105"]["decision"] == "maybe" and rows["9105"]["stage"] == "quality"
+        # nothing in the database to appraise, but its title and the ILO's themes both say social security
+        assert rows["9105"]["decision"] == "include" and rows["9105"]["quality_score"] is None
         assert rows["9102"]["decision"] == "exclude"
         # adding again reads nothing
         again = r.add([folder])
@@ -118,6 +119,54 @@ def test_record_without_its_report_is_included(tmp_path: Path):
         assert rows["9101"]["decision"] == "include", rows["9101"]["reasons"]
         met = {c["criterion"] for c in rows["9101"]["reasons"] if c["decision"] == "include"}
         assert {"I5", "Q5", "Q6"} <= met
+
+
+def _sheet5_with(tmp_path: Path, number: str, title: str, themes: str) -> Path:
+    """The fixture's evaluations sheet alone, with one evaluation's title and themes changed."""
+    import csv
+
+    with (FIX / "csv" / "sheet5.csv").open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    for row in rows:
+        if row["Evaluation number"] == number:
+            row["Evaluation title"], row["Theme(s)"] = title, themes
+    out = tmp_path / "sheet5.csv"
+    with out.open("w", encoding="utf-8", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    return out
+
+
+@pytest.mark.parametrize(("title", "themes", "decision"), [
+    ("Social security reform in Viet Nam - Final internal evaluation", "Social security", "include"),
+    ("Social security reform in Viet Nam - Final internal evaluation", "Labour administration", "maybe"),
+    ("Labour market reform in Viet Nam - Final internal evaluation", "Social security", "maybe"),
+])
+def test_record_without_entries_is_judged_on_its_metadata(tmp_path: Path, title: str, themes: str, decision: str):
+    """A record holding no recommendation, lesson or good practice is not appraised on quality (the
+    report may hold them): it is included when its title and the ILO's themes both state social
+    protection (the protocol's `without_entries`), and the reason names the fields read."""
+    from whatworks.api import Review
+
+    sheet = _sheet5_with(tmp_path, "9105", title, themes)
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([sheet])
+        r.screen()
+        row = next(row for row in r.screening() if row["record"] == "9105")
+        assert row["decision"] == decision, row["reasons"]
+        why = next(c["reason"] for c in row["reasons"] if c["criterion"] == "quality")
+        assert why.startswith("not appraised: the database holds none") and row["quality_score"] is None
+        if decision == "include":
+            assert "I5 (themes): Social security" in why and "I7 (title)" in why
+        else:
+            assert row["stage"] == "quality" and "a reviewer decides" in why
+    # a record that holds entries is appraised on them as before
+    with Review.create(tmp_path / "r2", protocol="ilo-social-protection") as r:
+        r.add([FIX / "csv"])
+        r.screen()
+        row = next(row for row in r.screening() if row["record"] == "9101")
+        assert row["quality_score"] == 1.0
 
 
 def test_real_export_counts(shared: Path):

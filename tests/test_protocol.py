@@ -52,11 +52,11 @@ def test_shipped_protocols_load():
     # the seed's keyword search, in four languages
     assert '"social exclusion"' in ilo.queries["en"] and '"protección social"' in ilo.queries["es"]
     # figure 2: four inclusion, three possible, three exclusion criteria, each with a machine test
-    # (for a report; a database record has its own forms of three of them: I5/I6, X4)
+    # (for a report; a database record has its own forms of three of them: I5/I6/I7, X4)
     reports = {t: [c for c in ilo.criteria[t] if c.applies("evaluation_report")] for t in ilo.criteria}
     assert [len(reports[t]) for t in ("inclusion", "possible", "exclusion")] == [4, 3, 3]
     records = {t: [c.id for c in ilo.criteria[t] if c.applies("database_record")] for t in ilo.criteria}
-    assert records == {"inclusion": ["I1", "I2", "I3", "I5", "I6"], "possible": ["P1", "P2", "P3"],
+    assert records == {"inclusion": ["I1", "I2", "I3", "I5", "I6", "I7"], "possible": ["P1", "P2", "P3"],
                        "exclusion": ["X4", "X3"]}
     assert all(c.test is not None for c in ilo.all_criteria())
     assert any(c.test.period == "outside" for c in ilo.criteria["exclusion"])
@@ -64,6 +64,8 @@ def test_shipped_protocols_load():
     assert len([c for c in ilo.quality if c.applies("evaluation_report")]) == 4
     assert [c.id for c in ilo.quality if c.required] == ["Q4"]
     assert [c.id for c in ilo.quality if c.applies("database_record")] == ["Q5", "Q6"]
+    # a record holding no entries is judged on its title and the ILO's themes instead
+    assert ilo.without_entries.kinds == ["database_record"] and ilo.without_entries.include_when == ["I5", "I7"]
     # term sets resolved into the tests, per language
     i1 = ilo.criteria["inclusion"][0]
     assert "social protection" in i1.test.terms["en"] and "protección social" in i1.test.terms["es"]
@@ -111,6 +113,10 @@ def test_minimal_protocol_and_defaults():
      21, ["overrides 'I9'", "inclusion ids: I1"]),
     ("      test: {terms: topic, where: [text], max: 0}", "      test: {terms: topic, where: [text], max: 0, "
      "distinct_min: 0}", 21, ["distinct_min must be at least 1"]),
+    # a record without entries judged on a criterion that is not an inclusion criterion
+    ("      test: {terms: topic, where: [text], max: 0}", "      test: {terms: topic, where: [text], max: 0}\n"
+     "without_entries:\n  kinds: [database_record]\n  include_when: [I1, X1]", 24,
+     ["without_entries names 'X1'", "inclusion ids: I1"]),
 ])
 def test_errors_name_the_line(old, new, line, words):
     assert old in MINIMAL

@@ -41,7 +41,8 @@ from whatworks.userfiles import parse_yaml, parsed, position, read_text
 from whatworks.validation import Describe, LineOf, Problem, validate
 
 __all__ = ["EVALUATOR_TYPES", "KINDS", "LANGUAGES", "PERIOD_BASES", "PERIOD_TESTS", "SCOPES", "TIERS", "TIMINGS",
-           "YEAR_RANGE", "Criterion", "Organisation", "Protocol", "Test", "load_protocol", "parse_protocol"]
+           "YEAR_RANGE", "Criterion", "Organisation", "Protocol", "Test", "WithoutEntries", "load_protocol",
+           "parse_protocol"]
 
 
 @dataclass
@@ -94,6 +95,19 @@ class Criterion:
 
 
 @dataclass
+class WithoutEntries:
+    """A record whose database holds none of its evaluation's recommendations, lessons learned or
+    good practices cannot be appraised on quality from the database: the report itself may well
+    hold them. Such a record is judged on what it does hold, its metadata: included when every
+    inclusion criterion of `include_when` is met (each names the field it reads), else a reviewer
+    decides. `kinds`: the document kinds this applies to (a full report without them is another
+    matter: the quality criteria say what becomes of it)."""
+
+    kinds: list[str]
+    include_when: list[str]
+
+
+@dataclass
 class Organisation:
     name: str
     aliases: list[str] = field(default_factory=list)
@@ -117,6 +131,7 @@ class Protocol:
     criteria: dict[str, list[Criterion]] = field(default_factory=lambda: {t: [] for t in TIERS})
     quality: list[Criterion] = field(default_factory=list)
     quality_min_score: float = 0.0  # below it an otherwise included report goes to a human
+    without_entries: WithoutEntries | None = None  # a record holding no entries: judged on these criteria
     supersede_midterm: bool = True
     codebook: str = ""
     organisations: list[Organisation] = field(default_factory=list)  # empty: any
@@ -194,6 +209,11 @@ def _references(spec: ProtocolFile, line_of: LineOf) -> list[Problem]:
                     hint = f" — did you mean '{close[0]}'?" if close else ""
                     problems.append(Problem((*loc, "test", key), f"criterion '{c.id}': test.{key} names the term set "
                                             f"'{name}', which is not defined under `terms:`{hint}"))
+    for i, ref in enumerate(spec.without_entries.include_when if spec.without_entries else []):
+        if ref not in inclusion:
+            problems.append(Problem(("without_entries", "include_when", i),
+                                    f"without_entries names '{ref}', which is not an inclusion criterion "
+                                    f"(inclusion ids: {', '.join(sorted(inclusion))})"))
     problems += duplicate_names(spec.local_names, ("local_names",), line_of)
     return problems
 
@@ -208,6 +228,8 @@ def _protocol(spec: ProtocolFile, root: Any, path: str | None) -> Protocol:
                  evaluator_types=spec.evaluator_types or [], countries=spec.countries or [],
                  llm=dict(spec.llm) if spec.llm is not None else None,
                  local_names=[LocalName(n.name, n.means, languages=n.languages or []) for n in spec.local_names])
+    if spec.without_entries is not None:
+        p.without_entries = WithoutEntries(list(spec.without_entries.kinds), list(spec.without_entries.include_when))
     if spec.period is not None:
         p.period, p.period_basis = (spec.period.start, spec.period.end), spec.period.basis
     p.organisations = [Organisation(o) if isinstance(o, str) else Organisation(o.name, o.aliases or [])

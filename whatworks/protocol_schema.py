@@ -167,6 +167,13 @@ class CriteriaEntry(Strict):
     exclusion: list[CriterionEntry] = Field([], description="the exclusion criteria")
 
 
+class WithoutEntriesEntry(Strict):
+    """How a record that holds none of its evaluation's entries is judged (see `Protocol.without_entries`)."""
+
+    kinds: _choices(KINDS) = Field(description=f"the document kinds it applies to, from {', '.join(KINDS)}")
+    include_when: Texts = Field(description="inclusion criteria that must all be met for it to be included")
+
+
 class OrganisationEntry(Strict):
     name: Text = Field(description="the organisation's short name")
     aliases: Texts | None = Field(None, description="other names and acronyms, any language")
@@ -212,6 +219,9 @@ class ProtocolFile(Strict):
     criteria: CriteriaEntry = Field(description="{inclusion: [...], possible: [...], exclusion: [...]}")
     quality: list[CriterionEntry] = Field([], description="quality criteria: a list of {id, text, test, required}")
     quality_min_score: Share = Field(0.0, description="a number 0–1: included reports scoring lower go to a human")
+    without_entries: WithoutEntriesEntry | None = Field(
+        None, description="{kinds: [database_record], include_when: [criterion ids]}: a record holding no "
+                          "recommendations, lessons or good practices is judged on those criteria, not on quality")
     supersede_midterm: bool = Field(True, description="true or false: a final evaluation supersedes a midterm")
     codebook: Text | None = Field(None, description="a shipped codebook name or a path to a codebook YAML")
     llm: dict[Text, Annotated[Any, BeforeValidator(_single_value)]] | None = Field(

@@ -697,15 +697,20 @@ def content(doc: _Doc, protocol: Protocol) -> list[Check]:
     return [summary, *listed]
 
 
-def quality(doc: _Doc, protocol: Protocol) -> tuple[list[Check], float | None]:
+def quality(doc: _Doc, protocol: Protocol, content_checks: list[Check] | None = None
+            ) -> tuple[list[Check], float | None]:
     """The quality appraisal: its verdict (criterion 'quality'), one check per criterion, a score.
 
     The score is the share of quality criteria met. A required criterion not met excludes
     the report; a score below the protocol's `quality_min_score` sends it to a reviewer.
+    A record holding none of its evaluation's entries is not appraised (see `_without_entries`).
     """
     criteria = [c for c in protocol.quality if c.applies(doc.kind)]
     if not criteria:
         return [], None
+    judged = _without_entries(doc, protocol, criteria, content_checks or [])
+    if judged is not None:
+        return judged, None
     checks = []
     for c in criteria:
         ch = _criterion_check(c, doc, protocol, "quality")
@@ -727,6 +732,60 @@ def quality(doc: _Doc, protocol: Protocol) -> tuple[list[Check], float | None]:
     else:
         summary = Check("quality", "quality", "include", f"quality score {score:.2f} (met: {met})")
     return [summary, *checks], score
+
+
+def _without_entries(doc: _Doc, protocol: Protocol, criteria: list[Criterion],
+                     content_checks: list[Check]) -> list[Check] | None:
+    """A database record holding no recommendation, lesson learned or good practice: its quality
+    cannot be appraised from the database (the report may well hold them), so it is judged on what
+    the record holds, its metadata — included when every criterion of the protocol's
+    `without_entries.include_when` is met, each stated with the field it read; else a reviewer
+    decides. None when the rule does not apply (no rule, another kind, or entries held)."""
+    rule = protocol.without_entries
+    if rule is None or doc.kind not in rule.kinds or doc.description is None or doc.description.items:
+        return None
+    listed = []
+    for c in criteria:
+        ch = _criterion_check(c, doc, protocol, "quality")
+        if not ch.met:
+            ch.decision = "not_met"
+            ch.reason += " — not assessable from the database, which holds no entries of this evaluation"
+        listed.append(ch)
+    met = {c.criterion for c in content_checks if c.met and c.decision == "include"}
+    by_id = {c.id: c for c in protocol.criteria.get("inclusion", [])}
+    stated = [_stated_by(by_id[i], doc, protocol) for i in rule.include_when if i in met and i in by_id]
+    missing = [i for i in rule.include_when if i not in met]
+    head = ("not appraised: the database holds none of the evaluation's recommendations, lessons learned or "
+            f"good practices ({_listing(c.id for c in criteria)} not assessable), so the record is judged on "
+            "its metadata")
+    if not missing:
+        first = next(c for c in content_checks if c.criterion == rule.include_when[0])
+        summary = Check("quality", "quality", "include",
+                        f"{head}, which state its subject explicitly — {'; '.join(stated)}; "
+                        "the report is appraised when read", first.page, first.evidence)
+    else:
+        summary = Check("quality", "quality", "maybe",
+                        f"{head}: {_listing(missing)} not met"
+                        + (f" (met: {'; '.join(stated)})" if stated else "")
+                        + f", and all of {_listing(rule.include_when)} are needed: a reviewer decides")
+    return [summary, *listed]
+
+
+def _stated_by(c: Criterion, doc: _Doc, protocol: Protocol) -> str:
+    """What a met criterion read, field by field: 'I5 (themes): Social protection, …'."""
+    t = c.test
+    if t is None:
+        return c.id
+    fields = [*t.metadata, *(t.where if t.has_terms else [])]
+    parts = []
+    for key, admitted in t.metadata.items():
+        value = doc.meta(key)
+        values = [str(v) for v in (value if isinstance(value, list) else [value]) if v is not None]
+        parts.append(_listing([v for v in values if v in admitted] or values))
+    if t.has_terms:
+        o = run_test(t, doc, protocol)
+        parts.append(f"“{doc.title}”" if t.where == ["title"] else o.evidence or o.reason)
+    return f"{c.id} ({'/'.join(fields)}): {'; '.join(parts)}"
 
 
 # --- duplicates ------------------------------------------------------------------------------
@@ -1212,7 +1271,7 @@ def _screen_document(store: Store, row: Any, protocol: Protocol, shortlist: dict
     score = None
     decision, _ = _decide(checks, shortlisted)
     if decision != "exclude":  # appraise what is kept
-        q, score = quality(doc, protocol)
+        q, score = quality(doc, protocol, checks)
         checks += q
     return checks, score, shortlisted
 
