@@ -169,6 +169,22 @@ def test_record_without_entries_is_judged_on_its_metadata(tmp_path: Path, title:
         assert row["quality_score"] == 1.0
 
 
+def test_adding_an_export_tells_progress(tmp_path: Path):
+    """`whatworks add` shows the bar it shows for files while an export is read and stored: a round
+    for the export's files (read as one), then one per record."""
+    from whatworks.api import Review
+
+    calls: list[tuple[str | None, int, int]] = []
+    with Review.create(tmp_path / "r", protocol="ilo-social-protection") as r:
+        r.add([FIX / "export.xlsx"], progress=lambda res, done, total: calls.append(
+            (res.path if res is not None else None, done, total)))
+    assert calls[:2] == [(None, 0, 1), (str(FIX / "export.xlsx"), 1, 1)]
+    assert calls[2] == (None, 0, 5)
+    records = calls[3:8]
+    assert [c[1] for c in records] == [1, 2, 3, 4, 5] and all("#eval=" in c[0] for c in records)
+    assert calls[8:] == [(None, 0, 0)]  # then the other files: none here
+
+
 def test_real_export_counts(shared: Path):
     records = ieval.read_records([shared / "corpus" / "ilo-ieval" / "EvalDataset.xlsx"])
     done = [r for r in records if r.sheets != {"planned"}]

@@ -68,6 +68,8 @@ def _progress():
             return
         bar = state.get("bar")
         if bar is not None:
+            if bar.n == 0 and "#eval=" in getattr(result, "path", ""):  # a database export's records
+                bar.unit = "record"
             bar.update(1)
             if done == total:
                 bar.close()

@@ -214,33 +214,54 @@ def _export_stamp(path: Path) -> str:
 
 
 def add_exports(store: Store, exports: list[Path], summary: AddSummary,
-                on_document: Callable[[Document], None] | None = None) -> None:
+                on_document: Callable[[Document], None] | None = None,
+                progress: Callable[[FileResult | None, int, int], None] | None = None) -> None:
     """Read database exports (whatworks.read.ieval) into the store: each evaluation one record,
     with its file row `EXPORT#eval=NUMBER`. The files are read together, so the sheets of one
     export saved as separate CSV files still make one record per evaluation; when none changed
-    since the last run nothing is read. Records an export no longer holds lose their file row."""
+    since the last run nothing is read. Records an export no longer holds lose their file row.
+    `progress` is told as `add_paths` tells it of files: first of the export files (read as one, a
+    few seconds), then of each record stored and indexed (most of the time)."""
     stamps = {str(p): _export_stamp(p) for p in exports}
     if all(store.get_meta(f"export:{p}") == stamp for p, stamp in stamps.items()):
         summary.unchanged += sum(len(docs.file_paths_under(store, f"{p}#")) for p in stamps)
         return
+
+    def files_done(error: Exception | None = None) -> list[FileResult]:
+        results = []
+        for i, p in enumerate(exports, 1):
+            st = p.stat()
+            result = FileResult(path=str(p), sha256=None, size=st.st_size, mtime=st.st_mtime)
+            if error is not None:
+                result.error_code = "corrupt"
+                result.error = f"the database export could not be read: {type(error).__name__}: {error}"
+                result.fix = "open the file and save it again (Excel workbook, CSV or JSON lines)"
+            results.append(result)
+            if progress:
+                progress(result, i, len(exports))
+        return results
+
+    if progress:
+        progress(None, 0, len(exports))
     t0 = time.perf_counter()
     try:
         records = ieval.read_export(exports)
     except Exception as e:  # noqa: BLE001 - a damaged export is one error row, not a crash
         log.debug("export reading failed", exc_info=True)
-        for p in exports:
-            st = p.stat()
-            result = FileResult(path=str(p), sha256=None, size=st.st_size, mtime=st.st_mtime, error_code="corrupt",
-                                error=f"the database export could not be read: {type(e).__name__}: {e}",
-                                fix="open the file and save it again (Excel workbook, CSV or JSON lines)")
+        for result in files_done(e):
             save_result(store, result)
             summary.failed += 1
             summary.errors.append(result)
         return
+    files_done()
+    log.info("database export %s: %d records read in %.1f s", ", ".join(p.name for p in exports), len(records),
+             time.perf_counter() - t0)
     seconds = (time.perf_counter() - t0) / max(1, len(records))
     seen: set[str] = set()
+    if progress:
+        progress(None, 0, len(records))
     with store.transaction():
-        for document, description in records:
+        for n, (document, description) in enumerate(records, 1):
             seen.add(document.source)
             export = Path(document.source.split("#", 1)[0])
             st = export.stat()
@@ -248,20 +269,24 @@ def add_exports(store: Store, exports: list[Path], summary: AddSummary,
                                                                              DESCRIBE_VERSION):
                 docs.record_file(store, document.source, document.sha256, st.st_size, st.st_mtime, "read")
                 summary.unchanged += 1
-                continue
-            docs.save_document(store, document, seconds)
-            corrections.save_description(store, document.sha256, description, 0.0, DESCRIBE_VERSION)
-            docs.record_file(store, document.source, document.sha256, st.st_size, st.st_mtime, "read")
-            summary.read += 1
-            summary.pages += len(document.pages)
-            if on_document is not None:
-                on_document(document)
+            else:
+                docs.save_document(store, document, seconds)
+                corrections.save_description(store, document.sha256, description, 0.0, DESCRIBE_VERSION)
+                docs.record_file(store, document.source, document.sha256, st.st_size, st.st_mtime, "read")
+                summary.read += 1
+                summary.pages += len(document.pages)
+                if on_document is not None:
+                    on_document(document)
+            if progress:
+                progress(FileResult(path=document.source, sha256=document.sha256, size=st.st_size,
+                                    mtime=st.st_mtime, pages=len(document.pages)), n, len(records))
         for p in stamps:
             gone = [path for path in docs.file_paths_under(store, f"{p}#") if path not in seen]
             if gone:
                 docs.forget_files(store, gone)
         for p, stamp in stamps.items():
             store.set_meta(f"export:{p}", stamp)
+    log.info("database export: %d records stored in %.1f s", len(records), time.perf_counter() - t0)
 
 
 def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = True, jobs: int | None = None,
@@ -271,7 +296,8 @@ def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = Tru
     """Read every new or changed file under `paths` into the store; unchanged files are skipped.
 
     A file whose content (sha256) is already in the database is recorded without being
-    read again. `progress(result, done, total)` is called after each file; `on_document(document)`
+    read again. `progress(result, done, total)` is called after each file (`progress(None, 0, total)`
+    first; a database export adds two such rounds: its files, then its records); `on_document(document)`
     with each document read, once, while it is in memory (the search index takes it from there).
     """
     start = time.perf_counter()
@@ -310,7 +336,7 @@ def add_paths(store: Store, paths: Iterable[str | Path], *, describe: bool = Tru
             continue
         tasks.append((key, sha, describe))
     if exports:
-        add_exports(store, exports, summary, on_document)
+        add_exports(store, exports, summary, on_document, progress)
     total = len(tasks)
     if progress:
         progress(None, 0, total)
