@@ -158,6 +158,7 @@ def findings(synthesis: Any, seed: dict[str, Any], numbers: dict[str, str], anne
         for f in seed.get(key, []):
             mapped.update(f["themes"])
             evaluations: set[str] = set()
+            prescriptive: set[str] = set()  # the finding's polarity, or neutral (a lesson's "should…")
             coded: set[str] = set()
             quotes: list[Any] = []
             for tid in f["themes"]:
@@ -165,6 +166,8 @@ def findings(synthesis: Any, seed: dict[str, Any], numbers: dict[str, str], anne
                 if t is None:
                     continue
                 evaluations |= set(t.by_polarity.get(polarity, [])) if polarity else set(t.reports)
+                prescriptive |= (set(t.by_polarity.get(polarity, [])) | set(t.by_polarity.get("neutral", []))
+                                 if polarity else set(t.reports))
                 coded |= set(t.reports)
                 for st in t.claims:
                     if polarity and st.polarity != polarity:
@@ -173,6 +176,7 @@ def findings(synthesis: Any, seed: dict[str, Any], numbers: dict[str, str], anne
             quoted = {c.report_id for c in quotes}
             found = len(evaluations) >= least and bool(quotes)
             rows.append({"id": f["id"], "text": f["text"], "themes": f["themes"], "evaluations": len(evaluations),
+                         "with_neutral": len(prescriptive),
                          "coded": len(coded), "quoted": len(quoted), "found": found, "strict": found and len(quoted) >= least,
                          "ll_gp": sum(1 for c in quotes if c.kind in ("lesson_learned", "good_practice")),
                          "quotes": quotes[:2], "ids": sorted(evaluations)})
@@ -181,7 +185,7 @@ def findings(synthesis: Any, seed: dict[str, Any], numbers: dict[str, str], anne
     for t in synthesis.themes():
         if t.id not in mapped and t.n_reports >= least:
             extra.append(t)
-    return {"groups": groups, "extra": extra, "emerging": synthesis.emerging, "numbers": numbers,
+    return {"groups": groups, "extra": extra, "emerging": synthesis.emerging, "numbers": numbers, "least": least,
             "annex_ids": annex_ids}
 
 
@@ -254,14 +258,23 @@ def write(out: Path, sel: dict[str, Any], fin: dict[str, Any], times: dict[str, 
       "as the synthesis cites them.")
     w("")
     summary = []
+    least = fin["least"]
     for _key, label, rows in fin["groups"]:
         n_found = sum(r["found"] for r in rows)
         n_strict = sum(r["strict"] for r in rows)
-        summary.append((label, n_found, n_strict, len(rows)))
-    w("| seed's findings | found | strictly found | of |")
-    w("|---|---:|---:|---:|")
-    for label, n_found, n_strict, n in summary:
-        w(f"| {label} | {n_found} | {n_strict} | {n} |")
+        n_neutral = sum(r["with_neutral"] >= least for r in rows)
+        summary.append((label, n_found, n_strict, n_neutral, len(rows)))
+    w(f"| seed's findings | found | strictly found | coded in ≥{least} evaluations, neutral items too | of |")
+    w("|---|---:|---:|---:|---:|")
+    for label, n_found, n_strict, n_neutral, n in summary:
+        w(f"| {label} | {n_found} | {n_strict} | {n_neutral} | {n} |")
+    w("")
+    w("The fourth column is not a target figure: it shows how much of the gap is polarity. The coder gives most "
+      "lessons learned and recommendations a *neutral* polarity (they are written as advice: “projects should plan "
+      "for…”, “need to include gender objectives”), and a success factor counts only positive items, a challenge "
+      "only negative ones; that column also counts neutral items coded to the finding's theme (each `sf_`/`ch_` "
+      "theme already says which way it points), without their quotes. A neutral item can sit on both a success "
+      "factor and its mirror challenge (synergies), so it is not evidence of either by itself.")
     w("")
     w("Targets (issue 15): at least 8 of the 10 success factors and 6 of the 8 challenges found, each with at "
       "least 2 evaluations and verbatim quotes.")
@@ -269,14 +282,15 @@ def write(out: Path, sel: dict[str, Any], fin: dict[str, Any], times: dict[str, 
         w("")
         w(f"### {label}")
         w("")
-        w("| seed | the seed's words | theme(s) | found | evaluations (any polarity) | quoted evaluations "
-          "(LL/GP quotes) | quotes (report: text) |")
+        w("| seed | the seed's words | theme(s) | found | evaluations (with neutral items; any polarity) | "
+          "quoted evaluations (LL/GP quotes) | quotes (report: text) |")
         w("|---|---|---|---|---:|---:|---|")
         for r in rows:
             qs = "<br>".join(f"{_report_label(c.report_id, numbers, annex_ids)} [{c.kind}]: “{_cut(c.quote)}”"
                              for c in r["quotes"]) or "—"
             found = "**yes**" if r["strict"] else "yes" if r["found"] else "no"
-            w(f"| {r['id']} | {_cell(r['text'])} | {', '.join(r['themes'])} | {found} | {r['evaluations']} ({r['coded']}) | "
+            w(f"| {r['id']} | {_cell(r['text'])} | {', '.join(r['themes'])} | {found} | "
+              f"{r['evaluations']} ({r['with_neutral']}; {r['coded']}) | "
               f"{r['quoted']} ({r['ll_gp']}) | {_cell(qs)} |")
     w("")
     w("## What the synthesis finds that the seed does not state")
@@ -332,7 +346,8 @@ def main() -> None:
           f"{sel['with_items']} with entries in the export, {sel['hits_with_items']} included")
     for _key, label, rows in fin["groups"]:
         print(f"{label}: found {sum(r['found'] for r in rows)}/{len(rows)}, "
-              f"strictly {sum(r['strict'] for r in rows)}/{len(rows)}")
+              f"strictly {sum(r['strict'] for r in rows)}/{len(rows)}, coded with neutral items too "
+              f"{sum(r['with_neutral'] >= fin['least'] for r in rows)}/{len(rows)}")
     print(f"themes beyond the seed: {len(fin['extra'])}; wrote {args.out}")
 
 
