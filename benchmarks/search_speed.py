@@ -228,6 +228,7 @@ def measure(name: str, run: Callable[[str, dict[str, str]], int], rounds: int) -
     times: list[float] = []
     cpu: list[float] = []
     per_query: dict[str, list[float]] = {}
+    per_query_cpu: dict[str, list[float]] = {}
     hits: dict[str, int] = {}
     for r in range(rounds + 1):
         for q, filters in QUERIES:
@@ -235,15 +236,18 @@ def measure(name: str, run: Callable[[str, dict[str, str]], int], rounds: int) -
             t, c = time.perf_counter(), time.process_time()
             n = run(q, filters)
             dt = (time.perf_counter() - t) * 1000
+            dc = (time.process_time() - c) * 1000
             if r == 0:
-                per_query[label], hits[label] = [dt], n
+                per_query[label], per_query_cpu[label], hits[label] = [dt], [], n
                 continue  # the first round warms the caches; reported separately as "cold"
             times.append(dt)
-            cpu.append((time.process_time() - c) * 1000)
+            cpu.append(dc)
             per_query[label].append(dt)
+            per_query_cpu[label].append(dc)
     print(f"\n{name}:")
     for label, vals in per_query.items():
-        print(f"  {statistics.median(vals[1:]):7.1f} ms  (cold {vals[0]:6.1f}, {hits[label]:2d} hits)  {label}")
+        print(f"  {statistics.median(vals[1:]):7.1f} ms  (CPU {statistics.median(per_query_cpu[label]):6.1f}, "
+              f"cold {vals[0]:6.1f}, {hits[label]:2d} hits)  {label}")
     times.sort()
     cpu.sort()
     out = {"p50": statistics.median(times), "p95": times[int(0.95 * (len(times) - 1))], "max": times[-1],
