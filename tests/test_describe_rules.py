@@ -433,3 +433,42 @@ def test_a_glance_page_title_is_not_a_summary_section() -> None:
         Block("heading", "Planning for Evaluation", 1, level=2),
         Block("paragraph", "Evaluations are planned with program managers every year.", 1)])])
     assert "executive_summary" not in {s.kind for s in describe(doc).sections}
+
+
+def _toc_and_swot_report(with_list: bool) -> Document:
+    """A PDF report whose recommendations chapter is a plain line ending with a full stop (no bold,
+    no size of its own) that its table of contents lists, after a SWOT table of recommendations."""
+    blocks = [Block("heading", "Evaluación de Consistencia y Resultados 2017", 1, level=1),
+              Block("paragraph", "Índice", 1, bold=True),
+              Block("paragraph", "Introducción .................................... 3", 1),
+              Block("paragraph", "Análisis FODA y Recomendaciones .................. 8", 1),
+              Block("paragraph", "Recomendaciones, aspectos susceptibles de mejora ...... 9", 1),
+              Block("paragraph", "Conclusiones ..................................... 10", 1),
+              Block("heading", "Introducción", 2, level=1),
+              Block("paragraph", "La evaluación analiza el diseño y la operación del programa estatal.", 2),
+              Block("heading", "Análisis FODA y Recomendaciones", 2, level=1),
+              Block("table_row", "Tema | Debilidad | Recomendación", 2, cells=["Tema", "Debilidad", "Recomendación"]),
+              Block("table_row", "Diseño | Sin plan | R1 Elaborar un plan estratégico.", 2,
+                    cells=["Diseño", "Sin plan", "R1 Elaborar un plan estratégico."]),
+              Block("table_row", "Operación | Duplicados | R2 Depurar el padrón.", 2,
+                    cells=["Operación", "Duplicados", "R2 Depurar el padrón."]),
+              Block("table_row", "Cobertura | Sin estrategia | R3 Definir una estrategia de cobertura.", 2,
+                    cells=["Cobertura", "Sin estrategia", "R3 Definir una estrategia de cobertura."])]
+    if with_list:
+        blocks += [Block("paragraph", "Recomendaciones, aspectos susceptibles de mejora.", 3),
+                   Block("list_item", "1. Elaborar un plan estratégico con metas de mediano plazo.", 3),
+                   Block("list_item", "2. Depurar el padrón de beneficiarios cada año.", 3)]
+    blocks += [Block("heading", "Conclusiones", 3, level=1),
+               Block("paragraph", "El programa está justificado pero su cobertura es limitada.", 3)]
+    return Document(source="ecyr.pdf", sha256="7" * 64, format="pdf", title=None,
+                    pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("with_list, count", [(True, 2), (False, 3)])
+def test_a_report_list_wins_over_its_swot_table(with_list: bool, count: int) -> None:
+    d = describe(_toc_and_swot_report(with_list))
+    recs = [i for i in d.items if i.kind == "recommendation"]
+    assert len(recs) == count
+    if with_list:  # the plain line the contents list names is a heading
+        assert any(s.heading.startswith("Recomendaciones, aspectos") and s.kind == "recommendations"
+                   for s in d.sections)

@@ -608,7 +608,8 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             for s in _outermost(keyed):
                 raws += _finding_lists(d, _region(d, s, kind))
         return raws
-    raws = _in_sections(d, own, kind)
+    swot = [s for s in own if kind == "recommendation" and _is_swot(s.heading)]
+    raws = _in_sections(d, [s for s in own if s not in swot], kind) or _in_sections(d, swot, kind)
     if raws:
         if kind == "recommendation":
             raws += _stray_markers(d, raws)
@@ -630,6 +631,12 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
     starts = marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
         or marker_starts(d.blocks, body, kind)
     return _spans(d, body, starts, kind) if starts else []
+
+
+def _is_swot(heading: str) -> bool:
+    """A SWOT (FODA) analysis heading ("Análisis de Fortalezas, …, Amenazas y Recomendaciones")."""
+    words = f" {normalize_heading(heading)} "
+    return any(f" {normalize_heading(w)} " in words for w in vocab.load("heading_words").terms("swot"))
 
 
 def _in_sections(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:
