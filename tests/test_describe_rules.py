@@ -472,3 +472,37 @@ def test_a_report_list_wins_over_its_swot_table(with_list: bool, count: int) -> 
     if with_list:  # the plain line the contents list names is a heading
         assert any(s.heading.startswith("Recomendaciones, aspectos") and s.kind == "recommendations"
                    for s in d.sections)
+
+
+def _annexed_recommendations(annex_title: str) -> Document:
+    """A design evaluation whose recommendations are only in an annex's table, one of whose rows
+    is cut by a page break (the next page repeats the header, then the rest of the text)."""
+    head = ["Apartado", "Debilidad o Amenaza", "Referencia (pregunta)", "Recomendaciones"]
+    blocks = [Block("heading", "Evaluación en materia de diseño del programa estatal", 1, level=1),
+              Block("heading", "Conclusiones", 1, level=1),
+              Block("paragraph", "El programa no cuenta con un diagnóstico ni con una matriz de indicadores.", 1),
+              Block("heading", annex_title, 2, level=1),
+              Block("table_row", " | ".join(head), 2, cells=head),
+              Block("table_row", "Diseño | Sin diagnóstico | 1 y 2 | Elaborar un diagnóstico completo.", 2,
+                    cells=["Diseño", "Sin diagnóstico", "1 y 2", "Elaborar un diagnóstico completo."]),
+              Block("table_row", "MIR | Sin MIR | 13 | Elaborar una matriz de indicadores.", 2,
+                    cells=["MIR", "Sin MIR", "13", "Elaborar una matriz de indicadores."]),
+              Block("table_row", " | ".join(head), 3, cells=head),
+              Block("table_row", "Además, publicarla en la página del programa.", 3,
+                    cells=["", "", "", "Además, publicarla en la página del programa."]),
+              Block("table_row", "Cobertura | Sin estrategia | 24 | Definir una estrategia de cobertura.", 3,
+                    cells=["Cobertura", "Sin estrategia", "24", "Definir una estrategia de cobertura."])]
+    return Document(source="diseno.pdf", sha256="8" * 64, format="pdf", title=None,
+                    pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("title, count", [
+    ("Anexo 7. Principales fortalezas, retos y recomendaciones", 3),
+    ("Annex 3: Recommendations matrix", 3),
+    ("Anexo 9. Análisis de las recomendaciones no atendidas de evaluaciones anteriores", 0),  # a topic
+])
+def test_recommendations_only_in_an_annex_table(title: str, count: int) -> None:
+    recs = [i for i in describe(_annexed_recommendations(title)).items if i.kind == "recommendation"]
+    assert len(recs) == count
+    if count:  # the row cut by the page break is one recommendation
+        assert recs[1].text.endswith("publicarla en la página del programa.")

@@ -268,10 +268,13 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
     word = vocabulary().markers["recommendation"]
     out: list[_Raw] = []
     columns: dict[int, str] | None = None
+    repeated = False  # the header was just repeated (a new page of the table)
+    last_full = False  # the last item's row had other cells than its text
     for i in rows:
         cells = [c.strip() for c in d.blocks[i].cells or []]
         header = _header(cells, labels, word)
         if header:
+            repeated = columns is not None
             columns = header
             continue
         if columns is None:
@@ -279,14 +282,21 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         values = {columns.get(k): c for k, c in enumerate(cells) if columns.get(k) and c}
         text = values.pop("text", "")
         number = values.pop("number", None)
+        text_only = not any(c for k, c in enumerate(cells) if columns.get(k) != "text")
+        after_header, repeated = repeated, False
         if not text:
             continue
         if _EMPTY_CELL.fullmatch(text):
+            last_full = not text_only
             continue  # "No aplica": a row with no recommendation
         marker = item_marker(text)
-        split_row = text[:1].islower() or (bool(_BULLET.match(text)) and not values) or (
+        # a row with only its text cell filled, first on a new page of a table whose rows fill
+        # other cells: the end of the last row, cut by the page break
+        carried = after_header and text_only and last_full and not marker
+        split_row = carried or text[:1].islower() or (bool(_BULLET.match(text)) and not values) or (
             out and out[-1].number and not values and ("number" in columns.values()
                                                        or not (out[-1].text or "").rstrip().endswith(_TERMINAL)))
+        last_full = not text_only if not split_row else last_full
         if out and not number and not marker and split_row:
             out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
             out[-1].blocks.append(i)
@@ -630,7 +640,24 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             and d.blocks[i].kind in TEXT_KINDS]
     starts = marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
         or marker_starts(d.blocks, body, kind)
-    return _spans(d, body, starts, kind) if starts else []
+    return _spans(d, body, starts, kind) if starts else _annexed_table(d, kind)
+
+
+def _annexed_table(d: _Doc, kind: str) -> list[_Raw]:
+    """A report whose recommendations are only in an annex's table ("Anexo 7. Principales
+    fortalezas, retos y recomendaciones", "Annex 3: Recommendations matrix"): its rows, one
+    recommendation each. Only an annex whose title names the recommendations as what it holds
+    ("Status of the recommendations of the last evaluation" names them as its topic)."""
+    raws: list[_Raw] = []
+    for s in d.sections:
+        if not is_annex_heading(s.heading) or d.in_es(s.block_start):
+            continue
+        title = re.sub(r"^\S+\s+[\dA-Za-z]{1,4}\b[.:)\-\u2013\u2014]?\s*", "", first_line(s.heading))
+        if "recommendations" not in heading_kinds(title):
+            continue
+        idx = [i for i in range(s.block_start, min(s.block_end, len(d.blocks))) if d.blocks[i].kind in TEXT_KINDS]
+        raws += _table(d, idx, kind)
+    return raws
 
 
 def _is_swot(heading: str) -> bool:
