@@ -506,3 +506,23 @@ def test_recommendations_only_in_an_annex_table(title: str, count: int) -> None:
     assert len(recs) == count
     if count:  # the row cut by the page break is one recommendation
         assert recs[1].text.endswith("publicarla en la página del programa.")
+
+
+@pytest.mark.parametrize("sentence, want", [
+    ("The project generated evidence in seven African countries namely Botswana, Kenya, Namibia, Rwanda, "
+     "Tanzania, Uganda, and Zambia.", {"BWA", "KEN", "NAM", "RWA", "TZA", "UGA", "ZMB"}),
+    ("Le projet a été mis en œuvre dans trois pays : le Bénin, le Mali et le Niger.", {"BEN", "MLI", "NER"}),
+    ("El programa se ejecutó en cuatro países (Bolivia, Ecuador, Perú y Colombia).", {"BOL", "ECU", "PER", "COL"}),
+    # a count that the names do not match is not a list of the covered countries
+    ("Twelve countries took part, among them Kenya and Tanzania.", None),
+])
+def test_countries_listed_after_their_count(sentence: str, want: set[str] | None) -> None:
+    lines = ["Project Completion Report: Evidence for Health Taxes", "Date of Report: 10 May 2023",
+             "The research teams met twice a year to compare their methods and share their data.", sentence]
+    from whatworks.describe.metadata import _counted_countries
+
+    doc = _pdf("", lines)
+    counted = {iso3 for iso3, _ in _counted_countries(DocView(doc))}
+    assert counted == (want or set())
+    if want:
+        assert set(md(describe(doc), "countries")) == want

@@ -5,7 +5,7 @@ Every value is found by the same idea: candidates are collected with points that
 they were found (the title and the cover count most, a list of people met in an annex least) and
 how often; the best candidate wins. The vocabulary (EN/FR/ES/PT) is in
 whatworks/data (organisations.yaml, timing.yaml, evaluator_types.yaml, evaluation_types.yaml,
-scopes.yaml, months.yaml, metadata.yaml), countries in countries.json, regions in regions.yaml.
+scopes.yaml, months.yaml, numbers.yaml, metadata.yaml), countries in countries.json, regions in regions.yaml.
 
 Keys and value formats (what other modules can rely on):
     title            str
@@ -662,7 +662,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                     score[m.iso3] += 10
                     covered.add(m.iso3)
                     first[m.iso3] = view.evidence(cm.start(), cm.end() + len(line))
-    for iso3, ev in _cover_country_lines(view):
+    for iso3, ev in _cover_country_lines(view) + _counted_countries(view):
         if iso3 not in covered:
             score[iso3] += 10
             covered.add(iso3)
@@ -762,6 +762,47 @@ def _cover_country_lines(view: DocView) -> list[tuple[str, Evidence]]:
                 ev = view.evidence(pos + found[0].start, pos + found[-1].end)
                 out.extend((m.iso3, ev) for m in found if m.iso3)
         pos += len(line) + 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _counted_re() -> re.Pattern[str]:
+    """"seven (African) countries", "trois pays", "siete países": a count of countries."""
+    numbers = [w for c in vocab.load("numbers").values() for w in c.all()]
+    nouns = vocab.load("place_words").terms("counted_noun")
+    num = "|".join(sorted((re.escape(w) for w in numbers), key=len, reverse=True))
+    noun = "|".join(re.escape(w) for w in nouns)
+    return re.compile(rf"(?i)(?<!\w)(?P<n>\d{{1,2}}|{num})\s+(?:[\w\u2019'-]+\s+){{0,2}}?(?:{noun})(?!\w)")
+
+
+@lru_cache(maxsize=1)
+def _number_of_word() -> dict[str, int]:
+    return {w.lower(): c.get("number") for c in vocab.load("numbers").values() for w in c.all()}
+
+
+def _counted_countries(view: DocView) -> list[tuple[str, Evidence]]:
+    """Countries listed after their count ("in seven African countries namely Botswana, Kenya, …
+    and Zambia", "dans trois pays : Bénin, Mali et Niger") on the first pages: when the list
+    names exactly as many countries as the count says, these are the countries the object
+    covers, as a coverage field would say. A count with fewer or more names is not a list of them."""
+    text = view.text[: min(HEAD_CHARS, view.annex_from)]
+    out: list[tuple[str, Evidence]] = []
+    for m in _counted_re().finditer(text):
+        g = m.group("n")
+        n = int(g) if g.isdigit() else _number_of_word().get(g.lower())
+        if not n or n < 2 or n > MAX_COUNTRIES:
+            continue
+        rest = text[m.end(): m.end() + 400]
+        stop = re.search(r"\.(?:\s|$)|\n|;", rest)
+        rest = rest[: stop.start() if stop else len(rest)]
+        places = [p for p in find_places(rest) if p.iso3]
+        if not places or places[0].start > 40 or _context(text, m.start()):
+            continue
+        iso = list(dict.fromkeys(p.iso3 for p in places))
+        if len(iso) != n:
+            continue
+        ev = view.evidence(m.start(), m.end() + places[-1].end)
+        out.extend((c, ev) for c in iso)
     return out
 
 
