@@ -526,3 +526,25 @@ def test_countries_listed_after_their_count(sentence: str, want: set[str] | None
     assert counted == (want or set())
     if want:
         assert set(md(describe(doc), "countries")) == want
+
+
+def test_recommendations_labelled_with_their_addressee() -> None:
+    """"Health Canada Recommendation 1:" then "CCSA Recommendation 1…3:": two series, four items;
+    an evaluation matrix's "R2. Do the objectives …?" is a question, not a recommendation."""
+    blocks = [Block("heading", "Evaluation of the Centre's Grant Activities", 1, level=1),
+              Block("heading", "Methodology", 1, level=2),
+              Block("table_row", "R2. Do the objectives of the grant link to federal priorities? | Documents", 1,
+                    cells=["R2. Do the objectives of the grant link to federal priorities?", "Documents"]),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "The Centre is recognised as a leader but its role is unclear to partners.", 1),
+              Block("heading", "Recommendations", 1, level=2),
+              Block("paragraph", "Health Canada Recommendation 1:", 1),
+              Block("paragraph", "Health Canada should monitor the implementation of the recommendations.", 1),
+              Block("paragraph", "CCSA Recommendation 1:", 1),
+              Block("paragraph", "CCSA should clarify its role in line with its mandate.", 1)]
+    blocks += [Block("paragraph", f"CCSA Recommendation {n}:\nCCSA should act on point {n} of the plan.", 1)
+               for n in (2, 3)]
+    doc = Document(source="page.html", sha256="9" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert len(recs) == 4
+    assert recs[0].text.startswith("Health Canada Recommendation 1") and recs[1].text.startswith("CCSA Recommendation 1")
