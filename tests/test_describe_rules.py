@@ -548,3 +548,20 @@ def test_recommendations_labelled_with_their_addressee() -> None:
     recs = [i for i in describe(doc).items if i.kind == "recommendation"]
     assert len(recs) == 4
     assert recs[0].text.startswith("Health Canada Recommendation 1") and recs[1].text.startswith("CCSA Recommendation 1")
+
+
+@pytest.mark.parametrize("lines, year", [
+    (["2016 Evaluation of the Targeted Initiative for Older Workers",
+      "The main purpose of the evaluation is to inform policy work in 2016-2017 before the renewal."], 2016),
+    (["Canada Education Savings Program: Summative Evaluation Report",
+      "Official title: Summative Evaluation Report, Final Report, prepared November 6, 2015 by the Evaluation "
+      "Directorate.", "Footnote 3: the forms were updated for the 2016-2017 loan year."], 2015),
+    (["Évaluation du programme d'appui aux coopératives",
+      "Rapport final, préparé le 6 novembre 2019 par la Direction de l'évaluation."], 2019),
+    # a range opening the title is the evaluated period, not the year of the report
+    (["2014-2015 Evaluation of the Youth Employment Strategy", "Date of Report: 10 March 2017"], 2017),
+])
+def test_year_from_the_title_and_a_prepared_date(lines: list[str], year: int) -> None:
+    doc = Document(source="page.html", sha256="a" * 64, format="html", title=None, pages=[Page(number=1, blocks=[
+        Block("heading" if k == 0 else "paragraph", t, 1, level=1 if k == 0 else None) for k, t in enumerate(lines)])])
+    assert md(describe(doc), "year") == year

@@ -355,6 +355,19 @@ def _year_ok(y: int) -> bool:
     return 1950 <= y <= _dt.date.today().year + 1
 
 
+#: A single year opening a title ("2016 Evaluation of …"), not one end of a range ("2014-2015
+#: Evaluation", "2016-17"). A year closing a title is often the evaluated one ("Evaluación de
+#: Consistencia y Resultados, 2017" of fiscal year 2017), so it is not read here.
+_TITLE_YEAR_RE = re.compile(
+    r"^\s*(?P<y>(?:19|20)\d\d)(?!\s*(?:[-\u2013\u2014/]\s*\d|to\b|au\b|a\b|\u00e0\b|al\b))\s+(?=[^\W\d])")
+
+
+def _is_date_verb(text: str) -> bool:
+    """"prepared", "préparé le", "elaborado el": the words between a report-date label and its date."""
+    words = fold(text).strip(" ,").lower()
+    return bool(words) and words in {fold(w).lower() for w in vocab.load("metadata").terms("report_date_verbs")}
+
+
 def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     """The year the report was issued: a labelled date, the cover's date, the file's own metadata."""
     cands: list[tuple[float, int, Evidence]] = []  # (points, year, evidence)
@@ -372,13 +385,20 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
                 (NUMERIC_DATE_RE.match(tail, sep.end()) or YEAR_RE.search(tail)) if colon else None)
             # a label, not prose: "Date of publication: …", "Final report – March 2019" (or "Relatório
             # final - Mindelo, outubro de 2022": a place, then the date), not "published in 2003"
-            if not d or not (colon or d.start() == sep.end() or (
-                    d.re is _date_re() and PLACE_BEFORE_DATE_RE.fullmatch(tail[sep.end(): d.start()]))):
+            between = tail[sep.end(): d.start()] if d else ""
+            if not d or not (colon or d.start() == sep.end() or (d.re is _date_re() and (
+                    PLACE_BEFORE_DATE_RE.fullmatch(between) or _is_date_verb(between)))):
                 continue
             y = int(d.group(2) if d.re is _date_re() else d.group(1))
             if _year_ok(y):
                 pts = 7 if "publi" in m.group(0).lower() else 10
                 cands.append((pts, y, view.evidence(m.start(), m.end() + d.end())))
+    # "2016 Evaluation of …": a year the title (as the first page shows it) gives the evaluation
+    if view.heading:
+        tm = _TITLE_YEAR_RE.search(view.heading)
+        at = text.find(view.heading[:200])
+        if tm and at >= 0 and _year_ok(int(tm.group("y"))):
+            cands.append((7, int(tm.group("y")), view.evidence(at + tm.start("y"), at + tm.end("y"))))
     bare = _pattern("report_date_colon_labels")
     for m in bare.finditer(head[:FRONT_CHARS]) if bare is not None else []:
         # "Date: March 2023", "Data: 19 de setembro de 2022" — only with the colon, only up front
