@@ -565,3 +565,14 @@ def test_year_from_the_title_and_a_prepared_date(lines: list[str], year: int) ->
     doc = Document(source="page.html", sha256="a" * 64, format="html", title=None, pages=[Page(number=1, blocks=[
         Block("heading" if k == 0 else "paragraph", t, 1, level=1 if k == 0 else None) for k, t in enumerate(lines)])])
     assert md(describe(doc), "year") == year
+
+
+def test_a_location_field_naming_three_regions_is_global() -> None:
+    lines = ["Project Completion Report: Strengthening programme cohesion", "Date of Report: December 5, 2023",
+             "Location: Latin America, Asia, Africa, Canada",
+             "The project synthesised evidence from the programme's research partners and shared it in a forum."]
+    assert md(describe(_pdf("", lines)), "scope") == "global"
+
+
+def test_action_plans_heading_is_a_management_response() -> None:
+    assert heading_kinds("Action plans") == ["management_response"]

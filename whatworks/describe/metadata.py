@@ -677,6 +677,11 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                 # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"
                 coverage_global = view.evidence(cm.start(), cm.end() + len(line))
                 continue
+            areas = {r for m in find_places(line) if m.area for r in (area_regions(m.area)[0] or [m.area])}
+            if len(areas) >= 3 and coverage_global is None:
+                # "Location: Latin America, Asia, Africa, Canada": three regions of the world
+                coverage_global = view.evidence(cm.start(), cm.end() + len(line))
+                continue
             for m in find_places(line):
                 if m.iso3:
                     score[m.iso3] += 10
