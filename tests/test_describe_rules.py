@@ -576,3 +576,38 @@ def test_a_location_field_naming_three_regions_is_global() -> None:
 
 def test_action_plans_heading_is_a_management_response() -> None:
     assert heading_kinds("Action plans") == ["management_response"]
+
+
+def _completion_report(body: list[Block]) -> Document:
+    blocks = [Block("heading", "Project Completion Report", 1, level=1),
+              Block("heading", "Project Outcomes", 1, level=2),
+              Block("paragraph", "The study found that insecurity hurt women producers more than the pandemic did.", 1)]
+    return Document(source="pcr.md", sha256="b" * 64, format="markdown", title=None,
+                    pages=[Page(number=1, blocks=blocks + body)])
+
+
+@pytest.mark.parametrize("intro, count", [
+    ("Considering these findings, the project made the following recommendations: For the sector:", 3),
+    ("Au vu de ces résultats, le projet recommande :", 3),
+    ("The previous evaluation made the following recommendations:", 0),  # another evaluation's
+])
+def test_an_announced_list_of_recommendations(intro: str, count: int) -> None:
+    body = [Block("paragraph", intro, 1),
+            Block("list_item", "Develop shea products for local consumption;", 1),
+            Block("list_item", "Grow local and regional markets first;", 1),
+            Block("heading", "For the Government:", 1, level=3),
+            Block("list_item", "Guarantee the security of goods and people.", 1),
+            Block("list_item", "5. How would you compare the intended and actual results of the project?", 1)]
+    recs = [i for i in describe(_completion_report(body)).items if i.kind == "recommendation"]
+    assert len(recs) == count
+
+
+def test_a_form_prompt_ends_the_recommendations_it_follows() -> None:
+    body = [Block("heading", "Recommendations from the officer's field visit:", 1, level=2)]
+    body += [Block("paragraph", "Plan two more days for road travel between the two cities in the region.", 1),
+             Block("paragraph", "Hire a security escort from a private company for transit through risky areas.", 1)]
+    body += [Block("paragraph", "Are there any lessons arising from the management of research ethics in the "
+                                "project? You may wish to comment on the ethics review.", 1),
+             Block("paragraph", "The research proposal was approved by the university's ethics committee.", 1)]
+    recs = [i for i in describe(_completion_report(body)).items if i.kind == "recommendation"]
+    assert len(recs) == 2

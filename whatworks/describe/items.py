@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,6 +35,7 @@ from whatworks.describe.headings import (
 from whatworks.describe.markers import (
     COLUMN_GAP,
     TEXT_KINDS,
+    asks,
     marker_starts,
     number_of,
     numbered_starts,
@@ -492,6 +494,12 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
     if bullets:
         return _spans(d, idx, bullets, kind, bullets=True)
     paragraphs = _paragraph_starts(blocks, idx)
+    # a form's next prompt ("Are there any lessons arising from …?") ends the paragraphs that
+    # answer the previous one
+    ask = next((i for i in idx if paragraphs and i > paragraphs[0][0] and asks(blocks[i].text)), None)
+    if ask is not None:
+        paragraphs = [(i, n) for i, n in paragraphs if i < ask]
+        idx = [i for i in idx if i < ask]
     if heading and _singular(heading, kind):
         body = [i for i in idx if blocks[i].kind != "heading" and blocks[i].text.strip()]
         return [_Raw(kind, body)] if body else []
@@ -640,7 +648,53 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             and d.blocks[i].kind in TEXT_KINDS]
     starts = marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
         or marker_starts(d.blocks, body, kind)
-    return _spans(d, body, starts, kind) if starts else _annexed_table(d, kind)
+    return _spans(d, body, starts, kind) if starts else (_annexed_table(d, kind) or _announced_list(d, kind))
+
+
+@lru_cache(maxsize=1)
+def _announce_words() -> tuple[re.Pattern, re.Pattern]:
+    words = vocab.load("heading_words")
+    stems = "|".join(re.escape(w) for w in words.terms("recommendation_stem"))
+    previous = "|".join(re.escape(w) for w in words.terms("previous_word"))
+    return re.compile(rf"(?<![a-z])(?:{stems})"), re.compile(rf"(?<![a-z])(?:{previous})(?![a-z])")
+
+
+def _announced_list(d: _Doc, kind: str) -> list[_Raw]:
+    """A report with no recommendations section whose text announces them ("Considering these
+    findings, the project made the following recommendations:") then lists them as bullets or
+    numbers: each list item is one, across labels for whom they are ("For the Government:"). Not
+    when the sentence is about another evaluation's ("the previous evaluation recommended:")."""
+    if kind != "recommendation":
+        return []
+    stem, previous = _announce_words()
+    blocks = d.blocks
+    # a page's running header or footer ("PROJECT COMPLETION REPORT" on every page) may fall
+    # between two items of the list
+    counts = Counter(b.text.strip() for b in blocks if len(b.text) < 80)
+    out: list[_Raw] = []
+    for i, b in enumerate(blocks):
+        text = b.text.strip()
+        if d.in_back(i) or d.in_es(i) or i in d.toc or b.kind not in ("paragraph", "heading") \
+                or not text.endswith(":"):
+            continue
+        sentence = fold(re.split(r"(?<=[.!?])\s", text)[-1] if "." in text[:-1] else text)
+        if not stem.search(sentence) or previous.search(sentence):
+            continue
+        # the announcing sentence may end with the first label: "…recommendations: For the sector:"
+        j = i + 1
+        while j < len(blocks):
+            nb = blocks[j]
+            t = nb.text.strip()
+            if nb.kind == "list_item" or _BULLET.match(t):
+                if asks(split_number(t)[0]):
+                    break  # the form's next numbered question
+                out.append(_Raw(kind, [j]))
+            elif not (len(t) < 80 and (t.endswith(":") or counts[t] >= 3)):
+                break
+            j += 1
+        if out:
+            return out
+    return []
 
 
 def _annexed_table(d: _Doc, kind: str) -> list[_Raw]:

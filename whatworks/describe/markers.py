@@ -44,7 +44,7 @@ def owned_marker(text: str) -> tuple[str, str, str] | None:
     return None
 
 
-def _asks(text: str) -> bool:
+def asks(text: str) -> bool:
     """The first sentence is a question ("Is there a continued need for …?")."""
     head = text.strip()[:300]
     q = head.find("?")
@@ -59,7 +59,7 @@ def marker_starts(blocks: list[Block], idx: list[int], kind: str) -> list[tuple[
         # chapter's or the paragraph's, the item's number follows the word
         m = item_marker(split_number(text)[0]) or item_marker(text)
         if m and m[0] == kind:
-            if _asks(text[m[2]:]):
+            if asks(text[m[2]:]):
                 continue  # "R2. Do the objectives link to …?": an evaluation question, not an item
             out.append((i, m[1], ""))
         elif (o := owned_marker(text)) and o[1] == kind:
