@@ -611,3 +611,22 @@ def test_a_form_prompt_ends_the_recommendations_it_follows() -> None:
              Block("paragraph", "The research proposal was approved by the university's ethics committee.", 1)]
     recs = [i for i in describe(_completion_report(body)).items if i.kind == "recommendation"]
     assert len(recs) == 2
+
+
+@pytest.mark.parametrize("title, line, want", [
+    # "joint" with an audit: an evaluation done together with an audit, by the department's own team
+    ("Joint Evaluation and Audit of the Spruce Budworm Strategy", "The Audit and Evaluation Branch of the "
+     "department conducted this engagement with its internal audit team.", "internal"),
+    # a firm that ran one survey did not do the evaluation
+    ("Summative Evaluation of the Charities Outreach Program", "Survey – A survey of 500 registered charities "
+     "was conducted by an independent consulting firm in October 2010.", "internal"),
+    ("Summative Evaluation of the Charities Outreach Program", "Evaluation services were provided by Goss "
+     "Gilroy Inc. under contract.", "independent"),
+])
+def test_who_evaluated(title: str, line: str, want: str) -> None:
+    blocks = [Block("heading", title, 1, level=1), Block("paragraph", "Corporate Audit and Evaluation Branch", 1),
+              Block("heading", "Methodology", 1, level=2), Block("paragraph", line, 1),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "The program met most of its objectives and was delivered as planned.", 1)]
+    doc = Document(source="page.html", sha256="c" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
+    assert md(describe(doc), "evaluator_type") == want

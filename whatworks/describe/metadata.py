@@ -136,6 +136,8 @@ PLACE_BEFORE_DATE_RE = re.compile(r"[A-Z\u00c0-\u00dd][^\W\d_]+(?:[ -][A-Z\u00c0
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: "Joint evaluation and audit of …": an evaluation done with an audit, not with a partner.
+AND_AUDIT_RE = re.compile(r"(?i)\s+(?:and|et|y|e|&)\s+(?:l[’']\s*)?(?:audit|auditor[ií]a|auditoria|verificaci[óo]n)")
 #: A sentence about another, earlier evaluation ("The previous evaluation of this Program …").
 PREVIOUS_RE = re.compile(r"(?i)\b(?:previous|prior|last|earlier|pr[ée]c[ée]dente?|ant[ée]rieure?|anterior|pasada)\b")
 #: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
@@ -182,7 +184,9 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
         if md["evaluator_type"].value == "internal" and not _titled(view, "evaluator_type"):
             hired = _pattern("contracted_evaluator")
-            m = hired.search(view.head) if hired is not None else None
+            component = _pattern("evaluation_component")
+            m = next((x for x in (hired.finditer(view.head) if hired is not None else [])
+                      if not _of_a_component(view.head, x.start(), component)), None)
             if m:  # a firm or consultants under contract did it: independent (the guidelines' rule)
                 md["evaluator_type"] = Value("independent", 0.7, view.evidence(m.start(), m.end()))
         md["evaluation_type"] = evaluation_type_of(view, codes)
@@ -470,6 +474,15 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     return Value(y, round(conf, 3), ev[y][1])
 
 
+def _of_a_component(text: str, at: int, component: Phrases | None) -> bool:
+    """Whether the sentence up to `at` says a firm did a part of the work ("A survey of 500
+    charities was conducted by an independent consulting firm"), not the evaluation."""
+    start = max(text.rfind(". ", 0, at), text.rfind("\n", 0, at), at - 300)
+    before = text[start + 1: at]
+    return component is not None and component.search(before) is not None and \
+        not re.search(r"(?i)\b(?:evaluation|évaluation|evaluación|avaliação)\b", before)
+
+
 def _fy_end(a: str, b: str) -> int:
     return int(b) if len(b) == 4 else int(a[:2] + b) if int(b) >= int(a[2:]) else int(a[:2]) * 100 + 100 + int(b)
 
@@ -536,12 +549,13 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
     where: dict[str, tuple[float, Evidence]] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
     gset = _group_set(group)
-    for cls in {c for c, _ in gset.finditer(title)}:
+    for cls in {c for c, m in gset.finditer(title) if not AND_AUDIT_RE.match(title[m.end():])}:
         scores[cls] += 10
         where[cls] = (10, Evidence(1, title[:200]))
     for cls, found in gset.by_name(view.head).items():
         ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])
-              and not FUTURE_RE.match(view.head[x.end(): x.end() + 60])]
+              and not FUTURE_RE.match(view.head[x.end(): x.end() + 60])
+              and not AND_AUDIT_RE.match(view.head[x.end():])]
         cover = [x for x in ms if x.start() < FRONT_CHARS]
         if cover:
             scores[cls] += 5
