@@ -630,3 +630,24 @@ def test_who_evaluated(title: str, line: str, want: str) -> None:
               Block("paragraph", "The program met most of its objectives and was delivered as planned.", 1)]
     doc = Document(source="page.html", sha256="c" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
     assert md(describe(doc), "evaluator_type") == want
+
+
+def test_a_summary_form_without_its_title_line_is_a_brief() -> None:
+    """A CONAC form whose first page lacks "Formato para la difusión…": its fields name the
+    evaluation it summarises ("1.1 Nombre de la evaluación: Evaluación de …"), and its parts are
+    table rows, not a report's chapters — spread over eight pages, too long to be "short"."""
+    rows = [("1. IDENTIFICACIÓN", True),
+            ("1.1 Nombre de la evaluación: Evaluación de Consistencia y Resultados 2017 del Programa de Alimentos", False),
+            ("1.3 Fecha de término de la evaluación (dd/mm/aaaa): 07/11/2018", False),
+            ("2. PRINCIPALES HALLAZGOS DE LA EVALUACIÓN", True),
+            ("2.1 Describir los hallazgos más relevantes de la evaluación: El programa atiende al 1% de su población.",
+             False),
+            ("3. CONCLUSIONES Y RECOMENDACIONES DE LA EVALUACIÓN", True),
+            ("3.1 Describir brevemente las conclusiones de la evaluación: El programa está justificado.", False),
+            ("3.2 Describir las recomendaciones de acuerdo a su relevancia: 1. Elaborar un diagnóstico. "
+             "2. Definir la población objetivo.", False),
+            ("4. DATOS DE LA INSTANCIA EVALUADORA", True), ("4.1 Nombre del coordinador de la evaluación: Ana Ruiz", False)]
+    blocks = [Block("table_row", t, 1 + k * 8 // len(rows), bold=b, cells=[t]) for k, (t, b) in enumerate(rows)]
+    doc = Document(source="formato.pdf", sha256="d" * 64, format="pdf", title=None,
+                   pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in range(1, 9)])
+    assert describe(doc).kind.value == "evaluation_brief"
