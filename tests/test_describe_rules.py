@@ -651,3 +651,23 @@ def test_a_summary_form_without_its_title_line_is_a_brief() -> None:
     doc = Document(source="formato.pdf", sha256="d" * 64, format="pdf", title=None,
                    pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in range(1, 9)])
     assert describe(doc).kind.value == "evaluation_brief"
+
+
+@pytest.mark.parametrize("title", [
+    "Evaluation of the Labour Funding Program: Trade and Labour stream - Interim report",
+    "Évaluation du programme d'appui aux coopératives – Rapport intermédiaire",
+    "Evaluación del programa de empleo juvenil: informe intermedio",
+    "Avaliação do programa de emprego rural – Relatório intercalar",
+])
+def test_an_evaluations_interim_report_is_midterm(title: str) -> None:
+    blocks = [Block("heading", title, 1, level=1), Block("heading", "Evaluation methodology", 1, level=2),
+              Block("paragraph", "The evaluation used interviews, a survey and a review of documents.", 1),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "The evaluation found that the program met most of its objectives so far.", 1),
+              Block("heading", "Conclusions", 1, level=2),
+              Block("paragraph", "The evaluation concludes that the program remains relevant and effective.", 1),
+              Block("heading", "Recommendations", 1, level=2),
+              Block("list_item", "1. Clarify the program's objectives for all partners.", 1),
+              Block("list_item", "2. Strengthen performance measurement of the projects.", 1)]
+    doc = Document(source="page.html", sha256="e" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
+    assert md(describe(doc), "timing") == "midterm"
