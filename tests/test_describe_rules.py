@@ -671,3 +671,16 @@ def test_an_evaluations_interim_report_is_midterm(title: str) -> None:
               Block("list_item", "2. Strengthen performance measurement of the projects.", 1)]
     doc = Document(source="page.html", sha256="e" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
     assert md(describe(doc), "timing") == "midterm"
+
+
+@pytest.mark.parametrize("contact, want", [
+    ("Correo institucional: irma.dorado@zacatecas.gob.mx", ["MEX"]),
+    ("Contact : dgeval@economie.gouv.sn", ["SEN"]),
+    ("Contact: evaluation@example.org", None),  # no government's domain: no country
+])
+def test_a_governments_own_domain_places_its_report(contact: str, want: list[str] | None) -> None:
+    rows = [("1. DESCRIPCIÓN DE LA EVALUACIÓN", True),
+            ("1.1 Nombre de la evaluación: Evaluación de Consistencia y Resultados del Fondo para la Mujer", False),
+            (f"1.4 Nombre de la persona responsable: Irma Dorado. {contact}", False),
+            ("2.1 Describir los hallazgos más relevantes de la evaluación: El Fondo atiende a pocas mujeres.", False)]
+    assert md(describe(_form(rows)), "countries") == want

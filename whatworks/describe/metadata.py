@@ -51,6 +51,7 @@ from whatworks.describe.places import (
     ILO_REGIONS,
     Mention,
     area_regions,
+    countries,
     find_countries,
     find_places,
     ilo_region,
@@ -157,6 +158,8 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
     org, org_home = organisation_of(view, [pc for pc, _, _ in codes])
     if org:
         md["organisation"] = org
+    # where a state's or ministry's report is (its places only: who evaluated is another matter)
+    place_home = org_home or (government_home(view) if org is None else None)
     if codes:
         first = codes[0]
         md["project_codes"] = Value([pc.to_dict() for pc, _, _ in codes], 0.95,
@@ -175,7 +178,7 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         home_of_aid = (organisations()[org.value].get("donor_country") if org.value in organisations() else None)
         if home_of_aid:
             donor_countries.add(home_of_aid)
-    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries,
+    places = places_of(view, [pc for pc, _, _ in codes], place_home, donor_countries,
                        international=org is not None and not org_home,
                        evaluation=kind.value in EVALUATION_KINDS)
     md.update(places)
@@ -353,6 +356,22 @@ def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tu
 
 
 # --- dates ------------------------------------------------------------------------------
+
+
+#: A government's web or mail domain: "zacatecas.gob.mx", "dgeval.gouv.sn", "hc-sc.gc.ca", "gov.br".
+GOV_DOMAIN_RE = re.compile(r"(?i)(?<![\w-])(?:[a-z0-9-]+\.)*(?:gob|gov|gouv|govt|gc)\.(?P<cc>[a-z]{2})(?![\w.-]*\w)")
+
+
+def government_home(view: DocView) -> str | None:
+    """The country of the one government whose web or mail domains the first pages use, when no
+    known organisation wrote the document: a state's or ministry's report is about its country
+    (a form that names no country but gives "…@zacatecas.gob.mx")."""
+    found: dict[str, int] = defaultdict(int)
+    for m in GOV_DOMAIN_RE.finditer(view.text[:HEAD_CHARS]):
+        iso3 = next((c for c, rec in countries().items() if rec.get("iso2") == m.group("cc").upper()), None)
+        if iso3:
+            found[iso3] += 1
+    return next(iter(found)) if len(found) == 1 else None
 
 
 def _year_ok(y: int) -> bool:
