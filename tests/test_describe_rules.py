@@ -684,3 +684,31 @@ def test_a_governments_own_domain_places_its_report(contact: str, want: list[str
             (f"1.4 Nombre de la persona responsable: Irma Dorado. {contact}", False),
             ("2.1 Describir los hallazgos más relevantes de la evaluación: El Fondo atiende a pocas mujeres.", False)]
     assert md(describe(_form(rows)), "countries") == want
+
+
+def _web_report(tail: list[Block]) -> Document:
+    blocks = [Block("heading", "Evaluation of the Renewable Energy Deployment Program", 1, level=1),
+              Block("heading", "Conclusions", 1, level=2),
+              Block("paragraph", "The programs were well managed and used resources in a cost-effective manner.", 1)]
+    return Document(source="page.html", sha256="f" * 64, format="html", title=None,
+                    pages=[Page(number=1, blocks=blocks + tail)])
+
+
+def test_a_plain_label_line_above_a_list_on_a_web_page() -> None:
+    doc = _web_report([Block("paragraph", "Recommendations", 1),
+                       Block("list_item", "Share the programs' best practices within the department.", 1, level=1),
+                       Block("list_item", "Complete the planned consultations before drafting the framework.", 1, level=1)])
+    d = describe(doc)
+    assert any(s.kind == "recommendations" and s.heading == "Recommendations" for s in d.sections)
+    assert len([i for i in d.items if i.kind == "recommendation"]) == 2
+
+
+def test_recommendations_stated_only_in_the_management_response_table() -> None:
+    head = ["Recommendation", "Management Response", "Target"]
+    rows = [["1. Share the programs' best practices within the department.", "Agreed. A workshop will be held.",
+             "March 2016"],
+            ["2. Complete the planned consultations before drafting the framework.", "Agreed.", "June 2016"]]
+    tail = [Block("heading", "Management Response and Action Plan", 1, level=2)]
+    tail += [Block("table_row", " | ".join(r), 1, cells=r) for r in [head, *rows]]
+    recs = [i for i in describe(_web_report(tail)).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "2"]

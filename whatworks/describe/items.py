@@ -648,7 +648,23 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             and d.blocks[i].kind in TEXT_KINDS]
     starts = marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
         or marker_starts(d.blocks, body, kind)
-    return _spans(d, body, starts, kind) if starts else (_annexed_table(d, kind) or _announced_list(d, kind))
+    return _spans(d, body, starts, kind) if starts else (
+        _annexed_table(d, kind) or _announced_list(d, kind) or _response_table(d, kind))
+
+
+def _response_table(d: _Doc, kind: str) -> list[_Raw]:
+    """A report whose recommendations are stated only in its management response's table
+    ("Recommendation | Management Response | Target"): the table's recommendation column, once.
+    Used only when the report gives them nowhere else (a response restating them is not a second
+    telling)."""
+    if kind != "recommendation":
+        return []
+    for s in _outermost([s for s in d.sections if s.kind == "management_response" and not d.in_back(s.block_start)]):
+        idx = [i for i in range(s.block_start, min(s.block_end, len(d.blocks))) if d.blocks[i].kind in TEXT_KINDS]
+        rows = _table(d, idx, kind)
+        if rows:
+            return rows
+    return []
 
 
 @lru_cache(maxsize=1)

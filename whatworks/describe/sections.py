@@ -215,7 +215,12 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
             if not _looks_like_heading(b):
                 continue
             kinds = heading_kinds(b.text)
-            if not kinds or not (b.bold or (not marks_headings and (_exact(b.text) or kinds[0] == "annex"))):
+            # a plain "Recommendations" line right above a list labels that list, even where the
+            # format marks its headings (a web page whose writer used a paragraph for it)
+            labels_list = (bool(kinds) and kinds[0] in _LIST_KINDS and _exact(b.text) and i + 1 < len(blocks)
+                           and blocks[i + 1].kind == "list_item")
+            if not kinds or not (b.bold or labels_list
+                                 or (not marks_headings and (_exact(b.text) or kinds[0] == "annex"))):
                 continue
             title, number = split_number(first_line(b.text))
             if b.kind == "list_item" and not (b.bold or title.isupper()):
@@ -224,6 +229,8 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
     return cands
 
 
+#: Sections whose plain label line above a list is a heading (their items are the list's).
+_LIST_KINDS = ("recommendations", "lessons_learned", "good_practices", "conclusions")
 #: A heading repeated on this many pages is the running header of the pages, not a heading.
 RUNNING_PAGES = 3
 
