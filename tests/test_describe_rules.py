@@ -712,3 +712,23 @@ def test_recommendations_stated_only_in_the_management_response_table() -> None:
     tail += [Block("table_row", " | ".join(r), 1, cells=r) for r in [head, *rows]]
     recs = [i for i in describe(_web_report(tail)).items if i.kind == "recommendation"]
     assert [r.number for r in recs] == ["1", "2"]
+
+
+def test_a_location_field_says_which_countries() -> None:
+    """Partners' and experts' countries named up front do not join those of a location field; a
+    list of comparison countries in prose is not such a field."""
+    lines = ["Project Completion Report: Engineered vaccines for cattle", "Location: Country | Ethiopia",
+             "The vaccine was designed with experts from the University of Ghent, Belgium, and tested in "
+             "Belgium before the trials.",
+             "The team met Dr. Dirk Geysen (ECF expert, Belgium) and Dr. Ann Lee (virologist, Belgium) twice.",
+             "Field trials in Ethiopia showed that the vaccine protects young cattle."]
+    assert md(describe(_pdf("", lines)), "countries") == ["ETH"]
+
+
+def test_a_persons_affiliation_is_not_a_place_covered() -> None:
+    from whatworks.describe.mentions import place_context
+
+    text = "In attendance were Dr. Dirk Geysen (ECF expert, Belgium) and staff of the labs in Belgium."
+    first, last = text.find("Belgium"), text.rfind("Belgium")
+    assert place_context(text, first, first + 7) == "person"
+    assert place_context(text, last, last + 7) is None

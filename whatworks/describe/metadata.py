@@ -691,6 +691,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         if key and key not in first:
             first[key] = view.evidence(m.start, m.end)
     covered: set[str] = set()
+    fielded: set[str] = set()  # named by a labelled field ("Location: Country | Canada & Ethiopia")
     coverage_global: Evidence | None = None
     coverage = _pattern("coverage_labels")
     if coverage is not None:
@@ -698,6 +699,10 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             after = view.text[cm.end(): cm.end() + 3]
             if not re.match(r"\s*[:：|]", after):
                 continue
+            # a field ("Location: Country | …", "| Countries covered | …"), not prose ("comparison
+            # countries: Denmark; Germany …")
+            lead = view.text[view.text.rfind("\n", 0, cm.start()) + 1: cm.start()].strip()
+            at_line_start = not lead or lead.endswith("|")
             line_end = view.text.find("\n", cm.end())
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
             # a cover read as one paragraph: "Countries: Jordan, Lebanon Donor: Germany …" —
@@ -719,6 +724,8 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                 if m.iso3:
                     score[m.iso3] += 10
                     covered.add(m.iso3)
+                    if at_line_start:
+                        fielded.add(m.iso3)
                     first[m.iso3] = view.evidence(cm.start(), cm.end() + len(line))
     for iso3, ev in _cover_country_lines(view) + _counted_countries(view):
         if iso3 not in covered:
@@ -746,6 +753,10 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             # country must be named about as often to be covered too
             floor = max(floor, 0.5 * top)
         chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
+        if fielded:
+            # a labelled coverage or location field says which countries: partners' and experts'
+            # countries named in the text ("Dr Geysen (ECF expert, Belgium)") are not added to it
+            chosen = [c for c in chosen if c in anchored]
         chosen = chosen[:MAX_COUNTRIES]
         named = {m.iso3 for m in kept if m.iso3} - (donor_countries or set())
         if not chosen and len(named) == 1 and (named <= on_cover or score.get(next(iter(named)), 0) >= 2):
