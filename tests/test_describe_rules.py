@@ -732,3 +732,17 @@ def test_a_persons_affiliation_is_not_a_place_covered() -> None:
     first, last = text.find("Belgium"), text.rfind("Belgium")
     assert place_context(text, first, first + 7) == "person"
     assert place_context(text, last, last + 7) is None
+
+
+def test_recommendations_a_reader_ran_together() -> None:
+    text = ("Recommendation 4: Keep the two tiers but shift budget to national work. Addressed to: ILO. "
+            "Priority: Medium. Recommendation 5: Give workers' organizations a formal role. Priority: Low. "
+            "Recommendation 6: Integrate gender analysis into every output. Priority: High.")
+    blocks = [Block("heading", "Final evaluation of the labour migration project", 1, level=1),
+              Block("heading", "Recommendations", 1, level=2),
+              Block("paragraph", "Recommendation 3: Build a monitoring system with a baseline. Priority: High.", 1),
+              Block("paragraph", text, 1)]
+    doc = Document(source="r.pdf", sha256="1" * 63 + "2", format="pdf", title=None, pages=[Page(number=1, blocks=blocks)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["3", "4", "5", "6"]
+    assert recs[2].fields.get("priority") == "Low" and recs[2].text.startswith("Recommendation 5:")

@@ -243,6 +243,33 @@ def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: 
     return out
 
 
+def _run_on_markers(d: _Doc, raws: list[_Raw], kind: str) -> list[_Raw]:
+    """Items a reader ran together into one paragraph ("Recommendation 4: … Low. Recommendation 5:
+    … Recommendation 7: …"): each next number after a sentence's end starts an item of its own."""
+    out: list[_Raw] = []
+    for r in raws:
+        num = r.number or ""
+        if not num.isdigit():
+            out.append(r)
+            continue
+        text = r.text if r.text is not None else _join(d.blocks, r.blocks)
+        expected, cuts = int(num) + 1, []
+        for m in re.finditer(r"(?<=[.;!?])\s+(?=\S)", text):
+            found = item_marker(text[m.end(): m.end() + 80])
+            if found and found[0] == kind and found[1] == str(expected):
+                cuts.append((m.end(), found[1]))
+                expected += 1
+        if not cuts:
+            out.append(r)
+            continue
+        bounds = [(0, num)] + cuts
+        for k, (a, n) in enumerate(bounds):
+            piece = text[a: bounds[k + 1][0] if k + 1 < len(bounds) else len(text)].strip()
+            fields = _fields(piece, bare=True)[0] if kind == "recommendation" else {}
+            out.append(_Raw(kind, list(r.blocks), n, {**r.fields, **fields}, text=piece))
+    return out
+
+
 def _other_item(text: str, kind: str) -> bool:
     """A block that opens an item of another kind: "Good practice 1:", "Lección aprendida: …"
     (not "Finding 3 shows that…", a sentence that cites one)."""
@@ -473,7 +500,7 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return table
     starts = marker_starts(blocks, idx, kind)
     if starts:
-        return _spans(d, idx, starts, kind)
+        return _run_on_markers(d, _spans(d, idx, starts, kind), kind)
     if markers_only:
         return []
     if kind == "recommendation":
