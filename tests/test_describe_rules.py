@@ -433,3 +433,316 @@ def test_a_glance_page_title_is_not_a_summary_section() -> None:
         Block("heading", "Planning for Evaluation", 1, level=2),
         Block("paragraph", "Evaluations are planned with program managers every year.", 1)])])
     assert "executive_summary" not in {s.kind for s in describe(doc).sections}
+
+
+def _toc_and_swot_report(with_list: bool) -> Document:
+    """A PDF report whose recommendations chapter is a plain line ending with a full stop (no bold,
+    no size of its own) that its table of contents lists, after a SWOT table of recommendations."""
+    blocks = [Block("heading", "Evaluación de Consistencia y Resultados 2017", 1, level=1),
+              Block("paragraph", "Índice", 1, bold=True),
+              Block("paragraph", "Introducción .................................... 3", 1),
+              Block("paragraph", "Análisis FODA y Recomendaciones .................. 8", 1),
+              Block("paragraph", "Recomendaciones, aspectos susceptibles de mejora ...... 9", 1),
+              Block("paragraph", "Conclusiones ..................................... 10", 1),
+              Block("heading", "Introducción", 2, level=1),
+              Block("paragraph", "La evaluación analiza el diseño y la operación del programa estatal.", 2),
+              Block("heading", "Análisis FODA y Recomendaciones", 2, level=1),
+              Block("table_row", "Tema | Debilidad | Recomendación", 2, cells=["Tema", "Debilidad", "Recomendación"]),
+              Block("table_row", "Diseño | Sin plan | R1 Elaborar un plan estratégico.", 2,
+                    cells=["Diseño", "Sin plan", "R1 Elaborar un plan estratégico."]),
+              Block("table_row", "Operación | Duplicados | R2 Depurar el padrón.", 2,
+                    cells=["Operación", "Duplicados", "R2 Depurar el padrón."]),
+              Block("table_row", "Cobertura | Sin estrategia | R3 Definir una estrategia de cobertura.", 2,
+                    cells=["Cobertura", "Sin estrategia", "R3 Definir una estrategia de cobertura."])]
+    if with_list:
+        blocks += [Block("paragraph", "Recomendaciones, aspectos susceptibles de mejora.", 3),
+                   Block("list_item", "1. Elaborar un plan estratégico con metas de mediano plazo.", 3),
+                   Block("list_item", "2. Depurar el padrón de beneficiarios cada año.", 3)]
+    blocks += [Block("heading", "Conclusiones", 3, level=1),
+               Block("paragraph", "El programa está justificado pero su cobertura es limitada.", 3)]
+    return Document(source="ecyr.pdf", sha256="7" * 64, format="pdf", title=None,
+                    pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("with_list, count", [(True, 2), (False, 3)])
+def test_a_report_list_wins_over_its_swot_table(with_list: bool, count: int) -> None:
+    d = describe(_toc_and_swot_report(with_list))
+    recs = [i for i in d.items if i.kind == "recommendation"]
+    assert len(recs) == count
+    if with_list:  # the plain line the contents list names is a heading
+        assert any(s.heading.startswith("Recomendaciones, aspectos") and s.kind == "recommendations"
+                   for s in d.sections)
+
+
+def _annexed_recommendations(annex_title: str) -> Document:
+    """A design evaluation whose recommendations are only in an annex's table, one of whose rows
+    is cut by a page break (the next page repeats the header, then the rest of the text)."""
+    head = ["Apartado", "Debilidad o Amenaza", "Referencia (pregunta)", "Recomendaciones"]
+    blocks = [Block("heading", "Evaluación en materia de diseño del programa estatal", 1, level=1),
+              Block("heading", "Conclusiones", 1, level=1),
+              Block("paragraph", "El programa no cuenta con un diagnóstico ni con una matriz de indicadores.", 1),
+              Block("heading", annex_title, 2, level=1),
+              Block("table_row", " | ".join(head), 2, cells=head),
+              Block("table_row", "Diseño | Sin diagnóstico | 1 y 2 | Elaborar un diagnóstico completo.", 2,
+                    cells=["Diseño", "Sin diagnóstico", "1 y 2", "Elaborar un diagnóstico completo."]),
+              Block("table_row", "MIR | Sin MIR | 13 | Elaborar una matriz de indicadores.", 2,
+                    cells=["MIR", "Sin MIR", "13", "Elaborar una matriz de indicadores."]),
+              Block("table_row", " | ".join(head), 3, cells=head),
+              Block("table_row", "Además, publicarla en la página del programa.", 3,
+                    cells=["", "", "", "Además, publicarla en la página del programa."]),
+              Block("table_row", "Cobertura | Sin estrategia | 24 | Definir una estrategia de cobertura.", 3,
+                    cells=["Cobertura", "Sin estrategia", "24", "Definir una estrategia de cobertura."])]
+    return Document(source="diseno.pdf", sha256="8" * 64, format="pdf", title=None,
+                    pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in (1, 2, 3)])
+
+
+@pytest.mark.parametrize("title, count", [
+    ("Anexo 7. Principales fortalezas, retos y recomendaciones", 3),
+    ("Annex 3: Recommendations matrix", 3),
+    ("Anexo 9. Análisis de las recomendaciones no atendidas de evaluaciones anteriores", 0),  # a topic
+])
+def test_recommendations_only_in_an_annex_table(title: str, count: int) -> None:
+    recs = [i for i in describe(_annexed_recommendations(title)).items if i.kind == "recommendation"]
+    assert len(recs) == count
+    if count:  # the row cut by the page break is one recommendation
+        assert recs[1].text.endswith("publicarla en la página del programa.")
+
+
+@pytest.mark.parametrize("sentence, want", [
+    ("The project generated evidence in seven African countries namely Botswana, Kenya, Namibia, Rwanda, "
+     "Tanzania, Uganda, and Zambia.", {"BWA", "KEN", "NAM", "RWA", "TZA", "UGA", "ZMB"}),
+    ("Le projet a été mis en œuvre dans trois pays : le Bénin, le Mali et le Niger.", {"BEN", "MLI", "NER"}),
+    ("El programa se ejecutó en cuatro países (Bolivia, Ecuador, Perú y Colombia).", {"BOL", "ECU", "PER", "COL"}),
+    # a count that the names do not match is not a list of the covered countries
+    ("Twelve countries took part, among them Kenya and Tanzania.", None),
+])
+def test_countries_listed_after_their_count(sentence: str, want: set[str] | None) -> None:
+    lines = ["Project Completion Report: Evidence for Health Taxes", "Date of Report: 10 May 2023",
+             "The research teams met twice a year to compare their methods and share their data.", sentence]
+    from whatworks.describe.metadata import _counted_countries
+
+    doc = _pdf("", lines)
+    counted = {iso3 for iso3, _ in _counted_countries(DocView(doc))}
+    assert counted == (want or set())
+    if want:
+        assert set(md(describe(doc), "countries")) == want
+
+
+def test_recommendations_labelled_with_their_addressee() -> None:
+    """"Health Canada Recommendation 1:" then "CCSA Recommendation 1…3:": two series, four items;
+    an evaluation matrix's "R2. Do the objectives …?" is a question, not a recommendation."""
+    blocks = [Block("heading", "Evaluation of the Centre's Grant Activities", 1, level=1),
+              Block("heading", "Methodology", 1, level=2),
+              Block("table_row", "R2. Do the objectives of the grant link to federal priorities? | Documents", 1,
+                    cells=["R2. Do the objectives of the grant link to federal priorities?", "Documents"]),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "The Centre is recognised as a leader but its role is unclear to partners.", 1),
+              Block("heading", "Recommendations", 1, level=2),
+              Block("paragraph", "Health Canada Recommendation 1:", 1),
+              Block("paragraph", "Health Canada should monitor the implementation of the recommendations.", 1),
+              Block("paragraph", "CCSA Recommendation 1:", 1),
+              Block("paragraph", "CCSA should clarify its role in line with its mandate.", 1)]
+    blocks += [Block("paragraph", f"CCSA Recommendation {n}:\nCCSA should act on point {n} of the plan.", 1)
+               for n in (2, 3)]
+    doc = Document(source="page.html", sha256="9" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert len(recs) == 4
+    assert recs[0].text.startswith("Health Canada Recommendation 1") and recs[1].text.startswith("CCSA Recommendation 1")
+
+
+@pytest.mark.parametrize("lines, year", [
+    (["2016 Evaluation of the Targeted Initiative for Older Workers",
+      "The main purpose of the evaluation is to inform policy work in 2016-2017 before the renewal."], 2016),
+    (["Canada Education Savings Program: Summative Evaluation Report",
+      "Official title: Summative Evaluation Report, Final Report, prepared November 6, 2015 by the Evaluation "
+      "Directorate.", "Footnote 3: the forms were updated for the 2016-2017 loan year."], 2015),
+    (["Évaluation du programme d'appui aux coopératives",
+      "Rapport final, préparé le 6 novembre 2019 par la Direction de l'évaluation."], 2019),
+    # a range opening the title is the evaluated period, not the year of the report
+    (["2014-2015 Evaluation of the Youth Employment Strategy", "Date of Report: 10 March 2017"], 2017),
+])
+def test_year_from_the_title_and_a_prepared_date(lines: list[str], year: int) -> None:
+    doc = Document(source="page.html", sha256="a" * 64, format="html", title=None, pages=[Page(number=1, blocks=[
+        Block("heading" if k == 0 else "paragraph", t, 1, level=1 if k == 0 else None) for k, t in enumerate(lines)])])
+    assert md(describe(doc), "year") == year
+
+
+def test_a_location_field_naming_three_regions_is_global() -> None:
+    lines = ["Project Completion Report: Strengthening programme cohesion", "Date of Report: December 5, 2023",
+             "Location: Latin America, Asia, Africa, Canada",
+             "The project synthesised evidence from the programme's research partners and shared it in a forum."]
+    assert md(describe(_pdf("", lines)), "scope") == "global"
+
+
+def test_action_plans_heading_is_a_management_response() -> None:
+    assert heading_kinds("Action plans") == ["management_response"]
+
+
+def _completion_report(body: list[Block]) -> Document:
+    blocks = [Block("heading", "Project Completion Report", 1, level=1),
+              Block("heading", "Project Outcomes", 1, level=2),
+              Block("paragraph", "The study found that insecurity hurt women producers more than the pandemic did.", 1)]
+    return Document(source="pcr.md", sha256="b" * 64, format="markdown", title=None,
+                    pages=[Page(number=1, blocks=blocks + body)])
+
+
+@pytest.mark.parametrize("intro, count", [
+    ("Considering these findings, the project made the following recommendations: For the sector:", 3),
+    ("Au vu de ces résultats, le projet recommande :", 3),
+    ("The previous evaluation made the following recommendations:", 0),  # another evaluation's
+])
+def test_an_announced_list_of_recommendations(intro: str, count: int) -> None:
+    body = [Block("paragraph", intro, 1),
+            Block("list_item", "Develop shea products for local consumption;", 1),
+            Block("list_item", "Grow local and regional markets first;", 1),
+            Block("heading", "For the Government:", 1, level=3),
+            Block("list_item", "Guarantee the security of goods and people.", 1),
+            Block("list_item", "5. How would you compare the intended and actual results of the project?", 1)]
+    recs = [i for i in describe(_completion_report(body)).items if i.kind == "recommendation"]
+    assert len(recs) == count
+
+
+def test_a_form_prompt_ends_the_recommendations_it_follows() -> None:
+    body = [Block("heading", "Recommendations from the officer's field visit:", 1, level=2)]
+    body += [Block("paragraph", "Plan two more days for road travel between the two cities in the region.", 1),
+             Block("paragraph", "Hire a security escort from a private company for transit through risky areas.", 1)]
+    body += [Block("paragraph", "Are there any lessons arising from the management of research ethics in the "
+                                "project? You may wish to comment on the ethics review.", 1),
+             Block("paragraph", "The research proposal was approved by the university's ethics committee.", 1)]
+    recs = [i for i in describe(_completion_report(body)).items if i.kind == "recommendation"]
+    assert len(recs) == 2
+
+
+@pytest.mark.parametrize("title, line, want", [
+    # "joint" with an audit: an evaluation done together with an audit, by the department's own team
+    ("Joint Evaluation and Audit of the Spruce Budworm Strategy", "The Audit and Evaluation Branch of the "
+     "department conducted this engagement with its internal audit team.", "internal"),
+    # a firm that ran one survey did not do the evaluation
+    ("Summative Evaluation of the Charities Outreach Program", "Survey – A survey of 500 registered charities "
+     "was conducted by an independent consulting firm in October 2010.", "internal"),
+    ("Summative Evaluation of the Charities Outreach Program", "Evaluation services were provided by Goss "
+     "Gilroy Inc. under contract.", "independent"),
+])
+def test_who_evaluated(title: str, line: str, want: str) -> None:
+    blocks = [Block("heading", title, 1, level=1), Block("paragraph", "Corporate Audit and Evaluation Branch", 1),
+              Block("heading", "Methodology", 1, level=2), Block("paragraph", line, 1),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "The program met most of its objectives and was delivered as planned.", 1)]
+    doc = Document(source="page.html", sha256="c" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
+    assert md(describe(doc), "evaluator_type") == want
+
+
+def test_a_summary_form_without_its_title_line_is_a_brief() -> None:
+    """A CONAC form whose first page lacks "Formato para la difusión…": its fields name the
+    evaluation it summarises ("1.1 Nombre de la evaluación: Evaluación de …"), and its parts are
+    table rows, not a report's chapters — spread over eight pages, too long to be "short"."""
+    rows = [("1. IDENTIFICACIÓN", True),
+            ("1.1 Nombre de la evaluación: Evaluación de Consistencia y Resultados 2017 del Programa de Alimentos", False),
+            ("1.3 Fecha de término de la evaluación (dd/mm/aaaa): 07/11/2018", False),
+            ("2. PRINCIPALES HALLAZGOS DE LA EVALUACIÓN", True),
+            ("2.1 Describir los hallazgos más relevantes de la evaluación: El programa atiende al 1% de su población.",
+             False),
+            ("3. CONCLUSIONES Y RECOMENDACIONES DE LA EVALUACIÓN", True),
+            ("3.1 Describir brevemente las conclusiones de la evaluación: El programa está justificado.", False),
+            ("3.2 Describir las recomendaciones de acuerdo a su relevancia: 1. Elaborar un diagnóstico. "
+             "2. Definir la población objetivo.", False),
+            ("4. DATOS DE LA INSTANCIA EVALUADORA", True), ("4.1 Nombre del coordinador de la evaluación: Ana Ruiz", False)]
+    blocks = [Block("table_row", t, 1 + k * 8 // len(rows), bold=b, cells=[t]) for k, (t, b) in enumerate(rows)]
+    doc = Document(source="formato.pdf", sha256="d" * 64, format="pdf", title=None,
+                   pages=[Page(number=n, blocks=[b for b in blocks if b.page == n]) for n in range(1, 9)])
+    assert describe(doc).kind.value == "evaluation_brief"
+
+
+@pytest.mark.parametrize("title", [
+    "Evaluation of the Labour Funding Program: Trade and Labour stream - Interim report",
+    "Évaluation du programme d'appui aux coopératives – Rapport intermédiaire",
+    "Evaluación del programa de empleo juvenil: informe intermedio",
+    "Avaliação do programa de emprego rural – Relatório intercalar",
+])
+def test_an_evaluations_interim_report_is_midterm(title: str) -> None:
+    blocks = [Block("heading", title, 1, level=1), Block("heading", "Evaluation methodology", 1, level=2),
+              Block("paragraph", "The evaluation used interviews, a survey and a review of documents.", 1),
+              Block("heading", "Findings", 1, level=2),
+              Block("paragraph", "The evaluation found that the program met most of its objectives so far.", 1),
+              Block("heading", "Conclusions", 1, level=2),
+              Block("paragraph", "The evaluation concludes that the program remains relevant and effective.", 1),
+              Block("heading", "Recommendations", 1, level=2),
+              Block("list_item", "1. Clarify the program's objectives for all partners.", 1),
+              Block("list_item", "2. Strengthen performance measurement of the projects.", 1)]
+    doc = Document(source="page.html", sha256="e" * 64, format="html", title=None, pages=[Page(number=1, blocks=blocks)])
+    assert md(describe(doc), "timing") == "midterm"
+
+
+@pytest.mark.parametrize("contact, want", [
+    ("Correo institucional: irma.dorado@zacatecas.gob.mx", ["MEX"]),
+    ("Contact : dgeval@economie.gouv.sn", ["SEN"]),
+    ("Contact: evaluation@example.org", None),  # no government's domain: no country
+])
+def test_a_governments_own_domain_places_its_report(contact: str, want: list[str] | None) -> None:
+    rows = [("1. DESCRIPCIÓN DE LA EVALUACIÓN", True),
+            ("1.1 Nombre de la evaluación: Evaluación de Consistencia y Resultados del Fondo para la Mujer", False),
+            (f"1.4 Nombre de la persona responsable: Irma Dorado. {contact}", False),
+            ("2.1 Describir los hallazgos más relevantes de la evaluación: El Fondo atiende a pocas mujeres.", False)]
+    assert md(describe(_form(rows)), "countries") == want
+
+
+def _web_report(tail: list[Block]) -> Document:
+    blocks = [Block("heading", "Evaluation of the Renewable Energy Deployment Program", 1, level=1),
+              Block("heading", "Conclusions", 1, level=2),
+              Block("paragraph", "The programs were well managed and used resources in a cost-effective manner.", 1)]
+    return Document(source="page.html", sha256="f" * 64, format="html", title=None,
+                    pages=[Page(number=1, blocks=blocks + tail)])
+
+
+def test_a_plain_label_line_above_a_list_on_a_web_page() -> None:
+    doc = _web_report([Block("paragraph", "Recommendations", 1),
+                       Block("list_item", "Share the programs' best practices within the department.", 1, level=1),
+                       Block("list_item", "Complete the planned consultations before drafting the framework.", 1, level=1)])
+    d = describe(doc)
+    assert any(s.kind == "recommendations" and s.heading == "Recommendations" for s in d.sections)
+    assert len([i for i in d.items if i.kind == "recommendation"]) == 2
+
+
+def test_recommendations_stated_only_in_the_management_response_table() -> None:
+    head = ["Recommendation", "Management Response", "Target"]
+    rows = [["1. Share the programs' best practices within the department.", "Agreed. A workshop will be held.",
+             "March 2016"],
+            ["2. Complete the planned consultations before drafting the framework.", "Agreed.", "June 2016"]]
+    tail = [Block("heading", "Management Response and Action Plan", 1, level=2)]
+    tail += [Block("table_row", " | ".join(r), 1, cells=r) for r in [head, *rows]]
+    recs = [i for i in describe(_web_report(tail)).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["1", "2"]
+
+
+def test_a_location_field_says_which_countries() -> None:
+    """Partners' and experts' countries named up front do not join those of a location field; a
+    list of comparison countries in prose is not such a field."""
+    lines = ["Project Completion Report: Engineered vaccines for cattle", "Location: Country | Ethiopia",
+             "The vaccine was designed with experts from the University of Ghent, Belgium, and tested in "
+             "Belgium before the trials.",
+             "The team met Dr. Dirk Geysen (ECF expert, Belgium) and Dr. Ann Lee (virologist, Belgium) twice.",
+             "Field trials in Ethiopia showed that the vaccine protects young cattle."]
+    assert md(describe(_pdf("", lines)), "countries") == ["ETH"]
+
+
+def test_a_persons_affiliation_is_not_a_place_covered() -> None:
+    from whatworks.describe.mentions import place_context
+
+    text = "In attendance were Dr. Dirk Geysen (ECF expert, Belgium) and staff of the labs in Belgium."
+    first, last = text.find("Belgium"), text.rfind("Belgium")
+    assert place_context(text, first, first + 7) == "person"
+    assert place_context(text, last, last + 7) is None
+
+
+def test_recommendations_a_reader_ran_together() -> None:
+    text = ("Recommendation 4: Keep the two tiers but shift budget to national work. Addressed to: ILO. "
+            "Priority: Medium. Recommendation 5: Give workers' organizations a formal role. Priority: Low. "
+            "Recommendation 6: Integrate gender analysis into every output. Priority: High.")
+    blocks = [Block("heading", "Final evaluation of the labour migration project", 1, level=1),
+              Block("heading", "Recommendations", 1, level=2),
+              Block("paragraph", "Recommendation 3: Build a monitoring system with a baseline. Priority: High.", 1),
+              Block("paragraph", text, 1)]
+    doc = Document(source="r.pdf", sha256="1" * 63 + "2", format="pdf", title=None, pages=[Page(number=1, blocks=blocks)])
+    recs = [i for i in describe(doc).items if i.kind == "recommendation"]
+    assert [r.number for r in recs] == ["3", "4", "5", "6"]
+    assert recs[2].fields.get("priority") == "Low" and recs[2].text.startswith("Recommendation 5:")

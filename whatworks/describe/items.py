@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -34,6 +35,7 @@ from whatworks.describe.headings import (
 from whatworks.describe.markers import (
     COLUMN_GAP,
     TEXT_KINDS,
+    asks,
     marker_starts,
     number_of,
     numbered_starts,
@@ -241,6 +243,33 @@ def _spans(d: _Doc, idx: list[int], starts: list[tuple[int, str | None]], kind: 
     return out
 
 
+def _run_on_markers(d: _Doc, raws: list[_Raw], kind: str) -> list[_Raw]:
+    """Items a reader ran together into one paragraph ("Recommendation 4: … Low. Recommendation 5:
+    … Recommendation 7: …"): each next number after a sentence's end starts an item of its own."""
+    out: list[_Raw] = []
+    for r in raws:
+        num = r.number or ""
+        if not num.isdigit():
+            out.append(r)
+            continue
+        text = r.text if r.text is not None else _join(d.blocks, r.blocks)
+        expected, cuts = int(num) + 1, []
+        for m in re.finditer(r"(?<=[.;!?])\s+(?=\S)", text):
+            found = item_marker(text[m.end(): m.end() + 80])
+            if found and found[0] == kind and found[1] == str(expected):
+                cuts.append((m.end(), found[1]))
+                expected += 1
+        if not cuts:
+            out.append(r)
+            continue
+        bounds = [(0, num)] + cuts
+        for k, (a, n) in enumerate(bounds):
+            piece = text[a: bounds[k + 1][0] if k + 1 < len(bounds) else len(text)].strip()
+            fields = _fields(piece, bare=True)[0] if kind == "recommendation" else {}
+            out.append(_Raw(kind, list(r.blocks), n, {**r.fields, **fields}, text=piece))
+    return out
+
+
 def _other_item(text: str, kind: str) -> bool:
     """A block that opens an item of another kind: "Good practice 1:", "Lección aprendida: …"
     (not "Finding 3 shows that…", a sentence that cites one)."""
@@ -268,10 +297,13 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
     word = vocabulary().markers["recommendation"]
     out: list[_Raw] = []
     columns: dict[int, str] | None = None
+    repeated = False  # the header was just repeated (a new page of the table)
+    last_full = False  # the last item's row had other cells than its text
     for i in rows:
         cells = [c.strip() for c in d.blocks[i].cells or []]
         header = _header(cells, labels, word)
         if header:
+            repeated = columns is not None
             columns = header
             continue
         if columns is None:
@@ -279,14 +311,21 @@ def _table(d: _Doc, idx: list[int], kind: str) -> list[_Raw]:
         values = {columns.get(k): c for k, c in enumerate(cells) if columns.get(k) and c}
         text = values.pop("text", "")
         number = values.pop("number", None)
+        text_only = not any(c for k, c in enumerate(cells) if columns.get(k) != "text")
+        after_header, repeated = repeated, False
         if not text:
             continue
         if _EMPTY_CELL.fullmatch(text):
+            last_full = not text_only
             continue  # "No aplica": a row with no recommendation
         marker = item_marker(text)
-        split_row = text[:1].islower() or (bool(_BULLET.match(text)) and not values) or (
+        # a row with only its text cell filled, first on a new page of a table whose rows fill
+        # other cells: the end of the last row, cut by the page break
+        carried = after_header and text_only and last_full and not marker
+        split_row = carried or text[:1].islower() or (bool(_BULLET.match(text)) and not values) or (
             out and out[-1].number and not values and ("number" in columns.values()
                                                        or not (out[-1].text or "").rstrip().endswith(_TERMINAL)))
+        last_full = not text_only if not split_row else last_full
         if out and not number and not marker and split_row:
             out[-1].text = f"{out[-1].text} {text}"  # a row split by a page break
             out[-1].blocks.append(i)
@@ -461,7 +500,7 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
         return table
     starts = marker_starts(blocks, idx, kind)
     if starts:
-        return _spans(d, idx, starts, kind)
+        return _run_on_markers(d, _spans(d, idx, starts, kind), kind)
     if markers_only:
         return []
     if kind == "recommendation":
@@ -482,6 +521,12 @@ def _split(d: _Doc, idx: list[int], kind: str, markers_only: bool = False,
     if bullets:
         return _spans(d, idx, bullets, kind, bullets=True)
     paragraphs = _paragraph_starts(blocks, idx)
+    # a form's next prompt ("Are there any lessons arising from …?") ends the paragraphs that
+    # answer the previous one
+    ask = next((i for i in idx if paragraphs and i > paragraphs[0][0] and asks(blocks[i].text)), None)
+    if ask is not None:
+        paragraphs = [(i, n) for i, n in paragraphs if i < ask]
+        idx = [i for i in idx if i < ask]
     if heading and _singular(heading, kind):
         body = [i for i in idx if blocks[i].kind != "heading" and blocks[i].text.strip()]
         return [_Raw(kind, body)] if body else []
@@ -608,7 +653,8 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             for s in _outermost(keyed):
                 raws += _finding_lists(d, _region(d, s, kind))
         return raws
-    raws = _in_sections(d, own, kind)
+    swot = [s for s in own if kind == "recommendation" and _is_swot(s.heading)]
+    raws = _in_sections(d, [s for s in own if s not in swot], kind) or _in_sections(d, swot, kind)
     if raws:
         if kind == "recommendation":
             raws += _stray_markers(d, raws)
@@ -629,7 +675,92 @@ def _collect(d: _Doc, kind: str) -> list[_Raw]:
             and d.blocks[i].kind in TEXT_KINDS]
     starts = marker_starts(d.blocks, [i for i in body if not d.in_es(i)], kind) \
         or marker_starts(d.blocks, body, kind)
-    return _spans(d, body, starts, kind) if starts else []
+    return _spans(d, body, starts, kind) if starts else (
+        _annexed_table(d, kind) or _announced_list(d, kind) or _response_table(d, kind))
+
+
+def _response_table(d: _Doc, kind: str) -> list[_Raw]:
+    """A report whose recommendations are stated only in its management response's table
+    ("Recommendation | Management Response | Target"): the table's recommendation column, once.
+    Used only when the report gives them nowhere else (a response restating them is not a second
+    telling)."""
+    if kind != "recommendation":
+        return []
+    for s in _outermost([s for s in d.sections if s.kind == "management_response" and not d.in_back(s.block_start)]):
+        idx = [i for i in range(s.block_start, min(s.block_end, len(d.blocks))) if d.blocks[i].kind in TEXT_KINDS]
+        rows = _table(d, idx, kind)
+        if rows:
+            return rows
+    return []
+
+
+@lru_cache(maxsize=1)
+def _announce_words() -> tuple[re.Pattern, re.Pattern]:
+    words = vocab.load("heading_words")
+    stems = "|".join(re.escape(w) for w in words.terms("recommendation_stem"))
+    previous = "|".join(re.escape(w) for w in words.terms("previous_word"))
+    return re.compile(rf"(?<![a-z])(?:{stems})"), re.compile(rf"(?<![a-z])(?:{previous})(?![a-z])")
+
+
+def _announced_list(d: _Doc, kind: str) -> list[_Raw]:
+    """A report with no recommendations section whose text announces them ("Considering these
+    findings, the project made the following recommendations:") then lists them as bullets or
+    numbers: each list item is one, across labels for whom they are ("For the Government:"). Not
+    when the sentence is about another evaluation's ("the previous evaluation recommended:")."""
+    if kind != "recommendation":
+        return []
+    stem, previous = _announce_words()
+    blocks = d.blocks
+    # a page's running header or footer ("PROJECT COMPLETION REPORT" on every page) may fall
+    # between two items of the list
+    counts = Counter(b.text.strip() for b in blocks if len(b.text) < 80)
+    out: list[_Raw] = []
+    for i, b in enumerate(blocks):
+        text = b.text.strip()
+        if d.in_back(i) or d.in_es(i) or i in d.toc or b.kind not in ("paragraph", "heading") \
+                or not text.endswith(":"):
+            continue
+        sentence = fold(re.split(r"(?<=[.!?])\s", text)[-1] if "." in text[:-1] else text)
+        if not stem.search(sentence) or previous.search(sentence):
+            continue
+        # the announcing sentence may end with the first label: "…recommendations: For the sector:"
+        j = i + 1
+        while j < len(blocks):
+            nb = blocks[j]
+            t = nb.text.strip()
+            if nb.kind == "list_item" or _BULLET.match(t):
+                if asks(split_number(t)[0]):
+                    break  # the form's next numbered question
+                out.append(_Raw(kind, [j]))
+            elif not (len(t) < 80 and (t.endswith(":") or counts[t] >= 3)):
+                break
+            j += 1
+        if out:
+            return out
+    return []
+
+
+def _annexed_table(d: _Doc, kind: str) -> list[_Raw]:
+    """A report whose recommendations are only in an annex's table ("Anexo 7. Principales
+    fortalezas, retos y recomendaciones", "Annex 3: Recommendations matrix"): its rows, one
+    recommendation each. Only an annex whose title names the recommendations as what it holds
+    ("Status of the recommendations of the last evaluation" names them as its topic)."""
+    raws: list[_Raw] = []
+    for s in d.sections:
+        if not is_annex_heading(s.heading) or d.in_es(s.block_start):
+            continue
+        title = re.sub(r"^\S+\s+[\dA-Za-z]{1,4}\b[.:)\-\u2013\u2014]?\s*", "", first_line(s.heading))
+        if "recommendations" not in heading_kinds(title):
+            continue
+        idx = [i for i in range(s.block_start, min(s.block_end, len(d.blocks))) if d.blocks[i].kind in TEXT_KINDS]
+        raws += _table(d, idx, kind)
+    return raws
+
+
+def _is_swot(heading: str) -> bool:
+    """A SWOT (FODA) analysis heading ("Análisis de Fortalezas, …, Amenazas y Recomendaciones")."""
+    words = f" {normalize_heading(heading)} "
+    return any(f" {normalize_heading(w)} " in words for w in vocab.load("heading_words").terms("swot"))
 
 
 def _in_sections(d: _Doc, sections: list[Section], kind: str) -> list[_Raw]:

@@ -289,6 +289,12 @@ def evaluation_word() -> Phrases:
 # --- rules ---------------------------------------------------------------------------------
 
 
+def _field_value(text: str, at: int) -> bool:
+    """Whether `at` starts the value of a labelled field on its line ("Nombre de la evaluación: …")."""
+    line = text[text.rfind("\n", 0, at) + 1: at].rstrip()
+    return line.endswith(":") and 3 <= len(line) <= 60
+
+
 @dataclass
 class Hit:
     """One rule that fired: which kind it supports, how much, why, and where."""
@@ -316,6 +322,8 @@ def explain(document: Document, sections: list[Section] | None = None,
             continue
         seen: set[str] = set()
         for kind, m in sets["title"].finditer(text):
+            if source == "top" and _field_value(text, m.start()):
+                continue  # "1.1 Nombre de la evaluación: Evaluación de …": a form names what it summarises
             if kind not in seen:  # the first phrase of each kind in each place
                 seen.add(kind)
                 found.setdefault(kind, []).append((SOURCE_WEIGHT[source], source, m))
@@ -391,7 +399,11 @@ def _structure(view: DocView, sections: list[Section], items: list[Item]) -> lis
         hits.append(Hit("evaluation_report", 1.0, f"long ({size})"))
         for k in ("evaluation_brief", "management_response", "terms_of_reference"):
             hits.append(Hit(k, -2.0, f"too long for a {k.replace('_', ' ')} ({size})"))
-    found = [k for k in REPORT_SECTIONS if k in kinds]
+    # a form's parts ("2. PRINCIPALES HALLAZGOS" in a one-cell table row) are not a report's chapters
+    blocks = view.document.blocks
+    chapters = {s.kind for s in sections
+                if not (s.block_start < len(blocks) and blocks[s.block_start].kind == "table_row")}
+    found = [k for k in REPORT_SECTIONS if k in chapters]
     if found:
         hits.append(Hit("evaluation_report", 0.6 * len(found), "sections: " + ", ".join(found)))
     if "management_response" in kinds:

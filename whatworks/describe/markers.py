@@ -18,22 +18,60 @@ _NUMBERED = re.compile(
 )
 
 
+#: A capitalised word or an acronym that may name who a recommendation is addressed to or made by.
+_OWNER_WORD = re.compile(r"[A-Z][\w&\u2019'.-]*\s+")
+
+
+def owned_marker(text: str) -> tuple[str, str, str] | None:
+    """(owner, kind, number) of a label such as "CCSA Recommendation 1:" or "Health Canada
+    Recommendation 2:" — an item marker after at most four capitalised words, ending its line or
+    followed by a colon (a sentence "The Recommendation 2 of …" is not a label)."""
+    pos = len(text) - len(text.lstrip())
+    for _ in range(4):
+        w = _OWNER_WORD.match(text, pos)
+        if not w:
+            return None
+        pos = w.end()
+        rest = text[pos:]
+        found = item_marker(rest)
+        if not found:
+            continue
+        after = rest[found[2]:]
+        if rest[:found[2]].rstrip().endswith(":") or after.lstrip(" ").startswith((":", "\n")) \
+                or not after.strip():
+            return " ".join(text[:pos].split()), found[0], found[1]
+        return None
+    return None
+
+
+def asks(text: str) -> bool:
+    """The first sentence is a question ("Is there a continued need for …?")."""
+    head = text.strip()[:300]
+    q = head.find("?")
+    return q > 0 and not re.search(r"[.!;]\s", head[:q])
+
+
 def marker_starts(blocks: list[Block], idx: list[int], kind: str) -> list[tuple[int, str]]:
-    out: list[tuple[int, str]] = []
+    out: list[tuple[int, str, str]] = []
     for i in idx:
         text = blocks[i].text
         # "4.1 Recommendation 1", "121. Recommendation 4:": the leading number is the
         # chapter's or the paragraph's, the item's number follows the word
         m = item_marker(split_number(text)[0]) or item_marker(text)
         if m and m[0] == kind:
-            out.append((i, m[1]))
-    # "Recommendation #1" heading then "Recommendation 1: ..." right below: one item
-    merged: list[tuple[int, str]] = []
-    for i, num in out:
-        if merged and merged[-1][1] == num and i - merged[-1][0] <= 2:
+            if asks(text[m[2]:]):
+                continue  # "R2. Do the objectives link to …?": an evaluation question, not an item
+            out.append((i, m[1], ""))
+        elif (o := owned_marker(text)) and o[1] == kind:
+            out.append((i, o[2], o[0]))
+    # "Recommendation #1" heading then "Recommendation 1: ..." right below: one item (not
+    # "Health Canada Recommendation 1" then "CCSA Recommendation 1": two series)
+    merged: list[tuple[int, str, str]] = []
+    for i, num, owner in out:
+        if merged and merged[-1][1] == num and merged[-1][2] == owner and i - merged[-1][0] <= 2:
             continue
-        merged.append((i, num))
-    return merged
+        merged.append((i, num, owner))
+    return [(i, num) for i, num, _ in merged]
 
 
 def number_of(text: str) -> tuple[int, ...] | None:

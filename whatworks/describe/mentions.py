@@ -72,6 +72,12 @@ CITATION_AFTER_RE = re.compile(r"^\s*:\s*[A-Z\u00c0-\u00dd][\w-]*")
 PERSON_BEFORE_RE = re.compile(r"(?:\b(?:Mtr?a|Dra?|Lic|Ing|Mr|Mrs|Ms|Mme|Sra?|Prof|Srta)\.?|\bM\.)\s+"
                               r"[A-Z\u00c0-\u00dd][a-z\u00e0-\u00ff]+\s+$")
 
+#: "Dr. Dirk Geysen (ECF expert, " — a titled person's name and an open parenthesis, before the
+#: country that closes it: the person's affiliation, not a place the object covers.
+AFFILIATION_BEFORE_RE = re.compile(r"(?:\b(?:Dr|Dra|Prof|Mr|Mrs|Ms|Mme|Sr|Sra|Mtro|Mtra|Lic|Ing)\.?|\bM\.)\s+"
+                                   r"(?:[A-Z\u00c0-\u00dd][\w.'\u2019-]*\s+){0,4}[A-Z\u00c0-\u00dd][\w'\u2019-]*\s*"
+                                   r"\([^()]{0,80}$")
+
 
 def place_context(text: str, start: int, end: int | None = None) -> str | None:
     """"funding", "example", "address", "citation" or "person" when the place at `start` is
@@ -88,6 +94,8 @@ def place_context(text: str, start: int, end: int | None = None) -> str | None:
             return "citation"
     if PERSON_BEFORE_RE.search(text[max(0, start - 40): start]):
         return "person"
+    if end is not None and text[end: end + 1] == ")" and AFFILIATION_BEFORE_RE.search(text[max(0, start - 120): start]):
+        return "person"  # "Dr. Dirk Geysen (ECF expert, Belgium)": where a person works
     # the sentence so far (at most 300 characters back)
     lo = max(line_start, start - 300)
     seg = text[lo:start]

@@ -5,7 +5,7 @@ Every value is found by the same idea: candidates are collected with points that
 they were found (the title and the cover count most, a list of people met in an annex least) and
 how often; the best candidate wins. The vocabulary (EN/FR/ES/PT) is in
 whatworks/data (organisations.yaml, timing.yaml, evaluator_types.yaml, evaluation_types.yaml,
-scopes.yaml, months.yaml, metadata.yaml), countries in countries.json, regions in regions.yaml.
+scopes.yaml, months.yaml, numbers.yaml, metadata.yaml), countries in countries.json, regions in regions.yaml.
 
 Keys and value formats (what other modules can rely on):
     title            str
@@ -51,6 +51,7 @@ from whatworks.describe.places import (
     ILO_REGIONS,
     Mention,
     area_regions,
+    countries,
     find_countries,
     find_places,
     ilo_region,
@@ -136,6 +137,8 @@ PLACE_BEFORE_DATE_RE = re.compile(r"[A-Z\u00c0-\u00dd][^\W\d_]+(?:[ -][A-Z\u00c0
 #: "the 2014 summative evaluation", "the previous mid-term review": another evaluation than this one.
 ANOTHER_RE = re.compile(r"(?i)(?:19|20)\d\d\s*(?:\w+\s+)?$|\b(?:previous|prior|last|earlier|first|second|"
                         r"précédente?|antérieure?|anterior|pasada|última|ultima)\s+(?:\w+\s+)?$")
+#: "Joint evaluation and audit of …": an evaluation done with an audit, not with a partner.
+AND_AUDIT_RE = re.compile(r"(?i)\s+(?:and|et|y|e|&)\s+(?:l[’']\s*)?(?:audit|auditor[ií]a|auditoria|verificaci[óo]n)")
 #: A sentence about another, earlier evaluation ("The previous evaluation of this Program …").
 PREVIOUS_RE = re.compile(r"(?i)\b(?:previous|prior|last|earlier|pr[ée]c[ée]dente?|ant[ée]rieure?|anterior|pasada)\b")
 #: "the final evaluation, planned for 2024, will be external": an evaluation still to come.
@@ -155,6 +158,8 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
     org, org_home = organisation_of(view, [pc for pc, _, _ in codes])
     if org:
         md["organisation"] = org
+    # where a state's or ministry's report is (its places only: who evaluated is another matter)
+    place_home = org_home or (government_home(view) if org is None else None)
     if codes:
         first = codes[0]
         md["project_codes"] = Value([pc.to_dict() for pc, _, _ in codes], 0.95,
@@ -173,7 +178,7 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         home_of_aid = (organisations()[org.value].get("donor_country") if org.value in organisations() else None)
         if home_of_aid:
             donor_countries.add(home_of_aid)
-    places = places_of(view, [pc for pc, _, _ in codes], org_home, donor_countries,
+    places = places_of(view, [pc for pc, _, _ in codes], place_home, donor_countries,
                        international=org is not None and not org_home,
                        evaluation=kind.value in EVALUATION_KINDS)
     md.update(places)
@@ -182,7 +187,9 @@ def extract_metadata(document: Document, sections: list[Section], kind: Value) -
         md["evaluator_type"] = choose(view, "evaluator_type", default=None) or _default_evaluator(org_home)
         if md["evaluator_type"].value == "internal" and not _titled(view, "evaluator_type"):
             hired = _pattern("contracted_evaluator")
-            m = hired.search(view.head) if hired is not None else None
+            component = _pattern("evaluation_component")
+            m = next((x for x in (hired.finditer(view.head) if hired is not None else [])
+                      if not _of_a_component(view.head, x.start(), component)), None)
             if m:  # a firm or consultants under contract did it: independent (the guidelines' rule)
                 md["evaluator_type"] = Value("independent", 0.7, view.evidence(m.start(), m.end()))
         md["evaluation_type"] = evaluation_type_of(view, codes)
@@ -351,8 +358,37 @@ def organisation_of(view: DocView, codes: list[ProjectCode] | None = None) -> tu
 # --- dates ------------------------------------------------------------------------------
 
 
+#: A government's web or mail domain: "zacatecas.gob.mx", "dgeval.gouv.sn", "hc-sc.gc.ca", "gov.br".
+GOV_DOMAIN_RE = re.compile(r"(?i)(?<![\w-])(?:[a-z0-9-]+\.)*(?:gob|gov|gouv|govt|gc)\.(?P<cc>[a-z]{2})(?![\w.-]*\w)")
+
+
+def government_home(view: DocView) -> str | None:
+    """The country of the one government whose web or mail domains the first pages use, when no
+    known organisation wrote the document: a state's or ministry's report is about its country
+    (a form that names no country but gives "…@zacatecas.gob.mx")."""
+    found: dict[str, int] = defaultdict(int)
+    for m in GOV_DOMAIN_RE.finditer(view.text[:HEAD_CHARS]):
+        iso3 = next((c for c, rec in countries().items() if rec.get("iso2") == m.group("cc").upper()), None)
+        if iso3:
+            found[iso3] += 1
+    return next(iter(found)) if len(found) == 1 else None
+
+
 def _year_ok(y: int) -> bool:
     return 1950 <= y <= _dt.date.today().year + 1
+
+
+#: A single year opening a title ("2016 Evaluation of …"), not one end of a range ("2014-2015
+#: Evaluation", "2016-17"). A year closing a title is often the evaluated one ("Evaluación de
+#: Consistencia y Resultados, 2017" of fiscal year 2017), so it is not read here.
+_TITLE_YEAR_RE = re.compile(
+    r"^\s*(?P<y>(?:19|20)\d\d)(?!\s*(?:[-\u2013\u2014/]\s*\d|to\b|au\b|a\b|\u00e0\b|al\b))\s+(?=[^\W\d])")
+
+
+def _is_date_verb(text: str) -> bool:
+    """"prepared", "préparé le", "elaborado el": the words between a report-date label and its date."""
+    words = fold(text).strip(" ,").lower()
+    return bool(words) and words in {fold(w).lower() for w in vocab.load("metadata").terms("report_date_verbs")}
 
 
 def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
@@ -372,13 +408,20 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
                 (NUMERIC_DATE_RE.match(tail, sep.end()) or YEAR_RE.search(tail)) if colon else None)
             # a label, not prose: "Date of publication: …", "Final report – March 2019" (or "Relatório
             # final - Mindelo, outubro de 2022": a place, then the date), not "published in 2003"
-            if not d or not (colon or d.start() == sep.end() or (
-                    d.re is _date_re() and PLACE_BEFORE_DATE_RE.fullmatch(tail[sep.end(): d.start()]))):
+            between = tail[sep.end(): d.start()] if d else ""
+            if not d or not (colon or d.start() == sep.end() or (d.re is _date_re() and (
+                    PLACE_BEFORE_DATE_RE.fullmatch(between) or _is_date_verb(between)))):
                 continue
             y = int(d.group(2) if d.re is _date_re() else d.group(1))
             if _year_ok(y):
                 pts = 7 if "publi" in m.group(0).lower() else 10
                 cands.append((pts, y, view.evidence(m.start(), m.end() + d.end())))
+    # "2016 Evaluation of …": a year the title (as the first page shows it) gives the evaluation
+    if view.heading:
+        tm = _TITLE_YEAR_RE.search(view.heading)
+        at = text.find(view.heading[:200])
+        if tm and at >= 0 and _year_ok(int(tm.group("y"))):
+            cands.append((7, int(tm.group("y")), view.evidence(at + tm.start("y"), at + tm.end("y"))))
     bare = _pattern("report_date_colon_labels")
     for m in bare.finditer(head[:FRONT_CHARS]) if bare is not None else []:
         # "Date: March 2023", "Data: 19 de setembro de 2022" — only with the colon, only up front
@@ -450,6 +493,15 @@ def year_of(view: DocView, period: list[int | None] | None) -> Value | None:
     return Value(y, round(conf, 3), ev[y][1])
 
 
+def _of_a_component(text: str, at: int, component: Phrases | None) -> bool:
+    """Whether the sentence up to `at` says a firm did a part of the work ("A survey of 500
+    charities was conducted by an independent consulting firm"), not the evaluation."""
+    start = max(text.rfind(". ", 0, at), text.rfind("\n", 0, at), at - 300)
+    before = text[start + 1: at]
+    return component is not None and component.search(before) is not None and \
+        not re.search(r"(?i)\b(?:evaluation|évaluation|evaluación|avaliação)\b", before)
+
+
 def _fy_end(a: str, b: str) -> int:
     return int(b) if len(b) == 4 else int(a[:2] + b) if int(b) >= int(a[2:]) else int(a[:2]) * 100 + 100 + int(b)
 
@@ -516,12 +568,13 @@ def choose(view: DocView, group: str, default: str | None) -> Value | None:
     where: dict[str, tuple[float, Evidence]] = {}
     title = " / ".join(t for s, t in view.title_sources() if s != "top" and t)
     gset = _group_set(group)
-    for cls in {c for c, _ in gset.finditer(title)}:
+    for cls in {c for c, m in gset.finditer(title) if not AND_AUDIT_RE.match(title[m.end():])}:
         scores[cls] += 10
         where[cls] = (10, Evidence(1, title[:200]))
     for cls, found in gset.by_name(view.head).items():
         ms = [x for x in found if not ANOTHER_RE.search(view.head[max(0, x.start() - 30): x.start()])
-              and not FUTURE_RE.match(view.head[x.end(): x.end() + 60])]
+              and not FUTURE_RE.match(view.head[x.end(): x.end() + 60])
+              and not AND_AUDIT_RE.match(view.head[x.end():])]
         cover = [x for x in ms if x.start() < FRONT_CHARS]
         if cover:
             scores[cls] += 5
@@ -638,6 +691,7 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
         if key and key not in first:
             first[key] = view.evidence(m.start, m.end)
     covered: set[str] = set()
+    fielded: set[str] = set()  # named by a labelled field ("Location: Country | Canada & Ethiopia")
     coverage_global: Evidence | None = None
     coverage = _pattern("coverage_labels")
     if coverage is not None:
@@ -645,6 +699,10 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             after = view.text[cm.end(): cm.end() + 3]
             if not re.match(r"\s*[:：|]", after):
                 continue
+            # a field ("Location: Country | …", "| Countries covered | …"), not prose ("comparison
+            # countries: Denmark; Germany …")
+            lead = view.text[view.text.rfind("\n", 0, cm.start()) + 1: cm.start()].strip()
+            at_line_start = not lead or lead.endswith("|")
             line_end = view.text.find("\n", cm.end())
             line = view.text[cm.end(): line_end if 0 < line_end < cm.end() + 300 else cm.end() + 300]
             # a cover read as one paragraph: "Countries: Jordan, Lebanon Donor: Germany …" —
@@ -657,12 +715,19 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
                 # "Geographical coverage: Global (with case studies on Ethiopia and Türkiye)"
                 coverage_global = view.evidence(cm.start(), cm.end() + len(line))
                 continue
+            areas = {r for m in find_places(line) if m.area for r in (area_regions(m.area)[0] or [m.area])}
+            if len(areas) >= 3 and coverage_global is None:
+                # "Location: Latin America, Asia, Africa, Canada": three regions of the world
+                coverage_global = view.evidence(cm.start(), cm.end() + len(line))
+                continue
             for m in find_places(line):
                 if m.iso3:
                     score[m.iso3] += 10
                     covered.add(m.iso3)
+                    if at_line_start:
+                        fielded.add(m.iso3)
                     first[m.iso3] = view.evidence(cm.start(), cm.end() + len(line))
-    for iso3, ev in _cover_country_lines(view):
+    for iso3, ev in _cover_country_lines(view) + _counted_countries(view):
         if iso3 not in covered:
             score[iso3] += 10
             covered.add(iso3)
@@ -688,6 +753,10 @@ def places_of(view: DocView, codes: list[ProjectCode], home: str | None,
             # country must be named about as often to be covered too
             floor = max(floor, 0.5 * top)
         chosen = [c for c, s in sorted(score.items(), key=lambda kv: -kv[1]) if s >= floor or c in in_title]
+        if fielded:
+            # a labelled coverage or location field says which countries: partners' and experts'
+            # countries named in the text ("Dr Geysen (ECF expert, Belgium)") are not added to it
+            chosen = [c for c in chosen if c in anchored]
         chosen = chosen[:MAX_COUNTRIES]
         named = {m.iso3 for m in kept if m.iso3} - (donor_countries or set())
         if not chosen and len(named) == 1 and (named <= on_cover or score.get(next(iter(named)), 0) >= 2):
@@ -762,6 +831,47 @@ def _cover_country_lines(view: DocView) -> list[tuple[str, Evidence]]:
                 ev = view.evidence(pos + found[0].start, pos + found[-1].end)
                 out.extend((m.iso3, ev) for m in found if m.iso3)
         pos += len(line) + 1
+    return out
+
+
+@lru_cache(maxsize=1)
+def _counted_re() -> re.Pattern[str]:
+    """"seven (African) countries", "trois pays", "siete países": a count of countries."""
+    numbers = [w for c in vocab.load("numbers").values() for w in c.all()]
+    nouns = vocab.load("place_words").terms("counted_noun")
+    num = "|".join(sorted((re.escape(w) for w in numbers), key=len, reverse=True))
+    noun = "|".join(re.escape(w) for w in nouns)
+    return re.compile(rf"(?i)(?<!\w)(?P<n>\d{{1,2}}|{num})\s+(?:[\w\u2019'-]+\s+){{0,2}}?(?:{noun})(?!\w)")
+
+
+@lru_cache(maxsize=1)
+def _number_of_word() -> dict[str, int]:
+    return {w.lower(): c.get("number") for c in vocab.load("numbers").values() for w in c.all()}
+
+
+def _counted_countries(view: DocView) -> list[tuple[str, Evidence]]:
+    """Countries listed after their count ("in seven African countries namely Botswana, Kenya, …
+    and Zambia", "dans trois pays : Bénin, Mali et Niger") on the first pages: when the list
+    names exactly as many countries as the count says, these are the countries the object
+    covers, as a coverage field would say. A count with fewer or more names is not a list of them."""
+    text = view.text[: min(HEAD_CHARS, view.annex_from)]
+    out: list[tuple[str, Evidence]] = []
+    for m in _counted_re().finditer(text):
+        g = m.group("n")
+        n = int(g) if g.isdigit() else _number_of_word().get(g.lower())
+        if not n or n < 2 or n > MAX_COUNTRIES:
+            continue
+        rest = text[m.end(): m.end() + 400]
+        stop = re.search(r"\.(?:\s|$)|\n|;", rest)
+        rest = rest[: stop.start() if stop else len(rest)]
+        places = [p for p in find_places(rest) if p.iso3]
+        if not places or places[0].start > 40 or _context(text, m.start()):
+            continue
+        iso = list(dict.fromkeys(p.iso3 for p in places))
+        if len(iso) != n:
+            continue
+        ev = view.evidence(m.start(), m.end() + places[-1].end)
+        out.extend((c, ev) for c in iso)
     return out
 
 

@@ -150,13 +150,38 @@ def _rest_names(words: list[str], j: int, v: Vocabulary) -> bool:
     return True
 
 
+def toc_titles(blocks: list[Block], toc: set[int]) -> set[str]:
+    """The chapter titles a table of contents lists, without leaders and page numbers,
+    normalised ("Recomendaciones, Aspectos Susceptibles de Mejora....82" → its words)."""
+    out = set()
+    for i in toc:
+        for ln in _lines(blocks[i]):
+            m = _LEADER.search(ln) or _TRAILING_PAGE.search(ln)
+            title = ln[:m.start() + (1 if m.re is _TRAILING_PAGE else 0)] if m else ln
+            words = normalize_heading(split_number(title.strip())[0])
+            if len(words.split()) >= 1:
+                out.add(words)
+    return out
+
+
+def _in_toc(b: Block, titles: set[str]) -> bool:
+    """A line the table of contents lists as a chapter and that names a section: a heading,
+    even when it ends with a full stop and the PDF gives it no bold or size of its own."""
+    text = b.text.strip()
+    if not titles or "\n" in text or len(text) > 160:
+        return False
+    return normalize_heading(split_number(text)[0]) in titles and bool(heading_kinds(text))
+
+
 def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False) -> list[_Candidate]:
     """Heading blocks, plus lines that look like headings the reader missed. When the
     format marks headings itself (HTML, DOCX, Markdown) a plain paragraph is promoted only
-    if bold: a short "Recommendations" paragraph there is a table cell or a label."""
+    if bold: a short "Recommendations" paragraph there is a table cell or a label. A line
+    that the table of contents lists is a heading whatever it looks like."""
     cands: list[_Candidate] = []
     in_toc = False
     running = _running_headings(blocks)
+    titles = toc_titles(blocks, toc) if not marks_headings else set()
     for i, b in enumerate(blocks):
         if b.kind == "heading":
             text = first_line(b.text)
@@ -183,10 +208,19 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
                 # "Recommendation 2" alone on its line: the heading of one item
                 cands.append(_Candidate(i, b, [], None, None, True, marker[0]))
                 continue
+            if _in_toc(b, titles):
+                title, number = split_number(first_line(b.text))
+                cands.append(_Candidate(i, b, heading_kinds(b.text), number, None, True))
+                continue
             if not _looks_like_heading(b):
                 continue
             kinds = heading_kinds(b.text)
-            if not kinds or not (b.bold or (not marks_headings and (_exact(b.text) or kinds[0] == "annex"))):
+            # a plain "Recommendations" line right above a list labels that list, even where the
+            # format marks its headings (a web page whose writer used a paragraph for it)
+            labels_list = (bool(kinds) and kinds[0] in _LIST_KINDS and _exact(b.text) and i + 1 < len(blocks)
+                           and blocks[i + 1].kind == "list_item")
+            if not kinds or not (b.bold or labels_list
+                                 or (not marks_headings and (_exact(b.text) or kinds[0] == "annex"))):
                 continue
             title, number = split_number(first_line(b.text))
             if b.kind == "list_item" and not (b.bold or title.isupper()):
@@ -195,6 +229,8 @@ def _candidates(blocks: list[Block], toc: set[int], marks_headings: bool = False
     return cands
 
 
+#: Sections whose plain label line above a list is a heading (their items are the list's).
+_LIST_KINDS = ("recommendations", "lessons_learned", "good_practices", "conclusions")
 #: A heading repeated on this many pages is the running header of the pages, not a heading.
 RUNNING_PAGES = 3
 
