@@ -34,7 +34,7 @@ def predict(model, cb, rows):
     langs = [gold.language(r) for r in rows]
     challenges = [t.id for t in cb.themes if t.group == "challenges"]
     successes = [t.id for t in cb.themes if t.group == "success_factors"]
-    return model.predict(texts, langs, gold.embed(texts), challenges, successes)
+    return model.predict(texts, langs, gold.embed(texts), challenges, successes, kinds=[r["kind"] for r in rows])
 
 
 def gold_themes(cb, r) -> list[str]:
@@ -119,7 +119,7 @@ def learning_curve(cb, model, rows) -> None:
             if teach:
                 texts = [coder.expand_local_names(r["text"], cb.local_names, gold.language(r)) for r in teach]
                 m = model.refit(texts, [gold.language(r) for r in teach], gold.embed(texts),
-                                [gold_themes(cb, r) for r in teach])
+                                [gold_themes(cb, r) for r in teach], kinds=[r["kind"] for r in teach])
             p = [[t for t, _ in x.themes] for x in predict(m, cb, held)]
             line.append(f"{n}: {gold.scores(g, p, cb.ids).kappa:.3f}")
         print(f"  learning curve, {setting} (kappa on {len(held)} held-out items after N answers): "

@@ -40,30 +40,39 @@ def prepare(codebook_name: str, split: str = "dev"):
     return cb, rows, texts, [gold.language(r) for r in rows], gold.embed(texts)
 
 
+def kinds(rows) -> list[str]:
+    return [r["kind"] for r in rows]
+
+
 def other_evidence(codebook_name: str, split: str = "dev"):
     """The other codebooks' items, for the evidence head (texts, languages, embeddings, flags)."""
     rows = [r for r in gold.items() if r["codebook"] != codebook_name and r["split"] == split]
     texts = [r["text"] for r in rows]
-    return texts, [gold.language(r) for r in rows], gold.embed(texts), [r["not_evidence"] for r in rows]
+    return texts, [gold.language(r) for r in rows], gold.embed(texts), [r["not_evidence"] for r in rows], kinds(rows)
 
 
 def fit(cb, rows, texts, langs, emb, idx, thresholds=None, more_evidence=None):
     return coder.train(cb, [texts[i] for i in idx], [langs[i] for i in idx], emb[idx],
                        [[cb.canonical(t) for t in rows[i]["themes"]] for i in idx],
                        [rows[i]["polarity"] for i in idx], [rows[i]["not_evidence"] for i in idx],
-                       thresholds=thresholds, embed=gold.embed, more_evidence=more_evidence)
+                       thresholds=thresholds, embed=gold.embed, more_evidence=more_evidence,
+                       kinds=kinds([rows[i] for i in idx]))
 
 
-def out_of_fold(cb, rows, texts, langs, emb) -> np.ndarray:
-    """Each dev item's theme scores from a model that never saw its document."""
+def out_of_fold(cb, rows, texts, langs, emb) -> tuple[np.ndarray, list[str]]:
+    """Each dev item's theme scores and polarity from a model that never saw its document."""
     S = np.zeros((len(rows), len(cb.ids)), dtype=np.float32)
+    polarity = [""] * len(rows)
     for f in range(5):
         train = np.array([i for i, r in enumerate(rows) if r["fold"] != f])
         held = np.array([i for i, r in enumerate(rows) if r["fold"] == f])
         m = fit(cb, rows, texts, langs, emb, train)
-        X = m.features.transform([texts[i] for i in held], [langs[i] for i in held], emb[held])
+        X = m.features.transform([texts[i] for i in held], [langs[i] for i in held], emb[held],
+                                 kinds([rows[i] for i in held]))
         S[held] = m.themes.scores(X)
-    return S
+        for i, k in zip(held, m.polarity.scores(X).argmax(1), strict=True):
+            polarity[i] = m.polarity.labels[k]
+    return S, polarity
 
 
 def thresholds(cb, rows, S: np.ndarray) -> tuple[np.ndarray, float]:
@@ -95,12 +104,13 @@ def main() -> None:
     for name in args.codebooks:
         t0 = time.perf_counter()
         cb, rows, texts, langs, emb = prepare(name)
-        S = out_of_fold(cb, rows, texts, langs, emb)
+        S, polarity = out_of_fold(cb, rows, texts, langs, emb)
         thr, overall = thresholds(cb, rows, S)
         pred = [[cb.ids[j] for j in np.where(S[i] >= thr)[0]] for i in range(len(rows))]
         cv = gold.scores([[cb.canonical(t) for t in r["themes"]] for r in rows], pred, cb.ids)
+        agree = np.mean([p == r["polarity"] for p, r in zip(polarity, rows, strict=True)])
         print(f"{name}: {len(rows)} dev items, cross-validated by document: {cv.row()} "
-              f"(threshold {overall:.3f} overall)", flush=True)
+              f"(threshold {overall:.3f} overall); polarity {agree:.3f}", flush=True)
         if args.cv_only:
             continue
         model = fit(cb, rows, texts, langs, emb, np.arange(len(rows)), thresholds=thr,

@@ -36,11 +36,14 @@ class Coder:
         assert self.model is not None, f"no shipped model for {name}"
         self.embedder = embedder
 
-    def predict(self, texts: list[str]) -> list[coder.Prediction]:
+    def predict(self, texts: list[str], kind: str | list[str] | None = "finding") -> list[coder.Prediction]:
+        """As the coding stage predicts items of a report: of a kind (a finding unless told; or one
+        kind per text)."""
+        kinds = kind if isinstance(kind, list) else [kind] * len(texts)
         expanded = [expand(t, self.codebook) for t in texts]
         groups = {g: [t.id for t in self.codebook.themes if t.group == g] for g in ("challenges", "success_factors")}
         return self.model.predict(expanded, [language_of(t) for t in texts], self.embedder.embed(expanded),
-                                  groups["challenges"], groups["success_factors"])
+                                  groups["challenges"], groups["success_factors"], kinds=kinds)
 
 
 @pytest.fixture(scope="module")
@@ -218,7 +221,7 @@ def test_accuracy_on_documents_no_model_was_trained_on(embedder):
         c = Coder(name, embedder)
         group = [r for r in test if r["codebook"] == name]
         universe |= {f"{name}:{t}" for t in c.codebook.ids}
-        for r, p in zip(group, c.predict([r["text"] for r in group]), strict=True):
+        for r, p in zip(group, c.predict([r["text"] for r in group], [r["kind"] for r in group]), strict=True):
             expected.append({f"{name}:{c.codebook.canonical(t)}" for t in r["themes"]})
             predicted.append({f"{name}:{t}" for t, _ in p.themes})
             if not r["not_evidence"]:
@@ -226,7 +229,7 @@ def test_accuracy_on_documents_no_model_was_trained_on(embedder):
                 n += 1
     a = agreement(expected, predicted, universe)
     assert a.kappa >= 0.45 and a.precision >= 0.45 and a.recall >= 0.4, a
-    assert polarity_right / n >= 0.6
+    assert polarity_right / n >= 0.7
 
 
 def test_agreement_figures():

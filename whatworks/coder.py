@@ -7,7 +7,10 @@ A linear model over two kinds of features, both language-aware:
 * meaning: the item's multilingual sentence embedding (USE multilingual v3), so a French item
   finds the theme an English one taught;
 * form: a few measures of the item's shape (length, digits, how it ends), which tell a
-  statement from a heading, a table cell or an addressee line in any language.
+  statement from a heading, a table cell or an addressee line in any language;
+* kind: what the report calls the item (finding, recommendation, lesson learned, good practice…).
+  It weighs most on polarity: a recommendation is advice (neutral), a good practice something that
+  worked (cross-validated polarity on the dev split: 0.765 without it, 0.837 with it).
 
 Themes are ridge regressions, one output per theme, solved together; a theme is coded when its
 score passes its threshold (tuned by cross-validation when the model is trained). Polarity
@@ -42,6 +45,8 @@ MODELS = Path(__file__).parent / "data" / "models"
 POLARITIES = ("positive", "negative", "neutral", "mixed")
 EMBEDDING_DIM = 512
 FORM_DIM = 8
+#: The item kinds the model knows; any other kind (or none) is all zeros in the kind block.
+KINDS = ("finding", "conclusion", "recommendation", "lesson_learned", "good_practice")
 #: How much the embedding block weighs against the (unit-length) lexical block.
 EMBEDDING_WEIGHT = 1.0
 #: Ridge strength of the theme heads, and of a review's refit around the shipped weights.
@@ -78,28 +83,33 @@ def analyze(text: str, language: str) -> list[str]:
 
 @dataclass
 class Features:
-    """The model's inputs: a vocabulary with its IDF, and how the embedding block is scaled."""
+    """The model's inputs: a vocabulary with its IDF, how the embedding block is scaled, and how
+    often each kind of item was seen (the kind block is centred on it, so an item whose kind is not
+    known reads as an average item rather than as none of them)."""
 
     vocabulary: dict[str, int]
     idf: np.ndarray
     emb_mean: np.ndarray
     emb_std: np.ndarray
+    kind_mean: np.ndarray = field(default_factory=lambda: np.zeros(len(KINDS), dtype=np.float32))
 
     @property
     def dim(self) -> int:
-        return len(self.vocabulary) + EMBEDDING_DIM + FORM_DIM
+        return len(self.vocabulary) + EMBEDDING_DIM + FORM_DIM + len(KINDS)
 
     @classmethod
     def fit(cls, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
-            min_df: int = 2) -> Features:
+            min_df: int = 2, kinds: Sequence[str | None] | None = None) -> Features:
         df: Counter[str] = Counter()
         for text, lang in zip(texts, languages, strict=True):
             df.update(set(analyze(text, lang)))
         terms = sorted(t for t, n in df.items() if n >= min_df)
         n = len(texts)
         idf = np.array([np.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
+        known = [k for k in kinds or () if k in KINDS]
+        kind_mean = np.array([known.count(k) / len(known) if known else 0.0 for k in KINDS], dtype=np.float32)
         return cls({t: i for i, t in enumerate(terms)}, idf, embeddings.mean(0).astype(np.float32),
-                   (embeddings.std(0) + 1e-6).astype(np.float32))
+                   (embeddings.std(0) + 1e-6).astype(np.float32), kind_mean)
 
     def lexical(self, texts: Sequence[str], languages: Sequence[str]) -> sp.csr_matrix:
         rows, cols, vals = [], [], []
@@ -120,10 +130,21 @@ class Features:
         z = (embeddings - self.emb_mean) / self.emb_std
         return (z * (EMBEDDING_WEIGHT / np.sqrt(EMBEDDING_DIM))).astype(np.float32)
 
-    def transform(self, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray) -> sp.csr_matrix:
+    def transform(self, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
+                  kinds: Sequence[str | None] | None = None) -> sp.csr_matrix:
         shape = np.vstack([form(t) for t in texts]) if len(texts) else np.zeros((0, FORM_DIM), np.float32)
         return sp.hstack([self.lexical(texts, languages), sp.csr_matrix(self.meaning(embeddings)),
-                          sp.csr_matrix(shape)]).tocsr()
+                          sp.csr_matrix(shape), sp.csr_matrix(self.kind_block(kinds, len(texts)))]).tocsr()
+
+    def kind_block(self, kinds: Sequence[str | None] | None, n: int) -> np.ndarray:
+        """One column per known item kind: 1 where the item is of that kind, less how often that
+        kind was seen; all zeros for an item of unknown kind."""
+        block = np.zeros((n, len(KINDS)), dtype=np.float32)
+        for i, kind in enumerate(kinds or ()):
+            if kind in KINDS:
+                block[i, KINDS.index(kind)] = 1.0
+                block[i] -= self.kind_mean
+        return block
 
 
 # --- heads ---------------------------------------------------------------------------------------
@@ -178,11 +199,13 @@ def gram_diagonal(X: sp.csr_matrix, weights: np.ndarray | None = None) -> np.nda
     return np.asarray(sq.sum(0)).ravel().astype(np.float32)
 
 
-def fit_logistic(X: sp.csr_matrix, y: Sequence[Any], C: float = 4.0) -> Heads:
-    """A (multinomial) logistic regression, as linear heads over its classes."""
+def fit_logistic(X: sp.csr_matrix, y: Sequence[Any], C: float = 4.0, balanced: bool = True) -> Heads:
+    """A (multinomial) logistic regression, as linear heads over its classes. `balanced` weighs
+    the classes equally (for a rare class such as not-evidence); without it, the classes keep
+    their share of the training data."""
     from sklearn.linear_model import LogisticRegression
 
-    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced")
+    model = LogisticRegression(C=C, max_iter=3000, class_weight="balanced" if balanced else None)
     model.fit(X, list(y))
     classes = [str(c) for c in model.classes_]
     W, b = model.coef_.T.astype(np.float32), model.intercept_.astype(np.float32)
@@ -225,12 +248,14 @@ class CoderModel:
 
     # --- predicting ----------------------------------------------------------------------------
     def predict(self, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
-                challenges: Sequence[str] = (), successes: Sequence[str] = ()) -> list[Prediction]:
-        """Themes, polarity and evidence for each item. A positive item takes no challenge theme,
-        a negative one no success factor (polarity routes the "why")."""
+                challenges: Sequence[str] = (), successes: Sequence[str] = (),
+                kinds: Sequence[str | None] | None = None) -> list[Prediction]:
+        """Themes, polarity and evidence for each item (of the given `kinds`, when known). A
+        positive item takes no challenge theme, a negative one no success factor (polarity routes
+        the "why")."""
         if not texts:
             return []
-        X = self.features.transform(texts, languages, embeddings)
+        X = self.features.transform(texts, languages, embeddings, kinds)
         S = self.themes.scores(X)
         pol = softmax(self.polarity.scores(X))
         ev = softmax(self.evidence.scores(X))
@@ -277,12 +302,13 @@ class CoderModel:
 
     # --- a review's own model --------------------------------------------------------------------
     def refit(self, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
-              themes: Sequence[Sequence[str]], alpha: float = REFIT_ALPHA) -> CoderModel:
+              themes: Sequence[Sequence[str]], alpha: float = REFIT_ALPHA,
+              kinds: Sequence[str | None] | None = None) -> CoderModel:
         """The theme heads refitted on people's answers (each item's whole set of themes), around the
         shipped weights; new themes of the codebook learn from these answers alone."""
         if not texts:
             return self
-        X = self.features.transform(texts, languages, embeddings)
+        X = self.features.transform(texts, languages, embeddings, kinds)
         labels = list(self.themes.labels)
         Y = np.array([[t in set(ts) for t in labels] for ts in themes], dtype=np.float32)
         W, b = fit_ridge(X, Y, alpha, prior=self.themes, certainty=self.certainty)
@@ -324,6 +350,7 @@ class CoderModel:
         np.savez_compressed(
             path, meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
             idf=self.features.idf, emb_mean=self.features.emb_mean, emb_std=self.features.emb_std,
+            kind_mean=self.features.kind_mean,
             theme_W=self.themes.W.astype(np.float16), theme_b=self.themes.b, thresholds=self.thresholds,
             polarity_W=self.polarity.W.astype(np.float16), polarity_b=self.polarity.b,
             evidence_W=self.evidence.W.astype(np.float16), evidence_b=self.evidence.b,
@@ -335,7 +362,7 @@ class CoderModel:
         with np.load(path) as z:
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             features = Features({t: i for i, t in enumerate(meta["vocabulary"])}, z["idf"], z["emb_mean"],
-                                z["emb_std"])
+                                z["emb_std"], z["kind_mean"])
             return cls(meta["codebook"], features,
                        Heads(meta["themes"], z["theme_W"].astype(np.float32), z["theme_b"]), z["thresholds"],
                        Heads(meta["polarity"], z["polarity_W"].astype(np.float32), z["polarity_b"]),
@@ -392,18 +419,20 @@ def expand_local_names(text: str, names: Sequence[Any], language: str) -> str:
 def train(codebook: Any, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
           themes: Sequence[Sequence[str]], polarity: Sequence[str], not_evidence: Sequence[bool],
           thresholds: np.ndarray | None = None, embed: Any = None,
-          more_evidence: tuple[Sequence[str], Sequence[str], np.ndarray, Sequence[bool]] | None = None) -> CoderModel:
-    """Fit a codebook's coder on labelled items (and the codebook's own words as light examples).
-    `more_evidence` (texts, languages, embeddings, not-evidence flags): items labelled for another
-    codebook, which teach the evidence head too — what a heading or a table cell looks like does not
-    depend on the codebook."""
+          more_evidence: tuple[Sequence[str], Sequence[str], np.ndarray, Sequence[bool],
+                               Sequence[str | None]] | None = None,
+          kinds: Sequence[str | None] | None = None) -> CoderModel:
+    """Fit a codebook's coder on labelled items of the given `kinds` (and the codebook's own words
+    as light examples). `more_evidence` (texts, languages, embeddings, not-evidence flags, kinds):
+    items labelled for another codebook, which teach the evidence head too — what a heading or a
+    table cell looks like does not depend on the codebook."""
     labels = list(codebook.ids)
     priors = codebook_texts(codebook)
     pairs = [(text, lang, t) for t in labels for text, lang in priors.get(t, [])]
     prior_texts, prior_langs, prior_owner = [p[0] for p in pairs], [p[1] for p in pairs], [p[2] for p in pairs]
     prior_emb = embed(prior_texts) if (embed is not None and prior_texts) else np.zeros((0, EMBEDDING_DIM))
-    features = Features.fit(list(texts), list(languages), embeddings)
-    X = features.transform(texts, languages, embeddings)
+    features = Features.fit(list(texts), list(languages), embeddings, kinds=kinds)
+    X = features.transform(texts, languages, embeddings, kinds)
     Y = np.array([[t in set(ts) for t in labels] for ts in themes], dtype=np.float32)
     weights = np.ones(len(texts), dtype=np.float32)
     if prior_texts:
@@ -413,11 +442,11 @@ def train(codebook: Any, texts: Sequence[str], languages: Sequence[str], embeddi
         weights = np.concatenate([weights, np.full(len(prior_texts), PRIOR_WEIGHT, dtype=np.float32)])
     W, b = fit_ridge(X, Y, THEME_ALPHA, weights)
     certainty = gram_diagonal(X, weights) / THEME_ALPHA
-    Xi = features.transform(texts, languages, embeddings)
-    pol = fit_logistic(Xi, polarity)
+    Xi = features.transform(texts, languages, embeddings, kinds)
+    pol = fit_logistic(Xi, polarity, balanced=False)
     flags = [str(bool(x)) for x in not_evidence]
     if more_evidence is not None and len(more_evidence[0]):
-        Xi = sp.vstack([Xi, features.transform(more_evidence[0], more_evidence[1], more_evidence[2])]).tocsr()
+        Xi = sp.vstack([Xi, features.transform(*more_evidence[:3], more_evidence[4])]).tocsr()
         flags += [str(bool(x)) for x in more_evidence[3]]
     ev = fit_logistic(Xi, flags)
     if thresholds is None:

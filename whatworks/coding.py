@@ -130,7 +130,10 @@ def review_model(store: Store, codebook: Codebook, embedder: Embedder) -> CoderM
         texts = [expand(a["text"], codebook) for a in answers]
         langs = [language_of(a["text"]) for a in answers]
         themes = [[codebook.canonical(t) for t in a["themes"]] for a in answers]
-        model = model.refit(texts, langs, embedder.embed(texts), themes)
+        kind_of = {(r["sha256"], r["item_key"]): r["kind"]
+                   for r in docs.item_rows(store, sorted({a["sha256"] for a in answers}))}
+        kinds = [kind_of.get((a["sha256"], a["item_key"])) for a in answers]
+        model = model.refit(texts, langs, embedder.embed(texts), themes, kinds=kinds)
     return model
 
 
@@ -221,7 +224,8 @@ def _code_chunk(store: Store, codebook: Codebook, model: CoderModel, embedder: E
     texts = [r["text"] for r in chunk]
     langs = [language_of(t) for t in texts]
     expanded = [expand(t, codebook) for t in texts]
-    predictions = model.predict(expanded, langs, embedder.embed(expanded), challenges, successes)
+    predictions = model.predict(expanded, langs, embedder.embed(expanded), challenges, successes,
+                                kinds=[r["kind"] for r in chunk])
     rows_codes, rows_items = [], []
     for r, text, lang, p in zip(chunk, texts, langs, predictions, strict=True):
         sents = quote_sentences(text, lang)
@@ -234,7 +238,7 @@ def _code_chunk(store: Store, codebook: Codebook, model: CoderModel, embedder: E
             summary.per_theme[theme] = summary.per_theme.get(theme, 0) + 1
         mixed = None
         if p.polarity == "mixed" and len(sents) > 1:
-            per = model.predict(sents, [lang] * len(sents), embedder.embed(sents))
+            per = model.predict(sents, [lang] * len(sents), embedder.embed(sents), kinds=[r["kind"]] * len(sents))
             mixed = json.dumps([{"sentence": s, "polarity": q.polarity} for s, q in zip(sents, per, strict=True)],
                                ensure_ascii=False)
         summary.not_evidence += p.not_evidence

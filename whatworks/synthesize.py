@@ -579,6 +579,9 @@ def _support(t: ThemeResult) -> int:
 
 #: Item kinds that can show whom an intervention reached (lessons generalise; recommendations prescribe).
 REACH_KINDS = ("finding", "conclusion", "good_practice")
+#: Kinds of item that say what happened or what was learnt from it, so that a success factor or
+#: challenge theme coded on them points its own way whatever the item's polarity (item_polarity).
+DIRECTED_KINDS = ("lesson_learned", "finding", "conclusion", "good_practice")
 #: A report is placed ("In Senegal and Mali (E3), …") when it covers at most this many countries.
 PLACES_NAMED = 3
 #: Questions whose themes are named things (interventions, groups): a claim's quote must name its theme.
@@ -663,7 +666,7 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
     for p in polarities:
-        group = [e for e in evidence if _polarity(e) == p]
+        group = [e for e in evidence if _polarity(e, t.group) == p]
         group.sort(key=lambda e: (KIND_ORDER.get(e.citation.kind, 9), _id_key(e.citation.report_id), e.citation.item))
         by_pol[p] = claims_module.claims(group, p, [t.id], where, used=used)
     order = {"positive": 0, "negative": 1, "neutral": 2}
@@ -683,16 +686,25 @@ def _says_not_reached(quote: str) -> bool:
     return _not_reached().search(fold(quote)) is not None
 
 
-def item_polarity(polarity: str | None, kind: str) -> str:
+def item_polarity(polarity: str | None, kind: str, group: str | None = None) -> str:
     """The direction an item counts in: its polarity, except that a good practice the coder reads as
-    neutral counts as positive — the ILO template defines it as a practice that has shown results."""
+    neutral counts as positive — the ILO template defines it as a practice that has shown results.
+
+    Under a success factor or a challenge (`group`), the theme itself points one way: it is coded
+    only where the item presents the factor as having helped, or the obstacle as having hindered
+    (docs/coding-guidelines.md §6). So a lesson, finding or conclusion that is neutral (a lesson
+    put as advice: "involving the social partners early is key to ownership") or mixed counts in
+    the theme's direction. A recommendation does not: it asks for something, and says nothing of
+    what happened."""
     if polarity in ("positive", "negative"):
         return polarity
+    if group in claims_module.ROUTED and kind in DIRECTED_KINDS:
+        return claims_module.ROUTED[group][0]
     return "positive" if kind == "good_practice" else "neutral"
 
 
-def _polarity(e: Evidence) -> str:
-    return item_polarity(e.citation.polarity, e.citation.kind)
+def _polarity(e: Evidence, group: str | None = None) -> str:
+    return item_polarity(e.citation.polarity, e.citation.kind, group)
 
 
 def _places(by_sha: dict[str, ReportInfo]):
@@ -829,7 +841,7 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
     for c in items.values():
         rid = by_sha[c.sha256].report_id
         t.items_by_report[rid] = t.items_by_report.get(rid, 0) + 1
-        pol = item_polarity(c.polarity, c.kind)
+        pol = item_polarity(c.polarity, c.kind, theme.group)
         if rid not in t.by_polarity.setdefault(pol, []):
             t.by_polarity[pol].append(rid)
     t.items_by_report = dict(sorted(t.items_by_report.items(), key=lambda x: _id_key(x[0])))
