@@ -252,7 +252,8 @@ def write(out: Path, sel: dict[str, Any], fin: dict[str, Any], times: dict[str, 
     w("## The synthesis against the seed's findings")
     w("")
     w("A finding is **found** when the synthesis has evidence on its theme(s) from at least 2 evaluations of the "
-      "final selection (for a success factor, items coded positive; for a challenge, negative) and states it with "
+      "final selection (for a success factor, items coded positive, or lessons learned read as neutral or mixed "
+      "that the theme directs; for a challenge, negative, likewise) and states it with "
       "verbatim quotes; *strictly found* when the quotes themselves come from at least 2 evaluations. Quotes are "
       "the database's entries (lessons learned `lesson_learned`, good practices `good_practice`, recommendations) "
       "as the synthesis cites them.")
@@ -269,11 +270,10 @@ def write(out: Path, sel: dict[str, Any], fin: dict[str, Any], times: dict[str, 
     for label, n_found, n_strict, n_neutral, n in summary:
         w(f"| {label} | {n_found} | {n_strict} | {n_neutral} | {n} |")
     w("")
-    w("The fourth column is not a target figure: it shows how much of the gap is polarity. The coder gives most "
-      "lessons learned and recommendations a *neutral* polarity (they are written as advice: “projects should plan "
-      "for…”, “need to include gender objectives”), and a success factor counts only positive items, a challenge "
-      "only negative ones; that column also counts neutral items coded to the finding's theme (each `sf_`/`ch_` "
-      "theme already says which way it points), without their quotes. A neutral item can sit on both a success "
+    w("The fourth column is not a target figure: it also counts recommendations coded to the finding's theme "
+      "(advice such as “need to include gender objectives”), without their quotes. The synthesis does not route a "
+      "recommendation to success factors or challenges: it asks for something and says nothing of what happened; "
+      "and a neutral item can sit on both a success "
       "factor and its mirror challenge (synergies), so it is not evidence of either by itself.")
     w("")
     w("Targets (issue 15): at least 8 of the 10 success factors and 6 of the 8 challenges found, each with at "

@@ -81,16 +81,19 @@ def check(name: str) -> dict | None:
     from whatworks.synthesize import item_polarity
 
     # the direction each item counts in: its polarity (a reviewer's, else the coder's); a good
-    # practice read as neutral counts as positive (whatworks.synthesize.item_polarity)
+    # practice read as neutral counts as positive, and a neutral or mixed lesson, finding or
+    # conclusion under a success factor or challenge counts in the theme's direction
+    # (whatworks.synthesize.item_polarity). Misrouted: an item of the other polarity.
     polarity = {(c.sha256, c.idx): item_polarity(c.polarity, c.kind) for c in review.codes()}
     why = next(q for q in s.questions if q.id == "why")
-    misrouted = 0
-    routed = 0
+    misrouted = routed = directed = 0
     for g, wanted in ((g, {"success_factors": "positive", "challenges": "negative"}.get(g.id)) for g in why.groups):
+        other = {"positive": "negative", "negative": "positive"}.get(wanted or "")
         for st in g.statements + [c for t in g.themes for c in t.claims]:
             for c in st.citations:
                 routed += 1
-                misrouted += polarity.get((c.sha256, c.item)) != wanted
+                misrouted += polarity.get((c.sha256, c.item)) == other
+                directed += polarity.get((c.sha256, c.item)) != wanted
     items = s.items_total
     located = sum(1 for c in citations if c.page or c.section)
     print(f"\n== {name}: {s.n_reports} reports, {items} items, {s.codes_total} codes")
@@ -98,7 +101,8 @@ def check(name: str) -> dict | None:
           f"claims {sum(len(t.claims) for t in s.themes())}")
     print(f"  citations verbatim in their source: {verbatim} of {len(citations)} "
           f"({100 * verbatim / max(len(citations), 1):.1f}%); with a page or section: {located}")
-    print(f"  success factors / challenges citing an item of the other polarity: {misrouted} of {routed}")
+    print(f"  success factors / challenges citing an item of the other polarity: {misrouted} of {routed} "
+          f"(a neutral or mixed item the theme directs: {directed})")
     summary_two = sum(1 for st in s.summary if len({c.report_id for c in st.citations}) >= 2)
     print(f"  summary statements citing 2+ reports: {summary_two} of {len(s.summary)}")
     print(f"  synthesis: {seconds:.1f} s (warm)")

@@ -4,6 +4,7 @@ benchmarks/describe_unseen.py on that tiny label file."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import logging
 import sys
@@ -578,12 +579,17 @@ def test_action_plans_heading_is_a_management_response() -> None:
     assert heading_kinds("Action plans") == ["management_response"]
 
 
-def _completion_report(body: list[Block]) -> Document:
-    blocks = [Block("heading", "Project Completion Report", 1, level=1),
-              Block("heading", "Project Outcomes", 1, level=2),
-              Block("paragraph", "The study found that insecurity hurt women producers more than the pandemic did.", 1)]
-    return Document(source="pcr.md", sha256="b" * 64, format="markdown", title=None,
+def _one_page(source: str, fmt: str, title: str, section: str, sentence: str, body: list[Block]) -> Document:
+    """A one-page document: its title, one section with one sentence, then `body`."""
+    blocks = [Block("heading", title, 1, level=1), Block("heading", section, 1, level=2),
+              Block("paragraph", sentence, 1)]
+    return Document(source=source, sha256=hashlib.sha256(source.encode()).hexdigest(), format=fmt, title=None,
                     pages=[Page(number=1, blocks=blocks + body)])
+
+
+def _completion_report(body: list[Block]) -> Document:
+    return _one_page("pcr.md", "markdown", "Project Completion Report", "Project Outcomes",
+                     "The study found that insecurity hurt women producers more than the pandemic did.", body)
 
 
 @pytest.mark.parametrize("intro, count", [
@@ -687,11 +693,8 @@ def test_a_governments_own_domain_places_its_report(contact: str, want: list[str
 
 
 def _web_report(tail: list[Block]) -> Document:
-    blocks = [Block("heading", "Evaluation of the Renewable Energy Deployment Program", 1, level=1),
-              Block("heading", "Conclusions", 1, level=2),
-              Block("paragraph", "The programs were well managed and used resources in a cost-effective manner.", 1)]
-    return Document(source="page.html", sha256="f" * 64, format="html", title=None,
-                    pages=[Page(number=1, blocks=blocks + tail)])
+    return _one_page("page.html", "html", "Evaluation of the Renewable Energy Deployment Program", "Conclusions",
+                     "The programs were well managed and used resources in a cost-effective manner.", tail)
 
 
 def test_a_plain_label_line_above_a_list_on_a_web_page() -> None:
