@@ -57,3 +57,11 @@ def test_read_prints_summary_and_outline(tmp_path: Path):
     assert "1 read, 0 unchanged (skipped), 1 failed" in out
     assert "junk.pdf" in out and "what to do:" in out
     assert "Recommandations" in out
+
+
+def test_a_mistyped_command_gets_a_usage_message_not_a_traceback(capsys):
+    assert main(["synthesise", "somewhere"]) == 2
+    err = capsys.readouterr().err
+    assert "No such command 'synthesise'" in err and "Traceback" not in err
+    assert main(["review", "--bogus"]) == 2
+    assert "No such option: --bogus" in capsys.readouterr().err

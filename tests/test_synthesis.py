@@ -63,7 +63,6 @@ def test_four_questions_with_groups_kept_apart(review):
 
 def test_themes_ranked_by_reports_with_their_ids(review):
     from whatworks import screen
-    from whatworks.synthesize import _support
 
     project, s = review
     ids = screen.report_ids(project.store)
@@ -71,10 +70,12 @@ def test_themes_ranked_by_reports_with_their_ids(review):
     assert {r.report_id for r in s.reports} == set(ids.values())
     for q in s.questions:
         for g in q.groups:
-            support = [_support(t) for t in g.themes]
+            support = [len(t.supporting) for t in g.themes]
             assert support == sorted(support, reverse=True)
             for t in g.themes:
                 assert t.n_reports == len(t.reports) == len(set(t.reports)) > 0
+                assert set(t.supporting) <= set(t.reports) and (t.group in ("success_factors", "challenges")
+                                                                or t.supporting == t.reports)
                 assert set(t.reports) <= set(ids.values())
                 assert sum(t.items_by_report.values()) == t.n_items
                 assert set(t.items_by_report) == set(t.reports)

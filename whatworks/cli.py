@@ -422,14 +422,25 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: what was finished is saved; run the same command again to go on", file=sys.stderr)
         return 130
-    except Exception as e:  # click's usage errors
-        import click
-
-        if isinstance(e, click.ClickException):
+    except Exception as e:
+        if isinstance(e, _usage_errors()):  # a mistyped command or option: click's message, no traceback
             e.show()
             return e.exit_code
         raise
     return status if isinstance(status, int) else 0
+
+
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """click's error class, and typer's own copy of it (newer typer releases vendor click)."""
+    import importlib
+
+    found = []
+    for module in ("click.exceptions", "typer._click.exceptions"):
+        try:
+            found.append(importlib.import_module(module).ClickException)
+        except (ImportError, AttributeError):
+            continue
+    return tuple(found)
 
 
 if __name__ == "__main__":

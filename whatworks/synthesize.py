@@ -78,6 +78,15 @@ class ThemeResult:
     reviewed: int = 0  # codes a reviewer accepted or added
 
     @property
+    def supporting(self) -> list[str]:
+        """The reports behind the headline: for a success factor or challenge, those whose items
+        point the group's way; for any other theme, every report coding it."""
+        routed = claims_module.ROUTED.get(self.group or "")
+        if not routed:
+            return self.reports
+        return sorted({r for p in routed for r in self.by_polarity.get(p, [])}, key=_id_key)
+
+    @property
     def quotes(self) -> list[Citation]:
         """Every citation of the theme's claims, once each."""
         seen, out = set(), []
@@ -453,8 +462,7 @@ def headline(t: ThemeResult, total: int) -> str:
         if neg:
             return f"{t.label} fell short in {len(neg)} of {total} reports ({_ids_text(neg)})."
         return f"{len(t.reports)} of {total} reports ({_ids_text(t.reports)}) discuss {label}."
-    routed = claims_module.ROUTED.get(t.group or "")
-    reports = sorted({r for p in routed for r in t.by_polarity.get(p, [])}, key=_id_key) if routed else t.reports
+    reports = t.supporting
     key = (t.question, t.group) if (t.question, t.group) in HEADLINES else (t.question, None)
     phrase, verbs = HEADLINES.get(key, ("{n} of {total} reports ({ids}) {verb} evidence on {label}.",
                                         ("gives", "give")))
@@ -532,7 +540,7 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
                             if (c.sha256, c.item_key, c.theme) in evidence], by_sha, international, used)
                 t.headline = headline(t, total)
                 gr.themes.append(t)
-            gr.themes.sort(key=lambda t: (-_support(t), -t.n_reports, -t.n_items, t.label))
+            gr.themes.sort(key=lambda t: (-len(t.supporting), -t.n_reports, -t.n_items, t.label))
             gr.statements = [s for t in gr.themes for s in _theme_statements(t)]
             qr.groups.append(gr)
         questions.append(qr)
@@ -569,12 +577,6 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
 def _pages_of(store: Store):
     sources = Sources(store)
     return sources.pages
-
-
-def _support(t: ThemeResult) -> int:
-    """Reports behind the theme's routed polarity (all of them for themes that are not routed)."""
-    routed = claims_module.ROUTED.get(t.group or "")
-    return len({r for p in routed for r in t.by_polarity.get(p, [])}) if routed else t.n_reports
 
 
 #: Item kinds that can show whom an intervention reached (lessons generalise; recommendations prescribe).
@@ -739,10 +741,8 @@ def _theme_statements(t: ThemeResult, skip: frozenset[str] = frozenset(),
         if len({x.report_id for x in citations}) >= 2:
             break
         citations += [x for x in c.citations[:1] if x.report_id not in {y.report_id for y in citations}]
-    routed = claims_module.ROUTED.get(t.group or "")
-    behind = sorted({r for p in routed for r in t.by_polarity.get(p, [])}, key=_id_key) if routed else t.reports
     reports = list(dict.fromkeys([x.report_id for x in citations] + [r for c in t.claims for r in c.reports]
-                                 + list(behind)))
+                                 + t.supporting))
     return [Statement(f"{t.headline} {lead.text}", lead.polarity, [t.id], reports, citations, lead.lead,
                       lead.weight)]
 

@@ -256,7 +256,7 @@ def write_docx(s: Synthesis, figures: Figures, matrix: list[dict[str, Any]], pat
                 p = doc.add_paragraph()
                 p.add_run(f"No report in the selection addressed {_lower_label(g.label if g.id else q.label)}.").italic = True
             for t in g.themes:
-                doc.add_heading(f"{t.label} ({t.n_reports} of {s.n_reports} reports)", 4)
+                doc.add_heading(f"{t.label} ({len(t.supporting)} of {s.n_reports} reports)", 4)
                 p = doc.add_paragraph()
                 p.add_run(t.headline).bold = True
                 shown = breakdowns(s)
