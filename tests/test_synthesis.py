@@ -76,11 +76,11 @@ def test_themes_ranked_by_reports_with_their_ids(review):
                 assert t.n_reports == len(t.reports) == len(set(t.reports)) > 0
                 assert set(t.supporting) <= set(t.reports) and (t.group in ("success_factors", "challenges")
                                                                 or t.supporting == t.reports)
+                assert sum(t.by_type.values()) == sum(t.by_timing.values()) == len(t.supporting)
                 assert set(t.reports) <= set(ids.values())
                 assert sum(t.items_by_report.values()) == t.n_items
                 assert set(t.items_by_report) == set(t.reports)
                 assert {r for rs in t.by_polarity.values() for r in rs} == set(t.reports)
-                assert sum(t.by_timing.values()) == t.n_reports
 
 
 def _page_texts(project, sha):

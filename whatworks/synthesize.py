@@ -218,7 +218,7 @@ class Synthesis:
 
 
 def _theme_contract(t: ThemeResult) -> dict[str, Any]:
-    return {"id": t.id, "label": t.label, "reports": t.reports, "by_polarity": t.by_polarity,
+    return {"id": t.id, "label": t.label, "reports": t.reports, "supporting": t.supporting, "by_polarity": t.by_polarity,
             "headline": t.headline, "claims": [c.to_dict() for c in t.claims],
             "contrast": t.contrast.to_dict() if t.contrast else None}
 
@@ -846,7 +846,8 @@ def _theme_result(theme, tcodes: list[ItemCode], by_sha: dict[str, ReportInfo], 
             t.by_polarity[pol].append(rid)
     t.items_by_report = dict(sorted(t.items_by_report.items(), key=lambda x: _id_key(x[0])))
     t.by_polarity = {p: sorted(v, key=_id_key) for p, v in sorted(t.by_polarity.items())}
-    for i in infos:
+    behind = set(t.supporting)  # the breakdowns count the reports the headline counts
+    for i in (i for i in infos if i.report_id in behind):
         for reg in i.regions or ["(region not known)"]:
             t.by_region[reg] = t.by_region.get(reg, 0) + 1
         t.by_type[i.evaluation_type or "not known"] = t.by_type.get(i.evaluation_type or "not known", 0) + 1

@@ -138,8 +138,8 @@ def write_excel(store: Store, s: Synthesis, path: Path, visible: list[str] | Non
     for q in s.questions:
         for g in q.groups:
             for rank, t in enumerate(g.themes, 1):
-                theme_rows.append([q.label, g.label if g.id else "", rank, t.id, t.label, t.n_reports, s.n_reports,
-                                   ", ".join(t.reports), t.n_items, json.dumps(t.by_region, ensure_ascii=False),
+                theme_rows.append([q.label, g.label if g.id else "", rank, t.id, t.label, len(t.supporting), s.n_reports,
+                                   ", ".join(t.supporting), t.n_items, json.dumps(t.by_region, ensure_ascii=False),
                                    t.headline])
             for label in g.no_evidence:
                 theme_rows.append([q.label, g.label if g.id else "", "", "", label, 0, s.n_reports, "", 0, "", ""])
