@@ -5,13 +5,12 @@ benchmarks/describe_unseen.py on that tiny label file."""
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import logging
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from bench_helpers import benchmark
 
 from whatworks.describe import describe, has_findings
 from whatworks.describe.headings import heading_kinds
@@ -28,15 +27,7 @@ RULES = ROOT / "tests" / "fixtures" / "describe_rules"
 LABELS = yaml.safe_load((RULES / "labels.yaml").read_text(encoding="utf-8"))
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("describe_unseen_rules", ROOT / "benchmarks" / "describe_unseen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["describe_unseen_rules"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = benchmark("describe_unseen")
 
 
 def described(name: str):

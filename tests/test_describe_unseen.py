@@ -9,11 +9,10 @@ them so a rule tuned for one corpus cannot quietly break the others.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
 
 import pytest
+from bench_helpers import benchmark
 
 from whatworks.describe.headings import heading_kinds, item_marker
 from whatworks.describe.places import find_countries
@@ -22,15 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures" / "unseen"
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("describe_unseen", ROOT / "benchmarks" / "describe_unseen.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["describe_unseen"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-BENCH = _bench()
+BENCH = benchmark("describe_unseen")
 NAMES = list(BENCH.labels())
 
 

@@ -4,9 +4,9 @@ called a store class that no longer existed, and nothing noticed)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
 from pathlib import Path
+
+from bench_helpers import benchmark
 
 from whatworks import search as S
 from whatworks.api import Review
@@ -22,16 +22,8 @@ SENTENCES = [
 ]
 
 
-def _bench():
-    spec = importlib.util.spec_from_file_location("search_speed_bench", ROOT / "benchmarks" / "search_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["search_speed_bench"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_smallest_search_benchmark_runs(tmp_path: Path, capsys) -> None:
-    bench = _bench()
+    bench = benchmark("search_speed")
     root = tmp_path / "review"
     pool = [(lang, s, S.stem_text(s, lang)) for lang, s in SENTENCES]
     with Review.create(root) as review:
