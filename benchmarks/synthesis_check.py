@@ -105,6 +105,10 @@ def check(name: str) -> dict | None:
           f"(a neutral or mixed item the theme directs: {directed})")
     summary_two = sum(1 for st in s.summary if len({c.report_id for c in st.citations}) >= 2)
     print(f"  summary statements citing 2+ reports: {summary_two} of {len(s.summary)}")
+    two = [t for t in s.themes() if len(t.claims) >= 2]
+    one_voice = sum(1 for t in two if len({c.reports[0] for c in t.claims}) == 1 and len(t.supporting) > 1)
+    print(f"  themes whose claims all quote one report while others support them: {one_voice} of {len(two)} "
+          "with two claims or more")
     print(f"  synthesis: {seconds:.1f} s (warm)")
     review.close()
     return {"statements": statements, "synthesis": s}

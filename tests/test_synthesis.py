@@ -291,3 +291,15 @@ def test_a_report_of_many_countries_is_not_placed_by_three_of_them():
     where = _places({})
     assert where([SimpleNamespace(places=["PER", "HND", "ARG", "COL"])]) == ""
     assert where([SimpleNamespace(places=["SEN", "MLI"])]) == "Senegal and Mali"
+
+
+def test_a_themes_claims_are_led_by_different_reports_where_they_can_be():
+    from whatworks.claims import Statement, _varied
+
+    def claim(report: str, weight: float) -> Statement:
+        return Statement(f"{report} {weight}", "positive", ["t"], [report], [], f"{report} {weight}", weight)
+
+    ranked = [claim("E7", 3.0), claim("E7", 2.5), claim("E3", 1.0)]
+    assert [c.reports[0] for c in _varied(ranked, 2)] == ["E7", "E3"]
+    only_one = [claim("E7", 3.0), claim("E7", 2.5)]  # no other report can lead: both kept, in rank order
+    assert _varied(only_one, 2) == only_one

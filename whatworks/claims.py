@@ -172,9 +172,20 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote,
                              weight + 0.5 * min(lead.strength, 1.0), names_theme=lead.names_theme))
     out.sort(key=lambda s: (s.lead in used, not s.names_theme, -s.weight, -len(s.citations), s.lead))
-    out = out[:limit]
+    out = _varied(out, limit)
     used.update(s.lead for s in out)
     return out
+
+
+def _varied(ranked: list[Statement], limit: int) -> list[Statement]:
+    """The first `limit` claims, each led by another report where the evidence allows: a theme
+    that three reports support should not quote one of them twice while the others stay silent."""
+    chosen: list[Statement] = []
+    for c in ranked:
+        if len(chosen) < limit and all(c.reports[0] != x.reports[0] for x in chosen):
+            chosen.append(c)
+    chosen += [c for c in ranked if c not in chosen][: limit - len(chosen)]
+    return sorted(chosen, key=ranked.index)
 
 
 def contrast(label: str, worked: Statement, failed: Statement) -> Statement:
