@@ -66,8 +66,15 @@ def labels() -> dict[str, dict[str, Any]]:
     return yaml.safe_load((FIXTURES / "labels.yaml").read_text(encoding="utf-8"))["documents"]
 
 
-def run() -> list[Outcome]:
+def section_kinds(desc: Any) -> set[str]:
+    """The labelled kinds of section a description found. A title page is not a section of the kind
+    its heading names ("RESUMEN DE LA EVALUACIÓN")."""
     from benchmarks.describe_accuracy import found_kinds
+
+    return {k for k in found_kinds([s for s in desc.sections if s.kind != "front_matter"]) if k in SECTION_KINDS}
+
+
+def run() -> list[Outcome]:
     from whatworks.describe import describe
     from whatworks.read import read_document
 
@@ -93,9 +100,7 @@ def run() -> list[Outcome]:
             "organisation": md.get("organisation"),
             "language": md.get("language"),
         }
-        # a title page is not a section of the kind its heading names ("RESUMEN DE LA EVALUACIÓN")
-        o.sections = {k for k in found_kinds([s for s in d.sections if s.kind != "front_matter"])
-                      if k in SECTION_KINDS}
+        o.sections = section_kinds(d)
         o.counts = {key: sum(1 for i in d.items if i.kind == kind) for key, kind in ITEM_COUNTS}
     return out
 
@@ -206,7 +211,6 @@ class Described:
 def describe_labelled(labels: dict[str, dict[str, Any]], root: Path,
                       cache: Path | None = None) -> list[Described]:
     """Read and describe every labelled document (read documents are kept in `cache`)."""
-    from benchmarks.describe_accuracy import found_kinds
     from whatworks.describe import describe
     from whatworks.model import Document
     from whatworks.read import read_document
@@ -237,8 +241,7 @@ def describe_labelled(labels: dict[str, dict[str, Any]], root: Path,
             "evaluator_type": md.get("evaluator_type"),
             "period": list(md["period"]) if md.get("period") else None,
             "countries": countries_key(md.get("scope"), md.get("countries")),
-            "sections": {k for k in found_kinds([s for s in desc.sections if s.kind != "front_matter"])
-                         if k in SECTION_KINDS},
+            "sections": section_kinds(desc),
             "recommendations": sum(1 for i in desc.items if i.kind == "recommendation"),
             "items": len(desc.items),
             "language": md.get("language") or doc.language,

@@ -14,6 +14,7 @@ reads or copies the shared corpus.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from functools import cache
@@ -48,6 +49,19 @@ def example(prefix: str) -> Path:
 
 def unseen() -> list[Path]:
     return sorted(p for p in UNSEEN.iterdir() if p.is_file() and p.suffix in REPORT_SUFFIXES)
+
+
+def pdf_review(root: Path, screen: bool = False) -> tuple[Path, str]:
+    """A review at `root` of one PDF report of the project's own fixtures (screened if asked):
+    the review's folder and the report's sha256."""
+    from whatworks.api import Review
+
+    pdf = next(p for p in unseen() if p.name == "ilo_midterm_en_bangladesh.pdf")
+    with Review.create(root) as review:
+        review.add([pdf], jobs=1)
+        if screen:
+            review.screen()
+    return root, hashlib.sha256(pdf.read_bytes()).hexdigest()
 
 
 @cache

@@ -9,12 +9,11 @@ Screenshots go to tests/screenshots/ (git-ignored) for a human to look at.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from pathlib import Path
 
 import pytest
-from project_fixtures import unseen
+from project_fixtures import pdf_review
 from test_web_browser import shot
 from web_helpers import LiveServer, copy_project
 
@@ -199,18 +198,13 @@ def test_screening_shows_the_passage_behind_a_criterion(browser, server):
 @pytest.fixture(scope="module")
 def pdf_server(tmp_path_factory):
     """A review of one PDF report (from the project's own fixtures), screened."""
-    from whatworks.api import Review
     from whatworks.web.app import create_app
 
-    pdf = next(p for p in unseen() if p.name == "ilo_midterm_en_bangladesh.pdf")
-    root = tmp_path_factory.mktemp("pdf") / "review"
-    with Review.create(root) as review:
-        review.add([pdf], jobs=1)
-        review.screen()
+    root, sha = pdf_review(tmp_path_factory.mktemp("pdf") / "review", screen=True)
     app = create_app(root)
     with LiveServer(app) as live:
         live.app = app
-        live.sha = hashlib.sha256(pdf.read_bytes()).hexdigest()
+        live.sha = sha
         live.root = root
         yield live
     app.state.review.close()

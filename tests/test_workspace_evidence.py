@@ -10,7 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
-from project_fixtures import unseen
+from project_fixtures import pdf_review, unseen
 from web_helpers import CSRF, copy_project
 
 from whatworks import passages
@@ -183,14 +183,9 @@ def test_the_screening_page_has_the_document_beside_the_criteria(app, client):
 
 @pytest.fixture(scope="module")
 def pdf_app(tmp_path_factory):
-    from whatworks.api import Review
-
-    pdf = next(p for p in unseen() if p.name == "ilo_midterm_en_bangladesh.pdf")
-    root = tmp_path_factory.mktemp("pdf") / "review"
-    with Review.create(root) as review:
-        review.add([pdf], jobs=1)
+    root, sha = pdf_review(tmp_path_factory.mktemp("pdf") / "review")
     app = create_app(root)
-    app.sha = hashlib.sha256(pdf.read_bytes()).hexdigest()
+    app.sha = sha
     app.root = root
     yield app
     app.state.review.close()
