@@ -163,6 +163,23 @@ def test_coding_is_deterministic_and_survives_save_and_load(ilo, tmp_path: Path)
     assert [[t for t, _ in p.themes] for p in first] == [[t for t, _ in p.themes] for p in second]
 
 
+def test_spelling_block_meets_a_word_across_languages_and_accents():
+    """Letter n-grams of folded words: 'pensión', 'pensão' and 'pension' share pieces the word stems
+    do not; a word never seen in training still has its known pieces; a model without the block
+    (saved before it existed) reads as an empty block."""
+    texts = ["La pensión social llegó a las personas mayores.", "A pensão social chegou às pessoas idosas.",
+             "The social pension reached older persons.", "Les pensions sociales ont atteint les aînés."]
+    f = coder.Features.fit(texts, ["es", "pt", "en", "fr"], np.zeros((4, coder.EMBEDDING_DIM)))
+    assert " pe" in f.chars and "pens" in f.chars and "social" not in f.chars  # 3-5 letters only
+    S = f.spelling(texts + ["Pensionless workers"])
+    assert np.allclose(np.sqrt(np.asarray(S.multiply(S).sum(1)).ravel()), coder.CHAR_WEIGHT)
+    sim = (S @ S.T).toarray()
+    assert sim[0, 1] > 0.2 and sim[0, 2] > 0.2 and sim[4, 2] > 0
+    assert f.transform(texts, ["es"] * 4, np.zeros((4, coder.EMBEDDING_DIM))).shape[1] == f.dim
+    bare = coder.Features(f.vocabulary, f.idf, f.emb_mean, f.emb_std)
+    assert bare.spelling(texts).shape == (4, 0) and bare.dim == f.dim - len(f.chars)
+
+
 def test_evidence_words_and_quote_come_from_the_item(ilo):
     text = ("The project was relevant. Political instability in 2014 delayed the adoption of the pension law; "
             "the ministry changed three times.")

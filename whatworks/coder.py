@@ -4,6 +4,9 @@ A linear model over two kinds of features, both language-aware:
 
 * lexical: TF-IDF of the item's stemmed words and word pairs (whatworks.text, Snowball in the
   item's language), so domain words and abbreviations count ("EI", "C102");
+* spelling: TF-IDF of the folded words' 3- to 5-letter pieces, which the four languages share where
+  their words do ("pension", "pensión", "pensão") and which survive typos and inflections the
+  stemmer misses (ILO dev cross-validation, themes kappa 0.556 without them, 0.571 with them);
 * meaning: the item's multilingual sentence embedding (USE multilingual v3), so a French item
   finds the theme an English one taught;
 * form: a few measures of the item's shape (length, digits, how it ends), which tell a
@@ -37,7 +40,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from whatworks.text import stem, words
+from whatworks.text import fold, stem, words
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,11 @@ FORM_DIM = 8
 KINDS = ("finding", "conclusion", "recommendation", "lesson_learned", "good_practice")
 #: How much the embedding block weighs against the (unit-length) lexical block.
 EMBEDDING_WEIGHT = 1.0
+#: How much the (unit-length) spelling block weighs against the lexical block, its n-gram sizes,
+#: and how many documents an n-gram must be seen in to be kept.
+CHAR_WEIGHT = 0.7
+CHAR_NGRAMS = (3, 5)
+CHAR_MIN_DF = 3
 #: Ridge strength of the theme heads, and of a review's refit around the shipped weights.
 THEME_ALPHA = 1.0
 REFIT_ALPHA = 1.0
@@ -92,10 +100,12 @@ class Features:
     emb_mean: np.ndarray
     emb_std: np.ndarray
     kind_mean: np.ndarray = field(default_factory=lambda: np.zeros(len(KINDS), dtype=np.float32))
+    chars: dict[str, int] = field(default_factory=dict)
+    char_idf: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.float32))
 
     @property
     def dim(self) -> int:
-        return len(self.vocabulary) + EMBEDDING_DIM + FORM_DIM + len(KINDS)
+        return len(self.vocabulary) + len(self.chars) + EMBEDDING_DIM + FORM_DIM + len(KINDS)
 
     @classmethod
     def fit(cls, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
@@ -108,8 +118,14 @@ class Features:
         idf = np.array([np.log((1 + n) / (1 + df[t])) + 1.0 for t in terms], dtype=np.float32)
         known = [k for k in kinds or () if k in KINDS]
         kind_mean = np.array([known.count(k) / len(known) if known else 0.0 for k in KINDS], dtype=np.float32)
+        counter = _char_counter()
+        cdf = np.asarray((counter.fit_transform(texts) > 0).sum(0)).ravel()
+        grams = counter.vocabulary_
+        keep = sorted((g for g, j in grams.items() if cdf[j] >= CHAR_MIN_DF), key=grams.get)
+        char_idf = np.array([np.log((1 + n) / (1 + cdf[grams[g]])) + 1.0 for g in keep], dtype=np.float32)
         return cls({t: i for i, t in enumerate(terms)}, idf, embeddings.mean(0).astype(np.float32),
-                   (embeddings.std(0) + 1e-6).astype(np.float32), kind_mean)
+                   (embeddings.std(0) + 1e-6).astype(np.float32), kind_mean,
+                   {g: i for i, g in enumerate(keep)}, char_idf)
 
     def lexical(self, texts: Sequence[str], languages: Sequence[str]) -> sp.csr_matrix:
         rows, cols, vals = [], [], []
@@ -126,6 +142,16 @@ class Features:
             vals += w.tolist()
         return sp.csr_matrix((vals, (rows, cols)), shape=(len(texts), len(self.vocabulary)), dtype=np.float32)
 
+    def spelling(self, texts: Sequence[str]) -> sp.csr_matrix:
+        """The items' letter n-grams, TF-IDF weighted, unit length, scaled by CHAR_WEIGHT."""
+        if not self.chars:
+            return sp.csr_matrix((len(texts), 0), dtype=np.float32)
+        X = _char_counter(self.chars).transform(texts).astype(np.float32).tocsr()
+        X.data = (1.0 + np.log(X.data)) * self.char_idf[X.indices]
+        norms = np.sqrt(np.asarray(X.multiply(X).sum(1)).ravel())
+        norms[norms == 0] = 1.0
+        return (sp.diags((CHAR_WEIGHT / norms).astype(np.float32)) @ X).tocsr()
+
     def meaning(self, embeddings: np.ndarray) -> np.ndarray:
         z = (embeddings - self.emb_mean) / self.emb_std
         return (z * (EMBEDDING_WEIGHT / np.sqrt(EMBEDDING_DIM))).astype(np.float32)
@@ -133,7 +159,7 @@ class Features:
     def transform(self, texts: Sequence[str], languages: Sequence[str], embeddings: np.ndarray,
                   kinds: Sequence[str | None] | None = None) -> sp.csr_matrix:
         shape = np.vstack([form(t) for t in texts]) if len(texts) else np.zeros((0, FORM_DIM), np.float32)
-        return sp.hstack([self.lexical(texts, languages), sp.csr_matrix(self.meaning(embeddings)),
+        return sp.hstack([self.lexical(texts, languages), self.spelling(texts), sp.csr_matrix(self.meaning(embeddings)),
                           sp.csr_matrix(shape), sp.csr_matrix(self.kind_block(kinds, len(texts)))]).tocsr()
 
     def kind_block(self, kinds: Sequence[str | None] | None, n: int) -> np.ndarray:
@@ -145,6 +171,14 @@ class Features:
                 block[i, KINDS.index(kind)] = 1.0
                 block[i] -= self.kind_mean
         return block
+
+
+def _char_counter(vocabulary: dict[str, int] | None = None):
+    """Counts of the folded words' letter n-grams (sklearn's, padded at word edges)."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    return CountVectorizer(analyzer="char_wb", ngram_range=CHAR_NGRAMS, preprocessor=fold,
+                           vocabulary=vocabulary, dtype=np.float32)
 
 
 # --- heads ---------------------------------------------------------------------------------------
@@ -345,12 +379,13 @@ class CoderModel:
     def save(self, path: Path) -> Path:
         """One compressed .npz: arrays, and the vocabulary and labels as JSON."""
         meta = {"codebook": self.codebook, "vocabulary": sorted(self.features.vocabulary, key=self.features.vocabulary.get),
+                "chars": sorted(self.features.chars, key=self.features.chars.get),
                 "themes": self.themes.labels, "polarity": self.polarity.labels, "evidence": self.evidence.labels,
                 "info": self.info}
         np.savez_compressed(
             path, meta=np.frombuffer(json.dumps(meta, ensure_ascii=False).encode("utf-8"), dtype=np.uint8),
             idf=self.features.idf, emb_mean=self.features.emb_mean, emb_std=self.features.emb_std,
-            kind_mean=self.features.kind_mean,
+            kind_mean=self.features.kind_mean, char_idf=self.features.char_idf,
             theme_W=self.themes.W.astype(np.float16), theme_b=self.themes.b, thresholds=self.thresholds,
             polarity_W=self.polarity.W.astype(np.float16), polarity_b=self.polarity.b,
             evidence_W=self.evidence.W.astype(np.float16), evidence_b=self.evidence.b,
@@ -362,7 +397,8 @@ class CoderModel:
         with np.load(path) as z:
             meta = json.loads(bytes(z["meta"]).decode("utf-8"))
             features = Features({t: i for i, t in enumerate(meta["vocabulary"])}, z["idf"], z["emb_mean"],
-                                z["emb_std"], z["kind_mean"])
+                                z["emb_std"], z["kind_mean"], {g: i for i, g in enumerate(meta.get("chars", []))},
+                                z["char_idf"] if "char_idf" in z.files else np.zeros(0, dtype=np.float32))
             return cls(meta["codebook"], features,
                        Heads(meta["themes"], z["theme_W"].astype(np.float32), z["theme_b"]), z["thresholds"],
                        Heads(meta["polarity"], z["polarity_W"].astype(np.float32), z["polarity_b"]),
