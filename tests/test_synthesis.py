@@ -303,3 +303,40 @@ def test_a_themes_claims_are_led_by_different_reports_where_they_can_be():
     assert [c.reports[0] for c in _varied(ranked, 2)] == ["E7", "E3"]
     only_one = [claim("E7", 3.0), claim("E7", 2.5)]  # no other report can lead: both kept, in rank order
     assert _varied(only_one, 2) == only_one
+
+
+def test_advice_is_told_from_what_happened_in_four_languages():
+    from whatworks.synthesize import gives_advice
+
+    assert gives_advice("Future projects should involve the social partners from the design stage.")
+    assert gives_advice("Il faut associer les partenaires sociaux dès la conception.")
+    assert gives_advice("Es importante involucrar a los interlocutores sociales desde el diseño.")
+    assert gives_advice("Os projetos futuros devem envolver os parceiros sociais desde a concepção.")
+    assert not gives_advice("Involving the social partners from the start built ownership of the reform.")
+    assert not gives_advice("La participation des partenaires sociaux a renforcé l'appropriation.")
+
+
+def _evidence(report: str, quote: str, kind: str, advice: bool = False):
+    import numpy as np
+
+    from whatworks.claims import Citation, Evidence
+
+    citation = Citation(report, "0" * 64, f"{report}.pdf", quote, 3, None, "#page=3", kind, 0, "positive")
+    return Evidence(citation, "sf_participatory", np.ones(4) / 2, strength=1.0, advice=advice)
+
+
+def test_a_claim_is_led_by_what_happened_before_advice_and_says_which_it_quotes():
+    from whatworks.claims import claims
+
+    advice = _evidence("E1", "Future projects should involve the social partners from the design stage.",
+                       "lesson_learned", advice=True)
+    happened = _evidence("E2", "Involving the social partners from the start built ownership of the reform.",
+                         "finding")
+    (claim,) = claims([advice, happened], "positive", ["sf_participatory"], lambda ev: "")
+    assert claim.lead == happened.citation.quote and claim.reports == ["E2", "E1"]
+    assert claim.text.startswith("Report E2 finds: “Involving")
+    (alone,) = claims([advice], "positive", ["sf_participatory"], lambda ev: "")  # nothing else: it may lead
+    assert alone.text.startswith("Report E1 draws the lesson: “Future projects")
+    practice = _evidence("E3", "Joint registration of claimants by both agencies.", "good_practice")
+    (placed,) = claims([practice], "positive", ["sf_participatory"], lambda ev: "Viet Nam")
+    assert placed.text.startswith("In Viet Nam (E3), the evaluation reports as a good practice: “Joint")

@@ -40,6 +40,10 @@ CLAIMS_PER_THEME = 2
 CITATIONS_PER_CLAIM = 4
 #: A statement's sentence is cut at about this many characters (at a word boundary, with "…").
 STATEMENT_CHARS = 320
+#: How a claim attributes its sentence, by the item's kind: a lesson or a good practice is the
+#: evaluation's generalisation, and a reader should not take it for an observed result.
+SAYS = {"finding": "finds", "conclusion": "concludes", "lesson_learned": "draws the lesson",
+        "good_practice": "reports as a good practice"}
 #: Polarity a group of the codebook's themes requires of its evidence.
 ROUTED = {"success_factors": ("positive",), "challenges": ("negative",)}
 #: First words a statement may lower-case after its attribution ("The project…" → "the project…").
@@ -83,6 +87,7 @@ class Evidence:
     polarity_sure: float = 1.0  # the coder's confidence in the item's polarity (1 when a reviewer's)
     names_theme: bool = True  # the quote uses a distinctive word of its theme's label or descriptors
     must_name: bool = False  # the theme is a named thing (a programme, a group): its quote must name it
+    advice: bool = False  # the quote prescribes ("projects should…"): a condition, not what happened
 
     @property
     def can_lead(self) -> bool:
@@ -112,6 +117,7 @@ class Statement:
     weight: float = 0.0  # how much evidence: reports, weighted by their quality
     source: str = "extractive"  # extractive | llm
     names_theme: bool = True  # its lead sentence uses a word of its theme (preferred: a reader sees why)
+    advice: bool = False  # its lead sentence prescribes (a claim that reports what happened comes first)
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "polarity": self.polarity, "themes": self.themes, "reports": self.reports,
@@ -156,6 +162,7 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         centrality = (vs @ vs.mean(0)) if len(group) > 1 else np.ones(1)
         order = sorted(range(len(group)), key=lambda k: (members[k].citation.quote in used,
                                                          -members[k].reviewed, not members[k].names_theme,
+                                                         members[k].advice,
                                                          -round(float(centrality[k]), 3),
                                                          -members[k].quality, _rid_key(members[k].citation.report_id),
                                                          members[k].citation.item))
@@ -170,8 +177,9 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
                                                      key=_rid_key)
         text = attributed(lead, places([lead]), reports[1:])
         out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote,
-                             weight + 0.5 * min(lead.strength, 1.0), names_theme=lead.names_theme))
-    out.sort(key=lambda s: (s.lead in used, not s.names_theme, -s.weight, -len(s.citations), s.lead))
+                             weight + 0.5 * min(lead.strength, 1.0), names_theme=lead.names_theme,
+                             advice=lead.advice))
+    out.sort(key=lambda s: (s.lead in used, not s.names_theme, s.advice, -s.weight, -len(s.citations), s.lead))
     out = _varied(out, limit)
     used.update(s.lead for s in out)
     return out
@@ -203,8 +211,14 @@ def attributed(lead: Evidence, where: str, others: list[str]) -> str:
     """The representative sentence with where it comes from, and who else says the same."""
     sentence = trimmed(lead.citation.quote)
     rid = lead.citation.report_id
-    head = f"In {where} ({rid})" if where else f"Report {rid} finds"
-    if lead.language == "en" and where and _LOWER.match(sentence):
+    verb = SAYS.get(lead.citation.kind, SAYS["finding"])
+    if not where:
+        head = f"Report {rid} {verb}"
+    elif lead.citation.kind in SAYS and lead.citation.kind not in ("finding", "conclusion"):
+        head = f"In {where} ({rid}), the evaluation {verb}"  # a lesson or a practice, not a fact
+    else:
+        head = f"In {where} ({rid})"
+    if lead.language == "en" and where and head.endswith(")") and _LOWER.match(sentence):
         body = f"{head}, {_lower_first(sentence)}"
     else:
         body = f"{head}: “{sentence}”"

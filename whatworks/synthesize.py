@@ -403,8 +403,10 @@ def _id_key(rid: str) -> tuple:
 #: A theme's headline, by (question, group): {n} reports ({ids}) and the theme's label.
 HEADLINES = {  # {verb} agrees with the number of reports: (one report, several)
     ("what_is_being_done", None): ("{n} of {total} reports ({ids}) {verb} {label}.", ("describes", "describe")),
-    ("for_whom", "target_groups"): ("{n} of {total} reports ({ids}) worked with {label}{through}.", ("", "")),
-    ("for_whom", "final_beneficiaries"): ("{n} of {total} reports ({ids}) reached {label}{through}.", ("", "")),
+    ("for_whom", "target_groups"): ("{n} of {total} reports ({ids}) name {label} among their target groups"
+                                     "{through}.", ("", "")),
+    ("for_whom", "final_beneficiaries"): ("{n} of {total} reports ({ids}) name {label} among the final "
+                                          "beneficiaries{through}.", ("", "")),
     ("why", "success_factors"): ("{n} of {total} reports ({ids}) {verb} {label} among the reasons for success.",
                                  ("names", "name")),
     ("why", "challenges"): ("{n} of {total} reports ({ids}) {verb} {label} as a challenge.", ("reports", "report")),
@@ -579,8 +581,9 @@ def _pages_of(store: Store):
     return sources.pages
 
 
-#: Item kinds that can show whom an intervention reached (lessons generalise; recommendations prescribe).
-REACH_KINDS = ("finding", "conclusion", "good_practice")
+#: Item kinds that can show whom an intervention worked with or reached (recommendations prescribe);
+#: a lesson learned can too, when it tells what happened rather than advice (gives_advice).
+REACH_KINDS = ("finding", "conclusion", "good_practice", "lesson_learned")
 #: Kinds of item that say what happened or what was learnt from it, so that a success factor or
 #: challenge theme coded on them points its own way whatever the item's polarity (item_polarity).
 DIRECTED_KINDS = ("lesson_learned", "finding", "conclusion", "good_practice")
@@ -651,7 +654,7 @@ def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo]
             strength=1.0 if c.human is not None else c.score - thresholds.get(c.theme, 0.25),
             polarity_sure=1.0 if c.polarity_score is None else c.polarity_score,
             names_theme=_names(text, info.language[:2] or "en", (theme_words or {}).get(c.theme, set())),
-            must_name=c.theme in (named or ()))
+            must_name=c.theme in (named or ()), advice=c.kind != "good_practice" and gives_advice(text))
     return out, dropped
 
 
@@ -662,8 +665,8 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     polarities = routed or ("positive", "negative", "neutral")
     if t.question == "for_whom":  # "worked with / reached X": a gap in reaching X is not evidence of it
         polarities = ("positive", "neutral")
-        # what happened (a finding, a conclusion, a practice), not a lesson's generalisation or its context
-        evidence = [e for e in evidence if e.reviewed or (e.citation.kind in REACH_KINDS
+        # what happened (a finding, a conclusion, a practice, a lesson told as what happened), not advice
+        evidence = [e for e in evidence if e.reviewed or (e.citation.kind in REACH_KINDS and not e.advice
                                                           and not _says_not_reached(e.citation.quote))]
     where = _places(by_sha) if international else (lambda ev: "")
     by_pol: dict[str, list[Statement]] = {}
@@ -677,15 +680,21 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
         t.contrast = claims_module.contrast(_lower_label(t.label), by_pol["positive"][0], by_pol["negative"][0])
 
 
-@lru_cache(maxsize=1)
-def _not_reached() -> re.Pattern[str]:
-    terms = sorted({fold(t) for t in vocab.load("claims").terms("not_reached")}, key=len, reverse=True)
+@lru_cache(maxsize=4)
+def _phrases(concept: str) -> re.Pattern[str]:
+    """A concept of data/claims.yaml (every language) as one pattern over folded text, whole words."""
+    terms = sorted({fold(t) for t in vocab.load("claims").terms(concept)}, key=len, reverse=True)
     return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)")
 
 
 def _says_not_reached(quote: str) -> bool:
     """Whether the quote says a group was not reached ("did not reach workers in the informal economy")."""
-    return _not_reached().search(fold(quote)) is not None
+    return _phrases("not_reached").search(fold(quote)) is not None
+
+
+def gives_advice(quote: str) -> bool:
+    """Whether the quote prescribes ("future projects should…", "il faut…") rather than reports."""
+    return _phrases("advice").search(fold(quote)) is not None
 
 
 def item_polarity(polarity: str | None, kind: str, group: str | None = None) -> str:
