@@ -340,3 +340,11 @@ def test_a_claim_is_led_by_what_happened_before_advice_and_says_which_it_quotes(
     practice = _evidence("E3", "Joint registration of claimants by both agencies.", "good_practice")
     (placed,) = claims([practice], "positive", ["sf_participatory"], lambda ev: "Viet Nam")
     assert placed.text.startswith("In Viet Nam (E3), the evaluation reports as a good practice: “Joint")
+
+
+def test_a_list_of_labels_with_their_own_and_reads_apart():
+    from whatworks.synthesize import _and
+
+    assert _and(["pensions", "health"]) == "pensions and health"
+    assert _and(["capacity building and training", "social dialogue"]) == \
+        "capacity building and training, and social dialogue"

@@ -441,9 +441,12 @@ def _ids_text(ids: list[str], limit: int = 8) -> str:
 
 
 def _and(parts: list[str]) -> str:
+    """'A, B and C'; with a comma before the last 'and' when a part has its own ('capacity building
+    and training, and social dialogue')."""
     if len(parts) <= 1:
         return "".join(parts)
-    return ", ".join(parts[:-1]) + " and " + parts[-1]
+    last = ", and " if any(" and " in p for p in parts) else " and "
+    return ", ".join(parts[:-1]) + last + parts[-1]
 
 
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
