@@ -303,3 +303,99 @@ def test_a_themes_claims_are_led_by_different_reports_where_they_can_be():
     assert [c.reports[0] for c in _varied(ranked, 2)] == ["E7", "E3"]
     only_one = [claim("E7", 3.0), claim("E7", 2.5)]  # no other report can lead: both kept, in rank order
     assert _varied(only_one, 2) == only_one
+
+
+# --- statements that their quotes support (issue 12) ------------------------------------------
+
+def _evidence(quote: str, report: str, *, kind: str = "lesson_learned", vector=(1.0, 0.0), advice: bool = False,
+              shows: bool = True, reviewed: bool = False, item: int = 0):
+    import numpy as np
+
+    from whatworks.claims import Citation, Evidence
+
+    v = np.asarray(vector, dtype=np.float32)
+    citation = Citation(report, "sha-" + report, report + ".pdf", quote, 1, None, None, kind, item, "positive")
+    return Evidence(citation, "t", v / np.linalg.norm(v), strength=1.0, advice=advice, shows=shows, reviewed=reviewed)
+
+
+def test_advice_is_told_apart_from_what_happened_in_four_languages():
+    from whatworks.synthesize import says
+
+    for advice in ("Future projects should involve the social partners from the start.",
+                   "Ensure that constituents have the flexibility to design their own programmes.",
+                   "Need for a thorough risk assessment including risk mitigation.",
+                   "Les projets devraient associer les partenaires sociaux dès la conception.",
+                   "Es importante involucrar a los sindicatos desde el diseño del proyecto.",
+                   "É fundamental envolver os parceiros sociais desde o início."):
+        assert says("advice", advice), advice
+    for happened in ("The project involved the social partners from the start and ownership grew.",
+                     "MIGSEC worked on the need to strengthen capacity to ensure that provisions match needs.",
+                     "Les partenaires sociaux ont été associés dès la conception.",
+                     "La cobertura se debe a la participación de los sindicatos.",
+                     "O aumento deve-se à participação dos parceiros sociais."):
+        assert not says("advice", happened), happened
+
+
+def test_a_group_shown_reached_is_told_apart_from_a_group_only_named():
+    from whatworks.synthesize import _says_not_reached, says
+
+    assert says("reached", "Over 3,000 domestic workers were registered with the scheme.")
+    assert says("reached", "Les bénéficiaires interrogés, surtout des femmes âgées, citent la régularité.")
+    assert says("reached", "Los trabajadores migrantes afiliados recibieron asesoría.")
+    assert not says("reached", "Zambia adopted a simplified registration form for employers of domestic workers.")
+    assert not says("reached", "Take-up rates among Indigenous communities are only available for 2010.")
+    assert says("worked_with", "The project worked with employers' organisations on the standards.")
+    assert not says("worked_with", "Program officers noted that reviewing the plan is their most time-consuming task.")
+    assert _says_not_reached("L'accès effectif reste hors de portée des migrants les plus vulnérables.")
+
+
+def test_a_claim_is_led_by_what_happened_before_advice_and_advice_is_shown_as_a_lesson():
+    from whatworks.claims import claims
+
+    advice = _evidence("Projects should explore links to other projects to share experience.", "E1", advice=True,
+                       reviewed=True)
+    happened = _evidence("Joint planning with two other projects avoided duplicated training.", "E2", vector=(0.9, 0.1))
+    [claim] = claims([advice, happened], "positive", ["t"], lambda ev: "")
+    assert claim.lead == happened.citation.quote and not claim.advice
+    assert claim.reports == ["E2", "E1"]
+    [alone] = claims([advice], "positive", ["t"], lambda ev: "")
+    assert alone.advice and alone.text.startswith("Report E1 draws the lesson: “Projects should")
+
+
+def test_a_statement_led_loosely_says_less_in_its_headline():
+    from whatworks.claims import Statement
+    from whatworks.synthesize import ThemeResult, _theme_statements, headline, loose_headlines
+
+    def theme(question: str, group: str, lead: Statement) -> ThemeResult:
+        t = ThemeResult("t", "Synergy with other projects", "", question, group, reports=["E1", "E2"], n_reports=2,
+                        by_polarity={"positive": ["E1", "E2"]})
+        t.headline, t.headlines, t.claims = headline(t, 9), loose_headlines(t, 9), [lead]
+        return t
+
+    def lead(advice: bool = False, shows: bool = True) -> Statement:
+        return Statement("Report E1 finds: “…”.", "positive", ["t"], ["E1"], [], "…", 1.0, advice=advice, shows=shows)
+
+    [plain] = _theme_statements(theme("why", "success_factors", lead()))
+    assert plain.text.startswith("2 of 9 reports (E1, E2) name synergy with other projects among the reasons for success.")
+    [advised] = _theme_statements(theme("why", "success_factors", lead(advice=True)))
+    assert "among the reasons for success or the conditions for it." in advised.text
+    [named] = _theme_statements(theme("for_whom", "final_beneficiaries", lead(shows=False)))
+    assert named.text.startswith("2 of 9 reports (E1, E2) address synergy with other projects.")
+    [reached] = _theme_statements(theme("for_whom", "final_beneficiaries", lead()))
+    assert reached.text.startswith("2 of 9 reports (E1, E2) reached synergy with other projects.")
+
+
+def test_a_loose_claim_gives_way_within_its_polarity_only():
+    from whatworks.claims import Statement
+    from whatworks.synthesize import ThemeResult, _theme_statements
+
+    def claim(polarity: str, report: str, advice: bool) -> Statement:
+        return Statement(f"Report {report} finds: “…”.", polarity, ["t"], [report], [], report, 1.0, advice=advice)
+
+    t = ThemeResult("t", "Peer learning", "", "what_works", None, reports=["E1", "E2", "E3"], n_reports=3)
+    t.headline = "Peer learning worked in 2 of 9 reports (E1, E2)."
+    t.claims = [claim("positive", "E1", True), claim("positive", "E2", False), claim("neutral", "E3", False)]
+    [st] = _theme_statements(t)
+    assert st.lead == "E2"  # not the advice, and not the neutral claim ahead of what worked
+    t.claims = [claim("positive", "E1", True), claim("neutral", "E3", False)]
+    assert _theme_statements(t)[0].lead == "E1"
