@@ -305,41 +305,115 @@ def test_a_themes_claims_are_led_by_different_reports_where_they_can_be():
     assert _varied(only_one, 2) == only_one
 
 
-def test_advice_is_told_from_what_happened_in_four_languages():
-    from whatworks.synthesize import gives_advice
+# --- statements that their quotes support (issue 12) ------------------------------------------
 
-    assert gives_advice("Future projects should involve the social partners from the design stage.")
-    assert gives_advice("Il faut associer les partenaires sociaux dès la conception.")
-    assert gives_advice("Es importante involucrar a los interlocutores sociales desde el diseño.")
-    assert gives_advice("Os projetos futuros devem envolver os parceiros sociais desde a concepção.")
-    assert not gives_advice("Involving the social partners from the start built ownership of the reform.")
-    assert not gives_advice("La participation des partenaires sociaux a renforcé l'appropriation.")
-
-
-def _evidence(report: str, quote: str, kind: str, advice: bool = False):
+def _evidence(quote: str, report: str, *, kind: str = "lesson_learned", vector=(1.0, 0.0), advice: bool = False,
+              shows: bool = True, reviewed: bool = False, item: int = 0):
     import numpy as np
 
     from whatworks.claims import Citation, Evidence
 
-    citation = Citation(report, "0" * 64, f"{report}.pdf", quote, 3, None, "#page=3", kind, 0, "positive")
-    return Evidence(citation, "sf_participatory", np.ones(4) / 2, strength=1.0, advice=advice)
+    v = np.asarray(vector, dtype=np.float32)
+    citation = Citation(report, "sha-" + report, report + ".pdf", quote, 1, None, None, kind, item, "positive")
+    return Evidence(citation, "t", v / np.linalg.norm(v), strength=1.0, advice=advice, shows=shows, reviewed=reviewed)
 
 
-def test_a_claim_is_led_by_what_happened_before_advice_and_says_which_it_quotes():
+def test_advice_is_told_apart_from_what_happened_in_four_languages():
+    from whatworks.synthesize import says
+
+    for advice in ("Future projects should involve the social partners from the start.",
+                   "Ensure that constituents have the flexibility to design their own programmes.",
+                   "Need for a thorough risk assessment including risk mitigation.",
+                   "Les projets devraient associer les partenaires sociaux dès la conception.",
+                   "Es importante involucrar a los sindicatos desde el diseño del proyecto.",
+                   "É fundamental envolver os parceiros sociais desde o início."):
+        assert says("advice", advice), advice
+    for happened in ("The project involved the social partners from the start and ownership grew.",
+                     "MIGSEC worked on the need to strengthen capacity to ensure that provisions match needs.",
+                     "Les partenaires sociaux ont été associés dès la conception.",
+                     "La cobertura se debe a la participación de los sindicatos.",
+                     "O aumento deve-se à participação dos parceiros sociais."):
+        assert not says("advice", happened), happened
+
+
+def test_a_group_shown_reached_is_told_apart_from_a_group_only_named():
+    from whatworks.synthesize import _says_not_reached, says
+
+    assert says("reached", "Over 3,000 domestic workers were registered with the scheme.")
+    assert says("reached", "Les bénéficiaires interrogés, surtout des femmes âgées, citent la régularité.")
+    assert says("reached", "Los trabajadores migrantes afiliados recibieron asesoría.")
+    assert not says("reached", "Zambia adopted a simplified registration form for employers of domestic workers.")
+    assert not says("reached", "Take-up rates among Indigenous communities are only available for 2010.")
+    assert says("worked_with", "The project worked with employers' organisations on the standards.")
+    assert not says("worked_with", "Program officers noted that reviewing the plan is their most time-consuming task.")
+    assert _says_not_reached("L'accès effectif reste hors de portée des migrants les plus vulnérables.")
+
+
+def test_a_claim_is_led_by_what_happened_before_advice_and_advice_is_shown_as_a_lesson():
     from whatworks.claims import claims
 
-    advice = _evidence("E1", "Future projects should involve the social partners from the design stage.",
-                       "lesson_learned", advice=True)
-    happened = _evidence("E2", "Involving the social partners from the start built ownership of the reform.",
-                         "finding")
-    (claim,) = claims([advice, happened], "positive", ["sf_participatory"], lambda ev: "")
-    assert claim.lead == happened.citation.quote and claim.reports == ["E2", "E1"]
-    assert claim.text.startswith("Report E2 finds: “Involving")
-    (alone,) = claims([advice], "positive", ["sf_participatory"], lambda ev: "")  # nothing else: it may lead
-    assert alone.text.startswith("Report E1 draws the lesson: “Future projects")
-    practice = _evidence("E3", "Joint registration of claimants by both agencies.", "good_practice")
-    (placed,) = claims([practice], "positive", ["sf_participatory"], lambda ev: "Viet Nam")
+    advice = _evidence("Projects should explore links to other projects to share experience.", "E1", advice=True,
+                       reviewed=True)
+    happened = _evidence("Joint planning with two other projects avoided duplicated training.", "E2", vector=(0.9, 0.1))
+    [claim] = claims([advice, happened], "positive", ["t"], lambda ev: "")
+    assert claim.lead == happened.citation.quote and not claim.advice
+    assert claim.reports == ["E2", "E1"]
+    [alone] = claims([advice], "positive", ["t"], lambda ev: "")
+    assert alone.advice and alone.text.startswith("Report E1 draws the lesson: “Projects should")
+
+
+def test_a_statement_led_loosely_says_less_in_its_headline():
+    from whatworks.claims import Statement
+    from whatworks.synthesize import ThemeResult, _theme_statements, headline, loose_headlines
+
+    def theme(question: str, group: str, lead: Statement) -> ThemeResult:
+        t = ThemeResult("t", "Synergy with other projects", "", question, group, reports=["E1", "E2"], n_reports=2,
+                        by_polarity={"positive": ["E1", "E2"]})
+        t.headline, t.headlines, t.claims = headline(t, 9), loose_headlines(t, 9), [lead]
+        return t
+
+    def lead(advice: bool = False, shows: bool = True) -> Statement:
+        return Statement("Report E1 finds: “…”.", "positive", ["t"], ["E1"], [], "…", 1.0, advice=advice, shows=shows)
+
+    [plain] = _theme_statements(theme("why", "success_factors", lead()))
+    assert plain.text.startswith("2 of 9 reports (E1, E2) name synergy with other projects among the reasons for success.")
+    [advised] = _theme_statements(theme("why", "success_factors", lead(advice=True)))
+    assert "among the reasons for success or the conditions for it." in advised.text
+    [named] = _theme_statements(theme("for_whom", "final_beneficiaries", lead(shows=False)))
+    assert named.text.startswith("2 of 9 reports (E1, E2) address synergy with other projects.")
+    [reached] = _theme_statements(theme("for_whom", "final_beneficiaries", lead()))
+    assert reached.text.startswith("2 of 9 reports (E1, E2) reached synergy with other projects.")
+
+
+def test_a_loose_claim_gives_way_within_its_polarity_only():
+    from whatworks.claims import Statement
+    from whatworks.synthesize import ThemeResult, _theme_statements
+
+    def claim(polarity: str, report: str, advice: bool) -> Statement:
+        return Statement(f"Report {report} finds: “…”.", polarity, ["t"], [report], [], report, 1.0, advice=advice)
+
+    t = ThemeResult("t", "Peer learning", "", "what_works", None, reports=["E1", "E2", "E3"], n_reports=3)
+    t.headline = "Peer learning worked in 2 of 9 reports (E1, E2)."
+    t.claims = [claim("positive", "E1", True), claim("positive", "E2", False), claim("neutral", "E3", False)]
+    [st] = _theme_statements(t)
+    assert st.lead == "E2"  # not the advice, and not the neutral claim ahead of what worked
+    t.claims = [claim("positive", "E1", True), claim("neutral", "E3", False)]
+    assert _theme_statements(t)[0].lead == "E1"
+
+
+def test_a_claim_says_what_kind_of_item_it_quotes():
+    """A finding 'finds', a conclusion 'concludes', a good practice is 'reported as a good practice',
+    a lesson 'draws the lesson': a reader should not take an evaluation's generalisation for a result."""
+    from whatworks.claims import claims
+
+    finding = _evidence("Involving the social partners from the start built ownership of the reform.", "E2",
+                        kind="finding")
+    assert claims([finding], "positive", ["t"], lambda ev: "")[0].text.startswith("Report E2 finds: “Involving")
+    practice = _evidence("Joint registration of claimants by both agencies.", "E3", kind="good_practice")
+    (placed,) = claims([practice], "positive", ["t"], lambda ev: "Viet Nam")
     assert placed.text.startswith("In Viet Nam (E3), the evaluation reports as a good practice: “Joint")
+    lesson = _evidence("Ownership grew where the unions designed the scheme with the ministry.", "E4")
+    assert claims([lesson], "positive", ["t"], lambda ev: "")[0].text.startswith("Report E4 draws the lesson:")
 
 
 def test_a_list_of_labels_with_their_own_and_reads_apart():

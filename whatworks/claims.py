@@ -41,7 +41,7 @@ CITATIONS_PER_CLAIM = 4
 #: A statement's sentence is cut at about this many characters (at a word boundary, with "…").
 STATEMENT_CHARS = 320
 #: How a claim attributes its sentence, by the item's kind: a lesson or a good practice is the
-#: evaluation's generalisation, and a reader should not take it for an observed result.
+#: evaluation's generalisation (advice, often), and a reader should not take it for an observed result.
 SAYS = {"finding": "finds", "conclusion": "concludes", "lesson_learned": "draws the lesson",
         "good_practice": "reports as a good practice"}
 #: Polarity a group of the codebook's themes requires of its evidence.
@@ -87,7 +87,8 @@ class Evidence:
     polarity_sure: float = 1.0  # the coder's confidence in the item's polarity (1 when a reviewer's)
     names_theme: bool = True  # the quote uses a distinctive word of its theme's label or descriptors
     must_name: bool = False  # the theme is a named thing (a programme, a group): its quote must name it
-    advice: bool = False  # the quote prescribes ("projects should…"): a condition, not what happened
+    advice: bool = False  # the quote gives advice ("projects should…"): it states no effect
+    shows: bool = True  # the quote shows what its question asks (for whom: that the group was reached)
 
     @property
     def can_lead(self) -> bool:
@@ -117,7 +118,13 @@ class Statement:
     weight: float = 0.0  # how much evidence: reports, weighted by their quality
     source: str = "extractive"  # extractive | llm
     names_theme: bool = True  # its lead sentence uses a word of its theme (preferred: a reader sees why)
-    advice: bool = False  # its lead sentence prescribes (a claim that reports what happened comes first)
+    advice: bool = False  # its lead sentence gives advice rather than stating an effect (led so only as a last resort)
+    shows: bool = True  # its lead sentence shows what the question asks (for whom: that the group was reached)
+
+    @property
+    def loose(self) -> bool:
+        """Whether the lead fits its headline only loosely (advice, or a group named but not shown reached)."""
+        return self.advice or not self.shows
 
     def to_dict(self) -> dict[str, Any]:
         return {"text": self.text, "polarity": self.polarity, "themes": self.themes, "reports": self.reports,
@@ -160,9 +167,11 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         members = [evidence[i] for i in group]
         vs = vectors[group]
         centrality = (vs @ vs.mean(0)) if len(group) > 1 else np.ones(1)
-        order = sorted(range(len(group)), key=lambda k: (members[k].citation.quote in used,
+        # a sentence that states what happened leads before advice, and one showing the group reached
+        # before one that only names it; then a reviewer's, then one naming the theme, then the most central
+        order = sorted(range(len(group)), key=lambda k: (members[k].citation.quote in used, members[k].advice,
+                                                         not members[k].shows,
                                                          -members[k].reviewed, not members[k].names_theme,
-                                                         members[k].advice,
                                                          -round(float(centrality[k]), 3),
                                                          -members[k].quality, _rid_key(members[k].citation.report_id),
                                                          members[k].citation.item))
@@ -178,8 +187,8 @@ def claims(evidence: Sequence[Evidence], polarity: str, themes: list[str], place
         text = attributed(lead, places([lead]), reports[1:])
         out.append(Statement(text, polarity, themes, reports, citations, lead.citation.quote,
                              weight + 0.5 * min(lead.strength, 1.0), names_theme=lead.names_theme,
-                             advice=lead.advice))
-    out.sort(key=lambda s: (s.lead in used, not s.names_theme, s.advice, -s.weight, -len(s.citations), s.lead))
+                             advice=lead.advice, shows=lead.shows))
+    out.sort(key=lambda s: (s.lead in used, s.loose, not s.names_theme, -s.weight, -len(s.citations), s.lead))
     out = _varied(out, limit)
     used.update(s.lead for s in out)
     return out
@@ -202,7 +211,8 @@ def contrast(label: str, worked: Statement, failed: Statement) -> Statement:
     text = (f"On {label}, the evidence is mixed. {worked.text} By contrast, "
             f"{_lower_first(failed.text)}")
     return Statement(text, "mixed", sorted(set(worked.themes) | set(failed.themes)), reports,
-                     worked.citations[:2] + failed.citations[:2], worked.lead, worked.weight + failed.weight)
+                     worked.citations[:2] + failed.citations[:2], worked.lead, worked.weight + failed.weight,
+                     advice=worked.advice or failed.advice)
 
 
 # --- words ----------------------------------------------------------------------------------------

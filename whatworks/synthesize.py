@@ -75,6 +75,9 @@ class ThemeResult:
     claims: list[Statement] = field(default_factory=list)
     contrast: Statement | None = None
     through: list[str] = field(default_factory=list)  # for whom: the interventions that reached them
+    #: the headline said less, for a statement whose lead fits the usual one only loosely:
+    #: "advice" (why: a lesson, not an effect) and "address" (for whom: the group named, not shown reached)
+    headlines: dict[str, str] = field(default_factory=dict)
     reviewed: int = 0  # codes a reviewer accepted or added
 
     @property
@@ -403,13 +406,22 @@ def _id_key(rid: str) -> tuple:
 #: A theme's headline, by (question, group): {n} reports ({ids}) and the theme's label.
 HEADLINES = {  # {verb} agrees with the number of reports: (one report, several)
     ("what_is_being_done", None): ("{n} of {total} reports ({ids}) {verb} {label}.", ("describes", "describe")),
-    ("for_whom", "target_groups"): ("{n} of {total} reports ({ids}) name {label} among their target groups"
-                                     "{through}.", ("", "")),
-    ("for_whom", "final_beneficiaries"): ("{n} of {total} reports ({ids}) name {label} among the final "
-                                          "beneficiaries{through}.", ("", "")),
+    ("for_whom", "target_groups"): ("{n} of {total} reports ({ids}) worked with {label}{through}.", ("", "")),
+    ("for_whom", "final_beneficiaries"): ("{n} of {total} reports ({ids}) reached {label}{through}.", ("", "")),
     ("why", "success_factors"): ("{n} of {total} reports ({ids}) {verb} {label} among the reasons for success.",
                                  ("names", "name")),
     ("why", "challenges"): ("{n} of {total} reports ({ids}) {verb} {label} as a challenge.", ("reports", "report")),
+}
+#: Headlines that say less, for a statement whose lead fits the theme's headline only loosely (lead_headline).
+LOOSE_HEADLINES = {
+    ("why", "success_factors", "advice"): ("{n} of {total} reports ({ids}) {verb} {label} among the reasons for "
+                                           "success or the conditions for it.", ("names", "name")),
+    ("why", "challenges", "advice"): ("{n} of {total} reports ({ids}) {verb} {label} as a challenge or a risk "
+                                      "to guard against.", ("reports", "report")),
+    ("for_whom", "target_groups", "address"): ("{n} of {total} reports ({ids}) {verb} {label}{through}.",
+                                               ("addresses", "address")),
+    ("for_whom", "final_beneficiaries", "address"): ("{n} of {total} reports ({ids}) {verb} {label}{through}.",
+                                                     ("addresses", "address")),
 }
 #: Region names read with an article in running text ("the Americas").
 _THE = ("Americas", "Arab States", "Pacific", "Caribbean")
@@ -452,6 +464,16 @@ def _and(parts: list[str]) -> str:
 def plural(n: int, noun: str, nouns: str | None = None) -> str:
     """'1 report', '3 reports'."""
     return f"{n} {noun if n == 1 else (nouns or noun + 's')}"
+
+
+def loose_headlines(t: ThemeResult, total: int) -> dict[str, str]:
+    """The theme's headlines that say less (LOOSE_HEADLINES), by what they are for."""
+    reports = t.supporting
+    through = f", mostly through {_and([_lower_label(x) for x in t.through])}" if t.through else ""
+    return {use: phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=_lower_label(t.label),
+                               through=through, verb=verbs[0] if len(reports) == 1 else verbs[1])
+            for (question, group, use), (phrase, verbs) in LOOSE_HEADLINES.items()
+            if (question, group) == (t.question, t.group)}
 
 
 def headline(t: ThemeResult, total: int) -> str:
@@ -544,6 +566,7 @@ def synthesize(store: Store, codebook: Codebook, protocol: Any = None, *, llm: A
                 _claims(t, [evidence[(c.sha256, c.item_key, c.theme)] for c in tcodes
                             if (c.sha256, c.item_key, c.theme) in evidence], by_sha, international, used)
                 t.headline = headline(t, total)
+                t.headlines = loose_headlines(t, total)
                 gr.themes.append(t)
             gr.themes.sort(key=lambda t: (-len(t.supporting), -t.n_reports, -t.n_items, t.label))
             gr.statements = [s for t in gr.themes for s in _theme_statements(t)]
@@ -585,7 +608,7 @@ def _pages_of(store: Store):
 
 
 #: Item kinds that can show whom an intervention worked with or reached (recommendations prescribe);
-#: a lesson learned can too, when it tells what happened rather than advice (gives_advice).
+#: a lesson learned can too, when it tells what happened rather than gives advice.
 REACH_KINDS = ("finding", "conclusion", "good_practice", "lesson_learned")
 #: Kinds of item that say what happened or what was learnt from it, so that a success factor or
 #: challenge theme coded on them points its own way whatever the item's polarity (item_polarity).
@@ -657,7 +680,7 @@ def _evidence(store: Store, codes: list[ItemCode], by_sha: dict[str, ReportInfo]
             strength=1.0 if c.human is not None else c.score - thresholds.get(c.theme, 0.25),
             polarity_sure=1.0 if c.polarity_score is None else c.polarity_score,
             names_theme=_names(text, info.language[:2] or "en", (theme_words or {}).get(c.theme, set())),
-            must_name=c.theme in (named or ()), advice=c.kind != "good_practice" and gives_advice(text))
+            must_name=c.theme in (named or ()))
     return out, dropped
 
 
@@ -666,6 +689,10 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
     """The theme's claims in the polarities its group admits, and a contrast where both speak."""
     routed = claims_module.ROUTED.get(t.group or "")
     polarities = routed or ("positive", "negative", "neutral")
+    shows = SHOWS.get(t.group or "")
+    for e in evidence:
+        e.advice = says("advice", e.citation.quote)
+        e.shows = shows is None or says(shows, e.citation.quote)
     if t.question == "for_whom":  # "worked with / reached X": a gap in reaching X is not evidence of it
         polarities = ("positive", "neutral")
         # what happened (a finding, a conclusion, a practice, a lesson told as what happened), not advice
@@ -683,21 +710,27 @@ def _claims(t: ThemeResult, evidence: list[Evidence], by_sha: dict[str, ReportIn
         t.contrast = claims_module.contrast(_lower_label(t.label), by_pol["positive"][0], by_pol["negative"][0])
 
 
-@lru_cache(maxsize=4)
-def _phrases(concept: str) -> re.Pattern[str]:
-    """A concept of data/claims.yaml (every language) as one pattern over folded text, whole words."""
-    terms = sorted({fold(t) for t in vocab.load("claims").terms(concept)}, key=len, reverse=True)
-    return re.compile(r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)")
+#: What a quote under a group's theme must say to show its headline (whatworks/data/claims.yaml).
+SHOWS = {"final_beneficiaries": "reached", "target_groups": "worked_with"}
+
+
+@lru_cache(maxsize=8)
+def _matcher(concept: str) -> re.Pattern[str]:
+    """The concept's terms as one pattern on folded text: whole words, or "re:" regular expressions."""
+    terms = vocab.load("claims").terms(concept)
+    plain = sorted({fold(t) for t in terms if not t.startswith("re:")}, key=len, reverse=True)
+    parts = [r"(?<!\w)(?:" + "|".join(re.escape(t) for t in plain) + r")(?!\w)"] if plain else []
+    return re.compile("|".join(parts + [t[3:] for t in terms if t.startswith("re:")]))
+
+
+def says(concept: str, quote: str) -> bool:
+    """Whether the quote uses a term of `concept` in whatworks/data/claims.yaml (any language)."""
+    return _matcher(concept).search(fold(quote)) is not None
 
 
 def _says_not_reached(quote: str) -> bool:
     """Whether the quote says a group was not reached ("did not reach workers in the informal economy")."""
-    return _phrases("not_reached").search(fold(quote)) is not None
-
-
-def gives_advice(quote: str) -> bool:
-    """Whether the quote prescribes ("future projects should…", "il faut…") rather than reports."""
-    return _phrases("advice").search(fold(quote)) is not None
+    return says("not_reached", quote)
 
 
 def item_polarity(polarity: str | None, kind: str, group: str | None = None) -> str:
@@ -741,7 +774,11 @@ def _theme_statements(t: ThemeResult, skip: frozenset[str] = frozenset(),
     best whose sentence is not in `skip`, and whose report is not in `spare` when another can
     lead), citing more reports where its other claims have them (two at least when the evidence
     allows)."""
-    fresh = sorted((c for c in t.claims if c.lead not in skip), key=lambda c: c.reports[0] in spare)
+    # the claims keep their polarity order (what worked before what fell short); within it, one that
+    # fits the headline before a loose one, and a report not yet leading (`spare`) before one that is
+    rank = {p: i for i, p in enumerate(dict.fromkeys(c.polarity for c in t.claims))}
+    fresh = sorted((c for c in t.claims if c.lead not in skip),
+                   key=lambda c: (rank[c.polarity], c.loose, c.reports[0] in spare))
     if t.contrast is not None and t.question == "what_works" and t.contrast.lead not in skip:
         lead = t.contrast
     elif fresh:
@@ -755,8 +792,19 @@ def _theme_statements(t: ThemeResult, skip: frozenset[str] = frozenset(),
         citations += [x for x in c.citations[:1] if x.report_id not in {y.report_id for y in citations}]
     reports = list(dict.fromkeys([x.report_id for x in citations] + [r for c in t.claims for r in c.reports]
                                  + t.supporting))
-    return [Statement(f"{t.headline} {lead.text}", lead.polarity, [t.id], reports, citations, lead.lead,
-                      lead.weight)]
+    return [Statement(f"{lead_headline(t, lead)} {lead.text}", lead.polarity, [t.id], reports, citations, lead.lead,
+                      lead.weight, advice=lead.advice, shows=lead.shows)]
+
+
+def lead_headline(t: ThemeResult, lead: Statement) -> str:
+    """The headline a statement led by `lead` can carry: the theme's, or one that says less where the
+    lead fits it only loosely (advice under a success factor or challenge; a group named, not shown
+    reached) — the count stays, the direction claimed is what the quote can show."""
+    if lead.advice and "advice" in t.headlines:
+        return t.headlines["advice"]
+    if not lead.shows and "address" in t.headlines:
+        return t.headlines["address"]
+    return t.headline
 
 
 def _through(tcodes: list[ItemCode], by_theme: dict[str, list[ItemCode]], interventions: dict[str, str]) -> list[str]:
@@ -788,7 +836,7 @@ def summary_statements(s: Synthesis) -> list[Statement]:
         options = []
         for t in themes:
             options += _theme_statements(t)[:1]
-        options.sort(key=lambda x: (len(set(x.reports)) < 2, -x.weight))
+        options.sort(key=lambda x: (len(set(x.reports)) < 2, x.loose, -x.weight))
         taken = 0
         for st in options:
             t = next(x for x in themes if x.id == st.themes[0])
