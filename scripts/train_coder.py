@@ -59,10 +59,12 @@ def fit(cb, rows, texts, langs, emb, idx, thresholds=None, more_evidence=None):
                        kinds=kinds([rows[i] for i in idx]))
 
 
-def out_of_fold(cb, rows, texts, langs, emb) -> tuple[np.ndarray, list[str]]:
-    """Each dev item's theme scores and polarity from a model that never saw its document."""
+def out_of_fold(cb, rows, texts, langs, emb) -> tuple[np.ndarray, list[str], np.ndarray]:
+    """Each dev item's theme scores, polarity and the polarity's probability, from a model that
+    never saw its document."""
     S = np.zeros((len(rows), len(cb.ids)), dtype=np.float32)
     polarity = [""] * len(rows)
+    sure = np.zeros(len(rows), dtype=np.float32)
     for f in range(5):
         train = np.array([i for i, r in enumerate(rows) if r["fold"] != f])
         held = np.array([i for i, r in enumerate(rows) if r["fold"] == f])
@@ -70,9 +72,25 @@ def out_of_fold(cb, rows, texts, langs, emb) -> tuple[np.ndarray, list[str]]:
         X = m.features.transform([texts[i] for i in held], [langs[i] for i in held], emb[held],
                                  kinds([rows[i] for i in held]))
         S[held] = m.themes.scores(X)
-        for i, k in zip(held, m.polarity.scores(X).argmax(1), strict=True):
-            polarity[i] = m.polarity.labels[k]
-    return S, polarity
+        P = coder.softmax(m.polarity.scores(X))
+        for i, k, p in zip(held, P.argmax(1), P.max(1), strict=True):
+            polarity[i], sure[i] = m.polarity.labels[k], p
+    return S, polarity, sure
+
+
+def lead_polarity(rows, polarity: list[str], sure: np.ndarray) -> str:
+    """How often a finding, conclusion or lesson the coder calls positive or negative, surely enough
+    to lead a claim (whatworks.claims.LEAD_POLARITY), is so in the gold labels — and all of them."""
+    from whatworks.claims import LEAD_POLARITY
+
+    out = []
+    for target in ("positive", "negative"):
+        picked = [(r["polarity"] == target, p >= LEAD_POLARITY) for r, x, p in zip(rows, polarity, sure, strict=True)
+                  if x == target and r["kind"] in ("finding", "conclusion", "lesson_learned")]
+        led = [ok for ok, lead in picked if lead]
+        out.append(f"{target} {np.mean(led):.2f} of {len(led)} leading (all: {np.mean([ok for ok, _ in picked]):.2f}"
+                   f" of {len(picked)})")
+    return f"polarity of claims' leads at {LEAD_POLARITY}: " + "; ".join(out)
 
 
 def thresholds(cb, rows, S: np.ndarray) -> tuple[np.ndarray, float]:
@@ -104,13 +122,14 @@ def main() -> None:
     for name in args.codebooks:
         t0 = time.perf_counter()
         cb, rows, texts, langs, emb = prepare(name)
-        S, polarity = out_of_fold(cb, rows, texts, langs, emb)
+        S, polarity, sure = out_of_fold(cb, rows, texts, langs, emb)
         thr, overall = thresholds(cb, rows, S)
         pred = [[cb.ids[j] for j in np.where(S[i] >= thr)[0]] for i in range(len(rows))]
         cv = gold.scores([[cb.canonical(t) for t in r["themes"]] for r in rows], pred, cb.ids)
         agree = np.mean([p == r["polarity"] for p, r in zip(polarity, rows, strict=True)])
         print(f"{name}: {len(rows)} dev items, cross-validated by document: {cv.row()} "
               f"(threshold {overall:.3f} overall); polarity {agree:.3f}", flush=True)
+        print("  " + lead_polarity(rows, polarity, sure), flush=True)
         if args.cv_only:
             continue
         model = fit(cb, rows, texts, langs, emb, np.arange(len(rows)), thresholds=thr,
