@@ -34,7 +34,7 @@ SAME_CLAIM = 0.62
 LEAD_MARGIN = 0.3
 #: …and, for a claim of what worked or fell short, when the coder is at least this sure of its polarity:
 #: a finding, conclusion or lesson called positive this surely is positive 81% (ILO) and 77% (Canada)
-#: of the time, against 72% and 61% for all called positive, and almost never negative (dev split, out
+#: of the time, against 67% and 55% for all called positive, and almost never negative (dev split, out
 #: of fold: scripts/train_coder.py --cv-only). At 0.6 it was 77% and 67%.
 LEAD_POLARITY = 0.7
 #: Claims kept per theme and polarity (the rest are counted, not stated).
