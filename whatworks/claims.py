@@ -34,8 +34,8 @@ SAME_CLAIM = 0.62
 LEAD_MARGIN = 0.3
 #: …and, for a claim of what worked or fell short, when the coder is at least this sure of its polarity:
 #: a finding, conclusion or lesson called positive this surely is positive 81% (ILO) and 77% (Canada)
-#: of the time, against 67% and 55% for all called positive, and almost never negative (dev split, out
-#: of fold: scripts/train_coder.py --cv-only). At 0.6 it was 77% and 67%.
+#: of the time, against 67% and 55% for all called positive (dev split, out of fold:
+#: scripts/train_coder.py --cv-only prints it).
 LEAD_POLARITY = 0.7
 #: Claims kept per theme and polarity (the rest are counted, not stated).
 CLAIMS_PER_THEME = 2
@@ -225,13 +225,14 @@ def attributed(lead: Evidence, where: str, others: list[str]) -> str:
     sentence = trimmed(lead.citation.quote)
     rid = lead.citation.report_id
     verb = SAYS.get(lead.citation.kind, SAYS["finding"])
+    generalised = lead.citation.kind in ("lesson_learned", "good_practice")  # the evaluation's, not a fact
     if not where:
         head = f"Report {rid} {verb}"
-    elif lead.citation.kind in SAYS and lead.citation.kind not in ("finding", "conclusion"):
-        head = f"In {where} ({rid}), the evaluation {verb}"  # a lesson or a practice, not a fact
+    elif generalised:
+        head = f"In {where} ({rid}), the evaluation {verb}"
     else:
         head = f"In {where} ({rid})"
-    if lead.language == "en" and where and head.endswith(")") and _LOWER.match(sentence):
+    if lead.language == "en" and where and not generalised and _LOWER.match(sentence):
         body = f"{head}, {_lower_first(sentence)}"
     else:
         body = f"{head}: “{sentence}”"

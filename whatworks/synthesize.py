@@ -468,12 +468,16 @@ def plural(n: int, noun: str, nouns: str | None = None) -> str:
 
 def loose_headlines(t: ThemeResult, total: int) -> dict[str, str]:
     """The theme's headlines that say less (LOOSE_HEADLINES), by what they are for."""
+    return {use: _counted(t, total, phrase, verbs) for (question, group, use), (phrase, verbs)
+            in LOOSE_HEADLINES.items() if (question, group) == (t.question, t.group)}
+
+
+def _counted(t: ThemeResult, total: int, phrase: str, verbs: tuple[str, str]) -> str:
+    """A headline phrase of HEADLINES or LOOSE_HEADLINES filled in for the theme's supporting reports."""
     reports = t.supporting
     through = f", mostly through {_and([_lower_label(x) for x in t.through])}" if t.through else ""
-    return {use: phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=_lower_label(t.label),
-                               through=through, verb=verbs[0] if len(reports) == 1 else verbs[1])
-            for (question, group, use), (phrase, verbs) in LOOSE_HEADLINES.items()
-            if (question, group) == (t.question, t.group)}
+    return phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=_lower_label(t.label),
+                         through=through, verb=verbs[0] if len(reports) == 1 else verbs[1])
 
 
 def headline(t: ThemeResult, total: int) -> str:
@@ -489,13 +493,10 @@ def headline(t: ThemeResult, total: int) -> str:
         if neg:
             return f"{t.label} fell short in {len(neg)} of {total} reports ({_ids_text(neg)})."
         return f"{len(t.reports)} of {total} reports ({_ids_text(t.reports)}) discuss {label}."
-    reports = t.supporting
     key = (t.question, t.group) if (t.question, t.group) in HEADLINES else (t.question, None)
     phrase, verbs = HEADLINES.get(key, ("{n} of {total} reports ({ids}) {verb} evidence on {label}.",
                                         ("gives", "give")))
-    through = f", mostly through {_and([_lower_label(x) for x in t.through])}" if t.through else ""
-    return phrase.format(n=len(reports), total=total, ids=_ids_text(reports), label=label, through=through,
-                         verb=verbs[0] if len(reports) == 1 else verbs[1])
+    return _counted(t, total, phrase, verbs)
 
 
 # --- the synthesis ---------------------------------------------------------------------------
